@@ -1,0 +1,71 @@
+// The one typed configuration. Loaded from a TOML file (petrel.toml, or the
+// file named by --config / PETREL_CONFIG) and overridden by PETREL_* env
+// variables; validated at start (src/config/load.ts) with one clear line per
+// bad setting. Every limit has a safe default.
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface PetrelConfig {
+  /** Directory holding petrel.db (metadata + directory), blobs/, tmp/ and the control socket. */
+  dataDir: string;
+  /** Host name used in greetings and LMTP. */
+  hostname: string;
+  imap: {
+    /** Plain IMAP (STARTTLS offered when TLS is configured); null disables. Default 127.0.0.1:1143. */
+    listen: ListenAddress | null;
+    /** Implicit TLS; null disables. Default null (set PETREL_IMAPS_LISTEN). */
+    tlsListen: ListenAddress | null;
+    /** Allow LOGIN/AUTHENTICATE PLAIN on an unencrypted connection (advertises LOGINDISABLED otherwise). */
+    allowPlaintextAuth: boolean;
+    /** Mailboxes created at first login, with their special-use attribute. */
+    defaultMailboxes: Array<{ name: string; specialUse: string | null; subscribe: boolean }>;
+    /** Interval between "* OK Still here" during IDLE, seconds. */
+    idleKeepaliveSeconds: number;
+  };
+  lmtp: {
+    /** Default 127.0.0.1:2424; null disables. */
+    listen: ListenAddress | null;
+    /** Separator for "user+folder@domain" addressing. */
+    recipientDelimiter: string;
+  };
+  tls: {
+    certFile: string | null;
+    keyFile: string | null;
+  };
+  limits: {
+    /** Longest command line, octets. Default 64 KiB. */
+    maxLineLength: number;
+    /** Largest message accepted by APPEND and LMTP, octets. Default 64 MiB. */
+    maxMessageSize: number;
+    /** Largest literal held in memory for non-APPEND arguments. Default 64 KiB. */
+    maxMemoryLiteral: number;
+    /** Commands accepted per connection before BYE (0 = unlimited). Default 0. */
+    maxCommandsPerConnection: number;
+    maxConnections: number;
+    maxConnectionsPerUser: number;
+    maxConnectionsPerIp: number;
+    /** Autologout timer of an authenticated idle connection, seconds (RFC 9051: at least 30 min). */
+    idleTimeoutSeconds: number;
+    /** Autologout before authentication, seconds. */
+    preAuthTimeoutSeconds: number;
+    /** Failed logins allowed per user and per IP within the window before throttling. */
+    authFailuresPerWindow: number;
+    authFailureWindowSeconds: number;
+    /** Messages in one APPEND (MULTIAPPEND). */
+    maxAppendMessages: number;
+  };
+  storage: {
+    /** SQLite synchronous=FULL (durable against power loss) vs NORMAL (against process crash only). */
+    fsync: boolean;
+    /** How long expunged message rows stay fetchable for sessions not yet told, seconds. */
+    expungedRetentionSeconds: number;
+    /** Blob garbage collector interval, seconds. */
+    gcIntervalSeconds: number;
+  };
+  log: {
+    level: 'debug' | 'info' | 'warn' | 'error';
+  };
+}

@@ -1,0 +1,178 @@
+// The ports the servers (IMAP, LMTP, CLI) use to reach storage. Every backend
+// (store/sqlite, store/postgres, blob/fs, ...) implements these and passes the
+// conformance suites in test/conformance/. All methods may throw MailError.
+
+import type { Readable } from 'node:stream';
+import type { MessageIndex } from '../mime/types.js';
+import type {
+  Account,
+  AccountId,
+  AppendItem,
+  AppendResult,
+  BlobId,
+  Changes,
+  CopyResult,
+  ExpungeResult,
+  FlagOperation,
+  MailboxCounts,
+  MailboxId,
+  MailboxInfo,
+  MailEvent,
+  MessageMeta,
+  SearchQuery,
+  SpecialUse,
+  StoreFlagsResult,
+  UidSet,
+} from './types.js';
+
+/** Accounts and credentials. In embedded mode it lives in the same SQLite file. */
+export interface Directory {
+  findAccount(name: string): Promise<Account | null>;
+  getAccount(id: AccountId): Promise<Account | null>;
+  createAccount(name: string, passwordHash: string): Promise<Account>; // ALREADY_EXISTS
+  setPassword(name: string, passwordHash: string): Promise<void>; // NOT_FOUND
+  setDisabled(name: string, disabled: boolean): Promise<void>; // NOT_FOUND
+  /** Deletes the account and, through the MailStore, all its mailboxes. */
+  deleteAccount(name: string): Promise<void>; // NOT_FOUND
+  listAccounts(): Promise<Account[]>;
+}
+
+export interface CreateMailboxOptions {
+  specialUse?: SpecialUse | null;
+}
+
+/**
+ * Metadata of one repository. Messages are addressed by (mailbox, uid).
+ *
+ * Semantics every backend must keep (the conformance suite checks them):
+ * - Every change to a mailbox (append, flag change, expunge) takes the next
+ *   modseq of that mailbox in the same transaction; HIGHESTMODSEQ is the max.
+ * - UIDs are allocated in the transaction that inserts the messages, strictly
+ *   increasing, never reused; UIDVALIDITY never changes for a mailbox's life
+ *   (RENAME keeps it; DELETE + CREATE of the same name gets a new one).
+ * - Expunged messages leave a tombstone (uid, modseq) for changesSince, and
+ *   their metadata stays readable by fetchMessages until pruned, so a session
+ *   that has not yet been told of the expunge can still FETCH them.
+ */
+export interface MailStore {
+  // --- mailboxes ---
+  listMailboxes(accountId: AccountId): Promise<MailboxInfo[]>;
+  /** Case-sensitive name lookup, except that "inbox" in any case means INBOX. */
+  getMailbox(accountId: AccountId, name: string): Promise<MailboxInfo | null>;
+  getMailboxById(mailboxId: MailboxId): Promise<MailboxInfo | null>;
+  /**
+   * Creates the mailbox and any missing parents (as selectable mailboxes, as
+   * RFC 9051 CREATE does). Re-creating a \Noselect placeholder makes it
+   * selectable again. ALREADY_EXISTS if a selectable mailbox has the name.
+   */
+  createMailbox(accountId: AccountId, name: string, options?: CreateMailboxOptions): Promise<MailboxInfo>;
+  /**
+   * RFC 9051 DELETE: a mailbox with children becomes a \Noselect placeholder
+   * (its messages are expunged); without children it is removed. INBOX: CANNOT.
+   * A \Noselect mailbox with children: HAS_CHILDREN.
+   */
+  deleteMailbox(accountId: AccountId, name: string): Promise<void>;
+  /**
+   * RFC 9051 RENAME, children renamed too, UIDVALIDITY and UIDs kept.
+   * Renaming INBOX moves all its messages to a new mailbox and leaves INBOX empty.
+   */
+  renameMailbox(accountId: AccountId, from: string, to: string): Promise<void>;
+  setSpecialUse(mailboxId: MailboxId, specialUse: SpecialUse | null): Promise<void>;
+
+  // --- subscriptions (names, which need not exist) ---
+  listSubscriptions(accountId: AccountId): Promise<string[]>;
+  setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void>;
+
+  // --- messages ---
+  counts(mailboxId: MailboxId): Promise<MailboxCounts>;
+  /**
+   * Adds messages atomically (all or none, MULTIAPPEND), in the given order.
+   * The blobs must already be durable in the repository's BlobStore.
+   */
+  appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult>;
+  /** UIDs of all live messages, ascending: the session's MSN -> UID map at SELECT. */
+  listUids(mailboxId: MailboxId): Promise<number[]>;
+  /**
+   * Metadata of the given UIDs (live, and expunged but not yet pruned),
+   * ascending by uid. Missing UIDs are simply absent.
+   */
+  fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]>;
+  /** Parsed structure of a stored message, written at ingest. Never reads the blob. */
+  getIndex(blobId: BlobId): Promise<MessageIndex>;
+  /**
+   * Changes flags of live messages among `uids`. With unchangedSince, a message
+   * whose modseq is greater is left alone and reported in `modified`.
+   * Only messages whose flags actually change get a new modseq.
+   */
+  storeFlags(
+    mailboxId: MailboxId,
+    uids: UidSet,
+    operation: FlagOperation,
+    flags: string[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult>;
+  /** Expunges live messages flagged \Deleted; restricted to `uids` when given (UID EXPUNGE). */
+  expunge(mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult>;
+  /** Copies live messages among `uids` into the target, preserving flags and internal date. */
+  copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult>;
+  /** Copy then expunge from the source, in one transaction. */
+  moveMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult & { expunged: ExpungeResult }>;
+  /** The change log: everything that happened after modseq `since`. */
+  changesSince(mailboxId: MailboxId, since: number): Promise<Changes>;
+  /** UIDs of live messages matching the query, ascending. */
+  search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]>;
+
+  // --- maintenance ---
+  /** Drops expunged rows older than `olderThan` (keeping (uid, modseq) tombstones). Returns rows pruned. */
+  pruneExpunged(olderThan: Date): Promise<number>;
+  /** Blob ids no longer referenced by any message row (live or unpruned), for the blob GC. */
+  unreferencedBlobs(limit: number): Promise<BlobId[]>;
+  /** Forgets blobs the GC deleted. */
+  forgetBlobs(blobIds: BlobId[]): Promise<void>;
+  /** Runs the backend's own consistency check; returns a list of problems (empty = fine). */
+  integrityCheck(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** A blob being written. Bytes are streamed in; nothing is visible until commit. */
+export interface BlobWriter {
+  /** Resolves when the chunk may be followed by the next (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /**
+   * Makes the blob durable (fsynced) under its content address and returns it.
+   * If the same content is already stored, the new copy is discarded.
+   */
+  commit(): Promise<{ blobId: BlobId; size: number }>;
+  /** Discards what was written. Safe to call after a failed write or commit. */
+  abort(): Promise<void>;
+}
+
+export interface ByteRange {
+  /** Inclusive start offset. */
+  start: number;
+  /** Exclusive end offset. */
+  end: number;
+}
+
+/** Immutable, content-addressed message bodies. */
+export interface BlobStore {
+  beginWrite(): BlobWriter;
+  has(blobId: BlobId): Promise<boolean>;
+  size(blobId: BlobId): Promise<number>; // NOT_FOUND
+  /** Streams the blob, or only `range` of it. NOT_FOUND if absent. */
+  read(blobId: BlobId, range?: ByteRange): Readable;
+  /** Reads a (small) range into memory. */
+  readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer>;
+  delete(blobId: BlobId): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type MailEventListener = (event: MailEvent) => void;
+
+/** Hints that something changed; the store's change log is the truth. */
+export interface EventBus {
+  publish(event: MailEvent): void;
+  /** Returns an unsubscribe function. */
+  subscribe(listener: MailEventListener): () => void;
+  close(): Promise<void>;
+}

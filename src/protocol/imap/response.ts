@@ -1,0 +1,144 @@
+// Typed IMAP responses (RFC 9051 section 7). The serializer (serializer.ts)
+// turns them into bytes; large body data is not held in memory but given as a
+// StreamedLiteral that the connection pipes to the socket with backpressure.
+
+import type { Envelope, MimePart } from '../../mime/types.js';
+import type { SequenceSet, StatusItem } from './ast.js';
+
+export type ResponseCode =
+  | { kind: 'ALERT' }
+  | { kind: 'ALREADYEXISTS' }
+  | { kind: 'APPENDUID'; uidValidity: number; uids: SequenceSet }
+  | { kind: 'AUTHENTICATIONFAILED' }
+  | { kind: 'AUTHORIZATIONFAILED' }
+  | { kind: 'BADCHARSET'; charsets: string[] }
+  | { kind: 'CANNOT' }
+  | { kind: 'CAPABILITY'; capabilities: string[] }
+  | { kind: 'CLIENTBUG' }
+  | { kind: 'CLOSED' }
+  | { kind: 'CONTACTADMIN' }
+  | { kind: 'COPYUID'; uidValidity: number; source: SequenceSet; target: SequenceSet }
+  | { kind: 'CORRUPTION' }
+  | { kind: 'EXPIRED' }
+  | { kind: 'EXPUNGEISSUED' }
+  | { kind: 'HASCHILDREN' }
+  | { kind: 'HIGHESTMODSEQ'; modseq: number }
+  | { kind: 'INUSE' }
+  | { kind: 'LIMIT' }
+  | { kind: 'MODIFIED'; set: SequenceSet }
+  | { kind: 'NOMODSEQ' }
+  | { kind: 'NONEXISTENT' }
+  | { kind: 'NOPERM' }
+  | { kind: 'OVERQUOTA' }
+  | { kind: 'PARSE' }
+  | { kind: 'PERMANENTFLAGS'; flags: string[] }
+  | { kind: 'PRIVACYREQUIRED' }
+  | { kind: 'READ-ONLY' }
+  | { kind: 'READ-WRITE' }
+  | { kind: 'SERVERBUG' }
+  | { kind: 'TOOBIG' }
+  | { kind: 'TRYCREATE' }
+  | { kind: 'UIDNEXT'; uid: number }
+  | { kind: 'UIDNOTSTICKY' }
+  | { kind: 'UIDVALIDITY'; uidValidity: number }
+  | { kind: 'UNAVAILABLE' }
+  | { kind: 'UNKNOWN-CTE' }
+  | { kind: 'MAILBOXID'; id: string };
+
+export type Status = 'OK' | 'NO' | 'BAD';
+
+/** Body data too large to hold in memory: the connection streams it. */
+export interface StreamedLiteral {
+  readonly kind: 'stream';
+  readonly size: number;
+  /** Serialise as literal8 (~{n}) because the data may contain NUL (BINARY). */
+  readonly binary: boolean;
+  open(): NodeJS.ReadableStream & AsyncIterable<Buffer>;
+}
+
+/** nstring content: null -> NIL; Buffer/string -> quoted or literal as the serializer sees fit. */
+export type NString = string | Buffer | null;
+
+export type FetchItem =
+  | { kind: 'UID'; uid: number }
+  | { kind: 'FLAGS'; flags: string[] }
+  | { kind: 'INTERNALDATE'; date: Date }
+  | { kind: 'RFC822.SIZE'; size: number }
+  | { kind: 'ENVELOPE'; envelope: Envelope }
+  | { kind: 'BODYSTRUCTURE'; body: MimePart }
+  | { kind: 'BODY'; body: MimePart }
+  | { kind: 'MODSEQ'; modseq: number }
+  | { kind: 'SAVEDATE'; date: Date | null }
+  | { kind: 'EMAILID'; id: string }
+  | { kind: 'THREADID'; id: string | null }
+  | { kind: 'PREVIEW'; text: string | null }
+  /**
+   * BODY[section]<origin>, BINARY[part]<origin>, RFC822, RFC822.HEADER, RFC822.TEXT.
+   * `name` is the item name exactly as it is echoed, e.g. "BODY[1.2.MIME]",
+   * "BODY[HEADER.FIELDS (FROM TO)]<0>", "RFC822.HEADER", "BINARY[1]".
+   */
+  | { kind: 'data'; name: string; data: Buffer | StreamedLiteral | null; binary?: boolean }
+  | { kind: 'BINARY.SIZE'; part: number[]; size: number };
+
+export interface ListResponse {
+  kind: 'LIST' | 'LSUB';
+  attributes: string[];
+  delimiter: string | null;
+  /** Already encoded for the wire (modified UTF-7 for IMAP4rev1 clients). */
+  mailbox: string;
+  /** Extended data, e.g. CHILDINFO ("SUBSCRIBED") or OLDNAME. */
+  childInfo?: string[];
+  oldName?: string;
+}
+
+export type StatusValue = Partial<Record<StatusItem, number | string>>;
+
+export type Response =
+  | { kind: 'tagged'; tag: string; status: Status; code?: ResponseCode; text: string }
+  | { kind: 'status'; status: Status | 'PREAUTH' | 'BYE'; code?: ResponseCode; text: string }
+  /** "+ text" or "+ base64" (empty string gives "+ "). */
+  | { kind: 'continuation'; text: string }
+  | { kind: 'CAPABILITY'; capabilities: string[] }
+  | { kind: 'ENABLED'; capabilities: string[] }
+  | { kind: 'EXISTS'; count: number }
+  | { kind: 'RECENT'; count: number }
+  | { kind: 'EXPUNGE'; seq: number }
+  | { kind: 'VANISHED'; earlier: boolean; uids: SequenceSet }
+  | { kind: 'FLAGS'; flags: string[] }
+  | ListResponse
+  | { kind: 'STATUS'; mailbox: string; values: StatusValue }
+  /** Old-style "* SEARCH 1 2 3" (with optional "(MODSEQ n)"). */
+  | { kind: 'SEARCH'; numbers: number[]; modseq?: number }
+  | {
+      kind: 'ESEARCH';
+      tag: string | null;
+      uid: boolean;
+      min?: number;
+      max?: number;
+      count?: number;
+      all?: SequenceSet;
+      modseq?: number;
+      partial?: { range: { start: number; end: number }; set: SequenceSet | null };
+    }
+  | { kind: 'FETCH'; seq: number; items: FetchItem[] }
+  | {
+      kind: 'NAMESPACE';
+      personal: Array<{ prefix: string; delimiter: string | null }> | null;
+      otherUsers: Array<{ prefix: string; delimiter: string | null }> | null;
+      shared: Array<{ prefix: string; delimiter: string | null }> | null;
+    }
+  | { kind: 'ID'; params: Array<[string, string | null]> | null };
+
+/** Options that change how responses are written, per connection. */
+export interface SerializeOptions {
+  /** IMAP4rev2 or UTF8=ACCEPT enabled: UTF-8 may appear in quoted strings. */
+  utf8: boolean;
+  /** IMAP4rev2 enabled: rev2 response forms (e.g. no RECENT in SELECT, LIST CHILDINFO). */
+  rev2: boolean;
+}
+
+/**
+ * Serialised output: plain bytes, and streamed literals in between (the
+ * serializer has already written the "{size}\r\n" before each stream).
+ */
+export type WirePart = Buffer | StreamedLiteral;
