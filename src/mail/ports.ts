@@ -176,3 +176,38 @@ export interface EventBus {
   subscribe(listener: MailEventListener): () => void;
   close(): Promise<void>;
 }
+
+/** A message written to the BlobStore (durable) and indexed, not yet in any mailbox. */
+export interface StagedMessage {
+  blobId: BlobId;
+  size: number;
+  index: MessageIndex;
+}
+
+/**
+ * The one ingest pipeline (src/mail/ingest.ts), used by LMTP, APPEND, COPY
+ * across repositories and `petrel deliver`: index once while streaming the
+ * bytes into the BlobStore, then insert metadata, then publish the change.
+ */
+export interface IngestPipeline {
+  /**
+   * Streams the message into the blob store (fsynced) and indexes it in the
+   * same pass. TOO_BIG once more than maxSize bytes arrive (the partial blob is discarded).
+   */
+  stage(source: AsyncIterable<Buffer>, maxSize?: number): Promise<StagedMessage>;
+  /** Appends staged messages to one mailbox atomically and publishes the change. */
+  commit(
+    mailbox: MailboxInfo,
+    messages: Array<{ staged: StagedMessage; flags: string[]; internalDate: Date }>,
+  ): Promise<AppendResult>;
+  /**
+   * Local delivery: stage + commit into `mailboxName` of the account (INBOX
+   * is created if the account has none yet; NOT_FOUND for another missing mailbox).
+   */
+  deliver(
+    accountId: AccountId,
+    mailboxName: string,
+    source: AsyncIterable<Buffer>,
+    options?: { flags?: string[]; internalDate?: Date; maxSize?: number },
+  ): Promise<AppendResult & { mailbox: MailboxInfo }>;
+}
