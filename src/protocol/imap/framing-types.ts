@@ -18,7 +18,10 @@ export interface FramingLimits {
 }
 
 /** A framed command: text segments (CRLFs removed) and literal values between them, in order. */
-export type CommandPart = { kind: 'text'; data: Buffer } | { kind: 'literal'; data: LiteralData };
+export type CommandPart =
+  | { kind: 'text'; data: Buffer }
+  /** `binary`: announced as literal8 (~{n}, RFC 3516); set by the framer (additive field). */
+  | { kind: 'literal'; data: LiteralData; binary?: boolean };
 
 export type FrameEvent =
   /**

@@ -62,13 +62,14 @@ export type NString = string | Buffer | null;
 export type FetchItem =
   | { kind: 'UID'; uid: number }
   | { kind: 'FLAGS'; flags: string[] }
-  | { kind: 'INTERNALDATE'; date: Date }
+  /** offsetMinutes: zone the date is shown in, east of UTC (default 0, "+0000"); additive field. */
+  | { kind: 'INTERNALDATE'; date: Date; offsetMinutes?: number }
   | { kind: 'RFC822.SIZE'; size: number }
   | { kind: 'ENVELOPE'; envelope: Envelope }
   | { kind: 'BODYSTRUCTURE'; body: MimePart }
   | { kind: 'BODY'; body: MimePart }
   | { kind: 'MODSEQ'; modseq: number }
-  | { kind: 'SAVEDATE'; date: Date | null }
+  | { kind: 'SAVEDATE'; date: Date | null; offsetMinutes?: number }
   | { kind: 'EMAILID'; id: string }
   | { kind: 'THREADID'; id: string | null }
   | { kind: 'PREVIEW'; text: string | null }

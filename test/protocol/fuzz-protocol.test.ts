@@ -1,0 +1,167 @@
+// Property and fuzz tests of the protocol layer (fast-check, fixed seeds so
+// runs are reproducible): framing is independent of chunking; random and
+// mutated input never throws and always yields a command or a clear error;
+// quoted/literal choice of the serializer round-trips through the parser;
+// modified UTF-7 round-trips.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CommandFramer } from '../../src/protocol/imap/framer.js';
+import type { FrameEvent, FramingLimits } from '../../src/protocol/imap/framing-types.js';
+import { decodeMutf7, encodeMutf7 } from '../../src/protocol/imap/mutf7.js';
+import { parseCommand } from '../../src/protocol/imap/parser/index.js';
+import { serializeResponse, wireToBuffer } from '../../src/protocol/imap/serializer.js';
+
+const LIMITS: FramingLimits = { maxLineLength: 200, maxMemoryLiteral: 100, maxNonSyncLiteral: 50, maxTagLength: 16 };
+const SEED = 20240611;
+
+const VALID = [
+  'a1 NOOP\r\n',
+  'a2 LOGIN {4}\r\nuser "pass"\r\n',
+  'a3 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.10>) (CHANGEDSINCE 5 VANISHED)\r\n',
+  'a4 SEARCH RETURN (MIN COUNT) CHARSET UTF-8 OR SEEN NOT FROM {3+}\r\nbob SINCE 1-Feb-1994\r\n',
+  'a5 APPEND INBOX (\\Seen) " 7-Feb-1994 21:52:25 -0800" ~{5+}\r\nhe\0lo {3}\r\nabc\r\n',
+  'a6 STORE 1:3 (UNCHANGEDSINCE 7) +FLAGS.SILENT (\\Deleted $Junk)\r\n',
+  'a7 LIST (SUBSCRIBED) "" ("INBOX" %) RETURN (CHILDREN STATUS (MESSAGES))\n',
+  'a8 SELECT INBOX (QRESYNC (1 2 1:5 (1:2 3:4)))\r\n',
+  'a9 CREATE "Sent" (USE (\\Sent))\r\n',
+  'b1 ID ("name" "x" "version" NIL)\r\n',
+  'b2 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\n',
+  'b3 RENAME {1}\r\nx "y"\r\n',
+];
+
+/** Frames `chunks`, accepting literals in memory, and checks every command parses to a value or a clear error. */
+function run(chunks: Buffer[], limits: FramingLimits = LIMITS): FrameEvent[] {
+  const f = new CommandFramer(limits);
+  const events: FrameEvent[] = [];
+  for (const c of chunks) {
+    f.push(c);
+    let guard = 0;
+    for (let ev = f.next(); ev; ev = f.next()) {
+      if (++guard > 100_000) throw new Error('framer does not make progress');
+      events.push(ev);
+      if (ev.kind === 'literal') f.acceptLiteral('memory');
+      if (ev.kind === 'command') {
+        const r = parseCommand(ev.parts);
+        if (!r.ok) assert.ok(r.text.length > 0, 'error text must not be empty');
+        else assert.equal(typeof r.command.name, 'string');
+      }
+      if (ev.kind === 'error') assert.ok(ev.text.length > 0);
+    }
+    // Once drained, the framer holds at most one partial line.
+    assert.ok(f.buffered <= limits.maxLineLength + 2, `buffered ${f.buffered}`);
+  }
+  return events;
+}
+
+/** Splits `data` at the given (sorted, deduplicated) cut points. */
+function split(data: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    out.push(data.subarray(prev, p));
+    prev = p;
+  }
+  out.push(data.subarray(prev));
+  return out;
+}
+
+const commandStream = fc.array(fc.constantFrom(...VALID), { minLength: 1, maxLength: 8 }).map((cmds) => Buffer.from(cmds.join(''), 'latin1'));
+
+describe('protocol fuzz', () => {
+  test('(a) any chunking of a valid stream gives the same events as one chunk', () => {
+    fc.assert(
+      fc.property(commandStream, fc.array(fc.nat(), { maxLength: 40 }), (data, cuts) => {
+        const whole = run([data]);
+        assert.deepEqual(run(split(data, cuts)), whole);
+        assert.equal(whole.filter((e) => e.kind === 'error').length, 0);
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
+  });
+
+  test('(a) every valid command parses', () => {
+    const events = run([Buffer.from(VALID.join(''), 'latin1')]).filter((e) => e.kind === 'command');
+    assert.equal(events.length, VALID.length);
+    for (const e of events) assert.equal(parseCommand((e as Extract<FrameEvent, { kind: 'command' }>).parts).ok, true);
+  });
+
+  test('(b) random bytes never throw or hang', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 }), (chunks) => {
+        run(chunks.map((c) => Buffer.from(c)));
+      }),
+      { seed: SEED, numRuns: 3000 },
+    );
+  });
+
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: fc.nat(),
+      bytes: fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        fc.constantFrom(...['{', '}', '{5}', '{99+}', '~{3}', '\r\n', '\n', '"', '\\', '(', ')', ' ', '[', '<', '*', '$', ':'].map((s) => Buffer.from(s))),
+      ),
+    }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 5 }) }),
+  );
+
+  test('(b) mutated valid commands never throw or hang, and give a command or a clear error', () => {
+    fc.assert(
+      fc.property(commandStream, fc.array(mutation, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 10 }), (data, mutations, cuts) => {
+        let bytes = Buffer.from(data);
+        for (const m of mutations) {
+          const at = m.at % (bytes.length + 1);
+          if (m.kind === 'flip' && bytes.length > 0) bytes[at % bytes.length]! ^= 1 << m.bit;
+          else if (m.kind === 'truncate') bytes = bytes.subarray(0, at);
+          else if (m.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
+          else if (m.kind === 'delete') bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.len)]);
+        }
+        const whole = run([bytes]);
+        assert.deepEqual(run(split(bytes, cuts)), whole);
+      }),
+      { seed: SEED, numRuns: 5000 },
+    );
+  });
+
+  test('(c) serializer strings re-parse as the same string (quoted or literal)', () => {
+    const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }), fc.string({ unit: 'grapheme-ascii', minLength: 990, maxLength: 1100 }));
+    fc.assert(
+      fc.property(text.filter((s) => !s.includes('\0')), fc.boolean(), (s, utf8) => {
+        // "* ID (string NIL)" is, after the tag, also a valid ID command.
+        const out = wireToBuffer(serializeResponse({ kind: 'ID', params: [[s, null]] }, { utf8, rev2: utf8 }));
+        const asCommand = Buffer.concat([Buffer.from('a'), out.subarray(1)]);
+        const cmds = run([asCommand], { ...LIMITS, maxLineLength: 4096, maxMemoryLiteral: 4096 }).filter((e) => e.kind === 'command');
+        assert.equal(cmds.length, 1);
+        const r = parseCommand((cmds[0] as Extract<FrameEvent, { kind: 'command' }>).parts);
+        assert.deepEqual(r, { ok: true, tag: 'a', command: { name: 'ID', params: [[s, null]] } });
+      }),
+      { seed: SEED, numRuns: 800 },
+    );
+  });
+
+  test('(d) modified UTF-7 round-trips and its output is printable ASCII', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 30 }), (s) => {
+        const enc = encodeMutf7(s);
+        assert.match(enc, /^[\x20-\x7e]*$/);
+        assert.equal(decodeMutf7(enc), s);
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
+  });
+
+  test('(d) decodeMutf7 never throws on random ASCII', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('&', '-', 'A', 'P', 'w', ',', '+', '/', 'a', ' '), maxLength: 20 }), (s) => {
+        const d = decodeMutf7(s);
+        if (d !== null) assert.equal(encodeMutf7(d), s, 'anything accepted is canonical');
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
+  });
+});
