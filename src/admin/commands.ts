@@ -1,0 +1,309 @@
+// Every admin command, declared once. Handlers use the ports (Directory,
+// MailStore, IngestPipeline, EventBus) only: never SQL, never the terminal.
+
+import { join } from 'node:path';
+import { hashPassword } from '../auth/password.js';
+import { formatListen } from '../config/values.js';
+import { isMailError } from '../mail/errors.js';
+import type { Account, SpecialUse } from '../mail/types.js';
+import { createSelfSigned } from './cert.js';
+import { AdminError, defineCommand, EXIT, type AdminCommand, type AdminContext, type Repository } from './types.js';
+
+const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
+
+/** Account names: printable, no spaces, quotes or backslashes (they must survive IMAP LOGIN and LMTP). */
+const ACCOUNT_NAME = /^[^\s"\\\x00-\x1f\x7f]{1,255}$/;
+
+function checkAccountName(name: string): void {
+  if (!ACCOUNT_NAME.test(name)) {
+    throw new AdminError(`invalid user name ${JSON.stringify(name)}: use 1-255 characters without spaces, quotes or backslashes`, EXIT.USAGE);
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password.length === 0) throw new AdminError('the password must not be empty', EXIT.USAGE);
+  if (/[\r\n\0]/.test(password)) throw new AdminError('the password must not contain line breaks or NUL', EXIT.USAGE);
+}
+
+async function requireAccount(repo: Repository, name: string): Promise<Account> {
+  const account = await repo.directory.findAccount(name);
+  if (!account) throw new AdminError(`no such user ${JSON.stringify(name)}`, EXIT.NOUSER);
+  return account;
+}
+
+/** Turns storage errors into one-line admin errors with a fitting exit status. */
+export function adminErrorFrom(err: unknown, what: string): AdminError {
+  if (err instanceof AdminError) return err;
+  if (isMailError(err)) {
+    switch (err.code) {
+      case 'UNAVAILABLE':
+        return new AdminError(`${what}: storage temporarily unavailable (${err.message})`, EXIT.TEMPFAIL);
+      case 'TOO_BIG':
+        return new AdminError(`${what}: ${err.message}`, EXIT.DATAERR);
+      case 'OVER_QUOTA':
+        return new AdminError(`${what}: ${err.message}`, EXIT.TEMPFAIL);
+      default:
+        return new AdminError(`${what}: ${err.message}`, EXIT.FAILURE);
+    }
+  }
+  return new AdminError(`${what}: ${err instanceof Error ? err.message : String(err)}`, EXIT.SOFTWARE);
+}
+
+async function password(ctx: AdminContext, given: string | undefined): Promise<string> {
+  const value = given ?? (await ctx.readNewPassword());
+  checkPassword(value);
+  return value;
+}
+
+const userAdd = defineCommand({
+  name: ['user', 'add'],
+  summary: 'create a user (password from --password, a prompt, or one line of stdin)',
+  params: [
+    { name: 'name', type: 'string', positional: true, required: true, description: 'user name' },
+    { name: 'password', type: 'string', description: 'password (avoid on shared machines: visible in ps)' },
+  ] as const,
+  async run(ctx, p) {
+    checkAccountName(p.name);
+    const repo = await ctx.repository();
+    if (await repo.directory.findAccount(p.name)) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
+    const hash = await hashPassword(await password(ctx, p.password));
+    try {
+      await repo.directory.createAccount(p.name, hash);
+    } catch (err) {
+      if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
+      throw err;
+    }
+    ctx.events.publish({ kind: 'account-changed', accountName: p.name });
+    return { kind: 'message', text: `user ${p.name} created` };
+  },
+});
+
+const userPasswd = defineCommand({
+  name: ['user', 'passwd'],
+  summary: "change a user's password",
+  params: [
+    { name: 'name', type: 'string', positional: true, required: true, description: 'user name' },
+    { name: 'password', type: 'string', description: 'new password' },
+  ] as const,
+  async run(ctx, p) {
+    const repo = await ctx.repository();
+    await requireAccount(repo, p.name);
+    await repo.directory.setPassword(p.name, await hashPassword(await password(ctx, p.password)));
+    ctx.events.publish({ kind: 'account-changed', accountName: p.name });
+    return { kind: 'message', text: `password of ${p.name} changed` };
+  },
+});
+
+const userDelete = defineCommand({
+  name: ['user', 'delete'],
+  summary: 'delete a user and all its mail',
+  params: [{ name: 'name', type: 'string', positional: true, required: true, description: 'user name' }] as const,
+  async run(ctx, p) {
+    const repo = await ctx.repository();
+    await requireAccount(repo, p.name);
+    await repo.directory.deleteAccount(p.name);
+    ctx.events.publish({ kind: 'account-changed', accountName: p.name });
+    return { kind: 'message', text: `user ${p.name} deleted` };
+  },
+});
+
+function setDisabledCommand(disabled: boolean): AdminCommand {
+  return defineCommand({
+    name: ['user', disabled ? 'disable' : 'enable'],
+    summary: disabled ? 'refuse logins of a user (mail is still delivered)' : 'allow logins of a disabled user again',
+    params: [{ name: 'name', type: 'string', positional: true, required: true, description: 'user name' }] as const,
+    async run(ctx, p) {
+      const repo = await ctx.repository();
+      await requireAccount(repo, p.name);
+      await repo.directory.setDisabled(p.name, disabled);
+      ctx.events.publish({ kind: 'account-changed', accountName: p.name });
+      return { kind: 'message', text: `user ${p.name} ${disabled ? 'disabled' : 'enabled'}` };
+    },
+  });
+}
+
+const userList = defineCommand({
+  name: ['user', 'list'],
+  summary: 'list users',
+  params: [] as const,
+  async run(ctx) {
+    const repo = await ctx.repository();
+    const accounts = await repo.directory.listAccounts();
+    return {
+      kind: 'table',
+      columns: [
+        { key: 'name', header: 'NAME' },
+        { key: 'disabled', header: 'DISABLED' },
+        { key: 'createdAt', header: 'CREATED' },
+      ],
+      rows: accounts.map((a) => ({ name: a.name, disabled: a.disabled, createdAt: a.createdAt.toISOString() })),
+    };
+  },
+});
+
+const mailboxList = defineCommand({
+  name: ['mailbox', 'list'],
+  summary: "list a user's mailboxes with message counts",
+  params: [{ name: 'user', type: 'string', positional: true, required: true, description: 'user name' }] as const,
+  async run(ctx, p) {
+    const repo = await ctx.repository();
+    const account = await requireAccount(repo, p.user);
+    const mailboxes = await repo.store.listMailboxes(account.id);
+    const rows = [];
+    for (const m of mailboxes) {
+      const counts = m.selectable ? await repo.store.counts(m.id) : null;
+      rows.push({
+        name: m.name,
+        specialUse: m.specialUse,
+        selectable: m.selectable,
+        messages: counts?.messages ?? 0,
+        unseen: counts?.unseen ?? 0,
+        size: counts?.size ?? 0,
+        uidValidity: m.uidValidity,
+        uidNext: m.uidNext,
+      });
+    }
+    return {
+      kind: 'table',
+      columns: [
+        { key: 'name', header: 'NAME' },
+        { key: 'specialUse', header: 'SPECIAL-USE' },
+        { key: 'messages', header: 'MESSAGES' },
+        { key: 'unseen', header: 'UNSEEN' },
+        { key: 'size', header: 'SIZE' },
+        { key: 'uidValidity', header: 'UIDVALIDITY' },
+        { key: 'uidNext', header: 'UIDNEXT' },
+      ],
+      rows,
+    };
+  },
+});
+
+const mailboxCreate = defineCommand({
+  name: ['mailbox', 'create'],
+  summary: 'create a mailbox (and missing parents) for a user',
+  params: [
+    { name: 'user', type: 'string', positional: true, required: true, description: 'user name' },
+    { name: 'mailbox', type: 'string', positional: true, required: true, description: 'mailbox name, "/"-separated' },
+    { name: 'special-use', type: 'string', description: 'special-use attribute, e.g. \\Sent' },
+  ] as const,
+  async run(ctx, p) {
+    const specialUse = p['special-use'] ?? null;
+    if (specialUse !== null && !SPECIAL_USES.includes(specialUse as SpecialUse)) {
+      throw new AdminError(`invalid --special-use ${JSON.stringify(specialUse)}: expected one of ${SPECIAL_USES.join(', ')}`, EXIT.USAGE);
+    }
+    const repo = await ctx.repository();
+    const account = await requireAccount(repo, p.user);
+    try {
+      await repo.store.createMailbox(account.id, p.mailbox, { specialUse: specialUse as SpecialUse | null });
+    } catch (err) {
+      if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`mailbox ${JSON.stringify(p.mailbox)} already exists`);
+      throw err;
+    }
+    ctx.events.publish({ kind: 'mailboxes-changed', accountId: account.id });
+    return { kind: 'message', text: `mailbox ${p.mailbox} created for ${p.user}` };
+  },
+});
+
+const mailboxDelete = defineCommand({
+  name: ['mailbox', 'delete'],
+  summary: 'delete a mailbox of a user (its messages are expunged)',
+  params: [
+    { name: 'user', type: 'string', positional: true, required: true, description: 'user name' },
+    { name: 'mailbox', type: 'string', positional: true, required: true, description: 'mailbox name' },
+  ] as const,
+  async run(ctx, p) {
+    const repo = await ctx.repository();
+    const account = await requireAccount(repo, p.user);
+    try {
+      await repo.store.deleteMailbox(account.id, p.mailbox);
+    } catch (err) {
+      if (isMailError(err, 'NOT_FOUND')) throw new AdminError(`no mailbox ${JSON.stringify(p.mailbox)} for ${p.user}`);
+      throw err;
+    }
+    ctx.events.publish({ kind: 'mailboxes-changed', accountId: account.id });
+    return { kind: 'message', text: `mailbox ${p.mailbox} deleted for ${p.user}` };
+  },
+});
+
+const deliver = defineCommand({
+  name: ['deliver'],
+  summary: 'deliver a message from stdin (local delivery agent; exit 75 = try again, 67 = no such user)',
+  params: [
+    { name: 'user', type: 'string', positional: true, required: true, description: 'recipient user name' },
+    { name: 'mailbox', type: 'string', description: 'target mailbox (INBOX when absent or missing)' },
+  ] as const,
+  async run(ctx, p) {
+    const repo = await ctx.repository();
+    const account = await requireAccount(repo, p.user);
+    let target = 'INBOX';
+    if (p.mailbox !== undefined) {
+      const mailbox = await repo.store.getMailbox(account.id, p.mailbox);
+      // As Dovecot's LDA does: a missing target falls back to INBOX rather than bouncing.
+      if (mailbox?.selectable) target = mailbox.name;
+      else ctx.warn(`mailbox ${JSON.stringify(p.mailbox)} does not exist; delivering to INBOX`);
+    }
+    const result = await repo.ingest.deliver(account.id, target, ctx.input(), { maxSize: ctx.config.limits.maxMessageSize });
+    ctx.events.publish({
+      kind: 'mailbox-changed',
+      accountId: account.id,
+      mailboxId: result.mailbox.id,
+      modseq: result.highestModseq,
+    });
+    return { kind: 'message', text: `delivered to ${p.user}/${result.mailbox.name} uid ${result.uids[0]}` };
+  },
+});
+
+const configCheck = defineCommand({
+  name: ['config', 'check'],
+  summary: 'validate the configuration (file and environment) and show the effective listeners',
+  params: [] as const,
+  async run(ctx) {
+    // Loading already validated everything; reaching this point means it is fine.
+    const c = ctx.config;
+    const lines = [
+      'config ok',
+      `  file: ${ctx.configFile ?? '(none: defaults and environment)'}`,
+      `  data_dir: ${c.dataDir}`,
+      `  imap.listen: ${formatListen(c.imap.listen)}  imap.tls_listen: ${formatListen(c.imap.tlsListen)}  lmtp.listen: ${formatListen(c.lmtp.listen)}`,
+      `  tls: ${c.tls.certFile ? 'configured' : 'not configured'}  allow_plaintext_auth: ${c.imap.allowPlaintextAuth}`,
+    ];
+    return { kind: 'message', text: lines.join('\n') };
+  },
+});
+
+const certSelfSigned = defineCommand({
+  name: ['cert', 'self-signed'],
+  summary: 'write a self-signed cert.pem and key.pem for development (uses openssl)',
+  params: [
+    { name: 'out', type: 'string', description: 'output directory (default: <data_dir>/tls)' },
+    { name: 'host', type: 'string', description: 'host name in the certificate (default: hostname setting)' },
+  ] as const,
+  async run(ctx, p) {
+    const outDir = p.out ?? join(ctx.config.dataDir, 'tls');
+    const { certFile, keyFile } = await createSelfSigned(outDir, p.host ?? ctx.config.hostname);
+    return {
+      kind: 'message',
+      text: [
+        `wrote ${certFile} and ${keyFile}`,
+        `use them with PETREL_TLS_CERT=${certFile} PETREL_TLS_KEY=${keyFile} (or tls.cert_file / tls.key_file)`,
+      ].join('\n'),
+    };
+  },
+});
+
+export const ADMIN_COMMANDS: readonly AdminCommand[] = [
+  userAdd,
+  userPasswd,
+  userDelete,
+  userList,
+  setDisabledCommand(true),
+  setDisabledCommand(false),
+  mailboxList,
+  mailboxCreate,
+  mailboxDelete,
+  deliver,
+  configCheck,
+  certSelfSigned,
+];
+

@@ -1,0 +1,109 @@
+// Password authentication for IMAP (and later POP3, proxy auth): directory
+// lookup, scrypt verification off the event loop, a short-lived cache of
+// verified credentials (as Dovecot's auth_cache: a client that logs in every
+// minute costs one hash per TTL, not one per login), and throttling of
+// failures per user and per remote address.
+
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Account } from '../mail/types.js';
+import type { Directory } from '../mail/ports.js';
+import type { Logger } from '../util/log.js';
+import { hashPassword, verifyPassword } from './password.js';
+import { FailureWindow } from './throttle.js';
+import type { AuthResult, Authenticator } from './types.js';
+
+export interface AuthenticatorOptions {
+  /** Failures allowed per user and per address within the window before 'throttled'. */
+  failuresPerWindow: number;
+  windowSeconds: number;
+  logger: Logger;
+  /** How long a verified (user, password) pair is trusted without hashing again. Default 60 s. */
+  cacheTtlSeconds?: number;
+  /** Delay added to every failed attempt, to slow down guessing. Default 500 ms. */
+  failureDelayMs?: number;
+  /** Clock in ms (tests inject one). */
+  now?: () => number;
+  /** Waits `ms` (tests inject one that returns at once). */
+  delay?: (ms: number) => Promise<void>;
+}
+
+interface CacheEntry {
+  account: Account;
+  expires: number;
+}
+
+const MAX_CACHE_ENTRIES = 50_000;
+
+export function createAuthenticator(directory: Directory, options: AuthenticatorOptions): Authenticator & {
+  /** Number of cached credentials (tests, metrics). */
+  readonly cacheSize: number;
+} {
+  const now = options.now ?? Date.now;
+  const delay = options.delay ?? ((ms: number) => sleep(ms).then(() => undefined));
+  const ttlMs = (options.cacheTtlSeconds ?? 60) * 1000;
+  const failureDelayMs = options.failureDelayMs ?? 500;
+  const failures = new FailureWindow(options.failuresPerWindow, options.windowSeconds * 1000, now);
+  const cache = new Map<string, CacheEntry>();
+  const log = options.logger;
+  // A hash to verify against when the user does not exist, so that the answer
+  // takes as long as for a real user (no user enumeration by timing).
+  let dummyHash: Promise<string> | null = null;
+
+  const cacheKey = (username: string, password: string): string =>
+    username + '\0' + createHash('sha256').update(username).update('\0').update(password).digest('base64');
+
+  async function fail(username: string, remoteAddress: string, reason: 'invalid' | 'throttled'): Promise<AuthResult> {
+    if (reason === 'invalid') {
+      failures.record('user:' + username);
+      failures.record('ip:' + remoteAddress);
+    }
+    log.info('auth failed', { user: username, remote: remoteAddress, reason });
+    await delay(failureDelayMs);
+    return { ok: false, reason };
+  }
+
+  return {
+    get cacheSize() {
+      return cache.size;
+    },
+
+    async authenticate(username, password, remoteAddress) {
+      if (failures.isThrottled('user:' + username) || failures.isThrottled('ip:' + remoteAddress)) {
+        return fail(username, remoteAddress, 'throttled');
+      }
+      const key = cacheKey(username, password);
+      const hit = cache.get(key);
+      if (hit && hit.expires > now()) return { ok: true, account: hit.account };
+      if (hit) cache.delete(key);
+
+      let account: Account | null;
+      try {
+        account = await directory.findAccount(username);
+      } catch (e) {
+        log.error('auth: directory lookup failed', { user: username, err: e instanceof Error ? e : String(e) });
+        return { ok: false, reason: 'unavailable' };
+      }
+      if (!account) {
+        dummyHash ??= hashPassword('petrel-no-such-user');
+        await verifyPassword(password, await dummyHash);
+        return fail(username, remoteAddress, 'invalid');
+      }
+      if (!(await verifyPassword(password, account.passwordHash))) return fail(username, remoteAddress, 'invalid');
+      // Only a caller who knows the password learns the account is disabled.
+      if (account.disabled) {
+        log.info('auth refused: account disabled', { user: username, remote: remoteAddress });
+        return { ok: false, reason: 'disabled' };
+      }
+      failures.clear('user:' + username);
+      if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { account, expires: now() + ttlMs });
+      return { ok: true, account };
+    },
+
+    invalidate(username) {
+      const prefix = username + '\0';
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    },
+  };
+}

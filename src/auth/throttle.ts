@@ -1,0 +1,47 @@
+// Sliding-window failure counter: at most `limit` failures per key within
+// `windowMs`. Keys are "user:<name>" and "ip:<address>". Memory is bounded:
+// old timestamps are dropped on every touch, and when too many keys exist the
+// oldest-inserted are forgotten (an attacker cycling keys only gets back the
+// throttling state of keys it already stopped using).
+
+export class FailureWindow {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: () => number,
+    private readonly maxKeys = 100_000,
+  ) {}
+
+  /** True when the key has reached the limit within the window. */
+  isThrottled(key: string): boolean {
+    return this.recent(key).length >= this.limit;
+  }
+
+  record(key: string): void {
+    const list = this.recent(key);
+    list.push(this.now());
+    this.failures.delete(key); // re-insert: Map order = least recently failed first
+    this.failures.set(key, list);
+    while (this.failures.size > this.maxKeys) {
+      const oldest = this.failures.keys().next().value as string;
+      this.failures.delete(oldest);
+    }
+  }
+
+  clear(key: string): void {
+    this.failures.delete(key);
+  }
+
+  private recent(key: string): number[] {
+    const list = this.failures.get(key);
+    if (!list) return [];
+    const cutoff = this.now() - this.windowMs;
+    let drop = 0;
+    while (drop < list.length && list[drop]! <= cutoff) drop++;
+    if (drop > 0) list.splice(0, drop);
+    if (list.length === 0) this.failures.delete(key);
+    return list;
+  }
+}

@@ -1,0 +1,172 @@
+// LMTP delivery (RFC 2033) on smtp-server in LMTP mode. After DATA every
+// recipient gets its own reply. The message is streamed into the ingest
+// pipeline ONCE (staged: blob written and fsynced, indexed), then committed
+// into each recipient's mailbox; a recipient's 250 is sent only after its
+// commit. Nothing buffers the whole message.
+//
+// Return-Path: one "Return-Path: <sender>" line is prepended, shared by all
+// recipients, so the staged bytes are identical for everyone and stored once
+// (Delivered-To would differ per recipient and defeat that).
+
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { PetrelConfig } from '../config/types.js';
+import { isMailError, MailError } from '../mail/errors.js';
+import type { Directory, IngestPipeline, MailStore, StagedMessage } from '../mail/ports.js';
+import type { MailboxInfo } from '../mail/types.js';
+import type { Logger } from '../util/log.js';
+import { deliveryFailure, LmtpReply, unknownUser } from './errors.js';
+import { resolveRecipient, type ResolvedRecipient } from './recipient.js';
+
+export interface LmtpServerDeps {
+  config: PetrelConfig;
+  directory: Directory;
+  store: MailStore;
+  ingest: IngestPipeline;
+  logger: Logger;
+}
+
+/** How long close() lets connections finish before cutting them. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+export class LmtpServer {
+  private server: SMTPServer | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: LmtpServerDeps) {
+    this.log = deps.logger.child({ service: 'lmtp' });
+  }
+
+  async listen(): Promise<AddressInfo | null> {
+    const address = this.deps.config.lmtp.listen;
+    if (!address) return null;
+    const server = new SMTPServer({
+      lmtp: true,
+      name: this.deps.config.hostname,
+      banner: 'Petrel ready',
+      disableReverseLookup: true,
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      hideSTARTTLS: true,
+      hideENHANCEDSTATUSCODES: false,
+      size: this.deps.config.limits.maxMessageSize,
+      rejectOversized: true,
+      logger: false,
+      closeTimeout: CLOSE_TIMEOUT_MS,
+      onRcptTo: (address, session, callback) => {
+        this.checkRecipient(address).then(
+          () => callback(),
+          (err: unknown) => callback(err as Error),
+        );
+      },
+      onData: (stream, session, callback) => {
+        this.deliver(stream, session).then(
+          (results) => callback(null, results),
+          (err: unknown) => callback(err as Error),
+        );
+      },
+    });
+    server.on('error', (err) => this.log.error('lmtp server error', { err }));
+    await new Promise<void>((resolve, reject) => {
+      server.server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    return server.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async resolve(address: string): Promise<ResolvedRecipient | null> {
+    return resolveRecipient(this.deps.directory, address, this.deps.config.lmtp.recipientDelimiter);
+  }
+
+  /** RCPT TO: refuse unknown users at once (550), directory trouble is temporary (451). */
+  private async checkRecipient(address: SMTPServerAddress): Promise<void> {
+    let found: ResolvedRecipient | null;
+    try {
+      found = await this.resolve(address.address);
+    } catch (err) {
+      this.log.error('recipient lookup failed', { rcpt: address.address, err });
+      throw deliveryFailure(address.address, err);
+    }
+    if (!found) throw unknownUser(address.address);
+  }
+
+  /** DATA: stage once, then commit per recipient; returns one reply per recipient, in order. */
+  private async deliver(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SMTPServerDataResult[]> {
+    const recipients = session.envelope.rcptTo.map((r) => r.address);
+    const mailFrom = session.envelope.mailFrom;
+    const returnPath = Buffer.from(`Return-Path: <${mailFrom ? mailFrom.address : ''}>\r\n`, 'utf8');
+    let staged: StagedMessage;
+    try {
+      staged = await this.deps.ingest.stage(
+        prepend(returnPath, stream),
+        this.deps.config.limits.maxMessageSize + returnPath.length,
+      );
+    } catch (err) {
+      // Let smtp-server read the rest of the message so the connection stays in sync.
+      stream.resume();
+      if (!isMailError(err, 'TOO_BIG')) this.log.error('staging failed', { err, rcpt: recipients });
+      return recipients.map((rcpt) => deliveryFailure(rcpt, err));
+    }
+    const internalDate = new Date();
+    const results: SMTPServerDataResult[] = [];
+    for (const rcpt of recipients) {
+      try {
+        const found = await this.resolve(rcpt);
+        if (!found) throw new MailError('NOT_FOUND', 'account no longer exists');
+        const mailbox = await this.targetMailbox(found);
+        const result = await this.deps.ingest.commit(mailbox, [{ staged, flags: [], internalDate }]);
+        this.log.info('delivered', { rcpt, account: found.account.name, mailbox: mailbox.name, uid: result.uids[0], size: staged.size });
+        results.push(`<${rcpt}> delivered`);
+      } catch (err) {
+        const reply = err instanceof LmtpReply ? err : deliveryFailure(rcpt, err);
+        if (reply.responseCode !== 550) this.log.warn('delivery failed', { rcpt, err });
+        results.push(reply);
+      }
+    }
+    return results;
+  }
+
+  /** The +detail folder when it exists and is selectable, else INBOX (created if missing). */
+  private async targetMailbox(found: ResolvedRecipient): Promise<MailboxInfo> {
+    const { store } = this.deps;
+    const accountId = found.account.id;
+    if (found.folder) {
+      const folder = await store.getMailbox(accountId, found.folder);
+      if (folder?.selectable) return folder;
+    }
+    const inbox = await store.getMailbox(accountId, 'INBOX');
+    if (inbox) return inbox;
+    try {
+      return await store.createMailbox(accountId, 'INBOX');
+    } catch (err) {
+      // Another delivery created it meanwhile.
+      if (!isMailError(err, 'ALREADY_EXISTS')) throw err;
+      const again = await store.getMailbox(accountId, 'INBOX');
+      if (!again) throw err;
+      return again;
+    }
+  }
+}
+
+/**
+ * The bytes of `head`, then the stream's. Stopping early (the consumer threw
+ * TOO_BIG) leaves the stream intact: smtp-server still has to read it to its end.
+ */
+async function* prepend(head: Buffer, stream: Readable): AsyncGenerator<Buffer> {
+  yield head;
+  for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
+    yield chunk as Buffer;
+  }
+}

@@ -1,0 +1,145 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAuthenticator } from '../../../src/auth/authenticator.js';
+import { hashPassword } from '../../../src/auth/password.js';
+import { MailError } from '../../../src/mail/errors.js';
+import type { Directory } from '../../../src/mail/ports.js';
+import type { Account } from '../../../src/mail/types.js';
+import { silentLogger } from '../../../src/util/log.js';
+
+const FAST = { ln: 4, r: 8, p: 1 };
+
+/** An in-memory Directory that counts lookups. */
+function memoryDirectory(accounts: Account[]): Directory & { lookups: number; failing: boolean } {
+  const dir = {
+    lookups: 0,
+    failing: false,
+    async findAccount(name: string) {
+      dir.lookups++;
+      if (dir.failing) throw new MailError('UNAVAILABLE', 'down');
+      return accounts.find((a) => a.name === name) ?? null;
+    },
+    async getAccount(id: number) {
+      return accounts.find((a) => a.id === id) ?? null;
+    },
+    async createAccount(): Promise<Account> {
+      throw new Error('unused');
+    },
+    async setPassword(name: string, passwordHash: string) {
+      const a = accounts.find((x) => x.name === name);
+      if (a) a.passwordHash = passwordHash;
+    },
+    async setDisabled(name: string, disabled: boolean) {
+      const a = accounts.find((x) => x.name === name);
+      if (a) a.disabled = disabled;
+    },
+    async deleteAccount() {},
+    async listAccounts() {
+      return accounts;
+    },
+  };
+  return dir;
+}
+
+async function setup(options: { disabled?: boolean } = {}) {
+  const account: Account = {
+    id: 1,
+    name: 'alice',
+    passwordHash: await hashPassword('secret', FAST),
+    disabled: options.disabled ?? false,
+    createdAt: new Date(0),
+  };
+  const directory = memoryDirectory([account]);
+  let now = 1_000_000;
+  const delays: number[] = [];
+  const auth = createAuthenticator(directory, {
+    failuresPerWindow: 3,
+    windowSeconds: 60,
+    logger: silentLogger,
+    cacheTtlSeconds: 60,
+    failureDelayMs: 250,
+    now: () => now,
+    delay: async (ms) => {
+      delays.push(ms);
+    },
+  });
+  return { auth, directory, account, delays, advance: (ms: number) => (now += ms) };
+}
+
+describe('authenticator', () => {
+  test('accepts the right password and refuses a wrong one or an unknown user as "invalid"', async () => {
+    const { auth, delays } = await setup();
+    const ok = await auth.authenticate('alice', 'secret', '10.0.0.1');
+    assert.equal(ok.ok, true);
+    assert.equal(ok.ok && ok.account.name, 'alice');
+    assert.deepEqual(await auth.authenticate('alice', 'wrong', '10.0.0.1'), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await auth.authenticate('bob', 'secret', '10.0.0.1'), { ok: false, reason: 'invalid' });
+    assert.deepEqual(delays, [250, 250], 'each failure is delayed');
+  });
+
+  test('disabled accounts are refused (only with the right password)', async () => {
+    const { auth } = await setup({ disabled: true });
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '1.1.1.1'), { ok: false, reason: 'disabled' });
+    assert.deepEqual(await auth.authenticate('alice', 'nope', '1.1.1.1'), { ok: false, reason: 'invalid' });
+  });
+
+  test('directory failure -> unavailable', async () => {
+    const { auth, directory } = await setup();
+    directory.failing = true;
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '1.1.1.1'), { ok: false, reason: 'unavailable' });
+  });
+
+  test('caches verified credentials for the TTL; invalidate() forgets them', async () => {
+    const { auth, directory, advance } = await setup();
+    await auth.authenticate('alice', 'secret', '1.1.1.1');
+    assert.equal(directory.lookups, 1);
+    await auth.authenticate('alice', 'secret', '1.1.1.1');
+    assert.equal(directory.lookups, 1, 'second login served from cache');
+    assert.equal(auth.cacheSize, 1);
+    // A different password is never served from the cache.
+    assert.equal((await auth.authenticate('alice', 'other', '1.1.1.1')).ok, false);
+    advance(61_000);
+    await auth.authenticate('alice', 'secret', '1.1.1.1');
+    assert.equal(directory.lookups, 3, 'expired entry: looked up again');
+    // Password change + invalidate: the old password stops working at once.
+    await directory.setPassword('alice', await hashPassword('new', FAST));
+    auth.invalidate('alice');
+    assert.equal(auth.cacheSize, 0);
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '1.1.1.1'), { ok: false, reason: 'invalid' });
+    assert.equal((await auth.authenticate('alice', 'new', '1.1.1.1')).ok, true);
+  });
+
+  test('throttles a user after N failures within the window, without verifying', async () => {
+    const { auth, directory, advance } = await setup();
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await auth.authenticate('alice', 'bad' + i, `10.0.0.${i}`), { ok: false, reason: 'invalid' });
+    }
+    const before = directory.lookups;
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '10.0.0.99'), { ok: false, reason: 'throttled' });
+    assert.equal(directory.lookups, before, 'throttled: no lookup, no hashing');
+    // Sliding window: the oldest failure leaves the window after 60 s.
+    advance(60_001);
+    assert.equal((await auth.authenticate('alice', 'secret', '10.0.0.99')).ok, true);
+  });
+
+  test('throttles an address after N failures across users', async () => {
+    const { auth, advance } = await setup();
+    for (const user of ['u1', 'u2', 'u3']) {
+      assert.deepEqual(await auth.authenticate(user, 'x', '192.0.2.7'), { ok: false, reason: 'invalid' });
+    }
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '192.0.2.7'), { ok: false, reason: 'throttled' });
+    assert.equal((await auth.authenticate('alice', 'secret', '192.0.2.8')).ok, true, 'other addresses unaffected');
+    advance(30_000);
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '192.0.2.7'), { ok: false, reason: 'throttled' });
+    advance(30_001);
+    assert.equal((await auth.authenticate('alice', 'secret', '192.0.2.7')).ok, true);
+  });
+
+  test('failures spread over more than the window never throttle', async () => {
+    const { auth, advance } = await setup();
+    for (let i = 0; i < 6; i++) {
+      assert.deepEqual(await auth.authenticate('alice', 'bad', '10.1.1.1'), { ok: false, reason: 'invalid' });
+      advance(25_000);
+    }
+  });
+});
