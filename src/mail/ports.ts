@@ -163,8 +163,20 @@ export interface BlobStore {
   read(blobId: BlobId, range?: ByteRange): Readable;
   /** Reads a (small) range into memory. */
   readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer>;
-  delete(blobId: BlobId): Promise<void>;
+  /**
+   * Removes the blob (no error if absent). With `untouchedForSeconds` (the
+   * garbage collector's safety), the blob is kept if it was written or
+   * deduplicated by a writer's commit within that many seconds; the check and
+   * the removal are atomic with respect to concurrent commits (see src/blob/gc.ts).
+   */
+  delete(blobId: BlobId, options?: BlobDeleteOptions): Promise<void>;
+  /** Optional: ids of stored blobs last written/touched before `touchedBefore` (the GC's orphan sweep). */
+  list?(touchedBefore: Date): AsyncIterable<BlobId>;
   close(): Promise<void>;
+}
+
+export interface BlobDeleteOptions {
+  untouchedForSeconds?: number;
 }
 
 export type MailEventListener = (event: MailEvent) => void;

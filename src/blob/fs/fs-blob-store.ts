@@ -1,0 +1,351 @@
+// Content-addressed blobs as files: <dir>/blobs/ab/cd/<sha256hex>. A writer
+// streams into <dir>/tmp while hashing, then fsyncs and renames the file into
+// place (and fsyncs the directory), so a blob is either whole under its
+// address or absent. Same bytes -> same address -> the second copy is dropped
+// and the existing file's mtime is refreshed: the mtime is the "last touched"
+// time the garbage collector's grace period is measured from (see ../gc.ts).
+
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { MailError } from '../../mail/errors.js';
+import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../mail/ports.js';
+import type { BlobId } from '../../mail/types.js';
+
+const BLOB_ID = /^[0-9a-f]{64}$/;
+/** Temp files of a dead process, or older than this, are removed at open. */
+const STALE_TEMP_MS = 24 * 3600 * 1000;
+
+export interface FsBlobStoreOptions {
+  /** fsync files and directories on commit (default true). */
+  fsync?: boolean;
+  /** Test seams for deterministic race tests; never set in production. */
+  hooks?: {
+    /** Runs in commit() after the content address is known, before the dedup check. */
+    beforeDedupCheck?: (blobId: BlobId) => Promise<void>;
+  };
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly blobDir: string;
+  readonly tmpDir: string;
+  private readonly fsync: boolean;
+  private readonly knownDirs = new Set<string>();
+
+  constructor(
+    readonly dir: string,
+    readonly options: FsBlobStoreOptions = {},
+  ) {
+    this.fsync = options.fsync ?? true;
+    this.blobDir = path.join(dir, 'blobs');
+    this.tmpDir = path.join(dir, 'tmp');
+    fs.mkdirSync(this.blobDir, { recursive: true });
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    this.removeStaleTemps();
+  }
+
+  /**
+   * Another process (the `petrel` CLI) may share the directory and be writing
+   * right now, so only temp files of processes that no longer run (the pid is
+   * the name's prefix) or very old ones are removed.
+   */
+  private removeStaleTemps(): void {
+    const now = Date.now();
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const pid = Number(name.split('-', 1)[0]);
+      let stale = !Number.isInteger(pid) || pid <= 0 || !processAlive(pid);
+      if (!stale) {
+        try {
+          stale = now - fs.statSync(file).mtimeMs > STALE_TEMP_MS;
+        } catch {
+          continue;
+        }
+      }
+      if (stale) fs.rmSync(file, { force: true, recursive: true });
+    }
+  }
+
+  pathOf(blobId: BlobId): string {
+    if (!BLOB_ID.test(blobId)) throw new MailError('NOT_FOUND', `invalid blob id ${JSON.stringify(blobId)}`);
+    return path.join(this.blobDir, blobId.slice(0, 2), blobId.slice(2, 4), blobId);
+  }
+
+  newTempPath(kind: string): string {
+    return path.join(this.tmpDir, `${process.pid}-${kind}-${randomUUID()}`);
+  }
+
+  beginWrite(): BlobWriter {
+    return new FsBlobWriter(this, this.fsync);
+  }
+
+  async has(blobId: BlobId): Promise<boolean> {
+    if (!BLOB_ID.test(blobId)) return false;
+    try {
+      return (await fsp.stat(this.pathOf(blobId))).isFile();
+    } catch (err) {
+      if (isNoEnt(err)) return false;
+      throw err;
+    }
+  }
+
+  async size(blobId: BlobId): Promise<number> {
+    try {
+      return (await fsp.stat(this.pathOf(blobId))).size;
+    } catch (err) {
+      throw mapNoEnt(err, blobId);
+    }
+  }
+
+  read(blobId: BlobId, range?: ByteRange): Readable {
+    let file: string;
+    try {
+      file = this.pathOf(blobId);
+    } catch (err) {
+      return Readable.from([]).destroy(err as Error) as Readable;
+    }
+    if (range && range.end <= range.start) return emptyIfExists(file, blobId);
+    // Our ranges are end-exclusive, createReadStream's are inclusive. The
+    // open override turns a missing file into NOT_FOUND for the consumer.
+    return fs.createReadStream(file, {
+      start: range?.start,
+      end: range && Number.isFinite(range.end) ? range.end - 1 : undefined,
+      highWaterMark: 64 * 1024,
+      fs: {
+        open: (p: fs.PathLike, flags: fs.OpenMode, mode: fs.Mode, cb: (err: Error | null, fd?: number) => void) =>
+          fs.open(p, flags, mode, (err, fd) => cb(err ? mapNoEnt(err, blobId) : null, fd)),
+        read: fs.read,
+        close: fs.close,
+      },
+    } as Parameters<typeof fs.createReadStream>[1]);
+  }
+
+  async readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer> {
+    const file = this.pathOf(blobId);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      throw mapNoEnt(err, blobId);
+    }
+    try {
+      const total = (await fh.stat()).size;
+      const start = Math.min(range?.start ?? 0, total);
+      const end = Math.max(start, Math.min(range?.end ?? total, total));
+      const buf = Buffer.allocUnsafe(end - start);
+      let off = 0;
+      while (off < buf.length) {
+        const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      return off === buf.length ? buf : buf.subarray(0, off);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async delete(blobId: BlobId, options: BlobDeleteOptions = {}): Promise<void> {
+    const file = this.pathOf(blobId);
+    const grace = options.untouchedForSeconds ?? 0;
+    if (grace <= 0) {
+      await fsp.rm(file, { force: true });
+      return;
+    }
+    // Claim the file atomically by renaming it out of the address space: from
+    // now on a committing writer cannot see it and stores its own copy. Then
+    // look at the claimed file's mtime: if a writer touched it (dedup) within
+    // the grace period, that writer may be about to reference it, so put it
+    // back (a copy a writer has just stored meanwhile has the same bytes).
+    const trash = this.newTempPath('gc');
+    try {
+      await fsp.rename(file, trash);
+    } catch (err) {
+      if (isNoEnt(err)) return;
+      throw err;
+    }
+    const { mtimeMs } = await fsp.stat(trash);
+    if (Date.now() - mtimeMs < grace * 1000) {
+      await fsp.rename(trash, file);
+      return;
+    }
+    await fsp.rm(trash, { force: true });
+  }
+
+  async *list(touchedBefore: Date): AsyncIterable<BlobId> {
+    const limit = touchedBefore.getTime();
+    for (const a of await readdirOrEmpty(this.blobDir)) {
+      for (const b of await readdirOrEmpty(path.join(this.blobDir, a))) {
+        const sub = path.join(this.blobDir, a, b);
+        for (const name of await readdirOrEmpty(sub)) {
+          if (!BLOB_ID.test(name)) continue;
+          try {
+            if ((await fsp.stat(path.join(sub, name))).mtimeMs < limit) yield name;
+          } catch (err) {
+            if (!isNoEnt(err)) throw err;
+          }
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * The dedup path: refresh the mtime of an existing blob. True if it exists.
+   * utimes works on the path, so it either happens before a concurrent GC
+   * claim (the GC then sees a fresh mtime and puts the file back) or fails
+   * with ENOENT after it (the writer then stores its own copy).
+   */
+  async touchIfExists(blobId: BlobId): Promise<boolean> {
+    await this.options.hooks?.beforeDedupCheck?.(blobId);
+    const now = new Date();
+    try {
+      await fsp.utimes(this.pathOf(blobId), now, now);
+      return true;
+    } catch (err) {
+      if (isNoEnt(err)) return false;
+      throw err;
+    }
+  }
+
+  /** mkdir -p for the blob's fan-out directories, fsyncing parents of created ones. */
+  async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    const created = await fsp.mkdir(dir, { recursive: true });
+    if (created && this.fsync) {
+      // Fsync each new directory's parent so the new entries survive a crash.
+      let d = dir;
+      while (d.length >= created.length) {
+        await fsyncDir(path.dirname(d));
+        d = path.dirname(d);
+      }
+    }
+    this.knownDirs.add(dir);
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  private readonly hash: Hash = createHash('sha256');
+  private readonly tmpPath: string;
+  private handle: Promise<fsp.FileHandle> | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private bytes = 0;
+  private state: 'open' | 'committing' | 'done' = 'open';
+
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly fsync: boolean,
+  ) {
+    this.tmpPath = store.newTempPath('w');
+  }
+
+  private file(): Promise<fsp.FileHandle> {
+    this.handle ??= fsp.open(this.tmpPath, 'wx', 0o640);
+    return this.handle;
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new Error('blob writer is closed'));
+    // Writes are chained so that callers that do not await still keep order.
+    const next = this.queue.then(async () => {
+      const fh = await this.file();
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        off += bytesWritten;
+      }
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  async commit(): Promise<{ blobId: BlobId; size: number }> {
+    if (this.state !== 'open') throw new Error('blob writer is closed');
+    this.state = 'committing';
+    try {
+      await this.queue;
+      const fh = await this.file();
+      if (this.fsync) await fh.sync();
+      await fh.close();
+      this.handle = null;
+      const blobId = this.hash.digest('hex');
+      if (await this.store.touchIfExists(blobId)) {
+        await fsp.rm(this.tmpPath, { force: true });
+      } else {
+        const final = this.store.pathOf(blobId);
+        await this.store.ensureDir(path.dirname(final));
+        await fsp.rename(this.tmpPath, final);
+        if (this.fsync) await fsyncDir(path.dirname(final));
+      }
+      this.state = 'done';
+      return { blobId, size: this.bytes };
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.state = 'done';
+    await this.queue.catch(() => {});
+    if (this.handle) {
+      const h = this.handle;
+      this.handle = null;
+      await h.then((fh) => fh.close()).catch(() => {});
+    }
+    await fsp.rm(this.tmpPath, { force: true });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function emptyIfExists(file: string, blobId: BlobId): Readable {
+  return new Readable({
+    read() {
+      fsp.access(file).then(
+        () => this.push(null),
+        (err) => this.destroy(mapNoEnt(err, blobId)),
+      );
+    },
+  });
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fsp.readdir(dir);
+  } catch (err) {
+    if (isNoEnt(err)) return [];
+    throw err;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isNoEnt(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+function mapNoEnt(err: unknown, blobId: BlobId): Error {
+  if (isNoEnt(err)) return new MailError('NOT_FOUND', `blob ${blobId} not found`, { cause: err });
+  return err as Error;
+}

@@ -1,0 +1,128 @@
+// The one ingest pipeline (LMTP, APPEND, cross-repository COPY, `petrel
+// deliver`): stream the bytes into the BlobStore and the indexer in one pass,
+// then insert the metadata, then publish the change.
+//
+// Crash safety: the blob is committed (fsynced, renamed into place) before the
+// metadata transaction starts, so a committed message never lacks its body.
+// A crash between the two leaves an orphan blob no row refers to, which the
+// garbage collector's orphan sweep removes after its grace period
+// (src/blob/gc.ts). The grace period must be longer than the time between
+// stage() and commit(): a staged blob that was deduplicated against an
+// unreferenced blob is only protected from the GC for that long.
+
+import { MessageIndexer } from '../mime/indexer.js';
+import { MailError, isMailError } from './errors.js';
+import type { BlobStore, EventBus, IngestPipeline, MailStore, StagedMessage } from './ports.js';
+import type { AccountId, AppendResult, MailboxInfo } from './types.js';
+
+export interface IngestDeps {
+  store: MailStore;
+  blobs: BlobStore;
+  events: EventBus;
+  /** Default limit of stage() when the caller gives none, octets. */
+  maxMessageSize: number;
+}
+
+export class Ingest implements IngestPipeline {
+  constructor(private readonly deps: IngestDeps) {}
+
+  /**
+   * Each chunk goes to the indexer and then to the blob writer; the next
+   * chunk is pulled only when the writer has accepted this one (backpressure
+   * reaches the source). On TOO_BIG the partial blob is discarded at once and
+   * the rest of the source is read and dropped, so a protocol stream (an LMTP
+   * DATA stream, an APPEND literal) is left at its end, not half-read.
+   */
+  async stage(source: AsyncIterable<Buffer>, maxSize?: number): Promise<StagedMessage> {
+    const limit = maxSize ?? this.deps.maxMessageSize;
+    const writer = this.deps.blobs.beginWrite();
+    const indexer = new MessageIndexer();
+    const iterator = source[Symbol.asyncIterator]();
+    let size = 0;
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        const chunk = next.value;
+        size += chunk.length;
+        if (size > limit) {
+          await writer.abort();
+          await drain(iterator);
+          throw new MailError('TOO_BIG', `message larger than ${limit} octets`);
+        }
+        indexer.write(chunk);
+        await writer.write(chunk);
+      }
+      const index = indexer.finish();
+      const { blobId, size: stored } = await writer.commit();
+      return { blobId, size: stored, index };
+    } catch (err) {
+      await writer.abort();
+      if (!isMailError(err, 'TOO_BIG')) await iterator.return?.().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async commit(
+    mailbox: MailboxInfo,
+    messages: Array<{ staged: StagedMessage; flags: string[]; internalDate: Date }>,
+  ): Promise<AppendResult> {
+    const result = await this.deps.store.appendMessages(
+      mailbox.id,
+      messages.map((m) => ({ blobId: m.staged.blobId, index: m.staged.index, flags: m.flags, internalDate: m.internalDate })),
+    );
+    if (result.uids.length > 0) {
+      this.deps.events.publish({
+        kind: 'mailbox-changed',
+        accountId: mailbox.accountId,
+        mailboxId: mailbox.id,
+        modseq: result.highestModseq,
+      });
+    }
+    return result;
+  }
+
+  async deliver(
+    accountId: AccountId,
+    mailboxName: string,
+    source: AsyncIterable<Buffer>,
+    options: { flags?: string[]; internalDate?: Date; maxSize?: number } = {},
+  ): Promise<AppendResult & { mailbox: MailboxInfo }> {
+    // Resolve the mailbox first: nothing is stored for a missing one.
+    const mailbox = await this.deliveryMailbox(accountId, mailboxName);
+    const staged = await this.stage(source, options.maxSize);
+    const result = await this.commit(mailbox, [
+      { staged, flags: options.flags ?? [], internalDate: options.internalDate ?? new Date() },
+    ]);
+    // The mailbox as it is after the append (uidNext, highestModseq moved).
+    return { ...result, mailbox: (await this.deps.store.getMailboxById(mailbox.id)) ?? mailbox };
+  }
+
+  private async deliveryMailbox(accountId: AccountId, name: string): Promise<MailboxInfo> {
+    const { store, events } = this.deps;
+    const found = await store.getMailbox(accountId, name);
+    if (found) {
+      if (!found.selectable) throw new MailError('NOT_SELECTABLE', `mailbox ${found.name} is not selectable`);
+      return found;
+    }
+    if (name.toLowerCase() !== 'inbox') throw new MailError('NOT_FOUND', `mailbox ${name} does not exist`);
+    try {
+      const created = await store.createMailbox(accountId, 'INBOX');
+      events.publish({ kind: 'mailboxes-changed', accountId });
+      return created;
+    } catch (err) {
+      // Another delivery created it first.
+      if (!isMailError(err, 'ALREADY_EXISTS')) throw err;
+      const again = await store.getMailbox(accountId, 'INBOX');
+      if (!again) throw err;
+      return again;
+    }
+  }
+}
+
+async function drain(iterator: AsyncIterator<Buffer>): Promise<void> {
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return;
+  }
+}

@@ -1,0 +1,181 @@
+// Shared SEARCH evaluation for the SQL backends: the domain SearchQuery is
+// compiled to one SQL boolean expression over a message row, with the few
+// dialect differences (placeholders, substring test, header-field test) behind
+// a small interface, so SQLite and PostgreSQL run the same semantics.
+//
+// Text matching is on pre-folded copies written at ingest: the searchable
+// header text and body text are folded with foldText() (NFC + lower case,
+// close to i;unicode-casemap) and the query strings are folded the same way,
+// so a substring test is a plain instr()/strpos() and no JSON is parsed per
+// message.
+//
+// Every compiled predicate is non-NULL (nullable columns are wrapped), so
+// NOT behaves as the complement.
+
+import type { HeaderField } from '../mime/types.js';
+import { systemFlagBit, isRecent } from './flags.js';
+import type { SearchQuery, UidSet } from './types.js';
+
+/** The case folding used for stored search text and for query strings. */
+export function foldText(s: string): string {
+  return s.normalize('NFC').toLowerCase();
+}
+
+/**
+ * The searchable header text of a message: "\n" then one "name:value\n" line
+ * per field, name lower-cased, value decoded and folded with line breaks
+ * turned into spaces, so a field's lines can be found by "\nname:".
+ */
+export function headerSearchText(headers: readonly HeaderField[]): string {
+  let out = '\n';
+  for (const h of headers) out += `${h.name.toLowerCase()}:${foldText(h.value).replace(/[\r\n]+/g, ' ')}\n`;
+  return out;
+}
+
+/** Does the header text have a `field` whose value contains `foldedValue`? Empty value: the field exists. */
+export function headerTextHas(text: string, field: string, foldedValue: string): boolean {
+  const key = `\n${field.toLowerCase()}:`;
+  let i = text.indexOf(key);
+  while (i >= 0) {
+    const start = i + key.length;
+    const end = text.indexOf('\n', start);
+    if (foldedValue === '' || text.slice(start, end < 0 ? undefined : end).includes(foldedValue)) return true;
+    i = end < 0 ? -1 : text.indexOf(key, end);
+  }
+  return false;
+}
+
+/** The Date: header's calendar day in its own zone, "YYYY-MM-DD" (RFC 9051 SENT* keys), or null. */
+export function sentDay(sentDate: number | null, offsetMinutes: number | null): string | null {
+  if (sentDate === null || !Number.isFinite(sentDate)) return null;
+  const d = new Date(sentDate + (offsetMinutes ?? 0) * 60_000);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
+}
+
+/** Midnight starting `day` ("YYYY-MM-DD") in the server's zone, and the next midnight, as ms. */
+export function serverDayBounds(day: string): { start: number; end: number } {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) throw new Error(`bad search day ${JSON.stringify(day)}`);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]) - 1, Number(m[3])];
+  return { start: new Date(y, mo, d).getTime(), end: new Date(y, mo, d + 1).getTime() };
+}
+
+export interface SearchDialect {
+  /** The placeholder of the n-th (1-based) parameter: "?" or "$n". */
+  placeholder(n: number): string;
+  /** Boolean: `haystack` (an SQL expression) contains the text parameter `needle`. */
+  contains(haystack: string, needle: string): string;
+  /** Boolean: header text column has field (parameter) whose value contains the folded value (parameter). */
+  headerHas(headerText: string, field: string, value: string): string;
+  /** Boolean: `column` lies in one of the ranges of a JSON parameter [[start, end], ...] (for long UID sets). */
+  inJsonRanges(column: string, json: string): string;
+}
+
+/** SQL expressions of the message row's columns. */
+export interface SearchColumns {
+  uid: string;
+  modseq: string;
+  systemFlags: string;
+  /** " kw1 kw2 " or "" (see flags.ts). */
+  keywords: string;
+  internalDate: string; // ms
+  saveDate: string; // ms
+  size: string;
+  sentDay: string; // "YYYY-MM-DD" or NULL
+  headerText: string;
+  bodyText: string;
+}
+
+export interface CompiledSearch {
+  sql: string;
+  params: Array<string | number>;
+  /** Which optional column groups the expression reads (so the backend joins only what is needed). */
+  uses: { text: boolean; sentDay: boolean };
+}
+
+const MAX_UID = 4294967295;
+const INLINE_RANGES = 64;
+
+export function compileSearch(
+  query: SearchQuery,
+  dialect: SearchDialect,
+  cols: SearchColumns,
+  now: number = Date.now(),
+): CompiledSearch {
+  const params: Array<string | number> = [];
+  const uses = { text: false, sentDay: false };
+  const p = (v: string | number): string => {
+    params.push(v);
+    return dialect.placeholder(params.length);
+  };
+  const TRUE = '(1=1)';
+  const FALSE = '(1=0)';
+
+  const uidIn = (set: UidSet): string => {
+    if (set.length === 0) return FALSE;
+    const ranges = set.map((r) => [r.start, Number.isFinite(r.end) ? Math.min(r.end, MAX_UID) : MAX_UID]);
+    if (ranges.length > INLINE_RANGES) return dialect.inJsonRanges(cols.uid, p(JSON.stringify(ranges)));
+    return `(${ranges.map(([a, b]) => (a === b ? `${cols.uid} = ${p(a!)}` : `${cols.uid} BETWEEN ${p(a!)} AND ${p(b!)}`)).join(' OR ')})`;
+  };
+
+  const walk = (q: SearchQuery): string => {
+    switch (q.kind) {
+      case 'all':
+        return TRUE;
+      case 'uid':
+        return uidIn(q.set);
+      case 'flag': {
+        const bit = systemFlagBit(q.flag);
+        let has: string;
+        if (bit) has = `(${cols.systemFlags} & ${bit}) <> 0`;
+        else if (isRecent(q.flag)) has = FALSE; // never stored (IMAP4rev2 has no \Recent)
+        else has = dialect.contains(`lower(${cols.keywords})`, p(` ${q.flag.toLowerCase()} `));
+        return q.present ? `(${has})` : `(NOT (${has}))`;
+      }
+      case 'header': {
+        uses.text = true;
+        const field = q.field.toLowerCase();
+        const value = foldText(q.value);
+        if (value === '') return dialect.contains(cols.headerText, p(`\n${field}:`));
+        // The cheap substring test first narrows the rows the field test runs on.
+        return `(${dialect.contains(cols.headerText, p(value))} AND ${dialect.headerHas(cols.headerText, p(field), p(value))})`;
+      }
+      case 'body':
+        uses.text = true;
+        return dialect.contains(cols.bodyText, p(foldText(q.value)));
+      case 'text': {
+        uses.text = true;
+        const v = foldText(q.value);
+        return `(${dialect.contains(cols.headerText, p(v))} OR ${dialect.contains(cols.bodyText, p(v))})`;
+      }
+      case 'date': {
+        if (q.field === 'sent') {
+          uses.sentDay = true;
+          const op = q.op === 'before' ? '<' : q.op === 'on' ? '=' : '>=';
+          return `COALESCE(${cols.sentDay} ${op} ${p(q.day)}, ${FALSE})`;
+        }
+        const col = q.field === 'internal' ? cols.internalDate : cols.saveDate;
+        const { start, end } = serverDayBounds(q.day);
+        if (q.op === 'before') return `(${col} < ${p(start)})`;
+        if (q.op === 'since') return `(${col} >= ${p(start)})`;
+        return `(${col} >= ${p(start)} AND ${col} < ${p(end)})`;
+      }
+      case 'size':
+        return q.op === 'larger' ? `(${cols.size} > ${p(q.octets)})` : `(${cols.size} < ${p(q.octets)})`;
+      case 'modseq':
+        return `(${cols.modseq} >= ${p(q.modseq)})`;
+      case 'age': {
+        const limit = now - q.seconds * 1000;
+        return q.op === 'older' ? `(${cols.internalDate} <= ${p(limit)})` : `(${cols.internalDate} > ${p(limit)})`;
+      }
+      case 'not':
+        return `(NOT ${walk(q.query)})`;
+      case 'or':
+        return `(${walk(q.left)} OR ${walk(q.right)})`;
+      case 'and':
+        return q.queries.length === 0 ? TRUE : `(${q.queries.map(walk).join(' AND ')})`;
+    }
+  };
+
+  return { sql: walk(query), params, uses };
+}

@@ -1,0 +1,81 @@
+// SqliteDirectory: accounts and credentials, in the repository's own database
+// (embedded mode). Deleting an account cascades to its mailboxes, messages
+// and subscriptions (foreign keys), and the blob reference counts follow.
+
+import { MailError } from '../../mail/errors.js';
+import type { Directory } from '../../mail/ports.js';
+import type { Account, AccountId } from '../../mail/types.js';
+import type { SqlDb } from './db.js';
+
+interface AccountRow {
+  id: number;
+  name: string;
+  password_hash: string;
+  disabled: number;
+  created_at: number;
+}
+
+const COLUMNS = 'id, name, password_hash, disabled, created_at';
+
+function toAccount(r: AccountRow): Account {
+  return {
+    id: r.id,
+    name: r.name,
+    passwordHash: r.password_hash,
+    disabled: r.disabled === 1,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+export class SqliteDirectory implements Directory {
+  constructor(private readonly db: SqlDb) {}
+
+  async findAccount(name: string): Promise<Account | null> {
+    const row = this.db.read(() => this.db.stmt(`SELECT ${COLUMNS} FROM accounts WHERE name = ?`).get(name)) as
+      | AccountRow
+      | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async getAccount(id: AccountId): Promise<Account | null> {
+    const row = this.db.read(() => this.db.stmt(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`).get(id)) as
+      | AccountRow
+      | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async createAccount(name: string, passwordHash: string): Promise<Account> {
+    if (name.length === 0) throw new MailError('INVALID_NAME', 'account name is empty');
+    return this.db.write(() => {
+      if (this.db.stmt(`SELECT 1 FROM accounts WHERE name = ?`).get(name) !== undefined)
+        throw new MailError('ALREADY_EXISTS', `account ${name} already exists`);
+      this.db
+        .stmt(`INSERT INTO accounts (name, password_hash, created_at) VALUES (?, ?, ?)`)
+        .run(name, passwordHash, Date.now());
+      return toAccount(this.db.stmt(`SELECT ${COLUMNS} FROM accounts WHERE name = ?`).get(name) as AccountRow);
+    });
+  }
+
+  async setPassword(name: string, passwordHash: string): Promise<void> {
+    this.update(`UPDATE accounts SET password_hash = ? WHERE name = ?`, passwordHash, name);
+  }
+
+  async setDisabled(name: string, disabled: boolean): Promise<void> {
+    this.update(`UPDATE accounts SET disabled = ? WHERE name = ?`, disabled ? 1 : 0, name);
+  }
+
+  async deleteAccount(name: string): Promise<void> {
+    this.update(`DELETE FROM accounts WHERE name = ?`, name);
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    const rows = this.db.read(() => this.db.stmt(`SELECT ${COLUMNS} FROM accounts ORDER BY name`).all()) as AccountRow[];
+    return rows.map(toAccount);
+  }
+
+  private update(sql: string, ...params: unknown[]): void {
+    const name = params[params.length - 1] as string;
+    const changes = this.db.write(() => this.db.stmt(sql).run(...params).changes);
+    if (changes === 0) throw new MailError('NOT_FOUND', `account ${name} does not exist`);
+  }
+}

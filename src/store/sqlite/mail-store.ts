@@ -1,0 +1,224 @@
+// SqliteMailStore: the MailStore port over one SQLite database. better-sqlite3
+// is synchronous, so each method is one (short) transaction run to completion;
+// concurrent callers in this process are serialized by the event loop and
+// other processes by SQLite's write lock (BEGIN IMMEDIATE + busy_timeout).
+
+import { MailError } from '../../mail/errors.js';
+import type { CreateMailboxOptions, MailStore } from '../../mail/ports.js';
+import { compileSearch, headerTextHas, type SearchDialect } from '../../mail/search.js';
+import type {
+  AccountId,
+  AppendItem,
+  AppendResult,
+  BlobId,
+  Changes,
+  CopyResult,
+  ExpungeResult,
+  FlagOperation,
+  MailboxCounts,
+  MailboxId,
+  MailboxInfo,
+  MessageMeta,
+  SearchQuery,
+  SpecialUse,
+  StoreFlagsResult,
+  UidSet,
+} from '../../mail/types.js';
+import type { MessageIndex } from '../../mime/types.js';
+import { normalizeMailboxName, toMailboxInfo, type SqlDb } from './db.js';
+import * as mailboxes from './mailboxes.js';
+import * as messages from './messages.js';
+import { integrityProblems } from './integrity.js';
+
+export const sqliteSearchDialect: SearchDialect = {
+  placeholder: () => '?',
+  contains: (haystack, needle) => `(instr(${haystack}, ${needle}) > 0)`,
+  headerHas: (text, field, value) => `(petrel_header_has(${text}, ${field}, ${value}) = 1)`,
+  inJsonRanges: (col, json) =>
+    `EXISTS (SELECT 1 FROM json_each(${json}) r WHERE ${col} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]'))`,
+};
+
+const SEARCH_COLUMNS = {
+  uid: 'm.uid',
+  modseq: 'm.modseq',
+  systemFlags: 'm.system_flags',
+  keywords: 'm.keywords',
+  internalDate: 'm.internal_date',
+  saveDate: 'm.save_date',
+  size: 'm.size',
+  sentDay: 'b.sent_day',
+  headerText: 't.header_text',
+  bodyText: 't.body_text',
+};
+
+/** Parsed indexes are immutable (content-addressed), so a small cache is always valid. */
+const INDEX_CACHE_SIZE = 256;
+
+export class SqliteMailStore implements MailStore {
+  private readonly indexCache = new Map<BlobId, MessageIndex>();
+
+  constructor(
+    private readonly db: SqlDb,
+    private readonly onClose: () => Promise<void>,
+  ) {
+    db.db.function('petrel_header_has', { deterministic: true }, (text: unknown, field: unknown, value: unknown) =>
+      headerTextHas(String(text), String(field), String(value)) ? 1 : 0,
+    );
+  }
+
+  // --- mailboxes ---
+  async listMailboxes(accountId: AccountId): Promise<MailboxInfo[]> {
+    return this.db.read(() => mailboxes.listMailboxes(this.db, accountId));
+  }
+
+  async getMailbox(accountId: AccountId, name: string): Promise<MailboxInfo | null> {
+    let canonical: string;
+    try {
+      canonical = normalizeMailboxName(name);
+    } catch {
+      return null;
+    }
+    const row = this.db.read(() => mailboxes.mailboxByName(this.db, accountId, canonical));
+    return row ? toMailboxInfo(row) : null;
+  }
+
+  async getMailboxById(mailboxId: MailboxId): Promise<MailboxInfo | null> {
+    const row = this.db.read(() => mailboxes.mailboxById(this.db, mailboxId));
+    return row ? toMailboxInfo(row) : null;
+  }
+
+  async createMailbox(accountId: AccountId, name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
+    return this.db.write(() => mailboxes.createMailbox(this.db, accountId, name, options.specialUse ?? null));
+  }
+
+  async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
+    this.db.write(() => mailboxes.deleteMailbox(this.db, accountId, name));
+  }
+
+  async renameMailbox(accountId: AccountId, from: string, to: string): Promise<void> {
+    this.db.write(() => mailboxes.renameMailbox(this.db, accountId, from, to));
+  }
+
+  async setSpecialUse(mailboxId: MailboxId, specialUse: SpecialUse | null): Promise<void> {
+    this.db.write(() => mailboxes.setSpecialUse(this.db, mailboxId, specialUse));
+  }
+
+  // --- subscriptions ---
+  async listSubscriptions(accountId: AccountId): Promise<string[]> {
+    return this.db.read(() => mailboxes.listSubscriptions(this.db, accountId));
+  }
+
+  async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
+    this.db.write(() => mailboxes.setSubscribed(this.db, accountId, name, subscribed));
+  }
+
+  // --- messages ---
+  async counts(mailboxId: MailboxId): Promise<MailboxCounts> {
+    return this.db.read(() => messages.counts(this.db, mailboxId));
+  }
+
+  async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
+    return this.db.write(() => messages.appendMessages(this.db, mailboxId, items));
+  }
+
+  async listUids(mailboxId: MailboxId): Promise<number[]> {
+    return this.db.read(() => messages.listUids(this.db, mailboxId));
+  }
+
+  async fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
+    return this.db.read(() => messages.fetchMessages(this.db, mailboxId, uids));
+  }
+
+  async getIndex(blobId: BlobId): Promise<MessageIndex> {
+    const cached = this.indexCache.get(blobId);
+    if (cached) return cached;
+    const json = this.db.read(() => this.db.stmt(`SELECT idx FROM blobs WHERE blob_id = ?`).pluck().get(blobId)) as
+      | string
+      | undefined;
+    if (json === undefined) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
+    const index = JSON.parse(json) as MessageIndex;
+    if (this.indexCache.size >= INDEX_CACHE_SIZE) this.indexCache.delete(this.indexCache.keys().next().value!);
+    this.indexCache.set(blobId, index);
+    return index;
+  }
+
+  async storeFlags(
+    mailboxId: MailboxId,
+    uids: UidSet,
+    operation: FlagOperation,
+    flags: string[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult> {
+    return this.db.write(() => messages.storeFlags(this.db, mailboxId, uids, operation, flags, unchangedSince));
+  }
+
+  async expunge(mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
+    return this.db.write(() => messages.expunge(this.db, mailboxId, uids));
+  }
+
+  async copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {
+    return this.db.write(() => messages.copyMessages(this.db, source, uids, target));
+  }
+
+  async moveMessages(
+    source: MailboxId,
+    uids: UidSet,
+    target: MailboxId,
+  ): Promise<CopyResult & { expunged: ExpungeResult }> {
+    return this.db.write(() => messages.moveMessages(this.db, source, uids, target));
+  }
+
+  async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {
+    return this.db.read(() => messages.changesSince(this.db, mailboxId, since));
+  }
+
+  async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {
+    const compiled = compileSearch(query, sqliteSearchDialect, SEARCH_COLUMNS);
+    const joins =
+      (compiled.uses.sentDay ? ' JOIN blobs b ON b.blob_id = m.blob_id' : '') +
+      (compiled.uses.text ? ' JOIN blob_text t ON t.blob_id = m.blob_id' : '');
+    const sql = `SELECT m.uid FROM messages m${joins}
+      WHERE m.mailbox_id = ? AND m.expunged_modseq IS NULL AND ${compiled.sql} ORDER BY m.uid`;
+    return this.db.read(() => {
+      mailboxes.selectableMailbox(this.db, mailboxId);
+      return this.db
+        .dynamicStmt(sql)
+        .pluck()
+        .all(mailboxId, ...compiled.params) as number[];
+    });
+  }
+
+  // --- maintenance ---
+  async pruneExpunged(olderThan: Date): Promise<number> {
+    return this.db.write(() => messages.pruneExpunged(this.db, olderThan));
+  }
+
+  async unreferencedBlobs(limit: number): Promise<BlobId[]> {
+    return this.db.read(
+      () =>
+        this.db
+          .stmt(`SELECT blob_id FROM blobs WHERE refs = 0 ORDER BY unreferenced_at LIMIT ?`)
+          .pluck()
+          .all(limit) as BlobId[],
+    );
+  }
+
+  async forgetBlobs(blobIds: BlobId[]): Promise<void> {
+    this.db.write(() => {
+      // refs = 0 again here: a blob referenced meanwhile is kept.
+      const del = this.db.stmt(`DELETE FROM blobs WHERE blob_id = ? AND refs = 0`);
+      for (const id of blobIds) {
+        del.run(id);
+        this.indexCache.delete(id);
+      }
+    });
+  }
+
+  async integrityCheck(): Promise<string[]> {
+    return this.db.read(() => integrityProblems(this.db));
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}

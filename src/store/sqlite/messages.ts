@@ -1,0 +1,302 @@
+// Message operations of the SQLite backend. Each runs inside one SqlDb
+// transaction; every change takes the next modseq of its mailbox (one modseq
+// per operation, shared by the messages it changes, as RFC 7162 allows).
+
+import {
+  applyFlagOperation,
+  DELETED,
+  formatFlags,
+  keywordsFromColumn,
+  keywordsToColumn,
+  parseFlags,
+  sameFlags,
+  SEEN,
+  type FlagSet,
+} from '../../mail/flags.js';
+import { headerSearchText, foldText, sentDay } from '../../mail/search.js';
+import type {
+  AppendItem,
+  AppendResult,
+  Changes,
+  CopyResult,
+  ExpungeResult,
+  FlagOperation,
+  FlagState,
+  MailboxCounts,
+  MailboxId,
+  MessageMeta,
+  StoreFlagsResult,
+  UidSet,
+} from '../../mail/types.js';
+import { MailError } from '../../mail/errors.js';
+import { normalizeUidSet, type MailboxRow, type SqlDb } from './db.js';
+import { mailboxById, selectableMailbox } from './mailboxes.js';
+
+interface MessageRow {
+  uid: number;
+  modseq: number;
+  system_flags: number;
+  keywords: string;
+  internal_date: number;
+  save_date: number;
+  size: number;
+  blob_id: string;
+  expunged_modseq: number | null;
+}
+
+const MESSAGE_COLUMNS = 'uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id, expunged_modseq';
+
+function flagsOf(r: { system_flags: number; keywords: string }): FlagSet {
+  return { system: r.system_flags, keywords: keywordsFromColumn(r.keywords) };
+}
+
+function toMeta(r: MessageRow): MessageMeta {
+  return {
+    uid: r.uid,
+    modseq: r.modseq,
+    flags: formatFlags(flagsOf(r)),
+    internalDate: new Date(r.internal_date),
+    saveDate: new Date(r.save_date),
+    size: r.size,
+    blobId: r.blob_id,
+    expungedModseq: r.expunged_modseq,
+  };
+}
+
+/** Live rows of `mailboxId` whose uid is in `uids`, ascending. */
+function liveRows(db: SqlDb, mailboxId: MailboxId, uids: UidSet): MessageRow[] {
+  const stmt = db.stmt(
+    `SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND expunged_modseq IS NULL ORDER BY uid`,
+  );
+  const out: MessageRow[] = [];
+  for (const [a, b] of normalizeUidSet(uids)) out.push(...(stmt.all(mailboxId, a, b) as MessageRow[]));
+  return out;
+}
+
+/** Takes the mailbox's next modseq (and moves uidnext if given). */
+function bumpMailbox(db: SqlDb, mailbox: MailboxRow, uidnext = mailbox.uidnext): number {
+  const modseq = mailbox.highestmodseq + 1;
+  db.stmt(`UPDATE mailboxes SET highestmodseq = ?, uidnext = ? WHERE id = ?`).run(modseq, uidnext, mailbox.id);
+  mailbox.highestmodseq = modseq;
+  mailbox.uidnext = uidnext;
+  return modseq;
+}
+
+function ensureBlob(db: SqlDb, item: AppendItem): void {
+  if (db.stmt(`SELECT 1 FROM blobs WHERE blob_id = ?`).get(item.blobId) !== undefined) return;
+  const idx = item.index;
+  db.stmt(`INSERT INTO blobs (blob_id, size, idx, sent_day) VALUES (?, ?, ?, ?)`).run(
+    item.blobId,
+    idx.size,
+    JSON.stringify(idx),
+    sentDay(idx.sentDate, idx.sentDateOffset),
+  );
+  db.stmt(`INSERT INTO blob_text (blob_id, header_text, body_text) VALUES (?, ?, ?)`).run(
+    item.blobId,
+    headerSearchText(idx.headers),
+    foldText(idx.bodyText),
+  );
+}
+
+const INSERT_MESSAGE = `INSERT INTO messages
+  (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export function appendMessages(db: SqlDb, mailboxId: MailboxId, items: AppendItem[]): AppendResult {
+  const mailbox = selectableMailbox(db, mailboxId);
+  if (items.length === 0) return { uidValidity: mailbox.uidvalidity, uids: [], highestModseq: mailbox.highestmodseq };
+  const first = mailbox.uidnext;
+  const modseq = bumpMailbox(db, mailbox, first + items.length);
+  const now = Date.now();
+  const insert = db.stmt(INSERT_MESSAGE);
+  const uids: number[] = [];
+  items.forEach((item, i) => {
+    const internal = item.internalDate.getTime();
+    if (!Number.isFinite(internal)) throw new MailError('CANNOT', 'invalid internal date');
+    ensureBlob(db, item);
+    const flags = parseFlags(item.flags);
+    const uid = first + i;
+    insert.run(mailboxId, uid, modseq, flags.system, keywordsToColumn(flags.keywords), internal, now, item.index.size, item.blobId);
+    uids.push(uid);
+  });
+  return { uidValidity: mailbox.uidvalidity, uids, highestModseq: modseq };
+}
+
+export function listUids(db: SqlDb, mailboxId: MailboxId): number[] {
+  selectableMailbox(db, mailboxId);
+  return db
+    .stmt(`SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL ORDER BY uid`)
+    .pluck()
+    .all(mailboxId) as number[];
+}
+
+export function fetchMessages(db: SqlDb, mailboxId: MailboxId, uids: UidSet): MessageMeta[] {
+  const stmt = db.stmt(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`);
+  const out: MessageMeta[] = [];
+  for (const [a, b] of normalizeUidSet(uids)) for (const r of stmt.all(mailboxId, a, b) as MessageRow[]) out.push(toMeta(r));
+  return out;
+}
+
+export function counts(db: SqlDb, mailboxId: MailboxId): MailboxCounts {
+  const mailbox = mailboxById(db, mailboxId);
+  if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+  const c = db
+    .stmt(
+      `SELECT count(*) AS messages,
+         coalesce(sum((system_flags & ${SEEN}) = 0), 0) AS unseen,
+         coalesce(sum((system_flags & ${DELETED}) <> 0), 0) AS deleted,
+         coalesce(sum(size), 0) AS size
+       FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL`,
+    )
+    .get(mailboxId) as { messages: number; unseen: number; deleted: number; size: number };
+  return {
+    ...c,
+    uidNext: mailbox.uidnext,
+    uidValidity: mailbox.uidvalidity,
+    highestModseq: mailbox.highestmodseq,
+  };
+}
+
+export function storeFlags(
+  db: SqlDb,
+  mailboxId: MailboxId,
+  uids: UidSet,
+  operation: FlagOperation,
+  flags: string[],
+  unchangedSince?: number,
+): StoreFlagsResult {
+  const mailbox = selectableMailbox(db, mailboxId);
+  const given = parseFlags(flags);
+  const modified: number[] = [];
+  const pending: Array<{ uid: number; next: FlagSet }> = [];
+  for (const row of liveRows(db, mailboxId, uids)) {
+    if (unchangedSince !== undefined && row.modseq > unchangedSince) {
+      modified.push(row.uid);
+      continue;
+    }
+    const current = flagsOf(row);
+    const next = applyFlagOperation(current, operation, given);
+    if (!sameFlags(current, next)) pending.push({ uid: row.uid, next });
+  }
+  const changed: FlagState[] = [];
+  if (pending.length > 0) {
+    const modseq = bumpMailbox(db, mailbox);
+    const update = db.stmt(`UPDATE messages SET system_flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?`);
+    for (const { uid, next } of pending) {
+      update.run(next.system, keywordsToColumn(next.keywords), modseq, mailboxId, uid);
+      changed.push({ uid, modseq, flags: formatFlags(next) });
+    }
+  }
+  return { changed, modified, highestModseq: mailbox.highestmodseq };
+}
+
+/** Marks the given live uids expunged under one new modseq (no \Deleted check). */
+export function expungeRows(db: SqlDb, mailbox: MailboxRow, uids: number[]): ExpungeResult {
+  if (uids.length === 0) return { uids: [], highestModseq: mailbox.highestmodseq };
+  const modseq = bumpMailbox(db, mailbox);
+  const now = Date.now();
+  const update = db.stmt(
+    `UPDATE messages SET expunged_modseq = ?, modseq = ?, expunged_at = ? WHERE mailbox_id = ? AND uid = ? AND expunged_modseq IS NULL`,
+  );
+  for (const uid of uids) update.run(modseq, modseq, now, mailbox.id, uid);
+  return { uids, highestModseq: modseq };
+}
+
+export function expunge(db: SqlDb, mailboxId: MailboxId, uids?: UidSet): ExpungeResult {
+  const mailbox = selectableMailbox(db, mailboxId);
+  let doomed: number[];
+  if (uids) {
+    doomed = liveRows(db, mailboxId, uids)
+      .filter((r) => (r.system_flags & DELETED) !== 0)
+      .map((r) => r.uid);
+  } else {
+    doomed = db
+      .stmt(
+        `SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL AND (system_flags & ${DELETED}) <> 0 ORDER BY uid`,
+      )
+      .pluck()
+      .all(mailboxId) as number[];
+  }
+  return expungeRows(db, mailbox, doomed);
+}
+
+function copyRows(db: SqlDb, rows: MessageRow[], target: MailboxRow): CopyResult {
+  if (rows.length === 0)
+    return { uidValidity: target.uidvalidity, sourceUids: [], targetUids: [], highestModseq: target.highestmodseq };
+  const first = target.uidnext;
+  const modseq = bumpMailbox(db, target, first + rows.length);
+  const now = Date.now();
+  const insert = db.stmt(INSERT_MESSAGE);
+  const targetUids: number[] = [];
+  rows.forEach((r, i) => {
+    insert.run(target.id, first + i, modseq, r.system_flags, r.keywords, r.internal_date, now, r.size, r.blob_id);
+    targetUids.push(first + i);
+  });
+  return { uidValidity: target.uidvalidity, sourceUids: rows.map((r) => r.uid), targetUids, highestModseq: modseq };
+}
+
+export function copyMessages(db: SqlDb, source: MailboxId, uids: UidSet, target: MailboxId): CopyResult {
+  selectableMailbox(db, source);
+  const targetRow = selectableMailbox(db, target);
+  return copyRows(db, liveRows(db, source, uids), targetRow);
+}
+
+export function moveMessages(
+  db: SqlDb,
+  source: MailboxId,
+  uids: UidSet,
+  target: MailboxId,
+): CopyResult & { expunged: ExpungeResult } {
+  const sourceRow = selectableMailbox(db, source);
+  const targetRow = selectableMailbox(db, target);
+  const rows = liveRows(db, source, uids);
+  const copied = copyRows(db, rows, targetRow);
+  // Copying into the same mailbox moved its counters: re-read before expunging.
+  const src = source === target ? targetRow : sourceRow;
+  const expunged = expungeRows(db, src, copied.sourceUids);
+  return { ...copied, highestModseq: targetRow.highestmodseq, expunged };
+}
+
+/** RENAME INBOX: every live message moves to `target`. */
+export function moveAllLive(db: SqlDb, source: MailboxRow, target: MailboxRow): void {
+  const rows = db
+    .stmt(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL ORDER BY uid`)
+    .all(source.id) as MessageRow[];
+  const copied = copyRows(db, rows, target);
+  expungeRows(db, source, copied.sourceUids);
+}
+
+export function changesSince(db: SqlDb, mailboxId: MailboxId, since: number): Changes {
+  const mailbox = mailboxById(db, mailboxId);
+  if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+  const rows = db
+    .stmt(
+      `SELECT uid, modseq, system_flags, keywords FROM messages
+       WHERE mailbox_id = ? AND modseq > ? AND expunged_modseq IS NULL ORDER BY uid`,
+    )
+    .all(mailboxId, since) as Array<{ uid: number; modseq: number; system_flags: number; keywords: string }>;
+  const expunged = db
+    .stmt(
+      `SELECT uid FROM messages WHERE mailbox_id = ? AND modseq > ? AND expunged_modseq IS NOT NULL
+       UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ?
+       ORDER BY uid`,
+    )
+    .pluck()
+    .all(mailboxId, since, mailboxId, since) as number[];
+  return {
+    highestModseq: mailbox.highestmodseq,
+    uidNext: mailbox.uidnext,
+    changed: rows.map((r) => ({ uid: r.uid, modseq: r.modseq, flags: formatFlags(flagsOf(r)) })),
+    expunged,
+  };
+}
+
+export function pruneExpunged(db: SqlDb, olderThan: Date): number {
+  const limit = olderThan.getTime();
+  db.stmt(
+    `INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq)
+     SELECT mailbox_id, uid, expunged_modseq FROM messages WHERE expunged_modseq IS NOT NULL AND expunged_at < ?`,
+  ).run(limit);
+  return db.stmt(`DELETE FROM messages WHERE expunged_modseq IS NOT NULL AND expunged_at < ?`).run(limit).changes;
+}

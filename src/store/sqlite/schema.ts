@@ -1,0 +1,124 @@
+// Versioned schema of the embedded repository (metadata + directory in one
+// SQLite file). PRAGMA user_version is the number of migration steps applied;
+// a database written by a newer Petrel (more steps than we know) is refused.
+
+import type Database from 'better-sqlite3';
+import { MailError } from '../../mail/errors.js';
+
+/** SQL expression of the current time in ms since the epoch (used in triggers). */
+const NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+
+const MIGRATIONS: string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('last_uidvalidity', 0);
+
+  CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE mailboxes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL DEFAULT 1,
+    highestmodseq INTEGER NOT NULL DEFAULT 1,
+    special_use TEXT,
+    selectable INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (account_id, name)
+  );
+
+  CREATE TABLE subscriptions (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
+  ) WITHOUT ROWID;
+
+  -- One row per stored blob. refs counts message rows (live or expunged, not
+  -- pruned) that point at it, kept by the triggers below; unreferenced_at is
+  -- when refs last dropped to 0 (the GC takes the oldest first).
+  -- Rowid tables (not WITHOUT ROWID): their rows are large.
+  CREATE TABLE blobs (
+    id INTEGER PRIMARY KEY,
+    blob_id TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    idx TEXT NOT NULL,
+    sent_day TEXT,
+    refs INTEGER NOT NULL DEFAULT 0,
+    unreferenced_at INTEGER
+  );
+  CREATE INDEX blobs_unreferenced ON blobs (unreferenced_at) WHERE refs = 0;
+
+  -- Folded search text (see src/mail/search.ts), apart so that scans of the
+  -- blobs table stay small.
+  CREATE TABLE blob_text (
+    id INTEGER PRIMARY KEY,
+    blob_id TEXT NOT NULL UNIQUE REFERENCES blobs(blob_id) ON DELETE CASCADE,
+    header_text TEXT NOT NULL,
+    body_text TEXT NOT NULL
+  );
+
+  CREATE TABLE messages (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    system_flags INTEGER NOT NULL DEFAULT 0,
+    keywords TEXT NOT NULL DEFAULT '',
+    internal_date INTEGER NOT NULL,
+    save_date INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    blob_id TEXT NOT NULL REFERENCES blobs(blob_id),
+    expunged_modseq INTEGER,
+    expunged_at INTEGER,
+    PRIMARY KEY (mailbox_id, uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+  CREATE INDEX messages_live ON messages (mailbox_id, uid, system_flags, size) WHERE expunged_modseq IS NULL;
+  CREATE INDEX messages_expunged_at ON messages (expunged_at) WHERE expunged_modseq IS NOT NULL;
+  CREATE INDEX messages_blob ON messages (blob_id);
+
+  -- What is left of a pruned expunged message: enough for changesSince/VANISHED.
+  CREATE TABLE tombstones (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX tombstones_modseq ON tombstones (mailbox_id, modseq);
+
+  CREATE TRIGGER messages_ref AFTER INSERT ON messages BEGIN
+    UPDATE blobs SET refs = refs + 1, unreferenced_at = NULL WHERE blob_id = NEW.blob_id;
+  END;
+  CREATE TRIGGER messages_unref AFTER DELETE ON messages BEGIN
+    UPDATE blobs SET refs = refs - 1,
+      unreferenced_at = CASE WHEN refs = 1 THEN ${NOW_MS} ELSE unreferenced_at END
+    WHERE blob_id = OLD.blob_id;
+  END;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION, in one IMMEDIATE transaction (another process may be opening it too). */
+export function migrate(db: Database.Database, file: string): void {
+  const version = (): number => db.pragma('user_version', { simple: true }) as number;
+  const tooNew = (v: number) =>
+    new MailError(
+      'CORRUPT',
+      `database ${file} has schema version ${v}, newer than this Petrel supports (${SCHEMA_VERSION}); upgrade Petrel`,
+    );
+  if (version() > SCHEMA_VERSION) throw tooNew(version());
+  if (version() === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    const current = version();
+    if (current > SCHEMA_VERSION) throw tooNew(current);
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

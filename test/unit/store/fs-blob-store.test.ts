@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FsBlobStore } from '../../../src/blob/fs/fs-blob-store.js';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fsblob-'));
+}
+
+test('layout: blobs/ab/cd/<sha256>; dedup refreshes the existing file mtime', async () => {
+  const dir = tempDir();
+  try {
+    const s = new FsBlobStore(dir, { fsync: true });
+    const w = s.beginWrite();
+    await w.write(Buffer.from('hello'));
+    const { blobId } = await w.commit();
+    const file = path.join(dir, 'blobs', blobId.slice(0, 2), blobId.slice(2, 4), blobId);
+    assert.equal(s.pathOf(blobId), file);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'hello');
+    const past = new Date(Date.now() - 86_400_000);
+    fs.utimesSync(file, past, past);
+    const w2 = s.beginWrite();
+    await w2.write(Buffer.from('hello'));
+    await w2.commit();
+    assert.ok(fs.statSync(file).mtimeMs > past.getTime() + 1000, 'touched');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
+    await assert.rejects(s.readBuffer('../../etc/passwd'));
+    assert.equal(await s.has('../x'), false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('delete with a grace period deletes a blob untouched for longer', async () => {
+  const dir = tempDir();
+  try {
+    const s = new FsBlobStore(dir, { fsync: false });
+    const w = s.beginWrite();
+    await w.write(Buffer.from('old'));
+    const { blobId } = await w.commit();
+    const past = new Date(Date.now() - 7200_000);
+    fs.utimesSync(s.pathOf(blobId), past, past);
+    await s.delete(blobId, { untouchedForSeconds: 3600 });
+    assert.equal(await s.has(blobId), false);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('open removes temp files of dead processes but not of live ones', async () => {
+  const dir = tempDir();
+  try {
+    fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+    const dead = path.join(dir, 'tmp', '2147483646-w-stale');
+    const mine = path.join(dir, 'tmp', `${process.pid}-w-live`);
+    const junk = path.join(dir, 'tmp', 'junk');
+    for (const f of [dead, mine, junk]) fs.writeFileSync(f, 'x');
+    new FsBlobStore(dir);
+    assert.equal(fs.existsSync(dead), false);
+    assert.equal(fs.existsSync(junk), false);
+    assert.equal(fs.existsSync(mine), true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('list yields blobs last touched before the given time', async () => {
+  const dir = tempDir();
+  try {
+    const s = new FsBlobStore(dir, { fsync: false });
+    const ids: string[] = [];
+    for (const text of ['a', 'b']) {
+      const w = s.beginWrite();
+      await w.write(Buffer.from(text));
+      ids.push((await w.commit()).blobId);
+    }
+    const past = new Date(Date.now() - 7200_000);
+    fs.utimesSync(s.pathOf(ids[0]!), past, past);
+    const listed: string[] = [];
+    for await (const id of s.list(new Date(Date.now() - 3600_000))) listed.push(id);
+    assert.deepEqual(listed, [ids[0]]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
