@@ -1,0 +1,216 @@
+// Runs the chosen scenarios against each target, one target at a time (never
+// concurrently: the machine is small), prints a side-by-side table with the
+// Petrel/Dovecot ratio, and writes bench/results/<timestamp>.json.
+//
+//   node --import tsx bench/run.ts --scenario mixed --target petrel,dovecot --clients 10,50
+//   node --import tsx bench/run.ts --help
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertLoopback, type Endpoint, type Target } from './lib/endpoint.js';
+import { deliveryScenario } from './scenarios/delivery.js';
+import { idleLatencyScenario } from './scenarios/idle-latency.js';
+import { mixedScenario } from './scenarios/mixed.js';
+import type { BenchOptions, Metric, Scenario } from './scenarios/types.js';
+import { DovecotTarget } from './targets/dovecot.js';
+import { PetrelTarget } from './targets/petrel.js';
+import { formatTable, type TargetRun } from './report.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SCENARIOS: Record<string, Scenario> = {
+  mixed: mixedScenario,
+  delivery: deliveryScenario,
+  'idle-latency': idleLatencyScenario,
+};
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --scenario LIST      ${Object.keys(SCENARIOS).join(',')} (default: all)
+  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator)
+  --clients LIST       mixed: concurrent IMAP clients per point (default 10,50,200)
+  --users N            mixed: users shared by the clients (default 20)
+  --prefill N          mixed: messages per user before the first point (default 200)
+  --connections LIST   delivery: concurrent LMTP connections per point (default 1,4,16)
+  --delivery-users N   delivery: recipients, round-robin (default 20)
+  --idle-users N       idle-latency: IDLE clients, one per user (default 100)
+  --idle-rounds N      idle-latency: deliveries per user (default 3)
+  --idle-rate N        idle-latency: LMTP deliveries per second within a round (default 50)
+  --duration S         measured seconds per point (default 20)
+  --warmup S           unmeasured seconds before each point (default 3)
+  --timeout-ms N       per-command timeout (default 30000)
+  --seed N             message mix seed (default 1)
+  --petrel-run MODE    src (tsx, default) or dist (npm run build, bin/petrel.js)
+  --petrel-env K=V,..  extra env for petrel (e.g. a raised per-IP connection limit)
+  --out FILE           result JSON (default bench/results/<timestamp>.json)
+`;
+
+function parseArgs(argv: string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') {
+      args.set('help', 'true');
+      continue;
+    }
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) args.set(a.slice(2, eq), a.slice(eq + 1));
+    else {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`);
+      args.set(a.slice(2), v);
+      i += 1;
+    }
+  }
+  return args;
+}
+
+function numList(s: string | undefined, def: number[]): number[] {
+  if (!s) return def;
+  const out = s.split(',').map((x) => Number(x.trim()));
+  if (out.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`bad number list: ${s}`);
+  return out;
+}
+
+function num(s: string | undefined, def: number): number {
+  if (s === undefined) return def;
+  const v = Number(s);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`bad number: ${s}`);
+  return v;
+}
+
+function makeTarget(name: string, args: Map<string, string>, logDir: string): Target {
+  if (name === 'dovecot') return new DovecotTarget({ keepLogIn: logDir });
+  if (name === 'petrel') {
+    const env: Record<string, string> = {};
+    for (const kv of (args.get('petrel-env') ?? '').split(',').filter(Boolean)) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`--petrel-env wants K=V, got ${kv}`);
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const run = args.get('petrel-run') ?? 'src';
+    if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
+    return new PetrelTarget({ run, env, keepLogIn: logDir });
+  }
+  throw new Error(`unknown target ${name} (petrel, dovecot)`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.has('help')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const scenarioNames = (args.get('scenario') ?? Object.keys(SCENARIOS).join(',')).split(',');
+  const scenarios = scenarioNames.map((n) => {
+    const s = SCENARIOS[n];
+    if (!s) throw new Error(`unknown scenario ${n} (${Object.keys(SCENARIOS).join(', ')})`);
+    return s;
+  });
+  const targetNames = (args.get('target') ?? 'petrel,dovecot').split(',');
+  const log = (msg: string) => process.stderr.write(`${msg}\n`);
+  const o: BenchOptions = {
+    seed: num(args.get('seed'), 1),
+    durationS: num(args.get('duration'), 20),
+    warmupS: num(args.get('warmup'), 3),
+    clients: numList(args.get('clients'), [10, 50, 200]),
+    mixedUsers: num(args.get('users'), 20),
+    prefill: num(args.get('prefill'), 200),
+    connections: numList(args.get('connections'), [1, 4, 16]),
+    deliveryUsers: num(args.get('delivery-users'), 20),
+    idleUsers: num(args.get('idle-users'), 100),
+    idleRounds: num(args.get('idle-rounds'), 3),
+    idleRate: Math.max(1, num(args.get('idle-rate'), 50)),
+    timeoutMs: num(args.get('timeout-ms'), 30_000),
+    log,
+  };
+  if (o.durationS <= 0) throw new Error('--duration must be > 0');
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(HERE, 'results');
+  const logDir = path.join(resultsDir, `${stamp}-logs`);
+  await mkdir(logDir, { recursive: true });
+  const userIds = [...new Set(scenarios.flatMap((s) => s.userIds(o)))];
+
+  let current: Target | null = null;
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: stopping the target...');
+    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+
+  const runs: TargetRun[] = [];
+  for (const name of targetNames) {
+    const target = makeTarget(name, args, logDir);
+    const run: TargetRun = { target: name, info: {}, error: null, scenarios: {} };
+    runs.push(run);
+    current = target;
+    log(`== ${name}: starting with ${userIds.length} users`);
+    let ep: Endpoint;
+    try {
+      ep = await target.start(userIds);
+      assertLoopback(ep.imap);
+      assertLoopback(ep.lmtp);
+    } catch (e) {
+      run.error = (e as Error).message;
+      log(`== ${name}: could not start: ${run.error.split('\n').slice(0, 12).join('\n')}`);
+      await target.stop();
+      continue;
+    }
+    run.info = target.describe();
+    log(`== ${name}: imap ${ep.imap.host}:${ep.imap.port}, lmtp ${ep.lmtp.host}:${ep.lmtp.port}`);
+    try {
+      for (const s of scenarios) {
+        const sr: TargetRun['scenarios'][string] = { error: null, points: [] };
+        run.scenarios[s.name] = sr;
+        try {
+          log(`-- ${name} ${s.name}: prepare`);
+          await s.prepare(ep, o);
+          for (const p of s.points(o)) {
+            // The machine is shared: record how busy it was, to judge noisy figures.
+            const loadBefore = os.loadavg()[0]!;
+            log(`-- ${name} ${s.name} ${p}: running (load ${loadBefore.toFixed(2)})`);
+            const r = await s.runPoint(ep, p, o);
+            r.details = { ...(r.details as object), loadavg1Before: loadBefore, loadavg1After: os.loadavg()[0] };
+            sr.points.push(r);
+            log(`   ${summaryLine(r.metrics)}`);
+          }
+        } catch (e) {
+          sr.error = (e as Error).message;
+          log(`-- ${name} ${s.name}: FAILED: ${sr.error}`);
+        }
+      }
+    } finally {
+      await target.stop();
+      current = null;
+    }
+  }
+
+  const table = formatTable(runs, targetNames);
+  process.stdout.write(`\n${table}\n`);
+  const out = args.get('out') ?? path.join(resultsDir, `${stamp}.json`);
+  const doc = {
+    startedAt: stamp,
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    options: { ...o, log: undefined },
+    targets: runs,
+  };
+  await writeFile(out, JSON.stringify(doc, null, 2) + '\n');
+  log(`results: ${out} (server logs in ${logDir})`);
+}
+
+function summaryLine(metrics: Metric[]): string {
+  return metrics
+    .slice(0, 5)
+    .map((m) => `${m.name}=${Number.isFinite(m.value) ? m.value : 'n/a'}`)
+    .join('  ');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+// The shape every scenario has, so run.ts can run any of them against any target.
+
+import type { Endpoint } from '../lib/endpoint.js';
+
+export interface BenchOptions {
+  seed: number;
+  /** Measured seconds per point. */
+  durationS: number;
+  /** Unmeasured seconds before each point (connections warm, caches filled). */
+  warmupS: number;
+  /** mixed: concurrent IMAP clients per point. */
+  clients: number[];
+  /** mixed: users the clients share (client i uses user i mod users). */
+  mixedUsers: number;
+  /** mixed: messages delivered to each user's INBOX before the first point. */
+  prefill: number;
+  /** delivery: concurrent LMTP connections per point. */
+  connections: number[];
+  deliveryUsers: number;
+  /** idle-latency: IDLE clients (one per user) and delivery rounds. */
+  idleUsers: number;
+  idleRounds: number;
+  /** idle-latency: LMTP deliveries per second within a round. */
+  idleRate: number;
+  /** Per-command timeout. */
+  timeoutMs: number;
+  log: (msg: string) => void;
+}
+
+export interface Metric {
+  /** e.g. "ops/s", "FETCH_BODY p99 ms". */
+  name: string;
+  value: number;
+  better: 'higher' | 'lower';
+}
+
+export interface PointResult {
+  /** e.g. "10 clients". */
+  point: string;
+  metrics: Metric[];
+  /** Scenario-specific extra data for the JSON file. */
+  details?: unknown;
+}
+
+export interface Scenario {
+  readonly name: string;
+  /** Bench user ids this scenario needs on every target. */
+  userIds(o: BenchOptions): string[];
+  /** Prefill mailboxes etc.; run once per target before the points. */
+  prepare(ep: Endpoint, o: BenchOptions): Promise<void>;
+  /** Labels of the points to run, in order. */
+  points(o: BenchOptions): string[];
+  runPoint(ep: Endpoint, point: string, o: BenchOptions): Promise<PointResult>;
+}
+
+/** "mix001" style ids. */
+export function userIdList(prefix: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(3, '0')}`);
+}

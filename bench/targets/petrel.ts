@@ -1,0 +1,176 @@
+// Petrel as a bench target, driven only through its CLI and its sockets
+// (nothing from src/ is imported): users are created with `user add`, then
+// `serve` runs as a child process with a temp data dir and loopback ports. It is
+// ready when it logs {"msg":"listening","service":"imap",...} on stderr (JSON lines).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type Endpoint, type Target } from '../lib/endpoint.js';
+import { runCommand, stopChild, waitForPort } from '../lib/process.js';
+import { freePort, runLimited } from '../lib/stats.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface PetrelOptions {
+  /** 'src': node --import tsx src/cli/run.ts; 'dist': npm run build, then node bin/petrel.js. */
+  run?: 'src' | 'dist';
+  /** Extra environment for `serve` and `user add` (e.g. raised connection limits). */
+  env?: Record<string, string>;
+  /** Where to copy the server's stderr log on stop; null = discard. */
+  keepLogIn?: string | null;
+  startTimeoutMs?: number;
+}
+
+export class PetrelTarget implements Target {
+  readonly name = 'petrel';
+  private dir: string | null = null;
+  private child: ChildProcess | null = null;
+  private log: string[] = [];
+
+  constructor(private readonly opts: PetrelOptions = {}) {}
+
+  private command(): { cmd: string; args: string[] } {
+    // PETREL_BENCH_CLI: another CLI entry (a .ts run with tsx), e.g. another checkout.
+    const override = process.env.PETREL_BENCH_CLI;
+    if (override) return { cmd: process.execPath, args: ['--import', 'tsx', path.resolve(override)] };
+    if (this.opts.run === 'dist') return { cmd: process.execPath, args: [path.join(REPO, 'bin', 'petrel.js')] };
+    return { cmd: process.execPath, args: ['--import', 'tsx', path.join(REPO, 'src', 'cli', 'run.ts')] };
+  }
+
+  async start(userIds: string[]): Promise<Endpoint> {
+    if (this.opts.run === 'dist') {
+      const build = await runCommand('npm', ['run', 'build'], { cwd: REPO });
+      if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout.slice(-3000)}${build.stderr.slice(-2000)}`);
+    } else if (!process.env.PETREL_BENCH_CLI && !existsSync(path.join(REPO, 'src', 'cli', 'run.ts'))) {
+      throw new Error('src/cli/run.ts does not exist yet (Petrel CLI not written)');
+    }
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'petrel-bench-petrel-'));
+    this.dir = dir;
+    const imapPort = await freePort();
+    const lmtpPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PETREL_DATA_DIR: dir,
+      PETREL_IMAP_LISTEN: `127.0.0.1:${imapPort}`,
+      PETREL_LMTP_LISTEN: `127.0.0.1:${lmtpPort}`,
+      PETREL_ALLOW_PLAINTEXT_AUTH: 'true',
+      // Same allowance as the Dovecot target (mail_max_userip_connections = 1000):
+      // all bench clients come from 127.0.0.1 (default limit 100).
+      PETREL_LIMITS_MAX_CONNECTIONS_PER_IP: '1000',
+      ...this.opts.env,
+    };
+    const { cmd, args } = this.command();
+
+    const users = new Map<string, BenchUser>();
+    for (const id of userIds) {
+      const login = `${id}@${BENCH_DOMAIN}`;
+      users.set(id, { login, password: BENCH_PASSWORD, address: login });
+    }
+    // One CLI process per user; two at a time (the machine has 2 cores).
+    await runLimited(userIds.length, 2, async (i) => {
+      const login = users.get(userIds[i]!)!.login;
+      const r = await runCommand(cmd, [...args, 'user', 'add', login, '--password', BENCH_PASSWORD], {
+        env,
+        cwd: REPO,
+        timeoutMs: 60_000,
+      });
+      if (r.code !== 0) throw new Error(`petrel user add ${login} failed (${r.code}):\n${r.stderr.slice(-2000)}`);
+    });
+
+    const child = spawn(cmd, [...args, 'serve'], { env, cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    let imapReady: HostPortSeen | null = null;
+    const ready = new Promise<void>((resolve, reject) => {
+      let partial = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        partial += d.toString('utf8');
+        let nl = partial.indexOf('\n');
+        while (nl >= 0) {
+          const line = partial.slice(0, nl);
+          partial = partial.slice(nl + 1);
+          this.keepLine(line);
+          const seen = listeningLine(line);
+          if (seen?.service === 'imap') {
+            imapReady = seen;
+            resolve();
+          }
+          nl = partial.indexOf('\n');
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`petrel serve exited with code ${code}`)));
+      child.once('error', reject);
+    });
+    const timeoutMs = this.opts.startTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no "listening" log line within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([ready, timeout]);
+      // LMTP may log its own listening line or not; its port accepting is enough.
+      await waitForPort('127.0.0.1', lmtpPort, 20_000, child);
+    } catch (e) {
+      await this.stop();
+      throw new Error(`petrel did not start: ${(e as Error).message}\n${this.log.slice(-30).join('\n')}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const seen = imapReady as HostPortSeen | null;
+    return {
+      name: this.name,
+      imap: { host: '127.0.0.1', port: seen && seen.port > 0 ? seen.port : imapPort },
+      lmtp: { host: '127.0.0.1', port: lmtpPort },
+      users,
+    };
+  }
+
+  private keepLine(line: string): void {
+    this.log.push(line);
+    if (this.log.length > 2000) this.log.splice(0, 1000);
+  }
+
+  describe(): Record<string, string> {
+    return {
+      run: this.opts.run ?? 'src',
+      env: Object.entries(this.opts.env ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.child) {
+      await stopChild(this.child).catch(() => undefined);
+      this.child = null;
+    }
+    if (this.opts.keepLogIn && this.log.length) {
+      await writeFile(path.join(this.opts.keepLogIn, 'petrel.log'), this.log.join('\n') + '\n').catch(() => undefined);
+    }
+    if (this.dir) {
+      await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+      this.dir = null;
+    }
+  }
+}
+
+interface HostPortSeen {
+  service: string;
+  host: string;
+  port: number;
+}
+
+/** {"msg":"listening","service":"imap","host":...,"port":...} -> its fields; anything else -> null. */
+function listeningLine(line: string): HostPortSeen | null {
+  if (!line.includes('listening')) return null;
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    if (o.msg !== 'listening' || typeof o.service !== 'string') return null;
+    return { service: o.service, host: String(o.host ?? ''), port: Number(o.port ?? 0) };
+  } catch {
+    return null;
+  }
+}
