@@ -292,6 +292,34 @@ const certSelfSigned = defineCommand({
   },
 });
 
+const check = defineCommand({
+  name: ['check'],
+  summary: 'check the repository: database integrity, and that every stored message has its blob',
+  params: [] as const,
+  async run(ctx) {
+    const repo = await ctx.repository();
+    const problems = await repo.store.integrityCheck();
+    let messages = 0;
+    for (const account of await repo.directory.listAccounts()) {
+      for (const mailbox of await repo.store.listMailboxes(account.id)) {
+        const uids = await repo.store.listUids(mailbox.id);
+        if (uids.length === 0) continue;
+        for (const meta of await repo.store.fetchMessages(mailbox.id, [{ start: 1, end: Infinity }])) {
+          if (meta.expungedModseq !== null) continue;
+          messages++;
+          if (!(await repo.blobs.has(meta.blobId))) {
+            problems.push(`${account.name}/${mailbox.name} uid ${meta.uid}: blob ${meta.blobId} is missing`);
+          }
+        }
+      }
+    }
+    if (problems.length > 0) {
+      throw new AdminError(`check: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, EXIT.FAILURE);
+    }
+    return { kind: 'message', text: `checked ${messages} messages: no problems found` };
+  },
+});
+
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   userAdd,
   userPasswd,
@@ -305,5 +333,6 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   deliver,
   configCheck,
   certSelfSigned,
+  check,
 ];
 

@@ -3,7 +3,7 @@
 // as a table or JSON; an HTTP API later as JSON).
 
 import type { PetrelConfig } from '../config/types.js';
-import type { Directory, EventBus, IngestPipeline, MailStore } from '../mail/ports.js';
+import type { BlobStore, Directory, EventBus, IngestPipeline, MailStore } from '../mail/ports.js';
 
 export interface ParamSpec {
   name: string;
@@ -37,6 +37,7 @@ export type AdminOutput =
 export interface Repository {
   directory: Directory;
   store: MailStore;
+  blobs: BlobStore;
   ingest: IngestPipeline;
 }
 
