@@ -1,0 +1,51 @@
+// The capability list, in one place, built from the session's situation.
+// Only what is really implemented is advertised.
+
+export interface CapabilityState {
+  authenticated: boolean;
+  /** The connection is encrypted (implicit TLS or after STARTTLS). */
+  secure: boolean;
+  /** A certificate is configured, so STARTTLS can be offered. */
+  tlsAvailable: boolean;
+  allowPlaintextAuth: boolean;
+}
+
+const ALWAYS = [
+  'IMAP4rev1',
+  'IMAP4rev2',
+  'SASL-IR',
+  'LITERAL-',
+  'ENABLE',
+  'ID',
+  'IDLE',
+  'NAMESPACE',
+  'UNSELECT',
+  'UIDPLUS',
+  'MOVE',
+  'CHILDREN',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'SPECIAL-USE',
+  'CREATE-SPECIAL-USE',
+  'ESEARCH',
+  'SEARCHRES',
+  'BINARY',
+  'STATUS=SIZE',
+];
+
+/** Extensions ENABLE accepts (answered in ENABLED when they apply). */
+export const ENABLEABLE = ['IMAP4REV2', 'UTF8=ACCEPT'];
+
+/** True when a password may be sent on this connection. */
+export function loginAllowed(s: CapabilityState): boolean {
+  return s.secure || s.allowPlaintextAuth;
+}
+
+export function capabilities(s: CapabilityState): string[] {
+  const caps = [...ALWAYS];
+  if (s.authenticated) return caps;
+  if (!s.secure && s.tlsAvailable) caps.push('STARTTLS');
+  if (loginAllowed(s)) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
+  else caps.push('LOGINDISABLED');
+  return caps;
+}

@@ -1,0 +1,465 @@
+// Socket I/O of one IMAP connection: bytes into the framer, literal
+// decisions (memory, spool, refuse before reading), commands to the session
+// one at a time and in order, responses to the socket with backpressure,
+// STARTTLS, autologout timers and the command limit.
+
+import type net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import type { Command, SpooledLiteral } from '../protocol/imap/ast.js';
+import { CommandFramer } from '../protocol/imap/framer.js';
+import type { FrameEvent } from '../protocol/imap/framing-types.js';
+import { parseCommand } from '../protocol/imap/parser/index.js';
+import type { Response, WirePart } from '../protocol/imap/response.js';
+import { serializeResponse } from '../protocol/imap/serializer.js';
+import type { Logger } from '../util/log.js';
+import type { ImapServerDeps } from './context.js';
+import { Session, type SessionIO, type UserSlots } from './session.js';
+import { SpoolWriter } from './spool.js';
+
+/** RFC 7888 LITERAL-: the largest non-synchronizing literal. */
+const MAX_NON_SYNC_LITERAL = 4096;
+const MAX_TAG_LENGTH = 256;
+/** Stop reading from the socket when this much is buffered and not yet framed. */
+const MIN_READ_BUFFER = 256 * 1024;
+/** Consecutive small buffers are joined into one write up to this size. */
+const WRITE_JOIN_LIMIT = 64 * 1024;
+
+export interface ConnectionOptions {
+  deps: ImapServerDeps;
+  secure: boolean;
+  /** For STARTTLS; null when no certificate is configured. */
+  secureContext: tls.SecureContext | null;
+  slots: UserSlots;
+  onClose: (conn: ImapConnection) => void;
+}
+
+export class ImapConnection implements SessionIO {
+  readonly remoteAddress: string;
+  secure: boolean;
+  readonly session: Session;
+  private socket: net.Socket;
+  private readonly framer: CommandFramer;
+  private readonly deps: ImapServerDeps;
+  private readonly log: Logger;
+  private readonly readBufferLimit: number;
+  /** A command is executing: the next one waits. */
+  private running = false;
+  private pumping = false;
+  private pumpRequested = false;
+  private lineWaiter: ((line: Buffer | null) => void) | null = null;
+  /** APPEND literal being streamed to disk, and those finished for the command being framed. */
+  private spool: SpoolWriter | null = null;
+  private spools: SpooledLiteral[] = [];
+  private writeChain: Promise<void> = Promise.resolve();
+  private drainWaiters: Array<() => void> = [];
+  private closed = false;
+  private paused = false;
+  private timer: NodeJS.Timeout | null = null;
+  private commandCount = 0;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    socket: net.Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.socket = socket;
+    this.deps = options.deps;
+    this.secure = options.secure;
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.log = this.deps.logger.child({ remote: this.remoteAddress });
+    const limits = this.deps.config.limits;
+    this.framer = new CommandFramer({
+      maxLineLength: limits.maxLineLength,
+      maxMemoryLiteral: limits.maxMemoryLiteral,
+      maxNonSyncLiteral: MAX_NON_SYNC_LITERAL,
+      maxTagLength: MAX_TAG_LENGTH,
+    });
+    this.readBufferLimit = Math.max(MIN_READ_BUFFER, limits.maxLineLength + 2 * limits.maxMemoryLiteral);
+    this.session = new Session(this.deps, this, options.slots);
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.attach(socket);
+  }
+
+  /** Sends the greeting and starts reading. */
+  start(): void {
+    const caps = this.session.capabilities();
+    void this.send([{ kind: 'status', status: 'OK', code: { kind: 'CAPABILITY', capabilities: caps }, text: 'Petrel ready' }]);
+    this.resetTimer();
+  }
+
+  /** Resolves once the socket is closed. */
+  get done(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  // ---------- SessionIO ----------
+
+  send(responses: Response[]): Promise<void> {
+    const opts = this.session.serializeOptions;
+    const parts: WirePart[] = [];
+    for (const r of responses) for (const p of serializeResponse(r, opts)) parts.push(p);
+    return this.enqueueWrite(parts);
+  }
+
+  readLine(): Promise<Buffer | null> {
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.lineWaiter = resolve;
+      this.pump();
+    });
+  }
+
+  // ---------- shutdown ----------
+
+  /** Server shutdown: BYE, then close once the output is flushed. */
+  async shutdown(text = 'Server shutting down'): Promise<void> {
+    if (this.closed) return;
+    await this.send([{ kind: 'status', status: 'BYE', text }]).catch(() => {});
+    this.close();
+    await this.closedPromise;
+  }
+
+  /** Ends the connection after the queued output. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimer();
+    const sock = this.socket;
+    void this.writeChain.finally(() => {
+      sock.end();
+      // A peer that never reads must not keep us waiting forever.
+      setTimeout(() => sock.destroy(), 5000).unref();
+    });
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    this.lineWaiter?.(null);
+    this.lineWaiter = null;
+    for (const w of this.drainWaiters.splice(0)) w();
+    this.session.dispose();
+    void this.spool?.abort();
+    this.spool = null;
+    void this.disposeSpools(this.spools.splice(0));
+  }
+
+  // ---------- reading ----------
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closed) return;
+    this.framer.push(chunk);
+    this.resetTimer();
+    this.updateFlowControl();
+    this.pump();
+  };
+
+  private readonly onEnd = (): void => {
+    this.close();
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (!this.closed) {
+      this.closed = true;
+      this.clearTimer();
+      this.cleanup();
+    }
+    for (const w of this.drainWaiters.splice(0)) w();
+    this.options.onClose(this);
+    this.resolveClosed();
+  };
+
+  private readonly onError = (e: Error): void => {
+    this.log.debug('socket error', { err: e.message });
+  };
+
+  private readonly onDrain = (): void => {
+    for (const w of this.drainWaiters.splice(0)) w();
+  };
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onSocketClose);
+    socket.on('error', this.onError);
+    socket.on('drain', this.onDrain);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onSocketClose);
+    socket.off('drain', this.onDrain);
+  }
+
+  private updateFlowControl(): void {
+    const tooMuch = this.framer.buffered > this.readBufferLimit;
+    if (tooMuch && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!tooMuch && this.paused && !this.closed) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private pump(): void {
+    this.pumpRequested = true;
+    if (this.pumping) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        while (this.pumpRequested && !this.closed) {
+          this.pumpRequested = false;
+          await this.drainEvents();
+        }
+      } catch (e) {
+        this.log.error('connection failure', { err: e instanceof Error ? e : String(e) });
+        this.socket.destroy();
+      } finally {
+        this.pumping = false;
+      }
+      this.updateFlowControl();
+    })();
+  }
+
+  /** Handles framer events until more bytes are needed or a command is running. */
+  private async drainEvents(): Promise<void> {
+    for (;;) {
+      if (this.closed) return;
+      if (this.running && !this.lineWaiter) return;
+      const ev = this.framer.next();
+      if (!ev) return;
+      if (this.lineWaiter) {
+        this.deliverLine(ev);
+        continue;
+      }
+      switch (ev.kind) {
+        case 'literal':
+          await this.onLiteral(ev);
+          break;
+        case 'literal-chunk':
+          if (this.spool) await this.spool.write(ev.data);
+          break;
+        case 'literal-end': {
+          const spool = this.spool;
+          this.spool = null;
+          if (!spool) throw new Error('literal-end without a spool');
+          const lit = await spool.finish();
+          this.spools.push(lit);
+          this.framer.finishStreamedLiteral(lit);
+          break;
+        }
+        case 'error':
+          await this.disposeSpools(this.spools.splice(0));
+          await this.sendBad(ev.tag, ev.text);
+          if (ev.fatal) {
+            await this.send([{ kind: 'status', status: 'BYE', text: 'Protocol error' }]);
+            this.close();
+            return;
+          }
+          break;
+        case 'command':
+          this.onCommand(ev);
+          break;
+      }
+    }
+  }
+
+  /** IDLE and AUTHENTICATE read raw lines; anything that is not a plain line reads as unusable (""). */
+  private deliverLine(ev: FrameEvent): void {
+    const w = this.lineWaiter!;
+    if (ev.kind === 'literal') {
+      this.framer.rejectLiteral();
+      return;
+    }
+    if (ev.kind !== 'command' && ev.kind !== 'error') return;
+    this.lineWaiter = null;
+    if (ev.kind === 'command' && ev.line) w(ev.line);
+    else w(Buffer.from('*'));
+  }
+
+  private async onLiteral(ev: Extract<FrameEvent, { kind: 'literal' }>): Promise<void> {
+    const limits = this.deps.config.limits;
+    if (ev.command === 'APPEND') {
+      // Nobody may make us spool a message before logging in.
+      if (!this.session.account) {
+        this.framer.rejectLiteral();
+        await this.disposeSpools(this.spools.splice(0));
+        await this.sendBad(ev.tag, 'APPEND not allowed in the not authenticated state');
+        return;
+      }
+      if (ev.size > limits.maxMessageSize) {
+        this.framer.rejectLiteral();
+        await this.disposeSpools(this.spools.splice(0));
+        await this.sendTagged(ev.tag, 'NO', `Message too large (limit ${limits.maxMessageSize} octets)`, 'TOOBIG');
+        return;
+      }
+      this.spool = new SpoolWriter(join(this.deps.config.dataDir, 'tmp'), ev.binary);
+      this.framer.acceptLiteral('stream');
+    } else {
+      if (ev.size > limits.maxMemoryLiteral) {
+        this.framer.rejectLiteral();
+        await this.disposeSpools(this.spools.splice(0));
+        await this.sendBad(ev.tag, `Literal too large (limit ${limits.maxMemoryLiteral} octets)`);
+        return;
+      }
+      this.framer.acceptLiteral('memory');
+    }
+    if (ev.synchronizing) await this.send([{ kind: 'continuation', text: 'Ready for literal' }]);
+  }
+
+  private onCommand(ev: Extract<FrameEvent, { kind: 'command' }>): void {
+    const spools = this.spools.splice(0);
+    if (ev.line && ev.line.length === 0) return; // an empty line: nothing to answer
+    if (ev.tag === null) {
+      void this.disposeSpools(spools);
+      void this.sendBad(null, 'Missing or invalid tag');
+      return;
+    }
+    const parsed = parseCommand(ev.parts);
+    if (!parsed.ok) {
+      void this.disposeSpools(spools);
+      void this.sendBad(parsed.tag ?? ev.tag, parsed.text);
+      return;
+    }
+    const max = this.deps.config.limits.maxCommandsPerConnection;
+    if (max > 0 && ++this.commandCount > max) {
+      void this.disposeSpools(spools);
+      void this.send([{ kind: 'status', status: 'BYE', text: 'Too many commands on this connection' }]);
+      this.close();
+      return;
+    }
+    this.running = true;
+    void this.run(parsed.tag, parsed.command, spools);
+  }
+
+  private async run(tag: string, command: Command, spools: SpooledLiteral[]): Promise<void> {
+    try {
+      const result = await this.session.execute(tag, command);
+      if (result.after === 'starttls' && result.status === 'OK') await this.startTls();
+      if (result.after === 'logout') this.close();
+    } catch (e) {
+      this.log.error('command failed', { command: command.name, err: e instanceof Error ? e : String(e) });
+      this.socket.destroy();
+    } finally {
+      await this.disposeSpools(spools);
+      this.running = false;
+      this.resetTimer();
+      this.pump();
+    }
+  }
+
+  private async disposeSpools(spools: SpooledLiteral[]): Promise<void> {
+    for (const s of spools) await s.dispose().catch(() => {});
+  }
+
+  private sendBad(tag: string | null, text: string): Promise<void> {
+    return this.sendTagged(tag, 'BAD', text);
+  }
+
+  private sendTagged(tag: string | null, status: 'BAD' | 'NO', text: string, code?: 'TOOBIG'): Promise<void> {
+    const c = code ? { code: { kind: code } as const } : {};
+    const r: Response = tag ? { kind: 'tagged', tag, status, text, ...c } : { kind: 'status', status, text, ...c };
+    return this.send([r]);
+  }
+
+  // ---------- STARTTLS ----------
+
+  private async startTls(): Promise<void> {
+    const ctx = this.options.secureContext;
+    if (!ctx) return;
+    await this.writeChain;
+    const plain = this.socket;
+    this.detach(plain);
+    plain.pause();
+    // Bytes sent after STARTTLS and before the handshake are a plaintext injection: drop them.
+    this.framer.reset();
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: ctx });
+    this.socket = secure;
+    this.secure = true;
+    this.paused = false;
+    this.attach(secure);
+  }
+
+  // ---------- writing ----------
+
+  private enqueueWrite(parts: WirePart[]): Promise<void> {
+    const p = this.writeChain.then(() => this.writeParts(parts));
+    this.writeChain = p.catch((e: unknown) => {
+      this.log.warn('write failed', { err: e instanceof Error ? e.message : String(e) });
+      this.socket.destroy();
+    });
+    return this.writeChain;
+  }
+
+  private async writeParts(parts: WirePart[]): Promise<void> {
+    let pending: Buffer[] = [];
+    let pendingSize = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
+      pending = [];
+      pendingSize = 0;
+      await this.writeBuffer(buf);
+    };
+    for (const part of parts) {
+      if (this.socket.destroyed) return;
+      if (Buffer.isBuffer(part)) {
+        pending.push(part);
+        pendingSize += part.length;
+        if (pendingSize >= WRITE_JOIN_LIMIT) await flush();
+        continue;
+      }
+      await flush();
+      let sent = 0;
+      for await (const chunk of part.open()) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        sent += b.length;
+        if (sent > part.size) throw new Error('streamed literal longer than announced');
+        await this.writeBuffer(b);
+        if (this.socket.destroyed) return;
+      }
+      if (sent !== part.size) throw new Error(`streamed literal shorter than announced (${sent} of ${part.size})`);
+    }
+    await flush();
+  }
+
+  private async writeBuffer(buf: Buffer): Promise<void> {
+    const sock = this.socket;
+    // After close() the socket is ending: late output (a command finishing) is dropped.
+    if (sock.destroyed || sock.writableEnded) return;
+    if (!sock.write(buf)) {
+      await new Promise<void>((resolve) => {
+        if (sock.destroyed) return resolve();
+        this.drainWaiters.push(resolve);
+      });
+    }
+  }
+
+  // ---------- timers ----------
+
+  private resetTimer(): void {
+    this.clearTimer();
+    if (this.closed) return;
+    const limits = this.deps.config.limits;
+    const seconds = this.session.account ? limits.idleTimeoutSeconds : limits.preAuthTimeoutSeconds;
+    if (!(seconds > 0)) return;
+    this.timer = setTimeout(() => this.onTimeout(), seconds * 1000);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onTimeout(): void {
+    if (this.closed) return;
+    // A long-running command (not IDLE) is not idleness.
+    if (this.running && !this.lineWaiter) return this.resetTimer();
+    void this.send([{ kind: 'status', status: 'BYE', text: 'Autologout; idle for too long' }]);
+    this.close();
+  }
+}

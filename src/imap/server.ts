@@ -1,0 +1,130 @@
+// The IMAP server: listeners (plain with STARTTLS, implicit TLS), connection
+// limits (total, per address, per user), graceful shutdown.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { ImapConnection } from './connection.js';
+import type { ImapServerDeps } from './context.js';
+import type { UserSlots } from './session.js';
+
+export type { ImapServerDeps } from './context.js';
+
+export class ImapServer {
+  private readonly connections = new Set<ImapConnection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly perUser = new Map<string, number>();
+  private plainServer: net.Server | null = null;
+  private tlsServer: tls.Server | null = null;
+  private readonly secureContext: tls.SecureContext | null;
+  private readonly tlsOptions: { cert: Buffer; key: Buffer } | null;
+  private closing = false;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(private readonly deps: ImapServerDeps) {
+    const { certFile, keyFile } = deps.config.tls;
+    if (certFile && keyFile) {
+      this.tlsOptions = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+      this.secureContext = tls.createSecureContext(this.tlsOptions);
+    } else {
+      this.tlsOptions = null;
+      this.secureContext = null;
+    }
+    // APPEND literals are spooled here.
+    mkdirSync(join(deps.config.dataDir, 'tmp'), { recursive: true });
+  }
+
+  async listen(): Promise<{ imap: AddressInfo | null; imaps: AddressInfo | null }> {
+    const { listen, tlsListen } = this.deps.config.imap;
+    let imap: AddressInfo | null = null;
+    let imaps: AddressInfo | null = null;
+    if (listen) {
+      const server = net.createServer((socket) => this.handle(socket, false));
+      this.plainServer = server;
+      imap = await listenOn(server, listen.host, listen.port);
+    }
+    if (tlsListen) {
+      if (!this.tlsOptions) throw new Error('imap.tlsListen is set but tls.certFile/tls.keyFile are not');
+      const server = tls.createServer({ ...this.tlsOptions }, (socket) => this.handle(socket, true));
+      server.on('tlsClientError', (e) => this.deps.logger.debug('TLS handshake failed', { err: e.message }));
+      this.tlsServer = server;
+      imaps = await listenOn(server, tlsListen.host, tlsListen.port);
+    }
+    return { imap, imaps };
+  }
+
+  /** Serves one already-connected socket (also used by tests). */
+  handle(socket: net.Socket, secure: boolean): void {
+    socket.setNoDelay(true);
+    const limits = this.deps.config.limits;
+    const ip = socket.remoteAddress ?? 'unknown';
+    const ipCount = this.perIp.get(ip) ?? 0;
+    if (this.closing || this.connections.size >= limits.maxConnections || ipCount >= limits.maxConnectionsPerIp) {
+      const why = this.closing ? 'Server shutting down' : 'Too many connections';
+      socket.on('error', () => {});
+      socket.end(`* BYE ${why}\r\n`);
+      return;
+    }
+    this.perIp.set(ip, ipCount + 1);
+    const slots: UserSlots = {
+      acquire: (user) => {
+        const n = this.perUser.get(user) ?? 0;
+        if (n >= limits.maxConnectionsPerUser) return false;
+        this.perUser.set(user, n + 1);
+        return true;
+      },
+      release: (user) => {
+        const n = (this.perUser.get(user) ?? 1) - 1;
+        if (n <= 0) this.perUser.delete(user);
+        else this.perUser.set(user, n);
+      },
+    };
+    const conn = new ImapConnection(socket, {
+      deps: this.deps,
+      secure,
+      secureContext: this.secureContext,
+      slots,
+      onClose: (c) => {
+        this.connections.delete(c);
+        if (this.connections.size === 0) for (const w of this.drainWaiters.splice(0)) w();
+        const n = (this.perIp.get(ip) ?? 1) - 1;
+        if (n <= 0) this.perIp.delete(ip);
+        else this.perIp.set(ip, n);
+      },
+    });
+    this.connections.add(conn);
+    conn.start();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Resolves once no connection is open (tests, and operators waiting for clients to leave). */
+  drained(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Stops listening, says BYE to every client and waits for them to go. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const servers = [this.plainServer, this.tlsServer].filter((s): s is net.Server => s !== null);
+    const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await Promise.all([...this.connections].map((c) => c.shutdown()));
+    await Promise.all(stopped);
+    this.plainServer = null;
+    this.tlsServer = null;
+  }
+}
+
+function listenOn(server: net.Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

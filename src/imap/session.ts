@@ -1,0 +1,239 @@
+// One IMAP session: the state union, the gate in front of every handler, the
+// release of untagged mailbox updates where RFC 9051 allows them, and the
+// enabled extensions. No socket code here: the connection gives a SessionIO.
+
+import type { Account, MailboxId, MailEvent, SpecialUse } from '../mail/types.js';
+import type { Command } from '../protocol/imap/ast.js';
+import type { FetchItem, Response, SerializeOptions } from '../protocol/imap/response.js';
+import type { Logger } from '../util/log.js';
+import { capabilities, type CapabilityState } from './capabilities.js';
+import type { HandlerContext, ImapServerDeps, SelectedMailbox, SessionState, StateKind, TaggedResult } from './context.js';
+import { mapError } from './errors.js';
+import { mailboxFromWire, mailboxToWire } from './mailbox-names.js';
+import { holdsExpunges, isUidCommand, REGISTRY } from './registry.js';
+import type { ViewUpdate } from './view.js';
+
+/** What the session needs from its connection. */
+export interface SessionIO {
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  /** Serialises and writes, resolving when the socket accepted the bytes (backpressure). */
+  send(responses: Response[]): Promise<void>;
+  /** The next line the client sends (SASL responses, IDLE's DONE); null when the connection ended. */
+  readLine(): Promise<Buffer | null>;
+}
+
+/** Per-user connection accounting, owned by the server. */
+export interface UserSlots {
+  acquire(user: string): boolean;
+  release(user: string): void;
+}
+
+const STATE_TEXT: Record<StateKind, string> = {
+  'not-authenticated': 'not authenticated',
+  authenticated: 'authenticated (no mailbox selected)',
+  selected: 'selected',
+  logout: 'logout',
+};
+
+export class Session {
+  state: SessionState = { kind: 'not-authenticated' };
+  /** Extensions turned on by ENABLE (upper case). */
+  readonly enabled = new Set<string>();
+  /** RFC 9051 6.4.4.1 search result variable "$", as UIDs. */
+  savedSearch: number[] = [];
+  /** The running command is a UID command (unsolicited FETCH then carries UID). */
+  private uidCommand = false;
+  /** Called when the selected mailbox changed while IDLE runs. */
+  private idleWake: (() => void) | null = null;
+  private readonly unsubscribe: () => void;
+  private slotUser: string | null = null;
+  readonly log: Logger;
+
+  constructor(
+    readonly deps: ImapServerDeps,
+    readonly io: SessionIO,
+    private readonly slots: UserSlots,
+  ) {
+    this.log = deps.logger.child({ remote: io.remoteAddress });
+    this.unsubscribe = deps.events.subscribe((e) => this.onEvent(e));
+  }
+
+  get utf8(): boolean {
+    return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+
+  get serializeOptions(): SerializeOptions {
+    return { utf8: this.utf8, rev2: this.rev2 };
+  }
+
+  get account(): Account | null {
+    return this.state.kind === 'authenticated' || this.state.kind === 'selected' ? this.state.account : null;
+  }
+
+  get selected(): SelectedMailbox | null {
+    return this.state.kind === 'selected' ? this.state : null;
+  }
+
+  capabilityState(): CapabilityState {
+    return {
+      authenticated: this.account !== null,
+      secure: this.io.secure,
+      tlsAvailable: !!(this.deps.config.tls.certFile && this.deps.config.tls.keyFile),
+      allowPlaintextAuth: this.deps.config.imap.allowPlaintextAuth,
+    };
+  }
+
+  capabilities(): string[] {
+    return capabilities(this.capabilityState());
+  }
+
+  fromWire(name: string): string {
+    return mailboxFromWire(name, this.utf8);
+  }
+
+  /** Decodes a LIST pattern or reference (no INBOX folding; the matcher handles it). */
+  fromWireLoose(name: string): string {
+    return name === '' ? '' : mailboxFromWire(name, this.utf8, false);
+  }
+
+  toWire(name: string): string {
+    return mailboxToWire(name, this.utf8);
+  }
+
+  send(...responses: Response[]): Promise<void> {
+    return this.io.send(responses);
+  }
+
+  /** Runs one command through the gate, its handler, the update release and the tagged response. */
+  async execute(tag: string, command: Command): Promise<TaggedResult> {
+    const spec = REGISTRY[command.name];
+    let result: TaggedResult;
+    if (!spec) {
+      result = { status: 'BAD', text: `Unknown command ${command.name}` };
+    } else if (!spec.states.includes(this.state.kind)) {
+      result = { status: 'BAD', text: `${command.name} not allowed in the ${STATE_TEXT[this.state.kind]} state` };
+    } else {
+      this.uidCommand = isUidCommand(command);
+      const ctx: HandlerContext = { tag, command, session: this, deps: this.deps };
+      try {
+        result = await spec.handler(ctx);
+      } catch (e) {
+        const target = command.name === 'APPEND' || command.name === 'COPY' || command.name === 'MOVE';
+        result = mapError(e, { target, logger: this.log, command: command.name });
+      }
+      try {
+        await this.releaseUpdates(!holdsExpunges(command), spec.polls);
+      } catch (e) {
+        this.log.warn('mailbox refresh failed', { err: e instanceof Error ? e : String(e) });
+      }
+      this.uidCommand = false;
+    }
+    await this.send({ kind: 'tagged', tag, status: result.status, ...(result.code ? { code: result.code } : {}), text: result.text });
+    return result;
+  }
+
+  /** Pulls the change log (when there is news or `poll`) and sends what may be sent now. */
+  async releaseUpdates(allowExpunge: boolean, poll: boolean): Promise<void> {
+    const sel = this.selected;
+    if (!sel) return;
+    if (poll || sel.view.dirty) await sel.view.refresh();
+    const updates = sel.view.takeUpdates(allowExpunge);
+    if (updates.length > 0) await this.io.send(updates.map((u) => this.updateResponse(u)));
+  }
+
+  private updateResponse(u: ViewUpdate): Response {
+    switch (u.kind) {
+      case 'EXPUNGE':
+        return { kind: 'EXPUNGE', seq: u.seq };
+      case 'EXISTS':
+        return { kind: 'EXISTS', count: u.count };
+      case 'FLAGS': {
+        const items: FetchItem[] = [];
+        if (this.uidCommand) items.push({ kind: 'UID', uid: u.uid });
+        items.push({ kind: 'FLAGS', flags: u.flags });
+        if (this.enabled.has('CONDSTORE')) items.push({ kind: 'MODSEQ', modseq: u.modseq });
+        return { kind: 'FETCH', seq: u.seq, items };
+      }
+    }
+  }
+
+  /** Enters IDLE: `wake` runs whenever the selected mailbox changes. */
+  setIdleWake(wake: (() => void) | null): void {
+    this.idleWake = wake;
+  }
+
+  private onEvent(e: MailEvent): void {
+    if (e.kind !== 'mailbox-changed') return;
+    const sel = this.selected;
+    if (!sel || sel.view.mailboxId !== e.mailboxId) return;
+    if (e.modseq > sel.view.highestModseq || e.modseq === 0) sel.view.dirty = true;
+    else return;
+    this.idleWake?.();
+  }
+
+  /** Tells other sessions (through the event bus) that a mailbox changed. */
+  publishChange(mailboxId: MailboxId, modseq: number): void {
+    const account = this.account;
+    if (!account) return;
+    this.deps.events.publish({ kind: 'mailbox-changed', accountId: account.id, mailboxId, modseq });
+  }
+
+  publishMailboxesChanged(): void {
+    const account = this.account;
+    if (account) this.deps.events.publish({ kind: 'mailboxes-changed', accountId: account.id });
+  }
+
+  /** After LOGIN/AUTHENTICATE verified the credentials. Returns the tagged result. */
+  async completeLogin(account: Account): Promise<TaggedResult> {
+    if (!this.slots.acquire(account.name)) {
+      await this.send({ kind: 'status', status: 'BYE', text: 'Too many connections for this user' });
+      return { status: 'NO', code: { kind: 'LIMIT' }, text: 'Too many connections for this user', after: 'logout' };
+    }
+    this.slotUser = account.name;
+    await this.ensureDefaultMailboxes(account);
+    this.state = { kind: 'authenticated', account };
+    this.log.info('login', { user: account.name });
+    return { status: 'OK', code: { kind: 'CAPABILITY', capabilities: this.capabilities() }, text: 'Logged in' };
+  }
+
+  /** First login of an account: INBOX and the configured special-use folders. */
+  private async ensureDefaultMailboxes(account: Account): Promise<void> {
+    const store = this.deps.store;
+    // "First login": nothing but (maybe) an INBOX that a delivery created before the user ever logged in.
+    const existing = await store.listMailboxes(account.id);
+    if (existing.some((m) => m.name !== 'INBOX')) return;
+    if (existing.length === 0) await store.createMailbox(account.id, 'INBOX');
+    await store.setSubscribed(account.id, 'INBOX', true);
+    for (const m of this.deps.config.imap.defaultMailboxes) {
+      const specialUse = (m.specialUse ?? null) as SpecialUse | null;
+      try {
+        await store.createMailbox(account.id, m.name, { specialUse });
+      } catch (e) {
+        this.log.warn('default mailbox not created', { mailbox: m.name, err: e instanceof Error ? e : String(e) });
+        continue;
+      }
+      if (m.subscribe) await store.setSubscribed(account.id, m.name, true);
+    }
+  }
+
+  /** Leaves the selected state (CLOSE, UNSELECT, a new SELECT). */
+  deselect(): void {
+    const account = this.account;
+    if (account) this.state = { kind: 'authenticated', account };
+    this.savedSearch = [];
+  }
+
+  /** The connection is gone: release everything. */
+  dispose(): void {
+    this.unsubscribe();
+    this.idleWake = null;
+    if (this.slotUser) this.slots.release(this.slotUser);
+    this.slotUser = null;
+    this.state = { kind: 'logout' };
+  }
+}
