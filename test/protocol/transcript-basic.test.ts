@@ -73,7 +73,7 @@ describe('basic commands', () => {
     await c.expect([`a OK [CAPABILITY ${CORE}] Logged in`]);
     c.send('b CREATE {6+}\r\nLit/er\r\n');
     await c.expect(['b OK CREATE completed']);
-    await c.run('c LIST "" Lit*', ['* LIST (\\HasChildren) "/" "Lit"', '* LIST (\\HasNoChildren) "/" "Lit/er"', 'c OK LIST completed']);
+    await c.run('c LIST "" Lit*', ['* LIST (\\HasChildren) "/" Lit', '* LIST (\\HasNoChildren) "/" Lit/er', 'c OK LIST completed']);
   });
 
   test('ID and ENABLE', async () => {

@@ -128,7 +128,7 @@ describe('FETCH body parts and APPEND data', () => {
     ]);
     // A MULTIAPPEND whose second message is refused stores neither.
     await c.run(`e APPEND INBOX {${m.length}+}\r\n${m} {9+}\r\nA: b\r\n\r\n\x00`, ['e NO Message contains NUL; use a literal8 (~{n})']);
-    await c.run('f STATUS INBOX (MESSAGES)', ['* STATUS "INBOX" (MESSAGES 5)', 'f OK STATUS completed']);
+    await c.run('f STATUS INBOX (MESSAGES)', ['* STATUS INBOX (MESSAGES 5)', 'f OK STATUS completed']);
   });
 });
 

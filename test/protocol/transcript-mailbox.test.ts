@@ -63,7 +63,7 @@ describe('selected state', () => {
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)] Flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 3] Predicted next UID',
-      '* LIST (\\HasNoChildren) "/" "INBOX"',
+      '* LIST (\\HasNoChildren) "/" INBOX',
       'b OK [READ-WRITE] SELECT completed',
     ]);
     await c.run('c SEARCH UNSEEN', ['* ESEARCH (TAG "c") ALL 2', 'c OK SEARCH completed']);
@@ -150,7 +150,7 @@ describe('selected state', () => {
     await c.run('i UID STORE 4 +FLAGS (\\Deleted)', ['* 2 FETCH (UID 4 FLAGS (\\Flagged \\Deleted))', 'i OK STORE completed']);
     await c.run('j CLOSE', ['j OK CLOSE completed']);
     await c.run('k STATUS INBOX (MESSAGES UIDNEXT UNSEEN DELETED SIZE RECENT)', [
-      `* STATUS "INBOX" (MESSAGES 1 UIDNEXT 5 UNSEEN 0 DELETED 0 SIZE ${Buffer.byteLength(MSG2)} RECENT 0)`,
+      `* STATUS INBOX (MESSAGES 1 UIDNEXT 5 UNSEEN 0 DELETED 0 SIZE ${Buffer.byteLength(MSG2)} RECENT 0)`,
       'k OK STATUS completed',
     ]);
   });
@@ -177,8 +177,8 @@ describe('selected state', () => {
     await c.run('e STORE 2:3 +FLAGS.SILENT (\\Deleted)', ['e OK STORE completed']);
     await c.run('f UID EXPUNGE 3:10', ['* 3 EXPUNGE', 'f OK EXPUNGE completed']);
     await c.run('g CHECK', ['g OK CHECK completed']);
-    await c.run('h STATUS INBOX (MESSAGES DELETED)', ['* STATUS "INBOX" (MESSAGES 2 DELETED 1)', 'h OK STATUS completed']);
+    await c.run('h STATUS INBOX (MESSAGES DELETED)', ['* STATUS INBOX (MESSAGES 2 DELETED 1)', 'h OK STATUS completed']);
     await c.run('i CLOSE', ['i OK CLOSE completed']);
-    await c.run('j STATUS INBOX (MESSAGES DELETED)', ['* STATUS "INBOX" (MESSAGES 1 DELETED 0)', 'j OK STATUS completed']);
+    await c.run('j STATUS INBOX (MESSAGES DELETED)', ['* STATUS INBOX (MESSAGES 1 DELETED 0)', 'j OK STATUS completed']);
   });
 });

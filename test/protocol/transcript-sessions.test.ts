@@ -85,6 +85,6 @@ describe('two sessions on one mailbox', () => {
     await b.run('b1 NOOP', ['* 3 EXPUNGE', '* 2 EXPUNGE', 'b1 OK NOOP completed']);
     await a.run('a5 COPY 1 INBOX', ['* 2 EXISTS', 'a5 OK [COPYUID %d 1 4] COPY completed']);
     await b.run('b2 NOOP', ['* 2 EXISTS', 'b2 OK NOOP completed']);
-    await a.run('a6 STATUS Archive (MESSAGES UIDNEXT)', ['* STATUS "Archive" (MESSAGES 3 UIDNEXT 4)', 'a6 OK STATUS completed']);
+    await a.run('a6 STATUS Archive (MESSAGES UIDNEXT)', ['* STATUS Archive (MESSAGES 3 UIDNEXT 4)', 'a6 OK STATUS completed']);
   });
 });

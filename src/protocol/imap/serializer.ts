@@ -55,9 +55,15 @@ function writeStatusLine(w: WireWriter, prefix: string, status: string, code: Re
   w.text(text).crlf();
 }
 
-/** Mailbox names are always sent quoted (or as a literal when they cannot be). */
+/**
+ * Mailbox names go as atoms when they can (as most servers send them, and as
+ * naive LIST parsers expect), else quoted, else as a literal. "NIL" must be
+ * quoted: as an atom it would read as nil.
+ */
+const MAILBOX_ATOM = /^[!#$&'+-[^-z|~]+$/;
 function mailbox(w: WireWriter, name: string): void {
-  w.string(name);
+  if (MAILBOX_ATOM.test(name) && name.toUpperCase() !== 'NIL') w.raw(name);
+  else w.string(name);
 }
 
 function delimiter(w: WireWriter, d: string | null): void {
