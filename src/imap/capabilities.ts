@@ -33,8 +33,12 @@ const ALWAYS = [
   'STATUS=SIZE',
 ];
 
-/** Extensions ENABLE accepts (answered in ENABLED when they apply). */
-export const ENABLEABLE = ['IMAP4REV2', 'UTF8=ACCEPT'];
+/**
+ * Extensions ENABLE accepts (answered in ENABLED when they apply). Only
+ * advertised ones (RFC 5161 3.1): UTF8=ACCEPT is not advertised, so ENABLE
+ * ignores it (IMAP4rev2 brings UTF-8 names and strings anyway).
+ */
+export const ENABLEABLE = ['IMAP4REV2'];
 
 /** True when a password may be sent on this connection. */
 export function loginAllowed(s: CapabilityState): boolean {

@@ -2,6 +2,7 @@
 // release of untagged mailbox updates where RFC 9051 allows them, and the
 // enabled extensions. No socket code here: the connection gives a SessionIO.
 
+import { isMailError } from '../mail/errors.js';
 import type { Account, MailboxId, MailEvent, SpecialUse } from '../mail/types.js';
 import type { Command } from '../protocol/imap/ast.js';
 import type { FetchItem, Response, SerializeOptions } from '../protocol/imap/response.js';
@@ -9,6 +10,7 @@ import type { Logger } from '../util/log.js';
 import { capabilities, type CapabilityState } from './capabilities.js';
 import type { HandlerContext, ImapServerDeps, SelectedMailbox, SessionState, StateKind, TaggedResult } from './context.js';
 import { mapError } from './errors.js';
+import { unknownSystemFlag } from './flags.js';
 import { mailboxFromWire, mailboxToWire } from './mailbox-names.js';
 import { holdsExpunges, isUidCommand, REGISTRY } from './registry.js';
 import type { ViewUpdate } from './view.js';
@@ -29,6 +31,16 @@ export interface UserSlots {
   release(user: string): void;
 }
 
+/**
+ * The selected mailbox was deleted by another session (or server). RFC 9051
+ * leaves the reaction open; like Dovecot we end the session with this BYE at
+ * the next command or IDLE wake-up, since the client's MSNs and UIDs refer to
+ * a mailbox that no longer exists and it must resynchronise anyway. A rename
+ * elsewhere keeps the mailbox (same id, UIDVALIDITY and UIDs), so the
+ * session simply stays on it under its new name.
+ */
+const MAILBOX_DELETED = 'Selected mailbox was deleted, have to disconnect.';
+
 const STATE_TEXT: Record<StateKind, string> = {
   'not-authenticated': 'not authenticated',
   authenticated: 'authenticated (no mailbox selected)',
@@ -48,6 +60,15 @@ export class Session {
   private idleWake: (() => void) | null = null;
   private readonly unsubscribe: () => void;
   private slotUser: string | null = null;
+  /** The directory entry may have changed (disabled, deleted): look it up before the next command. */
+  private accountStale = false;
+  /** The selected mailbox may have been deleted or renamed elsewhere. */
+  private mailboxStale = false;
+  /** Set when the session must end: the text of its BYE. */
+  private byeText: string | null = null;
+  private resolveEnding!: () => void;
+  /** Resolves when the session must end (IDLE races it against the client's DONE). */
+  readonly ending: Promise<void> = new Promise((resolve) => (this.resolveEnding = resolve));
   readonly log: Logger;
 
   constructor(
@@ -113,10 +134,15 @@ export class Session {
   async execute(tag: string, command: Command): Promise<TaggedResult> {
     const spec = REGISTRY[command.name];
     let result: TaggedResult;
+    await this.checkStillValid();
+    if (this.byeText !== null) return this.endWithBye();
+    const badFlag = unknownSystemFlag(command);
     if (!spec) {
       result = { status: 'BAD', text: `Unknown command ${command.name}` };
     } else if (!spec.states.includes(this.state.kind)) {
       result = { status: 'BAD', text: `${command.name} not allowed in the ${STATE_TEXT[this.state.kind]} state` };
+    } else if (badFlag !== null) {
+      result = { status: 'BAD', text: `Unknown system flag ${badFlag}` };
     } else {
       this.uidCommand = isUidCommand(command);
       const ctx: HandlerContext = { tag, command, session: this, deps: this.deps };
@@ -126,22 +152,77 @@ export class Session {
         const target = command.name === 'APPEND' || command.name === 'COPY' || command.name === 'MOVE';
         result = mapError(e, { target, logger: this.log, command: command.name });
       }
-      try {
-        await this.releaseUpdates(!holdsExpunges(command), spec.polls);
-      } catch (e) {
-        this.log.warn('mailbox refresh failed', { err: e instanceof Error ? e : String(e) });
+      if (this.byeText === null) {
+        try {
+          await this.releaseUpdates(!holdsExpunges(command), spec.polls);
+        } catch (e) {
+          this.log.warn('mailbox refresh failed', { err: e instanceof Error ? e : String(e) });
+        }
       }
       this.uidCommand = false;
     }
+    if (this.byeText !== null) return this.endWithBye();
     await this.send({ kind: 'tagged', tag, status: result.status, ...(result.code ? { code: result.code } : {}), text: result.text });
     return result;
+  }
+
+  /** The session must end with BYE `text` (at the end of the running command, or now in IDLE). */
+  end(text: string): void {
+    if (this.byeText !== null) return;
+    this.byeText = text;
+    this.resolveEnding();
+  }
+
+  /**
+   * Sends the BYE and tells the connection to close. The command gets no
+   * tagged response: after BYE the server closes the connection (RFC 9051 7.1.5).
+   */
+  private async endWithBye(): Promise<TaggedResult> {
+    const text = this.byeText!;
+    await this.send({ kind: 'status', status: 'BYE', text });
+    return { status: 'NO', text, after: 'logout' };
+  }
+
+  /**
+   * After an event said so: ends the session when its account was deleted or
+   * disabled, or its selected mailbox deleted (see MAILBOX_DELETED).
+   */
+  async checkStillValid(): Promise<void> {
+    if (this.byeText !== null) return;
+    try {
+      const account = this.account;
+      if (account && this.accountStale) {
+        this.accountStale = false;
+        const current = await this.deps.directory.findAccount(account.name);
+        if (!current || current.id !== account.id) return this.end('Account was deleted');
+        if (current.disabled) return this.end('Account was disabled');
+      }
+      const sel = this.selected;
+      if (sel && this.mailboxStale) {
+        this.mailboxStale = false;
+        const mailbox = await this.deps.store.getMailboxById(sel.mailbox.id);
+        if (!mailbox || !mailbox.selectable) return this.end(MAILBOX_DELETED);
+        sel.mailbox = mailbox; // renamed elsewhere: same mailbox, new name
+      }
+    } catch (e) {
+      // A lookup failure is not a reason to drop the client; the next event tries again.
+      this.log.warn('session check failed', { err: e instanceof Error ? e : String(e) });
+    }
   }
 
   /** Pulls the change log (when there is news or `poll`) and sends what may be sent now. */
   async releaseUpdates(allowExpunge: boolean, poll: boolean): Promise<void> {
     const sel = this.selected;
     if (!sel) return;
-    if (poll || sel.view.dirty) await sel.view.refresh();
+    if (poll || sel.view.dirty) {
+      try {
+        await sel.view.refresh();
+      } catch (e) {
+        if (!isMailError(e, 'NOT_FOUND')) throw e;
+        this.end(MAILBOX_DELETED);
+        return;
+      }
+    }
     const updates = sel.view.takeUpdates(allowExpunge);
     if (updates.length > 0) await this.io.send(updates.map((u) => this.updateResponse(u)));
   }
@@ -168,9 +249,21 @@ export class Session {
   }
 
   private onEvent(e: MailEvent): void {
-    if (e.kind !== 'mailbox-changed') return;
+    if (e.kind === 'account-changed') {
+      if (this.account?.name !== e.accountName) return;
+      this.accountStale = true;
+      this.idleWake?.();
+      return;
+    }
     const sel = this.selected;
-    if (!sel || sel.view.mailboxId !== e.mailboxId) return;
+    if (!sel || this.account?.id !== e.accountId) return;
+    if (e.kind === 'mailboxes-changed') {
+      this.mailboxStale = true;
+      return;
+    }
+    if (sel.view.mailboxId !== e.mailboxId) return;
+    // modseq 0: the mailbox itself changed (deleted, renamed).
+    if (e.modseq === 0) this.mailboxStale = true;
     if (e.modseq > sel.view.highestModseq || e.modseq === 0) sel.view.dirty = true;
     else return;
     this.idleWake?.();

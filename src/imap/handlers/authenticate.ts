@@ -40,7 +40,8 @@ export const authenticateHandler: Handler<CommandOf<'AUTHENTICATE'>> = async ({ 
       // authzid NUL authcid NUL passwd
       const first = data.indexOf(0);
       const second = first < 0 ? -1 : data.indexOf(0, first + 1);
-      if (first < 0 || second < 0) return MALFORMED;
+      // Valid base64 that is not a PLAIN message fails the authentication (RFC 4616 2): NO, not BAD.
+      if (first < 0 || second < 0) return { status: 'NO', code: { kind: 'AUTHENTICATIONFAILED' }, text: 'Authentication failed' };
       const authzid = data.subarray(0, first).toString('utf8');
       const user = data.subarray(first + 1, second).toString('utf8');
       const password = data.subarray(second + 1).toString('utf8');

@@ -22,8 +22,7 @@ export const createHandler: Handler<CommandOf<'CREATE'>> = async ({ session, dep
     const found = SPECIAL_USES.find((u) => u.toLowerCase() === wanted);
     // \All and \Flagged are virtual mailboxes we do not implement.
     if (!found || found === '\\All' || found === '\\Flagged') {
-      // USEATTR (RFC 6154) is not in the typed code list: written as text.
-      throw new CommandError({ status: 'NO', text: `[USEATTR] Special-use attribute ${command.specialUse[0]} not supported` });
+      throw new CommandError({ status: 'NO', code: { kind: 'USEATTR' }, text: `Special-use attribute ${command.specialUse[0]} not supported` });
     }
     specialUse = found;
   }

@@ -1,14 +1,23 @@
 // IDLE (RFC 9051 6.3.13 / RFC 2177): changes to the selected mailbox are
 // pushed as they happen; "* OK Still here" keeps NATs open; DONE ends it.
+// When the session must end meanwhile (account disabled or deleted, selected
+// mailbox deleted elsewhere), IDLE stops at once and the session sends BYE.
 
 import type { Handler } from '../context.js';
+import type { Session } from '../session.js';
+
+/** One wake-up: first whether the session may go on, then the mailbox updates. */
+async function refresh(session: Session, poll: boolean): Promise<void> {
+  await session.checkStillValid();
+  await session.releaseUpdates(true, poll);
+}
 
 export const idleHandler: Handler = async ({ session, deps }) => {
   await session.send({ kind: 'continuation', text: 'idling' });
   // Updates go out one batch at a time, in order.
-  let chain: Promise<void> = session.releaseUpdates(true, true).catch(() => {});
+  let chain: Promise<void> = refresh(session, true).catch(() => {});
   const push = (): void => {
-    chain = chain.then(() => session.releaseUpdates(true, false)).catch((e: unknown) => {
+    chain = chain.then(() => refresh(session, false)).catch((e: unknown) => {
       session.log.warn('IDLE refresh failed', { err: e instanceof Error ? e : String(e) });
     });
   };
@@ -16,14 +25,16 @@ export const idleHandler: Handler = async ({ session, deps }) => {
   const seconds = deps.config.imap.idleKeepaliveSeconds;
   const keepalive = seconds > 0 ? setInterval(() => void session.send({ kind: 'status', status: 'OK', text: 'Still here' }), seconds * 1000) : null;
   keepalive?.unref();
-  let line: Buffer | null;
+  let line: Buffer | null | 'ended';
   try {
-    line = await session.io.readLine();
+    line = await Promise.race([session.io.readLine(), session.ending.then(() => 'ended' as const)]);
   } finally {
     session.setIdleWake(null);
     if (keepalive) clearInterval(keepalive);
     await chain;
   }
+  // The session answers with BYE instead of this result.
+  if (line === 'ended') return { status: 'NO', text: 'Session ended' };
   if (line === null) return { status: 'BAD', text: 'Connection closed during IDLE' };
   if (line.toString('latin1').toUpperCase() !== 'DONE') return { status: 'BAD', text: 'Expected DONE' };
   return { status: 'OK', text: 'IDLE terminated' };

@@ -20,6 +20,9 @@ export const lsubHandler: Handler<CommandOf<'LSUB'>> = async ({ session, deps, c
     if (match(name)) {
       const mb = mailboxes.get(name);
       found.set(name, mb && mb.selectable ? [] : ['\\Noselect']);
+      // The parent rule (RFC 3501 6.3.9) is for a "%" that stops above a subscribed name:
+      // with "*" the name itself matched, and its unsubscribed parents are not listed.
+      continue;
     }
     for (const parent of ancestors(name)) {
       if (!subscribed.has(parent) && match(parent) && !found.has(parent)) found.set(parent, ['\\Noselect']);

@@ -14,11 +14,12 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
   if (sel.readOnly) return { status: 'NO', text: 'Mailbox is read-only' };
   const target = await targetMailbox(session, command.mailbox);
   if (uids.length === 0) return { status: 'OK', text: 'No messages moved' };
-  if (target.id === sel.mailbox.id) return { status: 'NO', code: { kind: 'CANNOT' }, text: 'Source and target mailbox are the same' };
   const result = await deps.store.moveMessages(sel.mailbox.id, MailboxView.toUidSet(uids), target.id);
   if (result.targetUids.length === 0) return { status: 'NO', code: { kind: 'EXPUNGEISSUED' }, text: 'The messages were expunged' };
   session.publishChange(target.id, result.highestModseq);
   session.publishChange(sel.mailbox.id, result.expunged.highestModseq);
+  // RFC 9051 6.4.8: moving into the selected mailbox itself is allowed (new UIDs, then EXISTS).
+  if (target.id === sel.mailbox.id) view.dirty = true;
   const out: Response[] = [
     {
       kind: 'status',

@@ -38,8 +38,7 @@ async function open(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE
   ];
   if (!session.rev2) {
     out.push({ kind: 'RECENT', count: 0 });
-    if (firstUnseen > 0) // [UNSEEN n] is not in the typed code list (rev1 only): written as text.
-      out.push({ kind: 'status', status: 'OK', text: `[UNSEEN ${firstUnseen}] First unseen` });
+    if (firstUnseen > 0) out.push({ kind: 'status', status: 'OK', code: { kind: 'UNSEEN', seq: firstUnseen }, text: 'First unseen' });
   }
   out.push(
     {

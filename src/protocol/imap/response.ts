@@ -43,6 +43,10 @@ export type ResponseCode =
   | { kind: 'UIDVALIDITY'; uidValidity: number }
   | { kind: 'UNAVAILABLE' }
   | { kind: 'UNKNOWN-CTE' }
+  /** RFC 3501 7.1: first unseen message (IMAP4rev1 SELECT/EXAMINE only). */
+  | { kind: 'UNSEEN'; seq: number }
+  /** RFC 6154 6: CREATE with a special-use attribute the server cannot honour. */
+  | { kind: 'USEATTR' }
   | { kind: 'MAILBOXID'; id: string };
 
 export type Status = 'OK' | 'NO' | 'BAD';

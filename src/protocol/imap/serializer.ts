@@ -40,6 +40,9 @@ function writeCode(w: WireWriter, code: ResponseCode): void {
     case 'UIDVALIDITY':
       w.raw(`UIDVALIDITY ${code.uidValidity}`);
       break;
+    case 'UNSEEN':
+      w.raw(`UNSEEN ${code.seq}`);
+      break;
     case 'MAILBOXID':
       w.raw(`MAILBOXID (${code.id})`);
       break;
