@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { hashPassword } from '../auth/password.js';
 import { formatListen } from '../config/values.js';
 import { isMailError } from '../mail/errors.js';
+import { provisionMailboxes } from '../mail/provision.js';
 import type { Account, SpecialUse } from '../mail/types.js';
 import { createSelfSigned } from './cert.js';
 import { AdminError, defineCommand, EXIT, type AdminCommand, type AdminContext, type Repository } from './types.js';
@@ -67,12 +68,14 @@ const userAdd = defineCommand({
     const repo = await ctx.repository();
     if (await repo.directory.findAccount(p.name)) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
     const hash = await hashPassword(await password(ctx, p.password));
+    let account: Account;
     try {
-      await repo.directory.createAccount(p.name, hash);
+      account = await repo.directory.createAccount(p.name, hash);
     } catch (err) {
       if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
       throw err;
     }
+    await provisionMailboxes(repo.store, account.id, ctx.config.imap.defaultMailboxes);
     ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `user ${p.name} created` };
   },
