@@ -3,7 +3,8 @@
 // enabled extensions. No socket code here: the connection gives a SessionIO.
 
 import { isMailError } from '../mail/errors.js';
-import type { Account, MailboxId, MailEvent, SpecialUse } from '../mail/types.js';
+import { needsProvisioning, provisionMailboxes } from '../mail/provision.js';
+import type { Account, MailboxId, MailEvent } from '../mail/types.js';
 import type { Command } from '../protocol/imap/ast.js';
 import type { FetchItem, Response, SerializeOptions } from '../protocol/imap/response.js';
 import type { Logger } from '../util/log.js';
@@ -294,24 +295,12 @@ export class Session {
     return { status: 'OK', code: { kind: 'CAPABILITY', capabilities: this.capabilities() }, text: 'Logged in' };
   }
 
-  /** First login of an account: INBOX and the configured special-use folders. */
+  /** First login of an account nobody provisioned yet: INBOX and the configured special-use folders. */
   private async ensureDefaultMailboxes(account: Account): Promise<void> {
     const store = this.deps.store;
-    // "First login": nothing but (maybe) an INBOX that a delivery created before the user ever logged in.
-    const existing = await store.listMailboxes(account.id);
-    if (existing.some((m) => m.name !== 'INBOX')) return;
-    if (existing.length === 0) await store.createMailbox(account.id, 'INBOX');
-    await store.setSubscribed(account.id, 'INBOX', true);
-    for (const m of this.deps.config.imap.defaultMailboxes) {
-      const specialUse = (m.specialUse ?? null) as SpecialUse | null;
-      try {
-        await store.createMailbox(account.id, m.name, { specialUse });
-      } catch (e) {
-        this.log.warn('default mailbox not created', { mailbox: m.name, err: e instanceof Error ? e : String(e) });
-        continue;
-      }
-      if (m.subscribe) await store.setSubscribed(account.id, m.name, true);
-    }
+    if (!(await needsProvisioning(store, account.id))) return;
+    const created = await provisionMailboxes(store, account.id, this.deps.config.imap.defaultMailboxes);
+    if (created.length > 0) this.log.info('provisioned mailboxes', { user: account.name, mailboxes: created });
   }
 
   /** Leaves the selected state (CLOSE, UNSELECT, a new SELECT). */

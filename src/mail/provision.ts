@@ -16,7 +16,11 @@ export async function provisionMailboxes(store: MailStore, accountId: AccountId,
   const created: string[] = [];
   const wanted = [{ name: 'INBOX', specialUse: null, subscribe: true }, ...defaults];
   for (const m of wanted) {
-    if (existing.has(m.name)) continue;
+    if (existing.has(m.name)) {
+      // An INBOX that a delivery created before provisioning is not subscribed yet.
+      if (m.name === 'INBOX') await store.setSubscribed(accountId, 'INBOX', true);
+      continue;
+    }
     try {
       await store.createMailbox(accountId, m.name, { specialUse: (m.specialUse ?? null) as SpecialUse | null });
     } catch (e) {
