@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the programs the end-to-end tests drive, when missing: python3
-# (imaplib), curl, openssl, mbsync (Debian package isync) and offlineimap
-# (offlineimap3). Idempotent and quiet: does nothing when all are present.
+# Installs the programs the tests drive, when missing: python3 (imaplib),
+# curl, openssl, mbsync (Debian package isync), offlineimap (offlineimap3) and
+# the PostgreSQL server binaries (postgresql: initdb, pg_ctl), which the
+# PostgreSQL backend tests run privately. Idempotent and quiet: does nothing
+# when all are present. `npm test` runs it first.
 # Uses apt-get, so it needs root (CI runs as root) when something is missing.
 set -euo pipefail
 
@@ -18,6 +20,10 @@ missing=()
 for cmd in python3 curl openssl mbsync offlineimap; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$cmd]}")
 done
+# PostgreSQL's server binaries live outside PATH on Debian (test/support/postgres.ts looks there too).
+if [ -z "${PETREL_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -26,7 +32,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-test-deps: no apt-get here; install these yourself: ${missing[*]} (python3 curl openssl isync offlineimap3)" >&2
+  echo "install-test-deps: no apt-get here; install these yourself: ${missing[*]} (python3 curl openssl isync offlineimap3 postgresql)" >&2
   exit 1
 fi
 
