@@ -5,27 +5,8 @@
 import { MailError } from '../../mail/errors.js';
 import type { Directory } from '../../mail/ports.js';
 import type { Account, AccountId } from '../../mail/types.js';
+import { ACCOUNT_COLUMNS as COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import type { SqlDb } from './db.js';
-
-interface AccountRow {
-  id: number;
-  name: string;
-  password_hash: string;
-  disabled: number;
-  created_at: number;
-}
-
-const COLUMNS = 'id, name, password_hash, disabled, created_at';
-
-function toAccount(r: AccountRow): Account {
-  return {
-    id: r.id,
-    name: r.name,
-    passwordHash: r.password_hash,
-    disabled: r.disabled === 1,
-    createdAt: new Date(r.created_at),
-  };
-}
 
 export class SqliteDirectory implements Directory {
   constructor(private readonly db: SqlDb) {}

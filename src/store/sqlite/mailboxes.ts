@@ -3,11 +3,16 @@
 
 import { MailError } from '../../mail/errors.js';
 import type { AccountId, MailboxId, MailboxInfo, SpecialUse } from '../../mail/types.js';
-import { HIERARCHY_DELIMITER } from '../../mail/types.js';
-import { normalizeMailboxName, parentNames, toMailboxInfo, type MailboxRow, type SqlDb } from './db.js';
+import { checkRenameNames, childPrefix, normalizeMailboxName, parentNames, renamedFamily } from '../shared/names.js';
+import {
+  isSelectable,
+  MAILBOX_COLUMNS as COLUMNS,
+  requireSelectable,
+  toMailboxInfo,
+  type MailboxRow,
+} from '../shared/rows.js';
+import type { SqlDb } from './db.js';
 import { expungeRows, moveAllLive } from './messages.js';
-
-const COLUMNS = 'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, selectable';
 
 export function mailboxByName(db: SqlDb, accountId: AccountId, name: string): MailboxRow | undefined {
   return db.stmt(`SELECT ${COLUMNS} FROM mailboxes WHERE account_id = ? AND name = ?`).get(accountId, name) as
@@ -21,10 +26,7 @@ export function mailboxById(db: SqlDb, id: MailboxId): MailboxRow | undefined {
 
 /** The mailbox, which must exist (NOT_FOUND) and be selectable (NOT_SELECTABLE). */
 export function selectableMailbox(db: SqlDb, id: MailboxId): MailboxRow {
-  const row = mailboxById(db, id);
-  if (!row) throw new MailError('NOT_FOUND', `mailbox ${id} does not exist`);
-  if (row.selectable !== 1) throw new MailError('NOT_SELECTABLE', `mailbox ${row.name} is not selectable`);
-  return row;
+  return requireSelectable(mailboxById(db, id), id);
 }
 
 export function listMailboxes(db: SqlDb, accountId: AccountId): MailboxInfo[] {
@@ -33,7 +35,7 @@ export function listMailboxes(db: SqlDb, accountId: AccountId): MailboxInfo[] {
 }
 
 function hasChildren(db: SqlDb, accountId: AccountId, name: string): boolean {
-  const prefix = name + HIERARCHY_DELIMITER;
+  const prefix = childPrefix(name);
   return (
     db
       .stmt(`SELECT 1 FROM mailboxes WHERE account_id = ? AND substr(name, 1, length(?)) = ? LIMIT 1`)
@@ -72,7 +74,7 @@ export function createMailbox(
   const name = normalizeMailboxName(rawName);
   requireAccount(db, accountId);
   const existing = mailboxByName(db, accountId, name);
-  if (existing?.selectable === 1) throw new MailError('ALREADY_EXISTS', `mailbox ${name} already exists`);
+  if (existing && isSelectable(existing)) throw new MailError('ALREADY_EXISTS', `mailbox ${name} already exists`);
   createParents(db, accountId, name);
   if (existing) {
     // A \Noselect placeholder made selectable again is a new incarnation:
@@ -96,7 +98,7 @@ export function deleteMailbox(db: SqlDb, accountId: AccountId, rawName: string):
     db.stmt(`DELETE FROM mailboxes WHERE id = ?`).run(row.id);
     return;
   }
-  if (row.selectable !== 1) throw new MailError('HAS_CHILDREN', `mailbox ${name} has children and is already \\Noselect`);
+  if (!isSelectable(row)) throw new MailError('HAS_CHILDREN', `mailbox ${name} has children and is already \\Noselect`);
   // Keep a \Noselect placeholder for the children; its messages are expunged
   // (as rows with a tombstone modseq, like any expunge).
   const live = db.stmt(`SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL`).pluck().all(row.id);
@@ -109,26 +111,23 @@ export function renameMailbox(db: SqlDb, accountId: AccountId, rawFrom: string, 
   const to = normalizeMailboxName(rawTo);
   const source = mailboxByName(db, accountId, from);
   if (!source) throw new MailError('NOT_FOUND', `mailbox ${from} does not exist`);
-  if (to === 'INBOX') throw new MailError('ALREADY_EXISTS', 'INBOX already exists');
   if (mailboxByName(db, accountId, to)) throw new MailError('ALREADY_EXISTS', `mailbox ${to} already exists`);
+  checkRenameNames(from, to);
 
   if (from === 'INBOX') {
     // RFC 9051 6.3.6: renaming INBOX moves its messages to a new mailbox and
     // leaves INBOX (and its children) in place, empty.
-    if (source.selectable !== 1) throw new MailError('NOT_SELECTABLE', 'INBOX is not selectable');
+    if (!isSelectable(source)) throw new MailError('NOT_SELECTABLE', 'INBOX is not selectable');
     createParents(db, accountId, to);
     const target = insertMailbox(db, accountId, to, null);
     moveAllLive(db, source, target);
     return;
   }
-  if (to.startsWith(from + HIERARCHY_DELIMITER))
-    throw new MailError('INVALID_NAME', `cannot rename ${from} to a name inside itself`);
-
-  const prefix = from + HIERARCHY_DELIMITER;
+  const prefix = childPrefix(from);
   const family = db
     .stmt(`SELECT id, name FROM mailboxes WHERE account_id = ? AND (name = ? OR substr(name, 1, length(?)) = ?)`)
     .all(accountId, from, prefix, prefix) as Array<{ id: number; name: string }>;
-  const renamed = family.map((m) => ({ id: m.id, name: to + m.name.slice(from.length) }));
+  const renamed = renamedFamily(family, from, to);
   for (const m of renamed) {
     if (mailboxByName(db, accountId, m.name)) throw new MailError('ALREADY_EXISTS', `mailbox ${m.name} already exists`);
   }

@@ -1,0 +1,41 @@
+// The cluster repository: mail metadata and the directory in one PostgreSQL
+// database, reached through a connection pool (a multi-host URL with
+// target_session_attrs=primary selects the primary). The schema is migrated
+// at open for now (a `petrel db migrate` command comes later); a schema newer
+// than this Petrel is refused.
+
+import { connectPostgres, migrate, type PgConnectOptions } from './pg.js';
+import { PostgresDirectory } from './directory.js';
+import { PostgresMailStore } from './mail-store.js';
+import { MAILSTORE_COMPONENT, MAILSTORE_MIGRATIONS } from './schema.js';
+
+export { PostgresMailStore, postgresSearchDialect } from './mail-store.js';
+export { PostgresDirectory } from './directory.js';
+export { MAILSTORE_MIGRATIONS } from './schema.js';
+export type { PgConnectOptions } from './pg.js';
+
+export const POSTGRES_SCHEMA_VERSION = MAILSTORE_MIGRATIONS.length;
+
+export type PostgresRepositoryOptions = PgConnectOptions;
+
+export interface PostgresRepository {
+  store: PostgresMailStore;
+  directory: PostgresDirectory;
+  close(): Promise<void>;
+}
+
+export async function openPostgresRepository(
+  url: string,
+  options: PostgresRepositoryOptions = {},
+): Promise<PostgresRepository> {
+  const sql = connectPostgres(url, options);
+  try {
+    await migrate(sql, MAILSTORE_COMPONENT, MAILSTORE_MIGRATIONS);
+  } catch (err) {
+    await sql.end({ timeout: 5 });
+    throw err;
+  }
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => (closed ??= sql.end({ timeout: 5 }));
+  return { store: new PostgresMailStore(sql, close), directory: new PostgresDirectory(sql), close };
+}

@@ -1,0 +1,207 @@
+// PostgresMailStore: the MailStore port over one PostgreSQL repository. Each
+// method is one transaction (writes: READ COMMITTED with the mailbox row as
+// the writer lock, retried on serialization failure or deadlock; multi-
+// statement reads: one REPEATABLE READ snapshot).
+
+import { MailError } from '../../mail/errors.js';
+import type { CreateMailboxOptions, MailStore } from '../../mail/ports.js';
+import type { SearchDialect } from '../../mail/search.js';
+import type {
+  AccountId,
+  AppendItem,
+  AppendResult,
+  BlobId,
+  Changes,
+  CopyResult,
+  ExpungeResult,
+  FlagOperation,
+  MailboxCounts,
+  MailboxId,
+  MailboxInfo,
+  MessageMeta,
+  SearchQuery,
+  SpecialUse,
+  StoreFlagsResult,
+  UidSet,
+} from '../../mail/types.js';
+import type { MessageIndex } from '../../mime/types.js';
+import { IndexCache } from '../shared/index-cache.js';
+import { INVARIANT_QUERIES, invariantProblems } from '../shared/integrity.js';
+import { normalizeMailboxName } from '../shared/names.js';
+import { toMailboxInfo } from '../shared/rows.js';
+import { searchStatement } from '../shared/search-sql.js';
+import * as mailboxes from './mailboxes.js';
+import * as messages from './messages.js';
+import { pgGuard, pgRead, pgTransaction, type Pg } from './pg.js';
+
+/**
+ * strpos() on the folded text columns, as SQLite's instr(): ILIKE is not
+ * IMAP's case-insensitivity for non-ASCII text, the stored text and the
+ * query are already folded the same way (src/mail/search.ts).
+ */
+export const postgresSearchDialect: SearchDialect = {
+  placeholder: (n) => `$${n}`,
+  contains: (haystack, needle) => `(strpos(${haystack}, ${needle}::text) > 0)`,
+  // One "name:value" line per field (see headerSearchText).
+  headerHas: (text, field, value) =>
+    `EXISTS (SELECT 1 FROM unnest(string_to_array(${text}, E'\\n')) AS l(line)
+      WHERE starts_with(l.line, ${field}::text || ':') AND strpos(substr(l.line, length(${field}::text) + 2), ${value}::text) > 0)`,
+  // ::text first: a parameter the server types as jsonb would be JSON-encoded again by postgres.js.
+  inJsonRanges: (col, json) =>
+    `EXISTS (SELECT 1 FROM jsonb_array_elements(${json}::text::jsonb) AS r(v) WHERE ${col} BETWEEN (r.v->>0)::bigint AND (r.v->>1)::bigint)`,
+};
+
+export class PostgresMailStore implements MailStore {
+  private readonly indexCache = new IndexCache();
+
+  constructor(
+    private readonly sql: Pg,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  // --- mailboxes ---
+  async listMailboxes(accountId: AccountId): Promise<MailboxInfo[]> {
+    return pgGuard(() => mailboxes.listMailboxes(this.sql, accountId));
+  }
+
+  async getMailbox(accountId: AccountId, name: string): Promise<MailboxInfo | null> {
+    let canonical: string;
+    try {
+      canonical = normalizeMailboxName(name);
+    } catch {
+      return null;
+    }
+    const row = await pgGuard(() => mailboxes.mailboxByName(this.sql, accountId, canonical));
+    return row ? toMailboxInfo(row) : null;
+  }
+
+  async getMailboxById(mailboxId: MailboxId): Promise<MailboxInfo | null> {
+    const row = await pgGuard(() => mailboxes.mailboxById(this.sql, mailboxId));
+    return row ? toMailboxInfo(row) : null;
+  }
+
+  async createMailbox(accountId: AccountId, name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
+    return pgTransaction(this.sql, (tx) => mailboxes.createMailbox(tx, accountId, name, options.specialUse ?? null));
+  }
+
+  async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
+    await pgTransaction(this.sql, (tx) => mailboxes.deleteMailbox(tx, accountId, name));
+  }
+
+  async renameMailbox(accountId: AccountId, from: string, to: string): Promise<void> {
+    await pgTransaction(this.sql, (tx) => mailboxes.renameMailbox(tx, accountId, from, to));
+  }
+
+  async setSpecialUse(mailboxId: MailboxId, specialUse: SpecialUse | null): Promise<void> {
+    await pgGuard(() => mailboxes.setSpecialUse(this.sql, mailboxId, specialUse));
+  }
+
+  // --- subscriptions ---
+  async listSubscriptions(accountId: AccountId): Promise<string[]> {
+    return pgGuard(() => mailboxes.listSubscriptions(this.sql, accountId));
+  }
+
+  async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
+    await pgTransaction(this.sql, (tx) => mailboxes.setSubscribed(tx, accountId, name, subscribed));
+  }
+
+  // --- messages ---
+  async counts(mailboxId: MailboxId): Promise<MailboxCounts> {
+    return pgRead(this.sql, (tx) => messages.counts(tx, mailboxId));
+  }
+
+  async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
+    return pgTransaction(this.sql, (tx) => messages.appendMessages(tx, mailboxId, items));
+  }
+
+  async listUids(mailboxId: MailboxId): Promise<number[]> {
+    return pgRead(this.sql, (tx) => messages.listUids(tx, mailboxId));
+  }
+
+  async fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
+    return pgGuard(() => messages.fetchMessages(this.sql, mailboxId, uids));
+  }
+
+  async getIndex(blobId: BlobId): Promise<MessageIndex> {
+    const cached = this.indexCache.get(blobId);
+    if (cached) return cached;
+    const [row] = await pgGuard(() => this.sql<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`);
+    if (!row) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
+    return this.indexCache.add(blobId, row.idx);
+  }
+
+  async storeFlags(
+    mailboxId: MailboxId,
+    uids: UidSet,
+    operation: FlagOperation,
+    flags: string[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult> {
+    return pgTransaction(this.sql, (tx) => messages.storeFlags(tx, mailboxId, uids, operation, flags, unchangedSince));
+  }
+
+  async expunge(mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
+    return pgTransaction(this.sql, (tx) => messages.expunge(tx, mailboxId, uids));
+  }
+
+  async copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {
+    return pgTransaction(this.sql, (tx) => messages.copyMessages(tx, source, uids, target));
+  }
+
+  async moveMessages(
+    source: MailboxId,
+    uids: UidSet,
+    target: MailboxId,
+  ): Promise<CopyResult & { expunged: ExpungeResult }> {
+    return pgTransaction(this.sql, (tx) => messages.moveMessages(tx, source, uids, target));
+  }
+
+  async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {
+    return pgRead(this.sql, (tx) => messages.changesSince(tx, mailboxId, since));
+  }
+
+  async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {
+    const { sql, params } = searchStatement(query, postgresSearchDialect, mailboxId);
+    return pgRead(this.sql, async (tx) => {
+      await mailboxes.selectableMailbox(tx, mailboxId);
+      const rows = await tx.unsafe<Array<{ uid: number }>>(sql, params, { prepare: true });
+      return rows.map((r) => r.uid);
+    });
+  }
+
+  // --- maintenance ---
+  async pruneExpunged(olderThan: Date): Promise<number> {
+    return pgGuard(() => messages.pruneExpunged(this.sql, olderThan));
+  }
+
+  async unreferencedBlobs(limit: number): Promise<BlobId[]> {
+    const rows = await pgGuard(
+      () => this.sql<Array<{ blob_id: string }>>`SELECT blob_id FROM blobs WHERE refs = 0 ORDER BY unreferenced_at LIMIT ${limit}`,
+    );
+    return rows.map((r) => r.blob_id);
+  }
+
+  async forgetBlobs(blobIds: BlobId[]): Promise<void> {
+    if (blobIds.length === 0) return;
+    // refs = 0 is checked again on the current row version: a blob an
+    // appender has locked (see ensureBlobs) is waited for and then kept.
+    await pgGuard(() => this.sql`DELETE FROM blobs WHERE blob_id = ANY(${blobIds}::text[]) AND refs = 0`);
+    for (const id of blobIds) this.indexCache.delete(id);
+  }
+
+  async integrityCheck(): Promise<string[]> {
+    return pgRead(this.sql, async (tx) => {
+      const all = (q: string) => tx.unsafe(q) as Promise<unknown[]>;
+      return invariantProblems({
+        counters: await all(INVARIANT_QUERIES.counters),
+        refs: await all(INVARIANT_QUERIES.refs),
+        orphanText: await all(INVARIANT_QUERIES.orphanText),
+        missingText: await all(INVARIANT_QUERIES.missingText),
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}

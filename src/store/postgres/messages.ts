@@ -1,0 +1,270 @@
+// Message operations of the PostgreSQL backend, each inside one transaction.
+// Every writer first locks the mailbox row (the UPDATE that takes the next
+// modseq and, for inserts, the next UIDs; or SELECT ... FOR UPDATE), so the
+// writers of one mailbox are serialized: UIDs and modseqs are unique and
+// their order is the commit order, whatever server the writers run on.
+// Statements work on whole sets (unnest of arrays), not row by row.
+
+import { formatFlags, keywordsToColumn, parseFlags, DELETED, SEEN } from '../../mail/flags.js';
+import { MailError } from '../../mail/errors.js';
+import type {
+  AppendItem,
+  AppendResult,
+  Changes,
+  CopyResult,
+  ExpungeResult,
+  FlagOperation,
+  MailboxCounts,
+  MailboxId,
+  MessageMeta,
+  StoreFlagsResult,
+  UidSet,
+} from '../../mail/types.js';
+import { normalizeUidSet } from '../shared/names.js';
+import {
+  blobRecord,
+  internalDateMs,
+  isDeleted,
+  MESSAGE_COLUMNS,
+  planFlagChanges,
+  toFlagState,
+  toMeta,
+  type BlobRecord,
+  type MailboxRow,
+  type MessageRow,
+} from '../shared/rows.js';
+import { lockSelectable, mailboxById, selectableMailbox } from './mailboxes.js';
+import type { PgQuery, PgTx } from './pg.js';
+
+/** PostgreSQL text cannot hold NUL; a NUL in decoded message text is never searched for (IMAP strings exclude it). */
+const noNul = (s: string) => (s.includes('\0') ? s.replaceAll('\0', ' ') : s);
+
+/** Rows of `mailboxId` whose uid is in `uids` (live only, or also expunged), ascending, in one statement. */
+async function rowsIn(q: PgQuery, mailboxId: MailboxId, uids: UidSet, liveOnly: boolean): Promise<MessageRow[]> {
+  const ranges = normalizeUidSet(uids);
+  if (ranges.length === 0) return [];
+  const live = liveOnly ? q`AND m.expunged_modseq IS NULL` : q``;
+  return q<MessageRow[]>`SELECT ${q.unsafe(MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', '))}
+    FROM unnest(${ranges.map((r) => r[0])}::bigint[], ${ranges.map((r) => r[1])}::bigint[]) AS r(a, b)
+    JOIN messages m ON m.mailbox_id = ${mailboxId} AND m.uid BETWEEN r.a AND r.b
+    WHERE true ${live} ORDER BY m.uid`;
+}
+
+/** Takes the mailbox's next modseq and `newUids` UIDs; the row must be locked or this locks it. */
+async function bumpMailbox(tx: PgTx, mailbox: MailboxRow, newUids = 0): Promise<number> {
+  const [row] = await tx<Array<{ uidnext: number; highestmodseq: number }>>`UPDATE mailboxes
+    SET highestmodseq = highestmodseq + 1, uidnext = uidnext + ${newUids}::bigint
+    WHERE id = ${mailbox.id} RETURNING uidnext, highestmodseq`;
+  mailbox.uidnext = row!.uidnext;
+  mailbox.highestmodseq = row!.highestmodseq;
+  return row!.highestmodseq;
+}
+
+/**
+ * Registers the blobs' metadata, in blob id order (a stable lock order). The
+ * upsert locks an existing row until commit, so a concurrent forgetBlobs()
+ * (which deletes only rows with refs = 0) waits and then sees our reference.
+ */
+async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
+  const byId = new Map<string, AppendItem>();
+  for (const item of items) byId.set(item.blobId, item);
+  const records: BlobRecord[] = [...byId.keys()].sort().map((id) => blobRecord(byId.get(id)!));
+  const upserted = await tx<Array<{ blob_id: string; inserted: boolean }>>`INSERT INTO blobs (blob_id, size, idx, sent_day)
+    SELECT * FROM unnest(${records.map((b) => b.blobId)}::text[], ${records.map((b) => b.size)}::bigint[],
+      ${records.map((b) => b.idx)}::text[], ${records.map((b) => b.sentDay)}::text[])
+    ON CONFLICT (blob_id) DO UPDATE SET unreferenced_at = NULL
+    RETURNING blob_id, (xmax = 0) AS inserted`;
+  // xmax = 0: this statement inserted the row (an existing row was only locked).
+  const fresh = new Set(upserted.filter((r) => r.inserted).map((r) => r.blob_id));
+  const texts = records.filter((b) => fresh.has(b.blobId));
+  if (texts.length === 0) return;
+  await tx`INSERT INTO blob_text (blob_id, header_text, body_text)
+    SELECT * FROM unnest(${texts.map((b) => b.blobId)}::text[], ${texts.map((b) => noNul(b.headerText))}::text[],
+      ${texts.map((b) => noNul(b.bodyText))}::text[])
+    ON CONFLICT (blob_id) DO NOTHING`;
+}
+
+export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
+  const internal = items.map(internalDateMs); // validate before taking any lock
+  const flags = items.map((i) => parseFlags(i.flags));
+  if (items.length === 0) {
+    const mb = await lockSelectable(tx, mailboxId);
+    return { uidValidity: mb.uidvalidity, uids: [], highestModseq: mb.highestmodseq };
+  }
+  // One statement takes the lock, the UIDs and the modseq.
+  const [mb] = await tx<Array<{ uidvalidity: number; uidnext: number; highestmodseq: number }>>`UPDATE mailboxes
+    SET uidnext = uidnext + ${items.length}::bigint, highestmodseq = highestmodseq + 1
+    WHERE id = ${mailboxId} AND selectable RETURNING uidvalidity, uidnext, highestmodseq`;
+  if (!mb) {
+    await lockSelectable(tx, mailboxId); // NOT_FOUND or NOT_SELECTABLE, unless it just became selectable:
+    return appendMessages(tx, mailboxId, items); // then it is locked now and the UPDATE matches
+  }
+  const first = mb.uidnext - items.length;
+  const modseq = mb.highestmodseq;
+  await ensureBlobs(tx, items);
+  const uids = items.map((_, i) => first + i);
+  const now = Date.now();
+  await tx`INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
+    SELECT ${mailboxId}, u.uid, ${modseq}, u.f, u.k, u.d, ${now}, u.s, u.b
+    FROM unnest(${uids}::bigint[], ${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
+      ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
+      AS u(uid, f, k, d, s, b)`;
+  return { uidValidity: mb.uidvalidity, uids, highestModseq: modseq };
+}
+
+export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number[]> {
+  await selectableMailbox(q, mailboxId);
+  const rows = await q<Array<{ uid: number }>>`SELECT uid FROM messages
+    WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL ORDER BY uid`;
+  return rows.map((r) => r.uid);
+}
+
+export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
+  return (await rowsIn(q, mailboxId, uids, false)).map(toMeta);
+}
+
+export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<MailboxCounts> {
+  const mailbox = await mailboxById(q, mailboxId);
+  if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+  const [c] = await q<Array<{ messages: number; unseen: number; deleted: number; size: number }>>`SELECT
+      count(*) AS messages,
+      count(*) FILTER (WHERE (system_flags & ${SEEN}::int) = 0) AS unseen,
+      count(*) FILTER (WHERE (system_flags & ${DELETED}::int) <> 0) AS deleted,
+      coalesce(sum(size), 0)::bigint AS size
+    FROM messages WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL`;
+  return {
+    messages: c!.messages,
+    unseen: c!.unseen,
+    deleted: c!.deleted,
+    size: c!.size,
+    uidNext: mailbox.uidnext,
+    uidValidity: mailbox.uidvalidity,
+    highestModseq: mailbox.highestmodseq,
+  };
+}
+
+export async function storeFlags(
+  tx: PgTx,
+  mailboxId: MailboxId,
+  uids: UidSet,
+  operation: FlagOperation,
+  flags: string[],
+  unchangedSince?: number,
+): Promise<StoreFlagsResult> {
+  const mailbox = await lockSelectable(tx, mailboxId);
+  const { modified, pending } = planFlagChanges(await rowsIn(tx, mailboxId, uids, true), operation, flags, unchangedSince);
+  if (pending.length === 0) return { changed: [], modified, highestModseq: mailbox.highestmodseq };
+  const modseq = await bumpMailbox(tx, mailbox);
+  await tx`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = ${modseq}
+    FROM unnest(${pending.map((p) => p.uid)}::bigint[], ${pending.map((p) => p.next.system)}::int[],
+      ${pending.map((p) => keywordsToColumn(p.next.keywords))}::text[]) AS u(uid, f, k)
+    WHERE m.mailbox_id = ${mailboxId} AND m.uid = u.uid`;
+  const changed = pending.map(({ uid, next }) => ({ uid, modseq, flags: formatFlags(next) }));
+  return { changed, modified, highestModseq: modseq };
+}
+
+/** Marks the given live uids expunged under one new modseq (no \Deleted check). The mailbox row is locked. */
+export async function expungeRows(tx: PgTx, mailbox: MailboxRow, uids: number[]): Promise<ExpungeResult> {
+  if (uids.length === 0) return { uids: [], highestModseq: mailbox.highestmodseq };
+  const modseq = await bumpMailbox(tx, mailbox);
+  await tx`UPDATE messages SET expunged_modseq = ${modseq}, modseq = ${modseq}, expunged_at = ${Date.now()}
+    WHERE mailbox_id = ${mailbox.id} AND uid = ANY(${uids}::bigint[]) AND expunged_modseq IS NULL`;
+  return { uids, highestModseq: modseq };
+}
+
+export async function expunge(tx: PgTx, mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
+  const mailbox = await lockSelectable(tx, mailboxId);
+  let doomed: number[];
+  if (uids) {
+    doomed = (await rowsIn(tx, mailboxId, uids, true)).filter(isDeleted).map((r) => r.uid);
+  } else {
+    const rows = await tx<Array<{ uid: number }>>`SELECT uid FROM messages
+      WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL AND (system_flags & ${DELETED}::int) <> 0 ORDER BY uid`;
+    doomed = rows.map((r) => r.uid);
+  }
+  return expungeRows(tx, mailbox, doomed);
+}
+
+/** Copies the rows' messages into `target` (locked) under new UIDs, server-side. */
+async function copyRows(tx: PgTx, source: MailboxId, rows: MessageRow[], target: MailboxRow): Promise<CopyResult> {
+  if (rows.length === 0)
+    return { uidValidity: target.uidvalidity, sourceUids: [], targetUids: [], highestModseq: target.highestmodseq };
+  const modseq = await bumpMailbox(tx, target, rows.length);
+  const first = target.uidnext - rows.length;
+  const sourceUids = rows.map((r) => r.uid);
+  const targetUids = rows.map((_, i) => first + i);
+  await tx`INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
+    SELECT ${target.id}, u.target_uid, ${modseq}, m.system_flags, m.keywords, m.internal_date, ${Date.now()}, m.size, m.blob_id
+    FROM unnest(${sourceUids}::bigint[], ${targetUids}::bigint[]) AS u(source_uid, target_uid)
+    JOIN messages m ON m.mailbox_id = ${source} AND m.uid = u.source_uid`;
+  return { uidValidity: target.uidvalidity, sourceUids, targetUids, highestModseq: modseq };
+}
+
+/** Locks two mailboxes in id order (so that A->B and B->A never deadlock). */
+async function lockPair(tx: PgTx, a: MailboxId, b: MailboxId): Promise<[MailboxRow, MailboxRow]> {
+  if (a === b) {
+    const row = await lockSelectable(tx, a);
+    return [row, row];
+  }
+  if (a < b) {
+    const ra = await lockSelectable(tx, a);
+    return [ra, await lockSelectable(tx, b)];
+  }
+  const rb = await lockSelectable(tx, b);
+  return [await lockSelectable(tx, a), rb];
+}
+
+export async function copyMessages(tx: PgTx, source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {
+  const [, targetRow] = await lockPair(tx, source, target);
+  return copyRows(tx, source, await rowsIn(tx, source, uids, true), targetRow);
+}
+
+export async function moveMessages(
+  tx: PgTx,
+  source: MailboxId,
+  uids: UidSet,
+  target: MailboxId,
+): Promise<CopyResult & { expunged: ExpungeResult }> {
+  const [sourceRow, targetRow] = await lockPair(tx, source, target);
+  const copied = await copyRows(tx, source, await rowsIn(tx, source, uids, true), targetRow);
+  // Same mailbox: sourceRow is targetRow, whose counters copyRows moved.
+  const expunged = await expungeRows(tx, sourceRow, copied.sourceUids);
+  return { ...copied, highestModseq: targetRow.highestmodseq, expunged };
+}
+
+/** RENAME INBOX: every live message moves to `target`; both rows are locked (target is new). */
+export async function moveAllLive(tx: PgTx, source: MailboxRow, target: MailboxRow): Promise<void> {
+  const rows = await rowsIn(tx, source.id, [{ start: 1, end: Infinity }], true);
+  const copied = await copyRows(tx, source.id, rows, target);
+  await expungeRows(tx, source, copied.sourceUids);
+}
+
+export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: number): Promise<Changes> {
+  const mailbox = await mailboxById(q, mailboxId);
+  if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+  const rows = await q<Array<{ uid: number; modseq: number; system_flags: number; keywords: string }>>`
+    SELECT uid, modseq, system_flags, keywords FROM messages
+    WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NULL ORDER BY uid`;
+  const expunged = await q<Array<{ uid: number }>>`
+    SELECT uid FROM messages WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NOT NULL
+    UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = ${mailboxId} AND modseq > ${since}
+    ORDER BY uid`;
+  return {
+    highestModseq: mailbox.highestmodseq,
+    uidNext: mailbox.uidnext,
+    changed: rows.map(toFlagState),
+    expunged: expunged.map((r) => r.uid),
+  };
+}
+
+export async function pruneExpunged(q: PgQuery, olderThan: Date): Promise<number> {
+  // One statement: the rows deleted are exactly those given a tombstone, even
+  // if an expunge commits meanwhile (each statement has its own snapshot).
+  const result = await q`WITH gone AS (
+      DELETE FROM messages WHERE expunged_modseq IS NOT NULL AND expunged_at < ${olderThan.getTime()}
+      RETURNING mailbox_id, uid, expunged_modseq)
+    INSERT INTO tombstones (mailbox_id, uid, modseq) SELECT mailbox_id, uid, expunged_modseq FROM gone
+    ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq`;
+  return result.count;
+}
+

@@ -1,0 +1,27 @@
+// Parsed message indexes are immutable (their blob is content-addressed), so
+// a small in-process cache of them is always valid; forgetting a blob drops it.
+
+import type { BlobId } from '../../mail/types.js';
+import type { MessageIndex } from '../../mime/types.js';
+
+export class IndexCache {
+  private readonly entries = new Map<BlobId, MessageIndex>();
+
+  constructor(private readonly capacity = 256) {}
+
+  get(blobId: BlobId): MessageIndex | undefined {
+    return this.entries.get(blobId);
+  }
+
+  /** Parses and remembers the stored JSON of an index. */
+  add(blobId: BlobId, json: string): MessageIndex {
+    const index = JSON.parse(json) as MessageIndex;
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(blobId, index);
+    return index;
+  }
+
+  delete(blobId: BlobId): void {
+    this.entries.delete(blobId);
+  }
+}

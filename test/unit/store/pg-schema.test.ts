@@ -1,0 +1,91 @@
+// PostgreSQL repository plumbing: versioned migrations (recorded, run once
+// when several servers open at the same time, a newer schema refused) and
+// the mapping of connection failures to UNAVAILABLE.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { isMailError } from '../../../src/mail/errors.js';
+import { openPostgresRepository, POSTGRES_SCHEMA_VERSION } from '../../../src/store/postgres/index.js';
+import { connectPostgres } from '../../../src/store/postgres/pg.js';
+import { startPostgres } from '../../support/postgres.js';
+
+const pg = await startPostgres();
+after(() => pg.stop());
+
+test('concurrent opens migrate once and record the version', async () => {
+  const url = await pg.createDatabase();
+  const repos = await Promise.all(Array.from({ length: 4 }, () => openPostgresRepository(url, { max: 1 })));
+  await Promise.all(repos.map((r) => r.close()));
+  const sql = connectPostgres(url, { max: 1 });
+  try {
+    const rows = await sql<Array<{ version: number }>>`SELECT version FROM schema_migrations
+      WHERE component = 'mailstore' ORDER BY version`;
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1),
+    );
+  } finally {
+    await sql.end();
+  }
+});
+
+test('a schema written by a newer Petrel is refused with a clear error', async () => {
+  const url = await pg.createDatabase();
+  await (await openPostgresRepository(url)).close();
+  const sql = connectPostgres(url, { max: 1 });
+  try {
+    await sql`INSERT INTO schema_migrations (component, version, description)
+      VALUES ('mailstore', ${POSTGRES_SCHEMA_VERSION + 1}, 'from the future')`;
+  } finally {
+    await sql.end();
+  }
+  await assert.rejects(openPostgresRepository(url), (err: unknown) => {
+    assert.ok(isMailError(err, 'CORRUPT'), String(err));
+    assert.match((err as Error).message, /newer than this Petrel supports/);
+    return true;
+  });
+});
+
+test('an unreachable database is UNAVAILABLE', async () => {
+  // A port nobody listens on: bind, note it, close.
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await assert.rejects(
+    openPostgresRepository(`postgres://postgres@127.0.0.1:${port}/postgres`, { connectTimeoutSeconds: 2 }),
+    (err: unknown) => {
+      assert.ok(isMailError(err, 'UNAVAILABLE'), String(err));
+      return true;
+    },
+  );
+});
+
+test('ALREADY_EXISTS from the unique constraint when two creators race', async () => {
+  const url = await pg.createDatabase();
+  const [a, b] = await Promise.all([openPostgresRepository(url), openPostgresRepository(url)]);
+  try {
+    const results = await Promise.allSettled([
+      a.directory.createAccount('racer', 'h'),
+      b.directory.createAccount('racer', 'h'),
+    ]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(isMailError(failed.reason, 'ALREADY_EXISTS'), String(failed.reason));
+    const account = (await a.directory.findAccount('racer'))!;
+    const boxes = await Promise.allSettled([
+      a.store.createMailbox(account.id, 'Same'),
+      b.store.createMailbox(account.id, 'Same'),
+      a.store.createMailbox(account.id, 'p/x'),
+      b.store.createMailbox(account.id, 'p/y'),
+    ]);
+    assert.deepEqual(
+      boxes.map((r) => (r.status === 'fulfilled' ? 'ok' : isMailError(r.reason, 'ALREADY_EXISTS') ? 'exists' : String(r.reason))).sort(),
+      ['exists', 'ok', 'ok', 'ok'],
+      'siblings under a new parent both succeed',
+    );
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
