@@ -1,10 +1,10 @@
 // Socket I/O of one IMAP connection: bytes into the framer, literal
-// decisions (memory, spool, refuse before reading), commands to the session
-// one at a time and in order, responses to the socket with backpressure,
+// decisions (memory, staged into the ingest pipeline, refuse before reading),
+// commands to the session one at a time and in order, responses to the socket
+// with backpressure (small responses of one tick are joined into one write),
 // STARTTLS, autologout timers and the command limit.
 
 import type net from 'node:net';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Command, SpooledLiteral } from '../protocol/imap/ast.js';
 import { CommandFramer } from '../protocol/imap/framer.js';
@@ -15,15 +15,16 @@ import { serializeResponse } from '../protocol/imap/serializer.js';
 import type { Logger } from '../util/log.js';
 import type { ImapServerDeps } from './context.js';
 import { Session, type SessionIO, type UserSlots } from './session.js';
-import { SpoolWriter } from './spool.js';
+import { LiteralStager } from './spool.js';
 
 /** RFC 7888 LITERAL-: the largest non-synchronizing literal. */
 const MAX_NON_SYNC_LITERAL = 4096;
 const MAX_TAG_LENGTH = 256;
 /** Stop reading from the socket when this much is buffered and not yet framed. */
 const MIN_READ_BUFFER = 256 * 1024;
-/** Consecutive small buffers are joined into one write up to this size. */
+/** Small responses are joined into one socket write up to this size (else at the end of the tick). */
 const WRITE_JOIN_LIMIT = 64 * 1024;
+const RESOLVED = Promise.resolve();
 
 export interface ConnectionOptions {
   deps: ImapServerDeps;
@@ -48,10 +49,16 @@ export class ImapConnection implements SessionIO {
   private pumping = false;
   private pumpRequested = false;
   private lineWaiter: ((line: Buffer | null) => void) | null = null;
-  /** APPEND literal being streamed to disk, and those finished for the command being framed. */
-  private spool: SpoolWriter | null = null;
+  /** APPEND literal being staged while it arrives, and those finished for the command being framed. */
+  private spool: LiteralStager | null = null;
   private spools: SpooledLiteral[] = [];
   private writeChain: Promise<void> = Promise.resolve();
+  /** Writes waiting in writeChain (behind a streamed literal); while > 0 everything queues there, in order. */
+  private chainedWrites = 0;
+  /** Output joined until the end of the tick or WRITE_JOIN_LIMIT. */
+  private outBufs: Buffer[] = [];
+  private outSize = 0;
+  private flushScheduled = false;
   private drainWaiters: Array<() => void> = [];
   private closed = false;
   private paused = false;
@@ -128,6 +135,7 @@ export class ImapConnection implements SessionIO {
     this.clearTimer();
     const sock = this.socket;
     void this.writeChain.finally(() => {
+      this.flushOut();
       sock.end();
       // A peer that never reads must not keep us waiting forever.
       setTimeout(() => sock.destroy(), 5000).unref();
@@ -296,7 +304,7 @@ export class ImapConnection implements SessionIO {
         await this.sendTagged(ev.tag, 'NO', `Message too large (limit ${limits.maxMessageSize} octets)`, 'TOOBIG');
         return;
       }
-      this.spool = new SpoolWriter(join(this.deps.config.dataDir, 'tmp'), ev.binary);
+      this.spool = new LiteralStager(this.deps.ingest, this.deps.blobs, limits.maxMessageSize, ev.binary);
       this.framer.acceptLiteral('stream');
     } else {
       if (ev.size > limits.maxMemoryLiteral) {
@@ -371,6 +379,8 @@ export class ImapConnection implements SessionIO {
     const ctx = this.options.secureContext;
     if (!ctx) return;
     await this.writeChain;
+    // The tagged OK goes out in plaintext, before the handshake.
+    this.flushOut();
     const plain = this.socket;
     this.detach(plain);
     plain.pause();
@@ -386,7 +396,13 @@ export class ImapConnection implements SessionIO {
   // ---------- writing ----------
 
   private enqueueWrite(parts: WirePart[]): Promise<void> {
-    const p = this.writeChain.then(() => this.writeParts(parts));
+    // Fast path: only buffers and nothing streaming ahead of them.
+    if (this.chainedWrites === 0 && parts.every((p) => Buffer.isBuffer(p))) {
+      for (const p of parts) this.bufferOut(p as Buffer);
+      return this.backpressure();
+    }
+    this.chainedWrites++;
+    const p = this.writeChain.then(() => this.writeParts(parts)).finally(() => this.chainedWrites--);
     this.writeChain = p.catch((e: unknown) => {
       this.log.warn('write failed', { err: e instanceof Error ? e.message : String(e) });
       this.socket.destroy();
@@ -394,25 +410,45 @@ export class ImapConnection implements SessionIO {
     return this.writeChain;
   }
 
+  /** Resolves when more may be written: at once unless the socket's buffer is full. */
+  private backpressure(): Promise<void> {
+    const sock = this.socket;
+    if (!sock.writableNeedDrain || sock.destroyed) return RESOLVED;
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private bufferOut(buf: Buffer): void {
+    // After close() the socket is ending: late output (a command finishing) is dropped.
+    if (this.socket.destroyed || this.socket.writableEnded || buf.length === 0) return;
+    this.outBufs.push(buf);
+    this.outSize += buf.length;
+    if (this.outSize >= WRITE_JOIN_LIMIT) this.flushOut();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushOut);
+    }
+  }
+
+  /** Writes the joined output now. */
+  private readonly flushOut = (): void => {
+    this.flushScheduled = false;
+    if (this.outBufs.length === 0) return;
+    const buf = this.outBufs.length === 1 ? this.outBufs[0]! : Buffer.concat(this.outBufs, this.outSize);
+    this.outBufs = [];
+    this.outSize = 0;
+    const sock = this.socket;
+    if (sock.destroyed || sock.writableEnded) return;
+    sock.write(buf);
+  };
+
   private async writeParts(parts: WirePart[]): Promise<void> {
-    let pending: Buffer[] = [];
-    let pendingSize = 0;
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
-      pending = [];
-      pendingSize = 0;
-      await this.writeBuffer(buf);
-    };
     for (const part of parts) {
       if (this.socket.destroyed) return;
       if (Buffer.isBuffer(part)) {
-        pending.push(part);
-        pendingSize += part.length;
-        if (pendingSize >= WRITE_JOIN_LIMIT) await flush();
+        this.bufferOut(part);
         continue;
       }
-      await flush();
+      this.flushOut();
       let sent = 0;
       for await (const chunk of part.open()) {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
@@ -423,7 +459,7 @@ export class ImapConnection implements SessionIO {
       }
       if (sent !== part.size) throw new Error(`streamed literal shorter than announced (${sent} of ${part.size})`);
     }
-    await flush();
+    await this.backpressure();
   }
 
   private async writeBuffer(buf: Buffer): Promise<void> {

@@ -122,28 +122,32 @@ export class FsBlobStore implements BlobStore {
     } as Parameters<typeof fs.createReadStream>[1]);
   }
 
+  /**
+   * One open, read(s) and close on the callback API (no FileHandle, no
+   * stream): FETCH reads most bodies this way. A small range is read
+   * without looking up the size; the read simply stops at the end of the file.
+   */
   async readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer> {
     const file = this.pathOf(blobId);
-    let fh: fsp.FileHandle;
+    const fd = await new Promise<number>((resolve, reject) =>
+      fs.open(file, 'r', (err, fd) => (err ? reject(mapNoEnt(err, blobId)) : resolve(fd))),
+    );
     try {
-      fh = await fsp.open(file, 'r');
-    } catch (err) {
-      throw mapNoEnt(err, blobId);
-    }
-    try {
-      const total = (await fh.stat()).size;
-      const start = Math.min(range?.start ?? 0, total);
-      const end = Math.max(start, Math.min(range?.end ?? total, total));
+      const start = Math.max(0, range?.start ?? 0);
+      let end = range?.end ?? Infinity;
+      // Only a big (or open) range is clamped to the file first, so we never allocate past the blob.
+      if (end - start > 1024 * 1024) end = Math.min(end, (await fdStat(fd)).size);
+      if (end <= start) return Buffer.alloc(0);
       const buf = Buffer.allocUnsafe(end - start);
       let off = 0;
       while (off < buf.length) {
-        const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);
-        if (bytesRead === 0) break;
-        off += bytesRead;
+        const n = await fdRead(fd, buf, off, start + off);
+        if (n === 0) break;
+        off += n;
       }
       return off === buf.length ? buf : buf.subarray(0, off);
     } finally {
-      await fh.close();
+      fs.close(fd, () => {});
     }
   }
 
@@ -211,27 +215,33 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** mkdir -p for the blob's fan-out directories, fsyncing parents of created ones. */
-  async ensureDir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
+  /**
+   * mkdir -p for the blob's fan-out directories. Returns the parents of the
+   * created ones: the caller fsyncs them (with the blob's own directory, all
+   * at once) so the new entries survive a crash.
+   */
+  async ensureDir(dir: string): Promise<string[]> {
+    if (this.knownDirs.has(dir)) return [];
     const created = await fsp.mkdir(dir, { recursive: true });
+    const parents: string[] = [];
     if (created && this.fsync) {
-      // Fsync each new directory's parent so the new entries survive a crash.
-      let d = dir;
-      while (d.length >= created.length) {
-        await fsyncDir(path.dirname(d));
-        d = path.dirname(d);
-      }
+      for (let d = dir; d.length >= created.length; d = path.dirname(d)) parents.push(path.dirname(d));
     }
     this.knownDirs.add(dir);
+    return parents;
   }
 }
+
+/** Chunks are gathered up to this size and written with one writev (fewer thread-pool round trips). */
+const WRITE_BATCH = 256 * 1024;
 
 class FsBlobWriter implements BlobWriter {
   private readonly hash: Hash = createHash('sha256');
   private readonly tmpPath: string;
   private handle: Promise<fsp.FileHandle> | null = null;
   private queue: Promise<void> = Promise.resolve();
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
   private bytes = 0;
   private state: 'open' | 'committing' | 'done' = 'open';
 
@@ -247,18 +257,30 @@ class FsBlobWriter implements BlobWriter {
     return this.handle;
   }
 
+  /**
+   * The chunk is kept (not copied) until written: callers hand over buffers
+   * they no longer change. Resolves at once while the batch is small.
+   */
   write(chunk: Buffer): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new Error('blob writer is closed'));
-    // Writes are chained so that callers that do not await still keep order.
+    if (chunk.length === 0) return this.queue;
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.pending.push(chunk);
+    this.pendingSize += chunk.length;
+    if (this.pendingSize < WRITE_BATCH) return this.queue;
+    return this.flush();
+  }
+
+  /** Queues the gathered chunks for writing; writes are chained so order is kept. */
+  private flush(): Promise<void> {
+    const bufs = this.pending;
+    this.pending = [];
+    this.pendingSize = 0;
     const next = this.queue.then(async () => {
+      if (bufs.length === 0) return;
       const fh = await this.file();
-      this.hash.update(chunk);
-      this.bytes += chunk.length;
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
+      await writeAll(fh, bufs);
     });
     this.queue = next.catch(() => {});
     return next;
@@ -268,7 +290,7 @@ class FsBlobWriter implements BlobWriter {
     if (this.state !== 'open') throw new Error('blob writer is closed');
     this.state = 'committing';
     try {
-      await this.queue;
+      await this.flush();
       const fh = await this.file();
       if (this.fsync) await fh.sync();
       await fh.close();
@@ -278,9 +300,11 @@ class FsBlobWriter implements BlobWriter {
         await fsp.rm(this.tmpPath, { force: true });
       } else {
         const final = this.store.pathOf(blobId);
-        await this.store.ensureDir(path.dirname(final));
+        const dir = path.dirname(final);
+        const parents = await this.store.ensureDir(dir);
         await fsp.rename(this.tmpPath, final);
-        if (this.fsync) await fsyncDir(path.dirname(final));
+        // Independent syncs, issued together: the file system can commit them in one go.
+        if (this.fsync) await Promise.all([dir, ...parents].map(fsyncDir));
       }
       this.state = 'done';
       return { blobId, size: this.bytes };
@@ -292,6 +316,8 @@ class FsBlobWriter implements BlobWriter {
 
   async abort(): Promise<void> {
     this.state = 'done';
+    this.pending = [];
+    this.pendingSize = 0;
     await this.queue.catch(() => {});
     if (this.handle) {
       const h = this.handle;
@@ -300,6 +326,34 @@ class FsBlobWriter implements BlobWriter {
     }
     await fsp.rm(this.tmpPath, { force: true });
   }
+}
+
+/** writev until every byte is written (a short write leaves the rest). */
+async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest);
+    const left: Buffer[] = [];
+    for (const b of rest) {
+      if (bytesWritten >= b.length) {
+        bytesWritten -= b.length;
+        continue;
+      }
+      left.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
+      bytesWritten = 0;
+    }
+    rest = left;
+  }
+}
+
+function fdStat(fd: number): Promise<fs.Stats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+function fdRead(fd: number, buf: Buffer, off: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, off, buf.length - off, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -1,11 +1,14 @@
 // APPEND (RFC 9051 6.3.12) with MULTIAPPEND (RFC 3502, atomic), [APPENDUID]
-// (RFC 4315), [TOOBIG] (RFC 7889) and literal8 (RFC 3516). Message data was
-// spooled to disk by the connection; it is streamed into the ingest pipeline.
+// (RFC 4315), [TOOBIG] (RFC 7889) and literal8 (RFC 3516). Message literals
+// were staged (blob written, fsynced, indexed) by the connection while they
+// arrived (../spool.ts); other literal values are staged here. Only the
+// metadata commit is left, atomic over all messages.
 
 import type { StagedMessage } from '../../mail/ports.js';
 import type { AppendMessage } from '../../protocol/imap/ast.js';
 import { compressUids } from '../../protocol/imap/sequence.js';
-import { CommandError, type CommandOf, type Handler } from '../context.js';
+import { CommandError, type CommandOf, type Handler, type HandlerContext } from '../context.js';
+import { stagedOf } from '../spool.js';
 
 /** The literal's bytes as a stream; notes whether a NUL went by (only literal8 may carry one). */
 function source(msg: AppendMessage, seen: { nul: boolean }): AsyncIterable<Buffer> {
@@ -24,6 +27,17 @@ function source(msg: AppendMessage, seen: { nul: boolean }): AsyncIterable<Buffe
   })();
 }
 
+async function stage(deps: HandlerContext<CommandOf<'APPEND'>>['deps'], msg: AppendMessage): Promise<{ s: StagedMessage; nul: boolean }> {
+  const early = Buffer.isBuffer(msg.data) ? undefined : stagedOf(msg.data);
+  if (early) {
+    if (!early.staged) throw early.error;
+    return { s: early.staged, nul: early.nul };
+  }
+  const seen = { nul: false };
+  const s = await deps.ingest.stage(source(msg, seen), deps.config.limits.maxMessageSize);
+  return { s, nul: seen.nul };
+}
+
 export const appendHandler: Handler<CommandOf<'APPEND'>> = async ({ session, deps, command }) => {
   const account = session.account!;
   const limits = deps.config.limits;
@@ -37,10 +51,9 @@ export const appendHandler: Handler<CommandOf<'APPEND'>> = async ({ session, dep
   for (const msg of command.messages) {
     const size = Buffer.isBuffer(msg.data) ? msg.data.length : msg.data.size;
     if (size > limits.maxMessageSize) return { status: 'NO', code: { kind: 'TOOBIG' }, text: 'Message too large' };
-    const seen = { nul: false };
-    const s = await deps.ingest.stage(source(msg, seen), limits.maxMessageSize);
+    const { s, nul } = await stage(deps, msg);
     // A NUL is only allowed in literal8 (RFC 3516 4.2); the staged blob is left to the collector.
-    if (seen.nul && !msg.binary) return { status: 'NO', text: 'Message contains NUL; use a literal8 (~{n})' };
+    if (nul && !msg.binary) return { status: 'NO', text: 'Message contains NUL; use a literal8 (~{n})' };
     staged.push({ staged: s, flags: msg.flags.filter((f) => f !== '\\Recent'), internalDate: msg.date ?? new Date() });
   }
   const result = await deps.ingest.commit(mailbox, staged);

@@ -1,18 +1,43 @@
 // Shared plumbing of the SQLite backend: the connection with its statement
-// cache, transactions, error mapping and mailbox-name rules.
+// cache, transactions and error mapping (name rules and row mapping are
+// shared with the PostgreSQL backend: ../shared/).
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type Database from 'better-sqlite3';
 import { MailError } from '../../mail/errors.js';
-import { HIERARCHY_DELIMITER, type MailboxInfo, type SpecialUse, type UidSet } from '../../mail/types.js';
-
-export const MAX_UID = 4294967295;
 
 export class SqlDb {
   private readonly statements = new Map<string, Database.Statement>();
   /** Statements built from variable SQL (search) are cached apart, bounded. */
   private readonly dynamic = new Map<string, Database.Statement>();
 
-  constructor(readonly db: Database.Database) {}
+  /**
+   * Durability without blocking the event loop: the database runs with
+   * synchronous=NORMAL (a commit only write()s its WAL frames) and we fsync
+   * the WAL ourselves after each commit, which is exactly the extra sync that
+   * synchronous=FULL would do inside the commit. writeDurable() does it in
+   * the thread pool and lets concurrent commits share one fsync (group
+   * commit); write() does it synchronously. Null when fsync is off.
+   */
+  private readonly walFile: string | null;
+  private walFd: number | null = null;
+  private syncRunning: Promise<void> | null = null;
+  private syncNext: Promise<void> | null = null;
+  private readonly begin: { immediate: Database.Statement; deferred: Database.Statement; commit: Database.Statement; rollback: Database.Statement };
+
+  constructor(
+    readonly db: Database.Database,
+    options: { walFile?: string | null } = {},
+  ) {
+    this.walFile = options.walFile ?? null;
+    this.begin = {
+      immediate: db.prepare('BEGIN IMMEDIATE'),
+      deferred: db.prepare('BEGIN DEFERRED'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+    };
+  }
 
   /** A cached prepared statement (re-preparing costs ~16x a cached run). */
   stmt(sql: string): Database.Statement {
@@ -36,14 +61,105 @@ export class SqlDb {
     return s;
   }
 
-  /** A write transaction; IMMEDIATE so that two processes never deadlock upgrading a read lock. */
+  /**
+   * A write transaction; IMMEDIATE so that two processes never deadlock
+   * upgrading a read lock. Durable when it returns (the WAL is fsynced here,
+   * blocking): prefer writeDurable() on hot paths.
+   */
   write<T>(fn: () => T): T {
-    return guard(() => this.db.transaction(fn).immediate());
+    const result = this.transaction(fn, 'immediate');
+    if (this.walFile) guard(() => fs.fdatasyncSync(this.wal()));
+    return result;
+  }
+
+  /** write(), but the WAL fsync runs in the thread pool and is shared with concurrent commits. */
+  async writeDurable<T>(fn: () => T): Promise<T> {
+    const result = this.transaction(fn, 'immediate');
+    if (this.walFile) await this.syncWal();
+    return result;
   }
 
   /** A consistent read of several statements. */
   read<T>(fn: () => T): T {
-    return guard(() => this.db.transaction(fn).deferred());
+    return this.transaction(fn, 'deferred');
+  }
+
+  /** BEGIN/COMMIT with cached statements (db.transaction() builds a wrapper per call); nested calls use a savepoint. */
+  private transaction<T>(fn: () => T, mode: 'immediate' | 'deferred'): T {
+    if (this.db.inTransaction) return guard(() => this.db.transaction(fn)[mode]());
+    return guard(() => {
+      this.begin[mode].run();
+      try {
+        const result = fn();
+        this.begin.commit.run();
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.begin.rollback.run();
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * fsyncs the WAL (and, the first time, its directory, so the file's entry
+   * is durable too) after a commit whose frames are already written.
+   */
+  syncWalNow(): void {
+    if (!this.walFile) return;
+    // No WAL yet: nothing was committed since it was last checkpointed away.
+    if (this.walFd === null && !fs.existsSync(this.walFile)) return;
+    guard(() => fs.fdatasyncSync(this.wal()));
+  }
+
+  /** The -wal file exists once a transaction has committed; it lives as long as our connection is open. */
+  private wal(): number {
+    if (this.walFd === null) {
+      this.walFd = fs.openSync(this.walFile!, 'r');
+      const dir = fs.openSync(path.dirname(this.walFile!), 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
+    }
+    return this.walFd;
+  }
+
+  /** Group commit: a sync already running may have started before our frames were written, so wait for the next. */
+  private syncWal(): Promise<void> {
+    if (this.syncNext) return this.syncNext;
+    if (!this.syncRunning) return (this.syncRunning = this.startSync());
+    const next = this.syncRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.syncNext = null;
+        return (this.syncRunning = this.startSync());
+      });
+    this.syncNext = next;
+    return next;
+  }
+
+  private startSync(): Promise<void> {
+    let fd: number;
+    try {
+      fd = this.wal();
+    } catch (err) {
+      return Promise.reject(mapError(err));
+    }
+    const p: Promise<void> = new Promise((resolve, reject) => {
+      fs.fdatasync(fd, (err) => {
+        if (this.syncRunning === p) this.syncRunning = null;
+        if (err) reject(new MailError('UNAVAILABLE', `database sync failed (${err.code ?? err.message})`, { cause: err }));
+        else resolve();
+      });
+    });
+    return p;
+  }
+
+  /** Closes the WAL descriptor (before the database itself is closed). */
+  closeWal(): void {
+    if (this.walFd !== null) fs.closeSync(this.walFd);
+    this.walFd = null;
   }
 
   /** Next UIDVALIDITY: seconds since the epoch, but strictly increasing over the whole database. */
@@ -74,73 +190,4 @@ export function mapError(err: unknown): unknown {
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))
     return new MailError('CORRUPT', `database is corrupt (${code})`, { cause: err });
   return err;
-}
-
-/**
- * Canonical form of a mailbox name: "INBOX" (any case) as the first
- * component is spelled INBOX, a trailing delimiter is dropped (CREATE "a/"),
- * other names are case-sensitive. INVALID_NAME for empty components and
- * control characters.
- */
-export function normalizeMailboxName(name: string): string {
-  let n = name;
-  if (n.endsWith(HIERARCHY_DELIMITER)) n = n.slice(0, -1);
-  const parts = n.split(HIERARCHY_DELIMITER);
-  if (n.length === 0 || n.length > 1000 || parts.some((p) => p.length === 0))
-    throw new MailError('INVALID_NAME', `invalid mailbox name ${JSON.stringify(name)}`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(n)) throw new MailError('INVALID_NAME', 'mailbox name contains control characters');
-  if (parts[0]!.toLowerCase() === 'inbox') parts[0] = 'INBOX';
-  return parts.join(HIERARCHY_DELIMITER);
-}
-
-/** Names of the missing-or-not parents of `name`, outermost first. */
-export function parentNames(name: string): string[] {
-  const parts = name.split(HIERARCHY_DELIMITER);
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join(HIERARCHY_DELIMITER));
-  return out;
-}
-
-export interface MailboxRow {
-  id: number;
-  account_id: number;
-  name: string;
-  uidvalidity: number;
-  uidnext: number;
-  highestmodseq: number;
-  special_use: string | null;
-  selectable: number;
-}
-
-export function toMailboxInfo(r: MailboxRow): MailboxInfo {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    name: r.name,
-    uidValidity: r.uidvalidity,
-    uidNext: r.uidnext,
-    highestModseq: r.highestmodseq,
-    specialUse: r.special_use as SpecialUse | null,
-    selectable: r.selectable === 1,
-  };
-}
-
-/** Sorted, merged, clamped ranges of a UID set. */
-export function normalizeUidSet(set: UidSet): Array<[number, number]> {
-  const ranges = set
-    .map((r): [number, number] => {
-      const a = Math.max(1, Math.min(r.start, r.end));
-      const b = Math.min(MAX_UID, Math.max(r.start, r.end));
-      return [a, b];
-    })
-    .filter(([a, b]) => a <= b)
-    .sort((x, y) => x[0] - y[0]);
-  const out: Array<[number, number]> = [];
-  for (const r of ranges) {
-    const last = out[out.length - 1];
-    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
-    else out.push([r[0], r[1]]);
-  }
-  return out;
 }

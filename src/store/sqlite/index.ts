@@ -14,7 +14,7 @@ export { SqliteDirectory } from './directory.js';
 export { SCHEMA_VERSION } from './schema.js';
 
 export interface SqliteRepositoryOptions {
-  /** synchronous=FULL (durable against power loss) when true, NORMAL (against process crash) when false. */
+  /** Every commit is durable against power loss (the WAL is fsynced) when true; only against a process crash when false. */
   fsync: boolean;
   /** How long a write waits for another process's lock, ms (default 5000). */
   busyTimeoutMs?: number;
@@ -32,18 +32,29 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    // NORMAL even when durable: SqlDb fsyncs the WAL after each commit itself
+    // (what FULL would do), off the event loop and shared by concurrent commits.
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     migrate(db, file);
   } catch (err) {
     db.close();
     throw err;
   }
-  const sql = new SqlDb(db);
+  let sql: SqlDb;
+  try {
+    sql = new SqlDb(db, { walFile: options.fsync && !db.memory ? `${file}-wal` : null });
+    // The migration's commit (if any) was not synced yet.
+    sql.syncWalNow();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    sql.closeWal();
     db.close();
   };
   return { store: new SqliteMailStore(sql, close), directory: new SqliteDirectory(sql), close };

@@ -5,7 +5,7 @@
 
 import { MailError } from '../../mail/errors.js';
 import type { CreateMailboxOptions, MailStore } from '../../mail/ports.js';
-import { compileSearch, headerTextHas, type SearchDialect } from '../../mail/search.js';
+import { headerTextHas, type SearchDialect } from '../../mail/search.js';
 import type {
   AccountId,
   AppendItem,
@@ -25,7 +25,11 @@ import type {
   UidSet,
 } from '../../mail/types.js';
 import type { MessageIndex } from '../../mime/types.js';
-import { normalizeMailboxName, toMailboxInfo, type SqlDb } from './db.js';
+import { normalizeMailboxName } from '../shared/names.js';
+import { toMailboxInfo } from '../shared/rows.js';
+import { IndexCache } from '../shared/index-cache.js';
+import { searchStatement } from '../shared/search-sql.js';
+import type { SqlDb } from './db.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import { integrityProblems } from './integrity.js';
@@ -38,24 +42,8 @@ export const sqliteSearchDialect: SearchDialect = {
     `EXISTS (SELECT 1 FROM json_each(${json}) r WHERE ${col} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]'))`,
 };
 
-const SEARCH_COLUMNS = {
-  uid: 'm.uid',
-  modseq: 'm.modseq',
-  systemFlags: 'm.system_flags',
-  keywords: 'm.keywords',
-  internalDate: 'm.internal_date',
-  saveDate: 'm.save_date',
-  size: 'm.size',
-  sentDay: 'b.sent_day',
-  headerText: 't.header_text',
-  bodyText: 't.body_text',
-};
-
-/** Parsed indexes are immutable (content-addressed), so a small cache is always valid. */
-const INDEX_CACHE_SIZE = 256;
-
 export class SqliteMailStore implements MailStore {
-  private readonly indexCache = new Map<BlobId, MessageIndex>();
+  private readonly indexCache = new IndexCache();
 
   constructor(
     private readonly db: SqlDb,
@@ -88,19 +76,19 @@ export class SqliteMailStore implements MailStore {
   }
 
   async createMailbox(accountId: AccountId, name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
-    return this.db.write(() => mailboxes.createMailbox(this.db, accountId, name, options.specialUse ?? null));
+    return this.db.writeDurable(() => mailboxes.createMailbox(this.db, accountId, name, options.specialUse ?? null));
   }
 
   async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
-    this.db.write(() => mailboxes.deleteMailbox(this.db, accountId, name));
+    await this.db.writeDurable(() => mailboxes.deleteMailbox(this.db, accountId, name));
   }
 
   async renameMailbox(accountId: AccountId, from: string, to: string): Promise<void> {
-    this.db.write(() => mailboxes.renameMailbox(this.db, accountId, from, to));
+    await this.db.writeDurable(() => mailboxes.renameMailbox(this.db, accountId, from, to));
   }
 
   async setSpecialUse(mailboxId: MailboxId, specialUse: SpecialUse | null): Promise<void> {
-    this.db.write(() => mailboxes.setSpecialUse(this.db, mailboxId, specialUse));
+    await this.db.writeDurable(() => mailboxes.setSpecialUse(this.db, mailboxId, specialUse));
   }
 
   // --- subscriptions ---
@@ -109,7 +97,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
-    this.db.write(() => mailboxes.setSubscribed(this.db, accountId, name, subscribed));
+    await this.db.writeDurable(() => mailboxes.setSubscribed(this.db, accountId, name, subscribed));
   }
 
   // --- messages ---
@@ -118,7 +106,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
-    return this.db.write(() => messages.appendMessages(this.db, mailboxId, items));
+    return this.db.writeDurable(() => messages.appendMessages(this.db, mailboxId, items));
   }
 
   async listUids(mailboxId: MailboxId): Promise<number[]> {
@@ -136,10 +124,7 @@ export class SqliteMailStore implements MailStore {
       | string
       | undefined;
     if (json === undefined) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
-    const index = JSON.parse(json) as MessageIndex;
-    if (this.indexCache.size >= INDEX_CACHE_SIZE) this.indexCache.delete(this.indexCache.keys().next().value!);
-    this.indexCache.set(blobId, index);
-    return index;
+    return this.indexCache.add(blobId, json);
   }
 
   async storeFlags(
@@ -149,15 +134,15 @@ export class SqliteMailStore implements MailStore {
     flags: string[],
     unchangedSince?: number,
   ): Promise<StoreFlagsResult> {
-    return this.db.write(() => messages.storeFlags(this.db, mailboxId, uids, operation, flags, unchangedSince));
+    return this.db.writeDurable(() => messages.storeFlags(this.db, mailboxId, uids, operation, flags, unchangedSince));
   }
 
   async expunge(mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
-    return this.db.write(() => messages.expunge(this.db, mailboxId, uids));
+    return this.db.writeDurable(() => messages.expunge(this.db, mailboxId, uids));
   }
 
   async copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {
-    return this.db.write(() => messages.copyMessages(this.db, source, uids, target));
+    return this.db.writeDurable(() => messages.copyMessages(this.db, source, uids, target));
   }
 
   async moveMessages(
@@ -165,7 +150,7 @@ export class SqliteMailStore implements MailStore {
     uids: UidSet,
     target: MailboxId,
   ): Promise<CopyResult & { expunged: ExpungeResult }> {
-    return this.db.write(() => messages.moveMessages(this.db, source, uids, target));
+    return this.db.writeDurable(() => messages.moveMessages(this.db, source, uids, target));
   }
 
   async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {
@@ -173,24 +158,19 @@ export class SqliteMailStore implements MailStore {
   }
 
   async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {
-    const compiled = compileSearch(query, sqliteSearchDialect, SEARCH_COLUMNS);
-    const joins =
-      (compiled.uses.sentDay ? ' JOIN blobs b ON b.blob_id = m.blob_id' : '') +
-      (compiled.uses.text ? ' JOIN blob_text t ON t.blob_id = m.blob_id' : '');
-    const sql = `SELECT m.uid FROM messages m${joins}
-      WHERE m.mailbox_id = ? AND m.expunged_modseq IS NULL AND ${compiled.sql} ORDER BY m.uid`;
+    const { sql, params } = searchStatement(query, sqliteSearchDialect, mailboxId);
     return this.db.read(() => {
       mailboxes.selectableMailbox(this.db, mailboxId);
       return this.db
         .dynamicStmt(sql)
         .pluck()
-        .all(mailboxId, ...compiled.params) as number[];
+        .all(...params) as number[];
     });
   }
 
   // --- maintenance ---
   async pruneExpunged(olderThan: Date): Promise<number> {
-    return this.db.write(() => messages.pruneExpunged(this.db, olderThan));
+    return this.db.writeDurable(() => messages.pruneExpunged(this.db, olderThan));
   }
 
   async unreferencedBlobs(limit: number): Promise<BlobId[]> {
@@ -204,7 +184,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async forgetBlobs(blobIds: BlobId[]): Promise<void> {
-    this.db.write(() => {
+    await this.db.writeDurable(() => {
       // refs = 0 again here: a blob referenced meanwhile is kept.
       const del = this.db.stmt(`DELETE FROM blobs WHERE blob_id = ? AND refs = 0`);
       for (const id of blobIds) {

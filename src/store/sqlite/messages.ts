@@ -2,18 +2,7 @@
 // transaction; every change takes the next modseq of its mailbox (one modseq
 // per operation, shared by the messages it changes, as RFC 7162 allows).
 
-import {
-  applyFlagOperation,
-  DELETED,
-  formatFlags,
-  keywordsFromColumn,
-  keywordsToColumn,
-  parseFlags,
-  sameFlags,
-  SEEN,
-  type FlagSet,
-} from '../../mail/flags.js';
-import { headerSearchText, foldText, sentDay } from '../../mail/search.js';
+import { DELETED, formatFlags, keywordsFromColumn, keywordsToColumn, parseFlags, SEEN } from '../../mail/flags.js';
 import type {
   AppendItem,
   AppendResult,
@@ -29,39 +18,19 @@ import type {
   UidSet,
 } from '../../mail/types.js';
 import { MailError } from '../../mail/errors.js';
-import { normalizeUidSet, type MailboxRow, type SqlDb } from './db.js';
+import { normalizeUidSet } from '../shared/names.js';
+import {
+  blobRecord,
+  internalDateMs,
+  isDeleted,
+  MESSAGE_COLUMNS,
+  planFlagChanges,
+  toFlagState,
+  type MailboxRow,
+  type MessageRow,
+} from '../shared/rows.js';
+import type { SqlDb } from './db.js';
 import { mailboxById, selectableMailbox } from './mailboxes.js';
-
-interface MessageRow {
-  uid: number;
-  modseq: number;
-  system_flags: number;
-  keywords: string;
-  internal_date: number;
-  save_date: number;
-  size: number;
-  blob_id: string;
-  expunged_modseq: number | null;
-}
-
-const MESSAGE_COLUMNS = 'uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id, expunged_modseq';
-
-function flagsOf(r: { system_flags: number; keywords: string }): FlagSet {
-  return { system: r.system_flags, keywords: keywordsFromColumn(r.keywords) };
-}
-
-function toMeta(r: MessageRow): MessageMeta {
-  return {
-    uid: r.uid,
-    modseq: r.modseq,
-    flags: formatFlags(flagsOf(r)),
-    internalDate: new Date(r.internal_date),
-    saveDate: new Date(r.save_date),
-    size: r.size,
-    blobId: r.blob_id,
-    expungedModseq: r.expunged_modseq,
-  };
-}
 
 /** Live rows of `mailboxId` whose uid is in `uids`, ascending. */
 function liveRows(db: SqlDb, mailboxId: MailboxId, uids: UidSet): MessageRow[] {
@@ -85,17 +54,12 @@ function bumpMailbox(db: SqlDb, mailbox: MailboxRow, uidnext = mailbox.uidnext):
 
 function ensureBlob(db: SqlDb, item: AppendItem): void {
   if (db.stmt(`SELECT 1 FROM blobs WHERE blob_id = ?`).get(item.blobId) !== undefined) return;
-  const idx = item.index;
-  db.stmt(`INSERT INTO blobs (blob_id, size, idx, sent_day) VALUES (?, ?, ?, ?)`).run(
-    item.blobId,
-    idx.size,
-    JSON.stringify(idx),
-    sentDay(idx.sentDate, idx.sentDateOffset),
-  );
+  const b = blobRecord(item);
+  db.stmt(`INSERT INTO blobs (blob_id, size, idx, sent_day) VALUES (?, ?, ?, ?)`).run(b.blobId, b.size, b.idx, b.sentDay);
   db.stmt(`INSERT INTO blob_text (blob_id, header_text, body_text) VALUES (?, ?, ?)`).run(
-    item.blobId,
-    headerSearchText(idx.headers),
-    foldText(idx.bodyText),
+    b.blobId,
+    b.headerText,
+    b.bodyText,
   );
 }
 
@@ -112,8 +76,7 @@ export function appendMessages(db: SqlDb, mailboxId: MailboxId, items: AppendIte
   const insert = db.stmt(INSERT_MESSAGE);
   const uids: number[] = [];
   items.forEach((item, i) => {
-    const internal = item.internalDate.getTime();
-    if (!Number.isFinite(internal)) throw new MailError('CANNOT', 'invalid internal date');
+    const internal = internalDateMs(item);
     ensureBlob(db, item);
     const flags = parseFlags(item.flags);
     const uid = first + i;
@@ -131,10 +94,31 @@ export function listUids(db: SqlDb, mailboxId: MailboxId): number[] {
     .all(mailboxId) as number[];
 }
 
+/** Column order of RawMessageRow (MESSAGE_COLUMNS). */
+type RawMessageRow = [number, number, number, string, number, number, number, string, number | null];
+
 export function fetchMessages(db: SqlDb, mailboxId: MailboxId, uids: UidSet): MessageMeta[] {
-  const stmt = db.stmt(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`);
+  // The hottest query (SELECT and FETCH 1:* read every row): rows as arrays,
+  // which better-sqlite3 builds at half the cost of objects. Its own SQL text,
+  // so the cached statement's raw mode is never shared with other callers.
+  const stmt = db
+    .stmt(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid /* raw */`)
+    .raw(true);
   const out: MessageMeta[] = [];
-  for (const [a, b] of normalizeUidSet(uids)) for (const r of stmt.all(mailboxId, a, b) as MessageRow[]) out.push(toMeta(r));
+  for (const [a, b] of normalizeUidSet(uids)) {
+    for (const r of stmt.all(mailboxId, a, b) as RawMessageRow[]) {
+      out.push({
+        uid: r[0],
+        modseq: r[1],
+        flags: formatFlags({ system: r[2], keywords: keywordsFromColumn(r[3]) }),
+        internalDate: new Date(r[4]),
+        saveDate: new Date(r[5]),
+        size: r[6],
+        blobId: r[7],
+        expungedModseq: r[8],
+      });
+    }
+  }
   return out;
 }
 
@@ -167,18 +151,7 @@ export function storeFlags(
   unchangedSince?: number,
 ): StoreFlagsResult {
   const mailbox = selectableMailbox(db, mailboxId);
-  const given = parseFlags(flags);
-  const modified: number[] = [];
-  const pending: Array<{ uid: number; next: FlagSet }> = [];
-  for (const row of liveRows(db, mailboxId, uids)) {
-    if (unchangedSince !== undefined && row.modseq > unchangedSince) {
-      modified.push(row.uid);
-      continue;
-    }
-    const current = flagsOf(row);
-    const next = applyFlagOperation(current, operation, given);
-    if (!sameFlags(current, next)) pending.push({ uid: row.uid, next });
-  }
+  const { modified, pending } = planFlagChanges(liveRows(db, mailboxId, uids), operation, flags, unchangedSince);
   const changed: FlagState[] = [];
   if (pending.length > 0) {
     const modseq = bumpMailbox(db, mailbox);
@@ -208,7 +181,7 @@ export function expunge(db: SqlDb, mailboxId: MailboxId, uids?: UidSet): Expunge
   let doomed: number[];
   if (uids) {
     doomed = liveRows(db, mailboxId, uids)
-      .filter((r) => (r.system_flags & DELETED) !== 0)
+      .filter(isDeleted)
       .map((r) => r.uid);
   } else {
     doomed = db
@@ -287,7 +260,7 @@ export function changesSince(db: SqlDb, mailboxId: MailboxId, since: number): Ch
   return {
     highestModseq: mailbox.highestmodseq,
     uidNext: mailbox.uidnext,
-    changed: rows.map((r) => ({ uid: r.uid, modseq: r.modseq, flags: formatFlags(flagsOf(r)) })),
+    changed: rows.map(toFlagState),
     expunged,
   };
 }
