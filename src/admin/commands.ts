@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { hashPassword } from '../auth/password.js';
-import { formatListen } from '../config/values.js';
+import { formatListen, redactUrl } from '../config/values.js';
 import { isMailError } from '../mail/errors.js';
 import { provisionMailboxes } from '../mail/provision.js';
 import type { Account, SpecialUse } from '../mail/types.js';
@@ -270,6 +270,9 @@ const configCheck = defineCommand({
       `  data_dir: ${c.dataDir}`,
       `  imap.listen: ${formatListen(c.imap.listen)}  imap.tls_listen: ${formatListen(c.imap.tlsListen)}  lmtp.listen: ${formatListen(c.lmtp.listen)}`,
       `  tls: ${c.tls.certFile ? 'configured' : 'not configured'}  allow_plaintext_auth: ${c.imap.allowPlaintextAuth}`,
+      c.storage.backend === 'postgres'
+        ? `  storage: postgres ${redactUrl(c.storage.postgresUrl ?? '')}  blob_store: ${c.storage.blobStore}  auto_migrate: ${c.storage.autoMigrate}`
+        : `  storage: sqlite  blob_store: ${c.storage.blobStore}`,
     ];
     return { kind: 'message', text: lines.join('\n') };
   },
@@ -323,6 +326,24 @@ const check = defineCommand({
   },
 });
 
+const dbMigrate = defineCommand({
+  name: ['db', 'migrate'],
+  summary: 'bring the database schema up to this Petrel (PostgreSQL: run once after an upgrade, before the servers)',
+  params: [] as const,
+  async run(ctx) {
+    const versions = await ctx.migrateSchema();
+    return {
+      kind: 'table',
+      columns: [
+        { key: 'component', header: 'COMPONENT' },
+        { key: 'before', header: 'BEFORE' },
+        { key: 'version', header: 'VERSION' },
+      ],
+      rows: versions.map((v) => ({ component: v.component, before: v.before, version: v.current })),
+    };
+  },
+});
+
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   userAdd,
   userPasswd,
@@ -337,5 +358,6 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   configCheck,
   certSelfSigned,
   check,
+  dbMigrate,
 ];
 

@@ -55,6 +55,16 @@ export interface AdminContext {
   input(): AsyncIterable<Buffer>;
   /** A non-fatal remark for the operator (stderr in the CLI). */
   warn(text: string): void;
+  /** Brings the repository's database schema up to this Petrel's version; the versions before and after. */
+  migrateSchema(): Promise<SchemaVersion[]>;
+}
+
+export interface SchemaVersion {
+  /** Which tables: "mailstore", "blobstore" (PostgreSQL) or "sqlite". */
+  component: string;
+  /** Version before the command, or null when the backend does not say (SQLite migrates at every open). */
+  before: number | null;
+  current: number;
 }
 
 export interface AdminCommand<S extends readonly ParamSpec[] = readonly ParamSpec[]> {

@@ -10,7 +10,8 @@ import { parseCommandArgs, synopsis } from './args.js';
 import { ForwardingEventBus } from './forwarding-bus.js';
 import { render } from './output.js';
 import { readNewPassword } from './prompt.js';
-import { openEmbeddedRepository, type EmbeddedRepository } from './repository.js';
+import { openRepository, type OpenRepository } from './repository.js';
+import { cliEventBus, migrateSchema } from './cluster.js';
 
 const SERVE_SUMMARY = 'run the IMAP and LMTP servers on the data directory (stops on SIGTERM/SIGINT)';
 
@@ -96,16 +97,18 @@ async function runAdmin(
   config: PetrelConfig,
   configFile: string | null,
 ): Promise<number> {
-  const events = new ForwardingEventBus(config.dataDir);
-  let repo: EmbeddedRepository | null = null;
+  // Changes reach running servers over the control socket (embedded) or NOTIFY (PostgreSQL).
+  const events = config.storage.backend === 'postgres' ? cliEventBus(config) : new ForwardingEventBus(config.dataDir);
+  let repo: OpenRepository | null = null;
   const ctx: AdminContext = {
     config,
     configFile,
     events,
     async repository(): Promise<Repository> {
-      repo ??= await openEmbeddedRepository(config, events);
+      repo ??= await openRepository(config, events, 'petrel-cli');
       return repo;
     },
+    migrateSchema: () => migrateSchema(config),
     readNewPassword: () => readNewPassword(),
     input: () => process.stdin,
     warn: (text) => process.stderr.write(`petrel: warning: ${text}\n`),
@@ -120,8 +123,9 @@ async function runAdmin(
     if (isDeliver && (adminError.exitCode === EXIT.SOFTWARE || adminError.exitCode === EXIT.FAILURE)) throw new AdminError(adminError.message, EXIT.TEMPFAIL);
     throw adminError;
   } finally {
-    await (repo as EmbeddedRepository | null)?.close();
+    await (repo as OpenRepository | null)?.close();
   }
   await events.flush();
+  await events.close();
   return EXIT.OK;
 }

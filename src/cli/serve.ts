@@ -1,20 +1,27 @@
-// `petrel serve`: the embedded server. Opens the repository of the data
-// directory, starts IMAP, LMTP, the blob garbage collector and the control
+// `petrel serve`. Opens the repository the config names (embedded SQLite +
+// files, or PostgreSQL: then any number of identical servers share it),
+// the matching event bus (in-process; or PostgreSQL LISTEN/NOTIFY, which also
+// carries the CLI's changes), starts IMAP, LMTP, the blob garbage collector
+// (safe to run on every server at once, see src/blob/gc.ts) and the control
 // socket (CLI -> server change notifications), logs one
 // {"msg":"listening","service","host","port"} line per listener (tests and
 // operators parse these: keep them stable), and shuts down cleanly on
 // SIGTERM/SIGINT.
 
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAuthenticator } from '../auth/authenticator.js';
 import { BlobGarbageCollector } from '../blob/gc.js';
 import type { PetrelConfig } from '../config/types.js';
 import { ImapServer } from '../imap/server.js';
 import { LmtpServer } from '../lmtp/server.js';
+import { PgEventBus } from '../cluster/pg-event-bus.js';
+import { postgresTarget } from '../cluster/postgres-config.js';
 import { ControlSocketServer } from '../mail/control-socket.js';
 import { InProcessEventBus } from '../mail/events.js';
-import { createLogger } from '../util/log.js';
-import { openEmbeddedRepository } from './repository.js';
+import type { EventBus } from '../mail/ports.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { openRepository, type OpenRepository } from './repository.js';
 
 /** Blobs touched this recently are never collected: far longer than any stage -> commit. */
 const GC_GRACE_SECONDS = 3600;
@@ -25,8 +32,14 @@ export async function serve(config: PetrelConfig): Promise<number> {
   const logger = createLogger(config.log.level);
   // The listening lines are part of the interface: always written, whatever the level.
   const announce = createLogger('info');
-  const events = new InProcessEventBus({ logger });
-  const repo = await openEmbeddedRepository(config, events);
+  const events = await openEventBus(config, logger.child({ component: 'events' }));
+  let repo: OpenRepository;
+  try {
+    repo = await openRepository(config, events);
+  } catch (err) {
+    await events.close();
+    throw err;
+  }
   const auth = createAuthenticator(repo.directory, {
     failuresPerWindow: config.limits.authFailuresPerWindow,
     windowSeconds: config.limits.authFailureWindowSeconds,
@@ -49,6 +62,11 @@ export async function serve(config: PetrelConfig): Promise<number> {
     logger: logger.child({ component: 'control' }),
     onAccountChanged: (name) => auth.invalidate(name),
   });
+  // Password changes and disabled accounts made through another server or the
+  // CLI (cluster mode) arrive on the bus: drop cached credentials at once.
+  const unsubscribeAuth = events.subscribe((e) => {
+    if (e.kind === 'account-changed') auth.invalidate(e.accountName);
+  });
   const gc = new BlobGarbageCollector(repo.store, repo.blobs, {
     graceSeconds: GC_GRACE_SECONDS,
     expungedRetentionSeconds: config.storage.expungedRetentionSeconds,
@@ -58,11 +76,14 @@ export async function serve(config: PetrelConfig): Promise<number> {
   const shutdown = async (): Promise<void> => {
     await Promise.allSettled([imap.close(), lmtp.close(), control.close()]);
     await gc.stop();
+    unsubscribeAuth();
     await events.close();
     await repo.close();
   };
 
   try {
+    // Cluster mode may keep nothing else there, but the control socket lives in the data dir.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
     await control.listen();
     const addresses = await imap.listen();
     const lmtpAddress = await lmtp.listen();
@@ -72,6 +93,7 @@ export async function serve(config: PetrelConfig): Promise<number> {
     listening('imap', addresses.imap);
     listening('imaps', addresses.imaps);
     listening('lmtp', lmtpAddress);
+    if (config.storage.backend === 'postgres') logger.info('cluster mode', { storage: 'postgres', blobs: config.storage.blobStore });
     gc.start(config.storage.gcIntervalSeconds);
   } catch (err) {
     logger.error('startup failed', { err });
@@ -88,4 +110,11 @@ export async function serve(config: PetrelConfig): Promise<number> {
   logger.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_WATCHDOG_MS).unref();
   return 0;
+}
+
+/** In-process for the embedded server; LISTEN/NOTIFY among all servers of a PostgreSQL repository. */
+async function openEventBus(config: PetrelConfig, logger: Logger): Promise<EventBus> {
+  if (config.storage.backend !== 'postgres') return new InProcessEventBus({ logger });
+  const target = postgresTarget(config);
+  return PgEventBus.open({ url: target.url, connect: target.events, logger });
 }

@@ -33,6 +33,7 @@ export function defaultConfig(): PetrelConfig {
         { name: 'Archive', specialUse: '\\Archive', subscribe: true },
       ],
       idleKeepaliveSeconds: 120,
+      idlePollSeconds: 30,
     },
     lmtp: {
       listen: { host: '127.0.0.1', port: 2424 },
@@ -57,6 +58,13 @@ export function defaultConfig(): PetrelConfig {
       fsync: true,
       expungedRetentionSeconds: 3600,
       gcIntervalSeconds: 600,
+      backend: 'sqlite',
+      postgresUrl: null,
+      blobStore: 'fs',
+      postgresPoolSize: 10,
+      postgresConnectTimeoutSeconds: 10,
+      postgresStatementTimeoutSeconds: 60,
+      autoMigrate: false,
     },
     log: { level: 'info' },
   };

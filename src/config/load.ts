@@ -51,7 +51,21 @@ export function loadConfig(options: LoadConfigOptions): PetrelConfig {
     config.imap.allowPlaintextAuth = config.tls.certFile === null && listeners.every((a) => isLoopbackHost(a.host));
   }
   checkTls(config, sources);
+  checkStorage(config, sources);
   return config;
+}
+
+/** The backend settings must agree; the blob store defaults to the backend's own kind. */
+function checkStorage(config: PetrelConfig, sources: Map<string, string>): void {
+  const from = (key: string): string => sources.get(key) ?? 'default';
+  const s = config.storage;
+  if (!sources.has('storage.blob_store')) s.blobStore = s.backend === 'postgres' ? 'postgres' : 'fs';
+  if (s.backend === 'postgres' && s.postgresUrl === null) {
+    throw settingError('storage.backend', from('storage.backend'), 'postgres needs storage.postgres_url (or PETREL_STORAGE_POSTGRES_URL)');
+  }
+  if (s.blobStore === 'postgres' && s.backend !== 'postgres') {
+    throw settingError('storage.blob_store', from('storage.blob_store'), 'postgres blobs need storage.backend = "postgres"');
+  }
 }
 
 function applyFile(config: PetrelConfig, sources: Map<string, string>, file: string): void {

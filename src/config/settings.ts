@@ -10,7 +10,17 @@
 // PETREL_ALLOW_PLAINTEXT_AUTH. An empty variable counts as unset.
 
 import type { PetrelConfig } from './types.js';
-import { boolean, integer, listenAddress, nonEmptyString, oneOf, optionalPath, shortString, type ValueParser } from './values.js';
+import {
+  boolean,
+  integer,
+  listenAddress,
+  nonEmptyString,
+  oneOf,
+  optionalPath,
+  postgresUrl,
+  shortString,
+  type ValueParser,
+} from './values.js';
 
 export interface Setting {
   /** Dotted snake_case name as written in the TOML file. */
@@ -44,6 +54,7 @@ export const SETTINGS: readonly Setting[] = [
   setting('imap.tls_listen', listenAddress, (c, v) => (c.imap.tlsListen = v), 'PETREL_IMAPS_LISTEN'),
   setting('imap.allow_plaintext_auth', boolean, (c, v) => (c.imap.allowPlaintextAuth = v), 'PETREL_ALLOW_PLAINTEXT_AUTH'),
   setting('imap.idle_keepalive_seconds', integer(1, 1740), (c, v) => (c.imap.idleKeepaliveSeconds = v)),
+  setting('imap.idle_poll_seconds', integer(0, 3600), (c, v) => (c.imap.idlePollSeconds = v)),
 
   setting('lmtp.listen', listenAddress, (c, v) => (c.lmtp.listen = v)),
   setting('lmtp.recipient_delimiter', shortString(4), (c, v) => (c.lmtp.recipientDelimiter = v)),
@@ -67,6 +78,13 @@ export const SETTINGS: readonly Setting[] = [
   setting('storage.fsync', boolean, (c, v) => (c.storage.fsync = v)),
   setting('storage.expunged_retention_seconds', integer(0, 30 * DAY), (c, v) => (c.storage.expungedRetentionSeconds = v)),
   setting('storage.gc_interval_seconds', integer(1, DAY), (c, v) => (c.storage.gcIntervalSeconds = v)),
+  setting('storage.backend', oneOf(['sqlite', 'postgres'] as const), (c, v) => (c.storage.backend = v)),
+  setting('storage.postgres_url', postgresUrl, (c, v) => (c.storage.postgresUrl = v)),
+  setting('storage.blob_store', oneOf(['fs', 'postgres'] as const), (c, v) => (c.storage.blobStore = v)),
+  setting('storage.postgres_pool_size', integer(2, 1000), (c, v) => (c.storage.postgresPoolSize = v)),
+  setting('storage.postgres_connect_timeout_seconds', integer(1, 3600), (c, v) => (c.storage.postgresConnectTimeoutSeconds = v)),
+  setting('storage.postgres_statement_timeout_seconds', integer(0, DAY), (c, v) => (c.storage.postgresStatementTimeoutSeconds = v)),
+  setting('storage.auto_migrate', boolean, (c, v) => (c.storage.autoMigrate = v)),
 
   setting('log.level', oneOf(['debug', 'info', 'warn', 'error'] as const), (c, v) => (c.log.level = v)),
 ];

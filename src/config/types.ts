@@ -24,6 +24,11 @@ export interface PetrelConfig {
     defaultMailboxes: Array<{ name: string; specialUse: string | null; subscribe: boolean }>;
     /** Interval between "* OK Still here" during IDLE, seconds. */
     idleKeepaliveSeconds: number;
+    /**
+     * IDLE also looks at the change log this often, seconds (0 = only on
+     * events): heals a change event lost between servers. Default 30.
+     */
+    idlePollSeconds: number;
   };
   lmtp: {
     /** Default 127.0.0.1:2424; null disables. */
@@ -64,6 +69,29 @@ export interface PetrelConfig {
     expungedRetentionSeconds: number;
     /** Blob garbage collector interval, seconds. */
     gcIntervalSeconds: number;
+    /** Where metadata and the directory live: the embedded SQLite file, or a PostgreSQL database (cluster). Default sqlite. */
+    backend: 'sqlite' | 'postgres';
+    /** postgres:// URL of the repository (may list several hosts); required when backend is postgres. */
+    postgresUrl: string | null;
+    /**
+     * Where message bodies live. Resolved at load: default "fs" with sqlite,
+     * "postgres" with postgres. With postgres metadata and fs blobs, the blob
+     * directory (<dataDir>/blobs and <dataDir>/tmp) must be shared by every server.
+     */
+    blobStore: 'fs' | 'postgres';
+    /** Connections per server to the repository (the PostgreSQL blob store gets half as many). Default 10. */
+    postgresPoolSize: number;
+    /** Seconds to wait for a PostgreSQL connection (with several hosts none may match). Default 10. */
+    postgresConnectTimeoutSeconds: number;
+    /** PostgreSQL statement_timeout, seconds (0 = none). Default 60. */
+    postgresStatementTimeoutSeconds: number;
+    /**
+     * PostgreSQL only: `petrel serve` (and admin commands) migrate an older
+     * schema at start. Default false: run `petrel db migrate`, and servers
+     * refuse to start on an older schema. The embedded SQLite file always
+     * migrates at open.
+     */
+    autoMigrate: boolean;
   };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';

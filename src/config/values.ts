@@ -101,3 +101,33 @@ export function formatListen(address: ListenAddress | null): string {
   if (!address) return 'off';
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
+
+/**
+ * A PostgreSQL connection URL: postgres:// or postgresql://, possibly with
+ * several hosts (postgres://u@h1:5432,h2:5432/db). target_session_attrs=
+ * read-write is refused: it accepts a hot standby whose
+ * default_transaction_read_only is off; "primary" is what selects the primary
+ * (and the only value accepted: servers write, and LISTEN only works there).
+ */
+export const postgresUrl: ValueParser<string> = (raw) => {
+  if (typeof raw !== 'string' || !/^postgres(ql)?:\/\/[^\s]+$/.test(raw.trim())) {
+    throw new Invalid(`expected a postgres:// URL, got ${describe(redactUrl(raw))}`);
+  }
+  const url = raw.trim();
+  const tsa = /[?&]target_session_attrs=([^&]*)/.exec(url)?.[1];
+  // Servers write (and LISTEN, which a standby never delivers): the primary only.
+  if (tsa !== undefined && tsa !== 'primary') {
+    throw new Invalid(
+      tsa === 'read-write'
+        ? 'target_session_attrs=read-write may connect to a hot standby; use target_session_attrs=primary'
+        : `target_session_attrs=${tsa}: a server must write to the primary; use target_session_attrs=primary`,
+    );
+  }
+  return url;
+};
+
+/** The URL with any password replaced by "***" (for messages and `config check`). */
+export function redactUrl<T>(raw: T): T | string {
+  if (typeof raw !== 'string') return raw;
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, '$1:***@');
+}

@@ -54,7 +54,19 @@ describe('defaultConfig', () => {
     assert.equal(c.limits.authFailuresPerWindow, 5);
     assert.equal(c.limits.authFailureWindowSeconds, 300);
     assert.equal(c.limits.maxAppendMessages, 100);
-    assert.deepEqual(c.storage, { fsync: true, expungedRetentionSeconds: 3600, gcIntervalSeconds: 600 });
+    assert.deepEqual(c.storage, {
+      fsync: true,
+      expungedRetentionSeconds: 3600,
+      gcIntervalSeconds: 600,
+      backend: 'sqlite',
+      postgresUrl: null,
+      blobStore: 'fs',
+      postgresPoolSize: 10,
+      postgresConnectTimeoutSeconds: 10,
+      postgresStatementTimeoutSeconds: 60,
+      autoMigrate: false,
+    });
+    assert.equal(c.imap.idlePollSeconds, 30);
     assert.equal(c.log.level, 'info');
   });
 
