@@ -41,7 +41,7 @@ const HELP = `Usage: npm run bench -- [options]
   --warmup S           unmeasured seconds before each point (default 3)
   --timeout-ms N       per-command timeout (default 30000)
   --seed N             message mix seed (default 1)
-  --petrel-run MODE    src (tsx, default) or dist (npm run build, bin/petrel.js)
+  --petrel-run MODE    dist (npm run build, bin/petrel.cjs: what operators run; default) or src (tsx)
   --petrel-env K=V,..  extra env for petrel (e.g. a raised per-IP connection limit)
   --out FILE           result JSON (default bench/results/<timestamp>.json)
 `;
@@ -90,7 +90,7 @@ function makeTarget(name: string, args: Map<string, string>, logDir: string): Ta
       if (eq <= 0) throw new Error(`--petrel-env wants K=V, got ${kv}`);
       env[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
-    const run = args.get('petrel-run') ?? 'src';
+    const run = args.get('petrel-run') ?? 'dist';
     if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
     return new PetrelTarget({ run, env, keepLogIn: logDir });
   }

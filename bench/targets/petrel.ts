@@ -16,7 +16,7 @@ import { freePort, runLimited } from '../lib/stats.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface PetrelOptions {
-  /** 'src': node --import tsx src/cli/run.ts; 'dist': npm run build, then node bin/petrel.js. */
+  /** 'src': node --import tsx src/cli/run.ts; 'dist': npm run build, then node bin/petrel.cjs. */
   run?: 'src' | 'dist';
   /** Extra environment for `serve` and `user add` (e.g. raised connection limits). */
   env?: Record<string, string>;
