@@ -261,7 +261,7 @@ export class ImapConnection implements SessionIO {
         }
         case 'error':
           await this.disposeSpools(this.spools.splice(0));
-          await this.sendBad(ev.tag, ev.text);
+          await this.sendTagged(ev.tag, 'BAD', ev.text, ev.tooBig ? 'TOOBIG' : undefined);
           if (ev.fatal) {
             await this.send([{ kind: 'status', status: 'BYE', text: 'Protocol error' }]);
             this.close();

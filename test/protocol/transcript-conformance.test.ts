@@ -53,6 +53,16 @@ describe('conformance audit', () => {
     await c.run('d FETCH 1:* FLAGS', ['* 1 FETCH (FLAGS (\\Seen foo[bar $Junk))', 'd OK FETCH completed']);
   });
 
+  test('an oversized non-synchronizing literal is read, discarded and answered BAD [TOOBIG] (RFC 7888 5)', async () => {
+    const c = await ts.login('gina');
+    const data = 'x'.repeat(5000);
+    await c.run(`a APPEND INBOX {5000+}\r\n${data}`, [
+      'a BAD [TOOBIG] Non-synchronizing literal of 5000 octets is too large (limit 4096)',
+    ]);
+    // The connection is still in step: the literal's bytes were not taken as commands.
+    await c.run('b NOOP', ['b OK NOOP completed']);
+  });
+
   test('AUTHENTICATE PLAIN: an empty initial response fails (NO), bad base64 and "*" are BAD', async () => {
     const c = await ts.connect();
     await c.run('a AUTHENTICATE PLAIN =', ['a NO [AUTHENTICATIONFAILED] Authentication failed']);

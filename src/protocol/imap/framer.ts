@@ -126,6 +126,8 @@ export class CommandFramer implements CommandFramerApi {
   private tag: string | null = null;
   /** Error to emit when the skipped command ends; null = end silently. */
   private skipError: string | null = null;
+  /** The skipped command's error is a literal over a size limit ([TOOBIG]). */
+  private skipTooBig = false;
   private events: FrameEvent[] = [];
 
   constructor(limits: FramingLimits) {
@@ -170,6 +172,7 @@ export class CommandFramer implements CommandFramerApi {
     const budget = this.limits.maxLineLength + 4 * this.limits.maxMemoryLiteral;
     if (size > this.limits.maxMemoryLiteral || this.commandMemory + size > budget) {
       this.skipError = size > this.limits.maxMemoryLiteral ? `Literal of ${size} octets is too large` : 'Command too large';
+      this.skipTooBig = size > this.limits.maxMemoryLiteral;
       this.state = { kind: 'discard-literal', remaining: size };
       return;
     }
@@ -181,6 +184,7 @@ export class CommandFramer implements CommandFramerApi {
     const st = this.state;
     if (st.kind !== 'await-literal') throw new Error('rejectLiteral: no literal is pending');
     this.skipError = null;
+    this.skipTooBig = false;
     if (st.header.synchronizing) {
       // The client never sends the bytes; the command is over.
       this.startCommand();
@@ -207,6 +211,7 @@ export class CommandFramer implements CommandFramerApi {
     this.commandMemory = 0;
     this.tag = null;
     this.skipError = null;
+    this.skipTooBig = false;
   }
 
   /** Head chunk's unread bytes, or null. */
@@ -359,6 +364,7 @@ export class CommandFramer implements CommandFramerApi {
     }
     if (!header.synchronizing && header.size > this.limits.maxNonSyncLiteral) {
       this.skipError = `Non-synchronizing literal of ${header.size} octets is too large (limit ${this.limits.maxNonSyncLiteral})`;
+      this.skipTooBig = true;
       this.state = { kind: 'discard-literal', remaining: header.size };
       return;
     }
@@ -416,7 +422,8 @@ export class CommandFramer implements CommandFramerApi {
     }
     const tag = this.tag;
     const text = this.skipError;
+    const tooBig = this.skipTooBig;
     this.startCommand();
-    if (text !== null) this.events.push({ kind: 'error', tag, text, fatal: false });
+    if (text !== null) this.events.push({ kind: 'error', tag, text, fatal: false, ...(tooBig ? { tooBig } : {}) });
   }
 }

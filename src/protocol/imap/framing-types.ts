@@ -51,7 +51,14 @@ export type FrameEvent =
    * already skipped the offending command's bytes when `fatal` is false;
    * when fatal the connection should send BYE and close.
    */
-  | { kind: 'error'; tag: string | null; text: string; fatal: boolean };
+  | {
+      kind: 'error';
+      tag: string | null;
+      text: string;
+      fatal: boolean;
+      /** The error is a literal over a size limit: the reply carries [TOOBIG] (RFC 7888 section 5, RFC 4469). */
+      tooBig?: boolean;
+    };
 
 export interface CommandFramerApi {
   push(chunk: Buffer): void;
