@@ -140,13 +140,14 @@ describe('CommandFramer literals', () => {
     assert.equal(ev?.kind, 'error');
     assert.equal((ev as { tag: string }).tag, 'a');
     assert.equal((ev as { fatal: boolean }).fatal, false);
+    assert.equal((ev as { tooBig?: boolean }).tooBig, true, "answered with [TOOBIG]");
     assert.deepEqual(texts(f.next()!), ['T:b NOOP']);
   });
 
   test('a memory literal above maxMemoryLiteral is discarded defensively, then an error', () => {
     const evs = frameAll([b('a LOGIN {10}\r\n0123456789 x\r\nb NOOP\r\n')], { ...LIMITS, maxMemoryLiteral: 5 });
     assert.equal(evs[0]!.kind, 'literal');
-    assert.deepEqual(evs[1], { kind: 'error', tag: 'a', text: 'Literal of 10 octets is too large', fatal: false });
+    assert.deepEqual(evs[1], { kind: 'error', tag: 'a', text: 'Literal of 10 octets is too large', fatal: false, tooBig: true });
     assert.deepEqual(texts(evs[2]!), ['T:b NOOP']);
   });
 
