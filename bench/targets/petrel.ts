@@ -37,7 +37,7 @@ export class PetrelTarget implements Target {
     // PETREL_BENCH_CLI: another CLI entry (a .ts run with tsx), e.g. another checkout.
     const override = process.env.PETREL_BENCH_CLI;
     if (override) return { cmd: process.execPath, args: ['--import', 'tsx', path.resolve(override)] };
-    if (this.opts.run === 'dist') return { cmd: process.execPath, args: [path.join(REPO, 'bin', 'petrel.js')] };
+    if (this.opts.run === 'dist') return { cmd: process.execPath, args: [path.join(REPO, 'bin', 'petrel.cjs')] };
     return { cmd: process.execPath, args: ['--import', 'tsx', path.join(REPO, 'src', 'cli', 'run.ts')] };
   }
 

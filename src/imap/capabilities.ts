@@ -31,14 +31,17 @@ const ALWAYS = [
   'SEARCHRES',
   'BINARY',
   'STATUS=SIZE',
+  'CONDSTORE',
+  'QRESYNC',
 ];
 
 /**
  * Extensions ENABLE accepts (answered in ENABLED when they apply). Only
  * advertised ones (RFC 5161 3.1): UTF8=ACCEPT is not advertised, so ENABLE
  * ignores it (IMAP4rev2 brings UTF-8 names and strings anyway).
+ * QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
  */
-export const ENABLEABLE = ['IMAP4REV2'];
+export const ENABLEABLE = ['IMAP4REV2', 'CONDSTORE', 'QRESYNC'];
 
 /** True when a password may be sent on this connection. */
 export function loginAllowed(s: CapabilityState): boolean {

@@ -7,6 +7,7 @@ import { needsProvisioning, provisionMailboxes } from '../mail/provision.js';
 import type { Account, MailboxId, MailEvent } from '../mail/types.js';
 import type { Command } from '../protocol/imap/ast.js';
 import type { FetchItem, Response, SerializeOptions } from '../protocol/imap/response.js';
+import { compressUids } from '../protocol/imap/sequence.js';
 import type { Logger } from '../util/log.js';
 import { capabilities, type CapabilityState } from './capabilities.js';
 import type { HandlerContext, ImapServerDeps, SelectedMailbox, SessionState, StateKind, TaggedResult } from './context.js';
@@ -87,6 +88,27 @@ export class Session {
 
   get rev2(): boolean {
     return this.enabled.has('IMAP4REV2');
+  }
+
+  /** A CONDSTORE enabling command ran (RFC 7162 3.1): every untagged FETCH carries UID and MODSEQ. */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  /** ENABLE QRESYNC ran: VANISHED replaces EXPUNGE (RFC 7162 3.2.10). */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  /**
+   * Called by every CONDSTORE enabling command (RFC 7162 3.1). The first one
+   * with a mailbox selected reports that mailbox's HIGHESTMODSEQ.
+   */
+  async enableCondstore(): Promise<void> {
+    if (this.condstore) return;
+    this.enabled.add('CONDSTORE');
+    const sel = this.selected;
+    if (sel) await this.send({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: sel.view.safeModseq }, text: 'Highest' });
   }
 
   get serializeOptions(): SerializeOptions {
@@ -225,7 +247,30 @@ export class Session {
       }
     }
     const updates = sel.view.takeUpdates(allowExpunge);
-    if (updates.length > 0) await this.io.send(updates.map((u) => this.updateResponse(u)));
+    const out = this.updateResponses(updates);
+    // Expunges held back while MODSEQs went out: the client must not take the
+    // highest MODSEQ it saw as its resync point (RFC 7162 3.2).
+    if (this.condstore && sel.view.holdsExpunges) {
+      out.push({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: sel.view.safeModseq }, text: 'Expunges pending' });
+    }
+    if (out.length > 0) await this.io.send(out);
+  }
+
+  /** Untagged responses for view updates; with QRESYNC the expunges become one VANISHED (RFC 7162 3.2.10.2). */
+  private updateResponses(updates: ViewUpdate[]): Response[] {
+    const out: Response[] = [];
+    const vanished: number[] = [];
+    let vanishedAt = -1;
+    for (const u of updates) {
+      if (u.kind === 'EXPUNGE' && this.qresync) {
+        if (vanishedAt < 0) vanishedAt = out.length;
+        vanished.push(u.uid);
+      } else {
+        out.push(this.updateResponse(u));
+      }
+    }
+    if (vanishedAt >= 0) out.splice(vanishedAt, 0, { kind: 'VANISHED', earlier: false, uids: compressUids(vanished) });
+    return out;
   }
 
   private updateResponse(u: ViewUpdate): Response {
@@ -236,9 +281,10 @@ export class Session {
         return { kind: 'EXISTS', count: u.count };
       case 'FLAGS': {
         const items: FetchItem[] = [];
-        if (this.uidCommand) items.push({ kind: 'UID', uid: u.uid });
+        // RFC 7162 3.2.4: once CONDSTORE is on, every untagged FETCH carries UID and MODSEQ.
+        if (this.uidCommand || this.condstore) items.push({ kind: 'UID', uid: u.uid });
         items.push({ kind: 'FLAGS', flags: u.flags });
-        if (this.enabled.has('CONDSTORE')) items.push({ kind: 'MODSEQ', modseq: u.modseq });
+        if (this.condstore) items.push({ kind: 'MODSEQ', modseq: u.modseq });
         return { kind: 'FETCH', seq: u.seq, items };
       }
     }

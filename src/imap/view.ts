@@ -10,7 +10,7 @@ import type { SequenceSet } from '../protocol/imap/ast.js';
 
 /** Untagged updates the view wants the client to learn. */
 export type ViewUpdate =
-  | { kind: 'EXPUNGE'; seq: number }
+  | { kind: 'EXPUNGE'; seq: number; uid: number }
   | { kind: 'EXISTS'; count: number }
   | { kind: 'FLAGS'; seq: number; uid: number; flags: string[]; modseq: number };
 
@@ -29,6 +29,12 @@ export class MailboxView {
   private readonly pendingFlags = new Set<number>();
   /** Highest modseq whose changes are merged into this view. */
   highestModseq: number;
+  /**
+   * While expunges are held (pendingExpunge not empty): the highestModseq
+   * before the refresh that found the first of them. Everything up to it has
+   * been told (or is being told), so it is what HIGHESTMODSEQ may say.
+   */
+  private heldSince: number | null = null;
   uidNext: number;
   /** Set by the event bus listener: the store has news for us. */
   dirty = false;
@@ -90,6 +96,24 @@ export class MailboxView {
     return this.flags.get(uid)?.flags ?? [];
   }
 
+  /** The modseq the client was last told (or would be told) for a UID; 0 when unknown. */
+  modseqOf(uid: number): number {
+    return this.flags.get(uid)?.modseq ?? 0;
+  }
+
+  /** Expunges are known but not yet sent (held while sequence numbers are in use). */
+  get holdsExpunges(): boolean {
+    return this.pendingExpunge.size > 0;
+  }
+
+  /**
+   * The HIGHESTMODSEQ that may be reported now: no change at or below it is
+   * still unsent, so a client resyncing from it loses nothing (RFC 7162 3.2).
+   */
+  get safeModseq(): number {
+    return this.pendingExpunge.size > 0 && this.heldSince !== null ? this.heldSince : this.highestModseq;
+  }
+
   isPendingExpunge(uid: number): boolean {
     return this.pendingExpunge.has(uid);
   }
@@ -142,18 +166,24 @@ export class MailboxView {
 
   /** Our own EXPUNGE/MOVE: removes the UIDs now and returns the MSNs to report, highest first. */
   applyOwnExpunge(uids: number[]): number[] {
-    const seqs: number[] = [];
+    return this.expungeOwn(uids).map((e) => e.seq);
+  }
+
+  /** As applyOwnExpunge, with the UID of each reported message (for VANISHED). */
+  expungeOwn(uids: number[]): Array<{ seq: number; uid: number }> {
+    const out: Array<{ seq: number; uid: number }> = [];
     for (const uid of [...uids].sort((a, b) => b - a)) {
       const seq = this.seqOf(uid);
       if (seq === 0) continue;
       this.removeAt(seq);
       this.pendingExpunge.delete(uid);
       if (seq <= this.existsAnnounced) {
-        seqs.push(seq);
+        out.push({ seq, uid });
         this.existsAnnounced--;
       }
     }
-    return seqs;
+    if (this.pendingExpunge.size === 0) this.heldSince = null;
+    return out;
   }
 
   /** Pulls the change log and records what the client must be told. */
@@ -162,7 +192,9 @@ export class MailboxView {
     const changes = await this.store.changesSince(this.mailboxId, this.highestModseq);
     const last = this.lastUid;
     for (const uid of changes.expunged) {
-      if (this.seqOf(uid) !== 0) this.pendingExpunge.add(uid);
+      if (this.seqOf(uid) === 0) continue;
+      if (this.pendingExpunge.size === 0) this.heldSince = this.highestModseq;
+      this.pendingExpunge.add(uid);
     }
     for (const c of changes.changed) {
       if (c.uid > this.lastUid) {
@@ -191,6 +223,7 @@ export class MailboxView {
     if (allowExpunge && this.pendingExpunge.size > 0) {
       const gone = [...this.pendingExpunge].sort((a, b) => b - a);
       this.pendingExpunge.clear();
+      this.heldSince = null;
       const announced = this.existsAnnounced;
       for (const uid of gone) {
         const seq = this.seqOf(uid);
@@ -198,7 +231,7 @@ export class MailboxView {
         this.removeAt(seq);
         // A message the client never heard of (EXISTS not sent yet) needs no EXPUNGE.
         if (seq <= announced) {
-          out.push({ kind: 'EXPUNGE', seq });
+          out.push({ kind: 'EXPUNGE', seq, uid });
           this.existsAnnounced--;
         }
       }

@@ -1,16 +1,25 @@
 // ENABLE (RFC 9051 6.3.1 / RFC 5161). Unknown names are ignored, as the RFC says.
+// CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3): QRESYNC turns CONDSTORE on too.
 
 import { ENABLEABLE } from '../capabilities.js';
 import type { Handler, CommandOf } from '../context.js';
 
 export const enableHandler: Handler<CommandOf<'ENABLE'>> = async ({ session, command }) => {
   const newly: string[] = [];
+  let condstore = false;
   for (const name of command.capabilities) {
     const upper = name.toUpperCase();
-    if (!ENABLEABLE.includes(upper) || session.enabled.has(upper)) continue;
-    session.enabled.add(upper);
-    newly.push(upper === 'IMAP4REV2' ? 'IMAP4rev2' : upper);
+    if (!ENABLEABLE.includes(upper) || session.enabled.has(upper) || newly.includes(upper)) continue;
+    if (upper === 'CONDSTORE' || upper === 'QRESYNC') {
+      condstore = true;
+      if (upper === 'QRESYNC') session.enabled.add('QRESYNC');
+    } else {
+      session.enabled.add(upper);
+    }
+    newly.push(upper);
   }
-  await session.send({ kind: 'ENABLED', capabilities: newly });
+  await session.send({ kind: 'ENABLED', capabilities: newly.map((n) => (n === 'IMAP4REV2' ? 'IMAP4rev2' : n)) });
+  // After ENABLED: the HIGHESTMODSEQ of a selected mailbox, when this turns CONDSTORE on (RFC 7162 3.1).
+  if (condstore) await session.enableCondstore();
   return { status: 'OK', text: 'ENABLE completed' };
 };

@@ -4,7 +4,8 @@
 
 import type { MessageMeta } from '../../mail/types.js';
 import type { MessageIndex } from '../../mime/types.js';
-import type { FetchAttribute } from '../../protocol/imap/ast.js';
+import type { FetchAttribute, SequenceSet } from '../../protocol/imap/ast.js';
+import { compressUids, sequenceSetHas } from '../../protocol/imap/sequence.js';
 import type { FetchItem } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler, SelectedMailbox } from '../context.js';
 import type { Session } from '../session.js';
@@ -16,18 +17,34 @@ const BATCH = 200;
 export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps, command }) => {
   const sel = session.selected!;
   const { view } = sel;
+  const { changedSince, vanished } = command.modifiers;
+  // RFC 7162 3.2.6: VANISHED needs ENABLE QRESYNC (the parser already checked UID FETCH and CHANGEDSINCE).
+  if (vanished && !session.qresync) return { status: 'BAD', text: 'VANISHED requires ENABLE QRESYNC' };
   const uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
   const attrs: FetchAttribute[] = [...command.attributes];
   // UID FETCH always reports the UID (RFC 9051 6.4.9).
   if (command.uid && !attrs.some((a) => a.kind === 'UID')) attrs.unshift({ kind: 'UID' });
+  // CHANGEDSINCE implies MODSEQ (RFC 7162 3.1.4.1); either is a CONDSTORE enabling command (3.1).
+  if (changedSince !== undefined && !attrs.some((a) => a.kind === 'MODSEQ')) {
+    attrs.splice(attrs[0]?.kind === 'UID' ? 1 : 0, 0, { kind: 'MODSEQ' });
+  }
+  if (attrs.some((a) => a.kind === 'MODSEQ')) await session.enableCondstore();
+  if (vanished) await sendVanishedEarlier(session, command.set, changedSince!);
   const wantIndex = attrs.some(needsIndex);
   const marksSeen = !sel.readOnly && attrs.some(setsSeen);
   let missing = 0;
 
   for (let i = 0; i < uids.length; i += BATCH) {
-    const batch = uids.slice(i, i + BATCH);
+    let batch = uids.slice(i, i + BATCH);
     const metas = new Map<number, MessageMeta>();
     for (const m of await deps.store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(batch))) metas.set(m.uid, m);
+    if (changedSince !== undefined) {
+      // Only messages changed since; the others are neither reported nor marked \Seen.
+      batch = batch.filter((u) => {
+        const m = metas.get(u);
+        return !m || m.modseq > changedSince;
+      });
+    }
     const seenNow = marksSeen ? await markSeen(session, sel, batch, metas) : new Set<number>();
     for (const uid of batch) {
       const meta = metas.get(uid);
@@ -41,8 +58,13 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
       if (wantIndex) void loadIndex().catch(() => {});
       const items: FetchItem[] = [];
       for (const attr of attrs) items.push(await item(attr, meta, loadIndex, deps.blobs, session));
-      // A \Seen set by this FETCH is reported in the same response (RFC 9051 6.4.5).
-      if (seenNow.has(uid) && !attrs.some((a) => a.kind === 'FLAGS')) items.push({ kind: 'FLAGS', flags: meta.flags });
+      // A \Seen set by this FETCH is reported in the same response (RFC 9051 6.4.5),
+      // with UID and MODSEQ once CONDSTORE is on (RFC 7162 3.2.4).
+      if (seenNow.has(uid)) {
+        if (session.condstore && !attrs.some((a) => a.kind === 'UID')) items.unshift({ kind: 'UID', uid });
+        if (!attrs.some((a) => a.kind === 'FLAGS')) items.push({ kind: 'FLAGS', flags: meta.flags });
+        if (session.condstore && !attrs.some((a) => a.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ', modseq: meta.modseq });
+      }
       await session.send({ kind: 'FETCH', seq, items });
     }
   }
@@ -51,6 +73,23 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
   }
   return { status: 'OK', text: `${command.uid ? 'UID ' : ''}FETCH completed` };
 };
+
+/**
+ * UID FETCH (CHANGEDSINCE n VANISHED), RFC 7162 3.2.6: the UIDs of the set
+ * expunged after n, as VANISHED (EARLIER), before any FETCH. Tombstones are
+ * never pruned (only the expunged rows' metadata is), so the log is complete
+ * back to the mailbox's creation. UIDs this session still holds (their
+ * expunge not told yet) are left to the VANISHED that follows.
+ */
+async function sendVanishedEarlier(session: Session, set: SequenceSet, since: number): Promise<void> {
+  const sel = session.selected!;
+  const changes = await session.deps.store.changesSince(sel.mailbox.id, since);
+  const uidSet = set.kind === 'saved' ? compressUids(session.savedSearch) : set;
+  // "*" is the highest UID ever given out here, so n:* covers expunged UIDs above the last live one.
+  const star = Math.max(sel.view.lastUid, sel.view.uidNext - 1);
+  const gone = changes.expunged.filter((u) => sel.view.seqOf(u) === 0 && sequenceSetHas(uidSet, u, star));
+  if (gone.length > 0) await session.send({ kind: 'VANISHED', earlier: true, uids: compressUids(gone) });
+}
 
 /** Sets \Seen on the batch's unseen live messages; returns the UIDs changed (their metas updated). */
 async function markSeen(session: Session, sel: SelectedMailbox, batch: number[], metas: Map<number, MessageMeta>): Promise<Set<number>> {

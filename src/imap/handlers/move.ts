@@ -6,6 +6,7 @@ import type { Response } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler } from '../context.js';
 import { MailboxView } from '../view.js';
 import { targetMailbox } from './copy.js';
+import { expungeResponses } from './expunge.js';
 
 export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, command }) => {
   const sel = session.selected!;
@@ -28,7 +29,14 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
       text: 'Moved',
     },
   ];
-  for (const seq of view.applyOwnExpunge(result.expunged.uids)) out.push({ kind: 'EXPUNGE', seq });
+  // With QRESYNC: VANISHED instead of EXPUNGE (RFC 7162 3.2.10, RFC 6851 4.3).
+  out.push(...expungeResponses(session, view.expungeOwn(result.expunged.uids)));
   await session.send(...out);
+  if (session.condstore) {
+    // RFC 6851 4.4: the new HIGHESTMODSEQ, after catching up with the log so it covers only what was told.
+    await session.releaseUpdates(command.uid, true);
+    const modseq = session.selected?.view.safeModseq ?? result.expunged.highestModseq;
+    return { status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq }, text: 'MOVE completed' };
+  }
   return { status: 'OK', text: 'MOVE completed' };
 };

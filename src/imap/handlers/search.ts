@@ -22,10 +22,13 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
       throw new CommandError({ status: 'NO', code: { kind: 'BADCHARSET', charsets: CHARSETS }, text: 'Unsupported charset' });
     }
     const query = toQuery(command.key, session);
+    // SEARCH MODSEQ is a CONDSTORE enabling command (RFC 7162 3.1).
+    const byModseq = usesModseq(command.key);
+    if (byModseq) await session.enableCondstore();
     const found = await deps.store.search(sel.mailbox.id, query);
     // Only messages this session knows of have sequence numbers (new ones come with the next EXISTS).
     const uids = found.filter((u) => sel.view.seqOf(u) !== 0);
-    await respond(session, tag, command, uids, saves);
+    await respond(session, tag, command, uids, saves, byModseq);
     return { status: 'OK', text: `${command.uid ? 'UID ' : ''}SEARCH completed` };
   } catch (e) {
     // RFC 9051 6.4.4.1: a failed SEARCH with SAVE empties "$" (a BAD leaves it alone).
@@ -34,12 +37,48 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
   }
 };
 
-async function respond(session: Session, tag: string, command: CommandOf<'SEARCH'>, uids: number[], saves: boolean): Promise<void> {
+/** True when the key uses the MODSEQ criterion anywhere. */
+function usesModseq(key: SearchKey): boolean {
+  switch (key.kind) {
+    case 'MODSEQ':
+      return true;
+    case 'NOT':
+      return usesModseq(key.key);
+    case 'OR':
+      return usesModseq(key.left) || usesModseq(key.right);
+    case 'AND':
+      return key.keys.some(usesModseq);
+    default:
+      return false;
+  }
+}
+
+/** RFC 7162 3.1.5: the highest modseq of the messages returned (the store's current values). */
+async function highestModseq(session: Session, uids: number[]): Promise<number> {
+  const sel = session.selected!;
+  let max = 0;
+  for (let i = 0; i < uids.length; i += 1000) {
+    const part = MailboxView.toUidSet(uids.slice(i, i + 1000));
+    for (const m of await session.deps.store.fetchMessages(sel.mailbox.id, part)) max = Math.max(max, m.modseq);
+  }
+  return max;
+}
+
+async function respond(
+  session: Session,
+  tag: string,
+  command: CommandOf<'SEARCH'>,
+  uids: number[],
+  saves: boolean,
+  byModseq: boolean,
+): Promise<void> {
   const view = session.selected!.view;
   const numbers = command.uid ? uids : uids.map((u) => view.seqOf(u));
   const returns: SearchReturnOption[] | null = command.returns;
   if (returns === null && !session.rev2) {
-    await session.send({ kind: 'SEARCH', numbers });
+    // "(MODSEQ n)" only after a non-empty result (RFC 7162 3.1.6).
+    if (byModseq && uids.length > 0) await session.send({ kind: 'SEARCH', numbers, modseq: await highestModseq(session, uids) });
+    else await session.send({ kind: 'SEARCH', numbers });
     return;
   }
   const opts = new Set((returns ?? []).map((r) => r.kind));
@@ -65,6 +104,15 @@ async function respond(session: Session, tag: string, command: CommandOf<'SEARCH
   if (opts.has('MAX') && max !== undefined) r.max = max;
   if (opts.has('ALL') && numbers.length > 0) r.all = compressUids(numbers);
   if (opts.has('COUNT')) r.count = numbers.length;
+  if (byModseq && uids.length > 0) {
+    // RFC 7162 3.1.10 / RFC 4731 3.2: the highest modseq of the messages returned; with
+    // only MIN/MAX that is those one or two messages.
+    const returned =
+      opts.has('ALL') || opts.has('COUNT')
+        ? uids
+        : [...new Set([...(opts.has('MIN') ? [uids[0]!] : []), ...(opts.has('MAX') ? [uids[uids.length - 1]!] : [])])];
+    r.modseq = await highestModseq(session, returned);
+  }
   await session.send(r);
 }
 

@@ -49,6 +49,8 @@ export const statusHandler: Handler<CommandOf<'STATUS'>> = async ({ session, dep
   const mailbox = await deps.store.getMailbox(account.id, session.fromWire(command.mailbox));
   if (!mailbox) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
   if (!mailbox.selectable) throw new CommandError({ status: 'NO', code: { kind: 'CANNOT' }, text: 'Mailbox is not selectable' });
+  // STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command (RFC 7162 3.1).
+  if (command.items.includes('HIGHESTMODSEQ')) await session.enableCondstore();
   const values = await statusValues(deps.store, mailbox, command.items);
   await session.send({ kind: 'STATUS', mailbox: session.toWire(mailbox.name), values });
   return { status: 'OK', text: 'STATUS completed' };

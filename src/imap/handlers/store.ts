@@ -1,17 +1,32 @@
-// STORE and UID STORE (RFC 9051 6.4.6, 6.4.9). Without .SILENT every message
-// of the set gets a FETCH with its flags (changed or not); our own changes go
-// into the view so they are not reported twice.
+// STORE and UID STORE (RFC 9051 6.4.6, 6.4.9), with CONDSTORE (RFC 7162
+// 3.1.3). Without .SILENT every message of the set gets a FETCH with its
+// flags (changed or not); our own changes go into the view so they are not
+// reported twice. Once CONDSTORE is on, the FETCHes carry UID and MODSEQ
+// (3.2.4), even with .SILENT for the messages the STORE touched; messages
+// that fail UNCHANGEDSINCE are left alone, listed in [MODIFIED] (MSNs, or
+// UIDs for UID STORE), and get a FETCH with their current flags so the
+// client need not poll (the RECOMMENDED behaviour of 3.1.3, Example 6).
 
-import { compressUids } from '../../protocol/imap/sequence.js';
 import type { FetchItem, Response } from '../../protocol/imap/response.js';
+import { compressUids } from '../../protocol/imap/sequence.js';
 import type { CommandOf, Handler } from '../context.js';
 import { MailboxView } from '../view.js';
+
+interface Reported {
+  flags: string[];
+  modseq: number;
+  /** Include FLAGS even with .SILENT (a message that failed UNCHANGEDSINCE). */
+  forceFlags: boolean;
+}
 
 export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps, command }) => {
   const sel = session.selected!;
   const { view } = sel;
   const uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
   if (sel.readOnly) return { status: 'NO', text: 'Mailbox is read-only' };
+  const conditional = command.unchangedSince !== null;
+  // STORE (UNCHANGEDSINCE) is a CONDSTORE enabling command (RFC 7162 3.1).
+  if (conditional) await session.enableCondstore();
   // \Recent is the server's to set (RFC 3501 2.3.2); it is never stored.
   const flags = command.flags.filter((f) => f !== '\\Recent');
   if (uids.length === 0) return { status: 'OK', text: 'STORE completed' };
@@ -22,43 +37,42 @@ export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps,
     flags,
     command.unchangedSince ?? undefined,
   );
-  const current = new Map<number, { flags: string[]; modseq: number }>();
+  const reported = new Map<number, Reported>();
   for (const c of result.changed) {
     view.applyOwnFlags(c.uid, c.flags, c.modseq);
-    current.set(c.uid, c);
+    reported.set(c.uid, { flags: c.flags, modseq: c.modseq, forceFlags: false });
   }
   if (result.changed.length > 0) session.publishChange(sel.mailbox.id, result.highestModseq);
 
+  const condstore = session.condstore;
   const modified = new Set(result.modified);
-  const condstore = session.enabled.has('CONDSTORE') || command.unchangedSince !== null;
-  if (!command.silent) {
-    // Messages whose flags did not change still get their (fresh) flags.
-    const unchanged = uids.filter((u) => !current.has(u) && !modified.has(u));
-    if (unchanged.length > 0) {
-      for (const m of await deps.store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(unchanged))) {
-        if (m.expungedModseq !== null) continue;
-        current.set(m.uid, { flags: m.flags, modseq: m.modseq });
-        view.applyOwnFlags(m.uid, m.flags, m.modseq);
-      }
+  // Messages whose flags did not change: their current state, when the client is to get a FETCH for them
+  // (always without .SILENT; with UNCHANGEDSINCE the MODSEQ is owed even with .SILENT, RFC 7162 3.1.3).
+  const lookUp = uids.filter((u) => !reported.has(u) && (modified.has(u) ? condstore : !command.silent || conditional));
+  if (lookUp.length > 0) {
+    for (const m of await deps.store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(lookUp))) {
+      if (m.expungedModseq !== null) continue;
+      reported.set(m.uid, { flags: m.flags, modseq: m.modseq, forceFlags: modified.has(m.uid) });
+      view.applyOwnFlags(m.uid, m.flags, m.modseq);
     }
   }
   const out: Response[] = [];
   for (const uid of uids) {
-    const state = current.get(uid);
+    const state = reported.get(uid);
     if (!state) continue;
-    // .SILENT suppresses the FETCH, except the MODSEQ a CONDSTORE client needs (RFC 7162 3.2).
+    // .SILENT suppresses the FETCH, except the MODSEQ a CONDSTORE client needs.
     if (command.silent && !condstore) continue;
     const items: FetchItem[] = [];
-    if (command.uid) items.push({ kind: 'UID', uid });
-    if (!command.silent) items.push({ kind: 'FLAGS', flags: state.flags });
+    if (command.uid || condstore) items.push({ kind: 'UID', uid });
+    if (!command.silent || state.forceFlags) items.push({ kind: 'FLAGS', flags: state.flags });
     if (condstore) items.push({ kind: 'MODSEQ', modseq: state.modseq });
     out.push({ kind: 'FETCH', seq: view.seqOf(uid), items });
     if (out.length >= 256) await session.send(...out.splice(0));
   }
   if (out.length > 0) await session.send(...out);
   if (modified.size > 0) {
-    const set = command.uid ? [...modified] : [...modified].map((u) => view.seqOf(u));
-    return { status: 'OK', code: { kind: 'MODIFIED', set: compressUids(set.sort((a, b) => a - b)) }, text: 'Conditional STORE failed for some messages' };
+    const set = command.uid ? [...modified] : [...modified].map((u) => view.seqOf(u)).filter((s) => s !== 0);
+    return { status: 'OK', code: { kind: 'MODIFIED', set: compressUids(set) }, text: 'Conditional STORE failed for some messages' };
   }
   return { status: 'OK', text: 'STORE completed' };
 };

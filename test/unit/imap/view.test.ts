@@ -89,8 +89,8 @@ describe('MailboxView', () => {
     assert.deepEqual(v.takeUpdates(false), [{ kind: 'EXISTS', count: 5 }]);
     assert.equal(v.uidAt(2), 2, 'expunged message keeps its number until told');
     assert.deepEqual(v.takeUpdates(true), [
-      { kind: 'EXPUNGE', seq: 3 },
-      { kind: 'EXPUNGE', seq: 2 },
+      { kind: 'EXPUNGE', seq: 3, uid: 3 },
+      { kind: 'EXPUNGE', seq: 2, uid: 2 },
     ]);
     assert.deepEqual(v.allUids(), [1, 4, 5]);
     assert.deepEqual(v.takeUpdates(true), []);
