@@ -1,16 +1,19 @@
 // The event bus of a short-lived CLI process: events published by admin
-// handlers and by the ingest pipeline are kept, and flushed to a running
-// server over the control socket when the command is done.
+// handlers and by the ingest pipeline are kept, and sent to the running
+// servers when the command is done: over the control socket in embedded mode,
+// as NOTIFY in PostgreSQL mode (src/cli/cluster.ts).
 
 import { notifyServer } from '../mail/control-socket.js';
 import type { EventBus, MailEventListener } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 
+export type EventSender = (events: MailEvent[]) => Promise<void>;
+
 export class ForwardingEventBus implements EventBus {
   private pending: MailEvent[] = [];
   private readonly listeners = new Set<MailEventListener>();
 
-  constructor(private readonly dataDir: string) {}
+  constructor(private readonly send: EventSender) {}
 
   publish(event: MailEvent): void {
     this.pending.push(event);
@@ -22,16 +25,21 @@ export class ForwardingEventBus implements EventBus {
     return () => this.listeners.delete(listener);
   }
 
-  /** Sends the collected events to the server of the same data dir, if one runs. */
+  /** Sends the collected events (each once); nothing is sent when there are none. */
   async flush(): Promise<void> {
     const events = dedupe(this.pending);
     this.pending = [];
-    await notifyServer(this.dataDir, events);
+    if (events.length > 0) await this.send(events);
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
   }
+}
+
+/** Embedded mode: the server of the same data dir, if one runs. */
+export function controlSocketSender(dataDir: string): EventSender {
+  return (events) => notifyServer(dataDir, events);
 }
 
 function dedupe(events: MailEvent[]): MailEvent[] {

@@ -7,11 +7,11 @@ import { ConfigError } from '../config/errors.js';
 import { configFilePath, loadConfig } from '../config/load.js';
 import type { PetrelConfig } from '../config/types.js';
 import { parseCommandArgs, synopsis } from './args.js';
-import { ForwardingEventBus } from './forwarding-bus.js';
+import { controlSocketSender, ForwardingEventBus } from './forwarding-bus.js';
 import { render } from './output.js';
 import { readNewPassword } from './prompt.js';
 import { openRepository, type OpenRepository } from './repository.js';
-import { cliEventBus, migrateSchema } from './cluster.js';
+import { migrateSchema, notifySender } from './cluster.js';
 
 const SERVE_SUMMARY = 'run the IMAP and LMTP servers on the data directory (stops on SIGTERM/SIGINT)';
 
@@ -98,7 +98,7 @@ async function runAdmin(
   configFile: string | null,
 ): Promise<number> {
   // Changes reach running servers over the control socket (embedded) or NOTIFY (PostgreSQL).
-  const events = config.storage.backend === 'postgres' ? cliEventBus(config) : new ForwardingEventBus(config.dataDir);
+  const events = new ForwardingEventBus(config.storage.backend === 'postgres' ? notifySender(config) : controlSocketSender(config.dataDir));
   let repo: OpenRepository | null = null;
   const ctx: AdminContext = {
     config,
