@@ -48,7 +48,13 @@ export interface TextBudget {
  */
 export class TextCollector {
   private readonly decoder: TransferDecoder | null;
-  private readonly chunks: Buffer[] = [];
+  /**
+   * The decoded bytes, copied into one buffer that doubles as it fills:
+   * text arrives a line at a time, and a Buffer per line would cost millions
+   * of objects for a big message of short lines.
+   */
+  private out: Buffer = Buffer.alloc(0);
+  private used = 0;
   private pendingEol: Buffer | null = null;
 
   constructor(
@@ -80,8 +86,14 @@ export class TextCollector {
   private take(decoded: Buffer): void {
     if (!decoded.length || this.budget.remaining <= 0) return;
     const n = Math.min(decoded.length, this.budget.remaining);
-    // Copy: the decoder may hand back a view of the caller's chunk.
-    this.chunks.push(Buffer.from(decoded.subarray(0, n)));
+    if (this.used + n > this.out.length) {
+      // Copy: the decoder may hand back a view of the caller's chunk.
+      const grown = Buffer.allocUnsafe(Math.max(4096, 2 * this.out.length, this.used + n));
+      this.out.copy(grown, 0, 0, this.used);
+      this.out = grown;
+    }
+    decoded.copy(this.out, this.used, 0, n);
+    this.used += n;
     this.budget.remaining -= n;
   }
 
@@ -90,8 +102,9 @@ export class TextCollector {
     if (includeLastEol && this.pendingEol) this.feed(this.pendingEol);
     this.pendingEol = null;
     if (this.decoder && this.budget.remaining > 0) this.take(this.decoder.end());
-    if (!this.chunks.length) return '';
-    const text = decodeCharset(Buffer.concat(this.chunks), this.charset);
+    if (this.used === 0) return '';
+    const text = decodeCharset(this.out.subarray(0, this.used), this.charset);
+    this.out = Buffer.alloc(0);
     return this.html ? htmlToText(text) : text;
   }
 }
