@@ -114,6 +114,15 @@ export type SearchReturnOption =
   | { kind: 'SAVE' }
   | { kind: 'PARTIAL'; range: { start: number; end: number } };
 
+// ---------- SORT / THREAD (RFC 5256, RFC 5957, RFC 5267) ----------
+
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+export interface SortCriterion {
+  key: SortKey;
+  reverse: boolean;
+}
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
+
 // ---------- LIST / STATUS ----------
 
 export type ListSelectionOption = 'SUBSCRIBED' | 'REMOTE' | 'RECURSIVEMATCH' | 'SPECIAL-USE';
@@ -127,7 +136,9 @@ export type StatusItem =
   | 'RECENT'
   | 'HIGHESTMODSEQ'
   | 'APPENDLIMIT'
-  | 'MAILBOXID';
+  | 'MAILBOXID'
+  /** RFC 9208 4.1.4: octets of the \\Deleted messages, in units of 1024 (required with QUOTA=RES-STORAGE). */
+  | 'DELETED-STORAGE';
 export type ListReturnOption =
   | { kind: 'SUBSCRIBED' }
   | { kind: 'CHILDREN' }
@@ -187,6 +198,13 @@ export type Command =
   | { name: 'STATUS'; mailbox: string; items: StatusItem[] }
   | { name: 'APPEND'; mailbox: string; messages: AppendMessage[] }
   | { name: 'IDLE' }
+  /** RFC 4978: the only mechanism defined is DEFLATE. */
+  | { name: 'COMPRESS'; algorithm: 'DEFLATE' }
+  /** RFC 9208 QUOTA: root is an astring (Petrel has one root per account, ""). */
+  | { name: 'GETQUOTA'; root: string }
+  | { name: 'GETQUOTAROOT'; mailbox: string }
+  /** resource names upper-cased; limits are number64. */
+  | { name: 'SETQUOTA'; root: string; limits: Array<{ resource: string; limit: number }> }
   // selected
   | { name: 'CHECK' }
   | { name: 'CLOSE' }
@@ -194,6 +212,9 @@ export type Command =
   | { name: 'EXPUNGE' }
   | { name: 'UID EXPUNGE'; set: SequenceSet }
   | { name: 'SEARCH'; uid: boolean; charset: string | null; returns: SearchReturnOption[] | null; key: SearchKey }
+  /** returns: ESORT's RETURN options (RFC 5267), null for a plain SORT. charset is mandatory here. */
+  | { name: 'SORT'; uid: boolean; returns: SearchReturnOption[] | null; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  | { name: 'THREAD'; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; modifiers: FetchModifiers; macro: 'ALL' | 'FAST' | 'FULL' | null }
   | {
       name: 'STORE';

@@ -47,6 +47,8 @@ export type ResponseCode =
   | { kind: 'UNSEEN'; seq: number }
   /** RFC 6154 6: CREATE with a special-use attribute the server cannot honour. */
   | { kind: 'USEATTR' }
+  /** RFC 4978: compression is already active. */
+  | { kind: 'COMPRESSIONACTIVE' }
   | { kind: 'MAILBOXID'; id: string };
 
 export type Status = 'OK' | 'NO' | 'BAD';
@@ -98,6 +100,15 @@ export interface ListResponse {
 
 export type StatusValue = Partial<Record<StatusItem, number | string>>;
 
+/**
+ * One node of a THREAD response (RFC 5256 section 4): a message number (MSN
+ * or UID), or null for a dummy parent that holds siblings together.
+ */
+export interface ThreadNode {
+  id: number | null;
+  children: ThreadNode[];
+}
+
 export type Response =
   | { kind: 'tagged'; tag: string; status: Status; code?: ResponseCode; text: string }
   | { kind: 'status'; status: Status | 'PREAUTH' | 'BYE'; code?: ResponseCode; text: string }
@@ -125,6 +136,10 @@ export type Response =
       modseq?: number;
       partial?: { range: { start: number; end: number }; set: SequenceSet | null };
     }
+  /** "* SORT 3 1 2" (RFC 5256), numbers in sort order; "(MODSEQ n)" after a MODSEQ search (RFC 7162 3.1.9). */
+  | { kind: 'SORT'; numbers: number[]; modseq?: number }
+  /** "* THREAD (1)(2 3 (4)(5))" (RFC 5256); each element is a top-level thread. */
+  | { kind: 'THREAD'; threads: ThreadNode[] }
   | { kind: 'FETCH'; seq: number; items: FetchItem[] }
   | {
       kind: 'NAMESPACE';
@@ -132,7 +147,11 @@ export type Response =
       otherUsers: Array<{ prefix: string; delimiter: string | null }> | null;
       shared: Array<{ prefix: string; delimiter: string | null }> | null;
     }
-  | { kind: 'ID'; params: Array<[string, string | null]> | null };
+  | { kind: 'ID'; params: Array<[string, string | null]> | null }
+  /** RFC 9208 4.2.1: "* QUOTA root (STORAGE 10 512 ...)"; only limited resources are listed. */
+  | { kind: 'QUOTA'; root: string; resources: Array<{ name: string; usage: number; limit: number }> }
+  /** RFC 9208 4.2.2: "* QUOTAROOT mailbox root..." (mailbox already encoded for the wire). */
+  | { kind: 'QUOTAROOT'; mailbox: string; roots: string[] };
 
 /** Options that change how responses are written, per connection. */
 export interface SerializeOptions {

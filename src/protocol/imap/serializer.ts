@@ -6,6 +6,7 @@ import { formatDateTime } from './datetime.js';
 import { formatSequenceSet } from './sequence.js';
 import { writeBody, writeEnvelope } from './serializer-body.js';
 import { WireWriter } from './wire.js';
+import { formatThreads } from './thread-format.js';
 
 export { canQuote, MAX_QUOTED } from './wire.js';
 
@@ -227,6 +228,16 @@ function write(w: WireWriter, r: Response): void {
       }
       w.crlf();
       return;
+    case 'SORT':
+      w.raw(['* SORT', ...r.numbers.map(String)].join(' '));
+      if (r.modseq !== undefined) w.raw(` (MODSEQ ${r.modseq})`);
+      w.crlf();
+      return;
+    case 'THREAD': {
+      const threads = formatThreads(r.threads);
+      w.raw(threads === '' ? '* THREAD' : `* THREAD ${threads}`).crlf();
+      return;
+    }
     case 'FETCH':
       w.raw(`* ${r.seq} FETCH `).list(r.items, (item) => fetchItem(w, item)).crlf();
       return;
@@ -237,6 +248,16 @@ function write(w: WireWriter, r: Response): void {
       namespace(w, r.otherUsers);
       w.sp();
       namespace(w, r.shared);
+      w.crlf();
+      return;
+    case 'QUOTA':
+      w.raw('* QUOTA ').string(r.root).sp();
+      w.raw(`(${r.resources.map((x) => `${x.name} ${x.usage} ${x.limit}`).join(' ')})`).crlf();
+      return;
+    case 'QUOTAROOT':
+      w.raw('* QUOTAROOT ');
+      mailbox(w, r.mailbox);
+      for (const root of r.roots) w.sp().string(root);
       w.crlf();
       return;
     case 'ID':

@@ -6,18 +6,22 @@ import type { Command } from '../ast.js';
 import type { CommandPart } from '../framing-types.js';
 import { appendParsers } from './append.js';
 import { authParsers } from './auth.js';
+import { compressParsers } from './compress.js';
 import { copyMoveParsers } from './copy-move.js';
 import { enableParsers } from './enable.js';
 import { fetchParsers } from './fetch.js';
 import { idParsers } from './id.js';
 import { listParsers } from './list.js';
 import { mailboxParsers } from './mailbox.js';
+import { quotaParsers } from './quota.js';
 import { ParseError, Reader } from './reader.js';
 import { searchParsers } from './search.js';
 import { selectParsers } from './select.js';
+import { sortParsers } from './sort.js';
 import { simpleParsers } from './simple.js';
 import { statusParsers } from './status.js';
 import { storeParsers } from './store.js';
+import { threadParsers } from './thread.js';
 import type { CommandParser } from './types.js';
 
 export type ParseResult = { ok: true; tag: string; command: Command } | { ok: false; tag: string | null; text: string };
@@ -38,10 +42,14 @@ const PARSERS: Record<string, CommandParser> = {
   ...searchParsers,
   ...storeParsers,
   ...copyMoveParsers,
+  ...compressParsers,
+  ...sortParsers,
+  ...threadParsers,
+  ...quotaParsers,
 };
 
 /** Commands that have a UID form. */
-const UID_COMMANDS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE']);
+const UID_COMMANDS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD']);
 
 /** tag = 1*<any ASTRING-CHAR except "+"> */
 const isTagChar = (b: number): boolean =>

@@ -69,7 +69,7 @@ function modseqKey(r: Reader): SearchKey {
   return { kind: 'MODSEQ', modseq: r.number64('mod-sequence'), entry };
 }
 
-function searchKey(r: Reader, depth: number): SearchKey {
+export function searchKey(r: Reader, depth: number): SearchKey {
   if (depth > MAX_DEPTH) r.fail('Search program is nested too deeply');
   const b = r.peek();
   if (b === 0x28) {
@@ -151,7 +151,7 @@ function partialRange(r: Reader): { start: number; end: number } {
   return negative ? { start: -start, end: -end } : { start, end };
 }
 
-function returnOption(r: Reader): SearchReturnOption {
+export function returnOption(r: Reader): SearchReturnOption {
   const name = r.keyword('SEARCH return option');
   switch (name) {
     case 'MIN':
@@ -169,7 +169,7 @@ function returnOption(r: Reader): SearchReturnOption {
 }
 
 /** Reads a keyword if one starts here (a letter), else ''. */
-function peekWord(r: Reader): string {
+export function peekWord(r: Reader): string {
   const b = r.peek() | 0x20;
   return b >= 0x61 && b <= 0x7a ? r.token(isKeyChar, 'search key').toUpperCase() : '';
 }

@@ -15,6 +15,7 @@ const STATUS_ITEMS: ReadonlySet<string> = new Set<StatusItem>([
   'HIGHESTMODSEQ',
   'APPENDLIMIT',
   'MAILBOXID',
+  'DELETED-STORAGE',
 ]);
 
 /** "(" status-att *(SP status-att) ")"; also used by LIST RETURN (STATUS (...)). */
