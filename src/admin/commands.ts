@@ -8,6 +8,7 @@ import { isMailError } from '../mail/errors.js';
 import { provisionMailboxes } from '../mail/provision.js';
 import type { Account, SpecialUse } from '../mail/types.js';
 import { createSelfSigned } from './cert.js';
+import { formatKiB, parseMessageLimit, parseStorageLimit } from './quota.js';
 import { AdminError, defineCommand, EXIT, type AdminCommand, type AdminContext, type Repository } from './types.js';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
@@ -140,6 +141,53 @@ const userList = defineCommand({
         { key: 'createdAt', header: 'CREATED' },
       ],
       rows: accounts.map((a) => ({ name: a.name, disabled: a.disabled, createdAt: a.createdAt.toISOString() })),
+    };
+  },
+});
+
+const userQuota = defineCommand({
+  name: ['user', 'quota'],
+  summary: 'show or set a user\'s quota (RFC 9208 STORAGE and MESSAGE); "none" removes a limit',
+  params: [
+    { name: 'name', type: 'string', positional: true, required: true, description: 'user name' },
+    { name: 'storage', type: 'string', description: 'storage limit: 500M, 2G, ... (octets, K/M/G/T binary) or none' },
+    { name: 'messages', type: 'string', description: 'message count limit, or none' },
+  ] as const,
+  async run(ctx, p) {
+    const repo = await ctx.repository();
+    const account = await requireAccount(repo, p.name);
+    let limits = await repo.directory.getQuota(p.name);
+    if (p.storage !== undefined || p.messages !== undefined) {
+      limits = {
+        storage: p.storage !== undefined ? parseStorageLimit(p.storage) : limits.storage,
+        messages: p.messages !== undefined ? parseMessageLimit(p.messages) : limits.messages,
+      };
+      await repo.directory.setQuota(p.name, limits);
+    }
+    const usage = await repo.store.quotaUsage(account.id);
+    const usedKiB = Math.ceil(usage.storageBytes / 1024);
+    return {
+      kind: 'table',
+      columns: [
+        { key: 'resource', header: 'RESOURCE' },
+        { key: 'usage', header: 'USAGE' },
+        { key: 'limit', header: 'LIMIT' },
+        { key: 'human', header: 'READABLE' },
+      ],
+      rows: [
+        {
+          resource: 'STORAGE',
+          usage: usedKiB,
+          limit: limits.storage,
+          human: `${formatKiB(usedKiB)} of ${limits.storage === null ? 'unlimited' : formatKiB(limits.storage)}`,
+        },
+        {
+          resource: 'MESSAGE',
+          usage: usage.messages,
+          limit: limits.messages,
+          human: `${usage.messages} of ${limits.messages === null ? 'unlimited' : limits.messages} messages`,
+        },
+      ],
     };
   },
 });
@@ -351,6 +399,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   userList,
   setDisabledCommand(true),
   setDisabledCommand(false),
+  userQuota,
   mailboxList,
   mailboxCreate,
   mailboxDelete,

@@ -19,6 +19,8 @@ import type {
   MailboxInfo,
   MailEvent,
   MessageMeta,
+  QuotaLimits,
+  QuotaUsage,
   SearchQuery,
   SpecialUse,
   StoreFlagsResult,
@@ -35,6 +37,10 @@ export interface Directory {
   /** Deletes the account and, through the MailStore, all its mailboxes. */
   deleteAccount(name: string): Promise<void>; // NOT_FOUND
   listAccounts(): Promise<Account[]>;
+  /** RFC 9208 limits of the account (null = unlimited). NOT_FOUND. */
+  getQuota(name: string): Promise<QuotaLimits>;
+  /** Replaces both limits (null removes one). NOT_FOUND. */
+  setQuota(name: string, limits: QuotaLimits): Promise<void>;
 }
 
 export interface CreateMailboxOptions {
@@ -117,6 +123,12 @@ export interface MailStore {
   copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult>;
   /** Copy then expunge from the source, in one transaction. */
   moveMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult & { expunged: ExpungeResult }>;
+  /**
+   * Exact usage of the account (live messages of all its mailboxes). Appends,
+   * copies and moves check it against the account's QuotaLimits inside their
+   * own transaction (serialized per account) and fail whole with OVER_QUOTA.
+   */
+  quotaUsage(accountId: AccountId): Promise<QuotaUsage>;
   /** The change log: everything that happened after modseq `since`. */
   changesSince(mailboxId: MailboxId, since: number): Promise<Changes>;
   /** UIDs of live messages matching the query, ascending. */

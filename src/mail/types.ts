@@ -42,6 +42,8 @@ export interface MailboxCounts {
   deleted: number;
   /** Sum of message sizes in octets (STATUS SIZE). */
   size: number;
+  /** Sum of the sizes of messages flagged \\Deleted, in octets (RFC 9208 STATUS DELETED-STORAGE). */
+  deletedSize?: number;
   uidNext: number;
   uidValidity: number;
   highestModseq: number;
@@ -148,3 +150,19 @@ export type MailEvent =
   | { kind: 'mailbox-changed'; accountId: AccountId; mailboxId: MailboxId; modseq: number }
   | { kind: 'mailboxes-changed'; accountId: AccountId }
   | { kind: 'account-changed'; accountName: string };
+
+/**
+ * Per-account quota limits (RFC 9208). `storage` is in units of 1024 octets
+ * (the RFC's STORAGE resource), `messages` a message count; null = unlimited.
+ */
+export interface QuotaLimits {
+  storage: number | null;
+  messages: number | null;
+}
+
+/** What an account uses now: live messages over all its mailboxes. */
+export interface QuotaUsage {
+  /** Sum of the live messages' sizes, in octets. */
+  storageBytes: number;
+  messages: number;
+}

@@ -10,6 +10,7 @@ import type { BlobStore, Directory, MailStore } from '../../src/mail/ports.js';
 import type { AccountId, MailboxInfo } from '../../src/mail/types.js';
 import { putBlob, testMessage, uniqueName, type TestMessage } from './fixtures.js';
 import { mailStoreSearchConformance } from './mailstore-search.js';
+import { mailStoreQuotaConformance } from './mailstore-quota.js';
 
 export interface RepositoryHandle {
   store: MailStore;
@@ -287,6 +288,7 @@ export function mailStoreConformance(name: string, open: OpenRepository): void {
 
     messageTests(withCtx, open);
     mailStoreSearchConformance(withCtx);
+    mailStoreQuotaConformance(withCtx, open);
   });
 }
 

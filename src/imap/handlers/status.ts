@@ -29,6 +29,9 @@ export async function statusValues(store: MailStore, mailbox: MailboxInfo, items
       case 'SIZE':
         values.SIZE = counts.size;
         break;
+      case 'DELETED-STORAGE': // RFC 9208 4.1.4, in units of 1024 octets like the STORAGE quota
+        values['DELETED-STORAGE'] = Math.ceil((counts.deletedSize ?? 0) / 1024);
+        break;
       case 'RECENT':
         values.RECENT = 0;
         break;

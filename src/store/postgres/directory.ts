@@ -4,7 +4,8 @@
 
 import { MailError } from '../../mail/errors.js';
 import type { Directory } from '../../mail/ports.js';
-import type { Account, AccountId } from '../../mail/types.js';
+import type { Account, AccountId, QuotaLimits } from '../../mail/types.js';
+import { toQuotaLimits, validateLimits, type QuotaRow } from '../shared/quota.js';
 import { ACCOUNT_COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import { pgGuard, type Pg } from './pg.js';
 
@@ -50,6 +51,22 @@ export class PostgresDirectory implements Directory {
   async listAccounts(): Promise<Account[]> {
     const rows = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts ORDER BY name`);
     return rows.map(toAccount);
+  }
+
+  async getQuota(name: string): Promise<QuotaLimits> {
+    const [row] = await pgGuard(
+      () => this.sql<QuotaRow[]>`SELECT quota_storage, quota_messages FROM accounts WHERE name = ${name}`,
+    );
+    if (!row) throw new MailError('NOT_FOUND', `account ${name} does not exist`);
+    return toQuotaLimits(row);
+  }
+
+  async setQuota(name: string, limits: QuotaLimits): Promise<void> {
+    validateLimits(limits);
+    await this.expectOne(
+      name,
+      () => this.sql`UPDATE accounts SET quota_storage = ${limits.storage}, quota_messages = ${limits.messages} WHERE name = ${name}`,
+    );
   }
 
   private async expectOne(name: string, run: () => Promise<{ count: number }>): Promise<void> {

@@ -19,6 +19,7 @@ import type {
   MailboxId,
   MailboxInfo,
   MessageMeta,
+  QuotaUsage,
   SearchQuery,
   SpecialUse,
   StoreFlagsResult,
@@ -112,6 +113,10 @@ export class PostgresMailStore implements MailStore {
 
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
     return pgTransaction(this.sql, (tx) => messages.appendMessages(tx, mailboxId, items));
+  }
+
+  async quotaUsage(accountId: AccountId): Promise<QuotaUsage> {
+    return pgGuard(() => messages.quotaUsage(this.sql, accountId));
   }
 
   async listUids(mailboxId: MailboxId): Promise<number[]> {

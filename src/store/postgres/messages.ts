@@ -17,6 +17,8 @@ import type {
   MailboxCounts,
   MailboxId,
   MessageMeta,
+  QuotaLimits,
+  QuotaUsage,
   StoreFlagsResult,
   UidSet,
 } from '../../mail/types.js';
@@ -33,6 +35,7 @@ import {
   type MailboxRow,
   type MessageRow,
 } from '../shared/rows.js';
+import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
 import { lockSelectable, mailboxById, selectableMailbox } from './mailboxes.js';
 import type { PgQuery, PgTx } from './pg.js';
 
@@ -84,6 +87,43 @@ async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void
     ON CONFLICT (blob_id) DO NOTHING`;
 }
 
+export async function quotaUsage(q: PgQuery, accountId: number): Promise<QuotaUsage> {
+  const [r] = await q<Array<{ messages: number; bytes: number }>>`SELECT count(*) AS messages,
+      coalesce(sum(m.size), 0)::bigint AS bytes
+    FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id AND m.expunged_modseq IS NULL
+    WHERE b.account_id = ${accountId}`;
+  return { messages: r!.messages, storageBytes: r!.bytes };
+}
+
+/**
+ * OVER_QUOTA unless the account owning `mailboxId` can take `addMessages`
+ * more messages of `addBytes` octets. An account with limits is locked
+ * first (its row, FOR NO KEY UPDATE: the order the mailbox-tree changes
+ * use, account before mailbox), so every adder of that account, whatever
+ * mailbox or server, waits here and then sees the others' committed rows.
+ * Must run before the transaction locks any mailbox row.
+ */
+async function enforceQuota(
+  tx: PgTx,
+  mailboxId: MailboxId,
+  addMessages: number,
+  addBytes: number,
+): Promise<{ limits: QuotaLimits; usage: QuotaUsage } | null> {
+  // Locks even when adding nothing: a copy counted before its mailbox locks
+  // may find more rows afterwards, and recheck() needs the lock held.
+  const [peek] = await tx<Array<QuotaRow & { account_id: number }>>`SELECT a.id AS account_id, a.quota_storage, a.quota_messages
+    FROM mailboxes b JOIN accounts a ON a.id = b.account_id WHERE b.id = ${mailboxId}`;
+  if (!peek || !hasLimits(toQuotaLimits(peek))) return null; // unlimited accounts are not serialized
+  const [locked] = await tx<QuotaRow[]>`SELECT quota_storage, quota_messages FROM accounts
+    WHERE id = ${peek.account_id} FOR NO KEY UPDATE`;
+  if (!locked) return null;
+  const limits = toQuotaLimits(locked); // re-read under the lock: a SETQUOTA may have committed meanwhile
+  if (!hasLimits(limits)) return null;
+  const usage = await quotaUsage(tx, peek.account_id);
+  checkQuota(limits, usage, addMessages, addBytes);
+  return { limits, usage };
+}
+
 export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
   const internal = items.map(internalDateMs); // validate before taking any lock
   const flags = items.map((i) => parseFlags(i.flags));
@@ -91,6 +131,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
     const mb = await lockSelectable(tx, mailboxId);
     return { uidValidity: mb.uidvalidity, uids: [], highestModseq: mb.highestmodseq };
   }
+  await enforceQuota(tx, mailboxId, items.length, items.reduce((n, i) => n + i.index.size, 0));
   // One statement takes the lock, the UIDs and the modseq.
   const [mb] = await tx<Array<{ uidvalidity: number; uidnext: number; highestmodseq: number }>>`UPDATE mailboxes
     SET uidnext = uidnext + ${items.length}::bigint, highestmodseq = highestmodseq + 1
@@ -126,17 +167,19 @@ export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidS
 export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<MailboxCounts> {
   const mailbox = await mailboxById(q, mailboxId);
   if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-  const [c] = await q<Array<{ messages: number; unseen: number; deleted: number; size: number }>>`SELECT
+  const [c] = await q<Array<{ messages: number; unseen: number; deleted: number; size: number; deleted_size: number }>>`SELECT
       count(*) AS messages,
       count(*) FILTER (WHERE (system_flags & ${SEEN}::int) = 0) AS unseen,
       count(*) FILTER (WHERE (system_flags & ${DELETED}::int) <> 0) AS deleted,
-      coalesce(sum(size), 0)::bigint AS size
+      coalesce(sum(size), 0)::bigint AS size,
+      coalesce(sum(size) FILTER (WHERE (system_flags & ${DELETED}::int) <> 0), 0)::bigint AS deleted_size
     FROM messages WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL`;
   return {
     messages: c!.messages,
     unseen: c!.unseen,
     deleted: c!.deleted,
     size: c!.size,
+    deletedSize: c!.deleted_size,
     uidNext: mailbox.uidnext,
     uidValidity: mailbox.uidvalidity,
     highestModseq: mailbox.highestmodseq,
@@ -214,9 +257,33 @@ async function lockPair(tx: PgTx, a: MailboxId, b: MailboxId): Promise<[MailboxR
   return [await lockSelectable(tx, a), rb];
 }
 
+/** Quota check of copying the live messages `uids` of `source` into `target` (before any mailbox lock). */
+async function enforceCopyQuota(
+  tx: PgTx,
+  source: MailboxId,
+  uids: UidSet,
+  target: MailboxId,
+): Promise<{ limits: QuotaLimits; usage: QuotaUsage } | null> {
+  const ranges = normalizeUidSet(uids);
+  if (ranges.length === 0) return null;
+  const [r] = await tx<Array<{ messages: number; bytes: number }>>`SELECT count(*) AS messages,
+      coalesce(sum(m.size), 0)::bigint AS bytes
+    FROM unnest(${ranges.map((x) => x[0])}::bigint[], ${ranges.map((x) => x[1])}::bigint[]) AS r(a, b)
+    JOIN messages m ON m.mailbox_id = ${source} AND m.uid BETWEEN r.a AND r.b AND m.expunged_modseq IS NULL`;
+  return enforceQuota(tx, target, r!.messages, r!.bytes);
+}
+
+/** Re-checks against the rows actually copied: a range like 1:* may have grown before the mailbox locks. */
+function recheck(gate: { limits: QuotaLimits; usage: QuotaUsage } | null, rows: MessageRow[]): void {
+  if (gate) checkQuota(gate.limits, gate.usage, rows.length, rows.reduce((n, r) => n + r.size, 0));
+}
+
 export async function copyMessages(tx: PgTx, source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {
+  const gate = await enforceCopyQuota(tx, source, uids, target);
   const [, targetRow] = await lockPair(tx, source, target);
-  return copyRows(tx, source, await rowsIn(tx, source, uids, true), targetRow);
+  const rows = await rowsIn(tx, source, uids, true);
+  recheck(gate, rows); // the account lock is still held, so gate.usage is still exact
+  return copyRows(tx, source, rows, targetRow);
 }
 
 export async function moveMessages(
@@ -225,8 +292,14 @@ export async function moveMessages(
   uids: UidSet,
   target: MailboxId,
 ): Promise<CopyResult & { expunged: ExpungeResult }> {
+  // Within one account a move adds nothing to its usage; across accounts it adds the rows.
+  const [owners] = await tx<Array<{ n: number }>>`SELECT count(DISTINCT account_id) AS n FROM mailboxes
+    WHERE id IN (${source}, ${target})`;
+  const gate = owners && owners.n > 1 ? await enforceCopyQuota(tx, source, uids, target) : null;
   const [sourceRow, targetRow] = await lockPair(tx, source, target);
-  const copied = await copyRows(tx, source, await rowsIn(tx, source, uids, true), targetRow);
+  const rows = await rowsIn(tx, source, uids, true);
+  recheck(gate, rows);
+  const copied = await copyRows(tx, source, rows, targetRow);
   // Same mailbox: sourceRow is targetRow, whose counters copyRows moved.
   const expunged = await expungeRows(tx, sourceRow, copied.sourceUids);
   return { ...copied, highestModseq: targetRow.highestmodseq, expunged };

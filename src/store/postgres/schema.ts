@@ -114,4 +114,11 @@ export const MAILSTORE_MIGRATIONS: readonly Migration[] = [
   CREATE TRIGGER messages_unref AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNCTION petrel_messages_unref();
   `,
   },
+  {
+    description: 'per-account quota limits (RFC 9208): KiB and message count, NULL = unlimited',
+    sql: `
+  ALTER TABLE accounts ADD COLUMN quota_storage BIGINT;
+  ALTER TABLE accounts ADD COLUMN quota_messages BIGINT;
+  `,
+  },
 ];

@@ -4,7 +4,8 @@
 
 import { MailError } from '../../mail/errors.js';
 import type { Directory } from '../../mail/ports.js';
-import type { Account, AccountId } from '../../mail/types.js';
+import type { Account, AccountId, QuotaLimits } from '../../mail/types.js';
+import { toQuotaLimits, validateLimits, type QuotaRow } from '../shared/quota.js';
 import { ACCOUNT_COLUMNS as COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import type { SqlDb } from './db.js';
 
@@ -52,6 +53,19 @@ export class SqliteDirectory implements Directory {
   async listAccounts(): Promise<Account[]> {
     const rows = this.db.read(() => this.db.stmt(`SELECT ${COLUMNS} FROM accounts ORDER BY name`).all()) as AccountRow[];
     return rows.map(toAccount);
+  }
+
+  async getQuota(name: string): Promise<QuotaLimits> {
+    const row = this.db.read(() =>
+      this.db.stmt(`SELECT quota_storage, quota_messages FROM accounts WHERE name = ?`).get(name),
+    ) as QuotaRow | undefined;
+    if (!row) throw new MailError('NOT_FOUND', `account ${name} does not exist`);
+    return toQuotaLimits(row);
+  }
+
+  async setQuota(name: string, limits: QuotaLimits): Promise<void> {
+    validateLimits(limits);
+    this.update(`UPDATE accounts SET quota_storage = ?, quota_messages = ? WHERE name = ?`, limits.storage, limits.messages, name);
   }
 
   private update(sql: string, ...params: unknown[]): void {

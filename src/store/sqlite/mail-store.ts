@@ -19,6 +19,7 @@ import type {
   MailboxId,
   MailboxInfo,
   MessageMeta,
+  QuotaUsage,
   SearchQuery,
   SpecialUse,
   StoreFlagsResult,
@@ -107,6 +108,10 @@ export class SqliteMailStore implements MailStore {
 
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
     return this.db.writeDurable(() => messages.appendMessages(this.db, mailboxId, items));
+  }
+
+  async quotaUsage(accountId: AccountId): Promise<QuotaUsage> {
+    return this.db.read(() => messages.quotaUsage(this.db, accountId));
   }
 
   async listUids(mailboxId: MailboxId): Promise<number[]> {

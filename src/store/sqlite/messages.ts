@@ -14,6 +14,7 @@ import type {
   MailboxCounts,
   MailboxId,
   MessageMeta,
+  QuotaUsage,
   StoreFlagsResult,
   UidSet,
 } from '../../mail/types.js';
@@ -29,6 +30,7 @@ import {
   type MailboxRow,
   type MessageRow,
 } from '../shared/rows.js';
+import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
 import type { SqlDb } from './db.js';
 import { mailboxById, selectableMailbox } from './mailboxes.js';
 
@@ -63,6 +65,32 @@ function ensureBlob(db: SqlDb, item: AppendItem): void {
   );
 }
 
+export function quotaUsage(db: SqlDb, accountId: number): QuotaUsage {
+  const r = db
+    .stmt(
+      `SELECT count(*) AS messages, coalesce(sum(m.size), 0) AS bytes
+       FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id AND m.expunged_modseq IS NULL
+       WHERE b.account_id = ?`,
+    )
+    .get(accountId) as { messages: number; bytes: number };
+  return { messages: r.messages, storageBytes: r.bytes };
+}
+
+/**
+ * OVER_QUOTA unless the account of `mailbox` can take `addMessages` more
+ * messages of `addBytes` octets. SQLite has one writer at a time, so the
+ * usage read here cannot change before this transaction commits.
+ */
+function enforceQuota(db: SqlDb, mailbox: MailboxRow, addMessages: number, addBytes: number): void {
+  const row = db.stmt(`SELECT quota_storage, quota_messages FROM accounts WHERE id = ?`).get(mailbox.account_id) as
+    | QuotaRow
+    | undefined;
+  if (!row) return;
+  const limits = toQuotaLimits(row);
+  if (!hasLimits(limits)) return;
+  checkQuota(limits, quotaUsage(db, mailbox.account_id), addMessages, addBytes);
+}
+
 const INSERT_MESSAGE = `INSERT INTO messages
   (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -70,6 +98,7 @@ const INSERT_MESSAGE = `INSERT INTO messages
 export function appendMessages(db: SqlDb, mailboxId: MailboxId, items: AppendItem[]): AppendResult {
   const mailbox = selectableMailbox(db, mailboxId);
   if (items.length === 0) return { uidValidity: mailbox.uidvalidity, uids: [], highestModseq: mailbox.highestmodseq };
+  enforceQuota(db, mailbox, items.length, items.reduce((n, i) => n + i.index.size, 0));
   const first = mailbox.uidnext;
   const modseq = bumpMailbox(db, mailbox, first + items.length);
   const now = Date.now();
@@ -130,10 +159,11 @@ export function counts(db: SqlDb, mailboxId: MailboxId): MailboxCounts {
       `SELECT count(*) AS messages,
          coalesce(sum((system_flags & ${SEEN}) = 0), 0) AS unseen,
          coalesce(sum((system_flags & ${DELETED}) <> 0), 0) AS deleted,
-         coalesce(sum(size), 0) AS size
+         coalesce(sum(size), 0) AS size,
+         coalesce(sum(CASE WHEN (system_flags & ${DELETED}) <> 0 THEN size ELSE 0 END), 0) AS deletedSize
        FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL`,
     )
-    .get(mailboxId) as { messages: number; unseen: number; deleted: number; size: number };
+    .get(mailboxId) as { messages: number; unseen: number; deleted: number; size: number; deletedSize: number };
   return {
     ...c,
     uidNext: mailbox.uidnext,
@@ -212,7 +242,9 @@ function copyRows(db: SqlDb, rows: MessageRow[], target: MailboxRow): CopyResult
 export function copyMessages(db: SqlDb, source: MailboxId, uids: UidSet, target: MailboxId): CopyResult {
   selectableMailbox(db, source);
   const targetRow = selectableMailbox(db, target);
-  return copyRows(db, liveRows(db, source, uids), targetRow);
+  const rows = liveRows(db, source, uids);
+  enforceQuota(db, targetRow, rows.length, rows.reduce((n, r) => n + r.size, 0));
+  return copyRows(db, rows, targetRow);
 }
 
 export function moveMessages(
@@ -224,6 +256,9 @@ export function moveMessages(
   const sourceRow = selectableMailbox(db, source);
   const targetRow = selectableMailbox(db, target);
   const rows = liveRows(db, source, uids);
+  // Within one account a move adds nothing to its usage; across accounts it adds the rows.
+  if (sourceRow.account_id !== targetRow.account_id)
+    enforceQuota(db, targetRow, rows.length, rows.reduce((n, r) => n + r.size, 0));
   const copied = copyRows(db, rows, targetRow);
   // Copying into the same mailbox moved its counters: re-read before expunging.
   const src = source === target ? targetRow : sourceRow;

@@ -101,6 +101,11 @@ const MIGRATIONS: string[] = [
     WHERE blob_id = OLD.blob_id;
   END;
   `,
+  // 2: per-account quota limits (RFC 9208): KiB and message count, NULL = unlimited
+  `
+  ALTER TABLE accounts ADD COLUMN quota_storage INTEGER;
+  ALTER TABLE accounts ADD COLUMN quota_messages INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -37,6 +37,10 @@ function memoryDirectory(accounts: Account[]): Directory & { lookups: number; fa
     async listAccounts() {
       return accounts;
     },
+    async getQuota() {
+      return { storage: null, messages: null };
+    },
+    async setQuota() {},
   };
   return dir;
 }
