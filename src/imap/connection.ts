@@ -2,9 +2,14 @@
 // decisions (memory, staged into the ingest pipeline, refuse before reading),
 // commands to the session one at a time and in order, responses to the socket
 // with backpressure (small responses of one tick are joined into one write),
-// STARTTLS, autologout timers and the command limit.
+// STARTTLS, COMPRESS=DEFLATE, autologout timers and the command limit.
+//
+// `socket` is whatever carries the bytes now: the TCP socket, a TLS socket
+// (implicit TLS or after STARTTLS), or a DeflateStream around either of
+// them after COMPRESS; each upgrade wraps the previous stream.
 
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Command, SpooledLiteral } from '../protocol/imap/ast.js';
 import { CommandFramer } from '../protocol/imap/framer.js';
@@ -13,12 +18,17 @@ import { parseCommand } from '../protocol/imap/parser/index.js';
 import type { Response, WirePart } from '../protocol/imap/response.js';
 import { serializeResponse } from '../protocol/imap/serializer.js';
 import type { Logger } from '../util/log.js';
+import { DeflateStream } from './compression.js';
 import type { ImapServerDeps } from './context.js';
 import { Session, type SessionIO, type UserSlots } from './session.js';
 import { LiteralStager } from './spool.js';
 
-/** RFC 7888 LITERAL-: the largest non-synchronizing literal. */
-const MAX_NON_SYNC_LITERAL = 4096;
+/**
+ * RFC 7888 LITERAL+: non-synchronizing literals of any size reach onLiteral,
+ * which streams APPEND data into the ingest and refuses what is over the
+ * limits with [TOOBIG] (the framer then reads and discards the bytes).
+ */
+const MAX_NON_SYNC_LITERAL = 0xffffffff;
 const MAX_TAG_LENGTH = 256;
 /** Stop reading from the socket when this much is buffered and not yet framed. */
 const MIN_READ_BUFFER = 256 * 1024;
@@ -38,8 +48,10 @@ export interface ConnectionOptions {
 export class ImapConnection implements SessionIO {
   readonly remoteAddress: string;
   secure: boolean;
+  /** COMPRESS=DEFLATE is active (SessionIO). */
+  compressed = false;
   readonly session: Session;
-  private socket: net.Socket;
+  private socket: Duplex;
   private readonly framer: CommandFramer;
   private readonly deps: ImapServerDeps;
   private readonly log: Logger;
@@ -186,7 +198,7 @@ export class ImapConnection implements SessionIO {
     for (const w of this.drainWaiters.splice(0)) w();
   };
 
-  private attach(socket: net.Socket): void {
+  private attach(socket: Duplex): void {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onSocketClose);
@@ -194,7 +206,7 @@ export class ImapConnection implements SessionIO {
     socket.on('drain', this.onDrain);
   }
 
-  private detach(socket: net.Socket): void {
+  private detach(socket: Duplex): void {
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onSocketClose);
@@ -310,7 +322,7 @@ export class ImapConnection implements SessionIO {
       if (ev.size > limits.maxMemoryLiteral) {
         this.framer.rejectLiteral();
         await this.disposeSpools(this.spools.splice(0));
-        await this.sendBad(ev.tag, `Literal too large (limit ${limits.maxMemoryLiteral} octets)`);
+        await this.sendTagged(ev.tag, 'BAD', `Literal too large (limit ${limits.maxMemoryLiteral} octets)`, 'TOOBIG');
         return;
       }
       this.framer.acceptLiteral('memory');
@@ -345,8 +357,11 @@ export class ImapConnection implements SessionIO {
 
   private async run(tag: string, command: Command, spools: SpooledLiteral[]): Promise<void> {
     try {
+      // Earlier output first, so that the tagged OK is the last plain write before the switch.
+      if (command.name === 'COMPRESS') await this.writeChain;
       const result = await this.session.execute(tag, command);
       if (result.after === 'starttls' && result.status === 'OK') await this.startTls();
+      if (result.after === 'compress' && result.status === 'OK') await this.startCompression();
       if (result.after === 'logout') this.close();
     } catch (e) {
       this.log.error('command failed', { command: command.name, err: e instanceof Error ? e : String(e) });
@@ -391,6 +406,29 @@ export class ImapConnection implements SessionIO {
     this.secure = true;
     this.paused = false;
     this.attach(secure);
+  }
+
+  // ---------- COMPRESS ----------
+
+  private async startCompression(): Promise<void> {
+    await this.writeChain;
+    // RFC 4978 3: compression starts right after the CRLF of the tagged OK,
+    // which goes out uncompressed now. Nothing else is written in between.
+    this.flushOut();
+    const inner = this.socket;
+    this.detach(inner);
+    // The client may send nothing after COMPRESS before it sees our OK, so
+    // bytes already buffered were sent uncompressed in breach of RFC 4978 3
+    // and cannot be mixed with the compressed stream: drop them, as STARTTLS does.
+    if (this.framer.buffered > 0) this.log.info('COMPRESS: dropping bytes pipelined after COMPRESS', { bytes: this.framer.buffered });
+    this.framer.reset();
+    const stream = new DeflateStream(inner, {
+      onInflateError: (err) => this.log.warn('COMPRESS: invalid compressed data from the client, closing', { err: err.message }),
+    });
+    this.socket = stream;
+    this.compressed = true;
+    this.paused = false;
+    this.attach(stream);
   }
 
   // ---------- writing ----------

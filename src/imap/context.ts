@@ -38,7 +38,7 @@ export type SessionState =
 export type StateKind = SessionState['kind'];
 
 /** What the connection does after the tagged response is written. */
-export type AfterAction = 'starttls' | 'logout';
+export type AfterAction = 'starttls' | 'logout' | 'compress';
 
 /** The tagged completion of a command. */
 export interface TaggedResult {
