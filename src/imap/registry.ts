@@ -9,12 +9,15 @@ import { authenticateHandler } from './handlers/authenticate.js';
 import { capabilityHandler } from './handlers/capability.js';
 import { checkHandler } from './handlers/check.js';
 import { closeHandler } from './handlers/close.js';
+import { compressHandler } from './handlers/compress.js';
 import { copyHandler } from './handlers/copy.js';
 import { createHandler } from './handlers/create.js';
 import { deleteHandler } from './handlers/delete.js';
 import { enableHandler } from './handlers/enable.js';
 import { expungeHandler } from './handlers/expunge.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { getquotaHandler } from './handlers/getquota.js';
+import { getquotarootHandler } from './handlers/getquotaroot.js';
 import { idHandler } from './handlers/id.js';
 import { idleHandler } from './handlers/idle.js';
 import { listHandler } from './handlers/list.js';
@@ -25,8 +28,11 @@ import { moveHandler } from './handlers/move.js';
 import { namespaceHandler } from './handlers/namespace.js';
 import { noopHandler } from './handlers/noop.js';
 import { renameHandler } from './handlers/rename.js';
-import { searchHandler } from './handlers/search.js';
+import { searchHandler, searchKeyUses } from './handlers/search.js';
+import { sortHandler } from './handlers/sort.js';
+import { threadHandler } from './handlers/thread.js';
 import { examineHandler, selectHandler } from './handlers/select.js';
+import { setquotaHandler } from './handlers/setquota.js';
 import { starttlsHandler } from './handlers/starttls.js';
 import { statusHandler } from './handlers/status.js';
 import { storeHandler } from './handlers/store.js';
@@ -85,12 +91,18 @@ export const REGISTRY: Readonly<Record<CommandName, CommandSpec>> = {
   STATUS: spec(AUTH, statusHandler),
   APPEND: spec(AUTH, appendHandler),
   IDLE: spec(AUTH, idleHandler, { polls: true, breaksSequenceNumbers: true }),
+  COMPRESS: spec(AUTH, compressHandler),
+  GETQUOTA: spec(AUTH, getquotaHandler),
+  GETQUOTAROOT: spec(AUTH, getquotarootHandler),
+  SETQUOTA: spec(AUTH, setquotaHandler),
   CHECK: spec(SELECTED, checkHandler, { polls: true, breaksSequenceNumbers: true }),
   CLOSE: spec(SELECTED, closeHandler, { breaksSequenceNumbers: true }),
   UNSELECT: spec(SELECTED, unselectHandler, { breaksSequenceNumbers: true }),
   EXPUNGE: spec(SELECTED, expungeHandler, { breaksSequenceNumbers: true }),
   'UID EXPUNGE': spec(SELECTED, uidExpungeHandler, { breaksSequenceNumbers: true }),
   SEARCH: spec(SELECTED, searchHandler, { usesSequenceNumbers: true }),
+  SORT: spec(SELECTED, sortHandler, { usesSequenceNumbers: true }),
+  THREAD: spec(SELECTED, threadHandler, { usesSequenceNumbers: true }),
   FETCH: spec(SELECTED, fetchHandler, { usesSequenceNumbers: true }),
   STORE: spec(SELECTED, storeHandler, { usesSequenceNumbers: true }),
   COPY: spec(SELECTED, copyHandler, { usesSequenceNumbers: true }),
@@ -101,7 +113,9 @@ export const REGISTRY: Readonly<Record<CommandName, CommandSpec>> = {
 export function holdsExpunges(command: Command): boolean {
   const s = REGISTRY[command.name];
   if (!s.usesSequenceNumbers) return false;
-  // UID FETCH/STORE/SEARCH/COPY/MOVE may see EXPUNGE responses (RFC 9051 7.5.1 note).
+  // UID FETCH/STORE/SEARCH/COPY/MOVE may see EXPUNGE responses (RFC 9051 7.5.1 note),
+  // except a UID SEARCH whose criteria hold sequence numbers (RFC 7162 3.2.10.2).
+  if (command.name === 'SEARCH' && command.uid) return searchKeyUses(command.key, 'seq');
   if ('uid' in command && command.uid) return false;
   // MOVE by MSN sends its own EXPUNGEs; other sessions' expunges wait for the next command.
   return true;

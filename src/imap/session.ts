@@ -21,6 +21,8 @@ import type { ViewUpdate } from './view.js';
 export interface SessionIO {
   readonly remoteAddress: string;
   readonly secure: boolean;
+  /** COMPRESS=DEFLATE (RFC 4978) is active on this connection (optional: test doubles may omit it). */
+  readonly compressed?: boolean;
   /** Serialises and writes, resolving when the socket accepted the bytes (backpressure). */
   send(responses: Response[]): Promise<void>;
   /** The next line the client sends (SASL responses, IDLE's DONE); null when the connection ended. */
@@ -58,6 +60,8 @@ export class Session {
   savedSearch: number[] = [];
   /** The running command is a UID command (unsolicited FETCH then carries UID). */
   private uidCommand = false;
+  /** Highest MODSEQ the running command sent (CONDSTORE sessions). */
+  private modseqSent = 0;
   /** Called when the selected mailbox changed while IDLE runs. */
   private idleWake: (() => void) | null = null;
   private readonly unsubscribe: () => void;
@@ -150,6 +154,12 @@ export class Session {
   }
 
   send(...responses: Response[]): Promise<void> {
+    if (this.condstore) {
+      for (const r of responses) {
+        if (r.kind !== 'FETCH') continue;
+        for (const item of r.items) if (item.kind === 'MODSEQ' && item.modseq > this.modseqSent) this.modseqSent = item.modseq;
+      }
+    }
     return this.io.send(responses);
   }
 
@@ -168,6 +178,7 @@ export class Session {
       result = { status: 'BAD', text: `Unknown system flag ${badFlag}` };
     } else {
       this.uidCommand = isUidCommand(command);
+      this.modseqSent = 0;
       const ctx: HandlerContext = { tag, command, session: this, deps: this.deps };
       try {
         result = await spec.handler(ctx);
@@ -177,7 +188,11 @@ export class Session {
       }
       if (this.byeText === null) {
         try {
-          await this.releaseUpdates(!holdsExpunges(command), spec.polls);
+          // A MODSEQ read from the store may be ahead of the view (another server's change whose
+          // event has not arrived): catch up now, so every change below it is told or, for held
+          // expunges, a lower HIGHESTMODSEQ is (RFC 7162 3.2, 6).
+          const ahead = this.modseqSent > (this.selected?.view.highestModseq ?? Infinity);
+          await this.releaseUpdates(!holdsExpunges(command), spec.polls || ahead);
         } catch (e) {
           this.log.warn('mailbox refresh failed', { err: e instanceof Error ? e : String(e) });
         }

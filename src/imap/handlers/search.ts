@@ -37,20 +37,23 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
   }
 };
 
-/** True when the key uses the MODSEQ criterion anywhere. */
-function usesModseq(key: SearchKey): boolean {
+/** True when the key uses a criterion of this kind anywhere. */
+export function searchKeyUses(key: SearchKey, kind: SearchKey['kind']): boolean {
+  if (key.kind === kind) return true;
   switch (key.kind) {
-    case 'MODSEQ':
-      return true;
     case 'NOT':
-      return usesModseq(key.key);
+      return searchKeyUses(key.key, kind);
     case 'OR':
-      return usesModseq(key.left) || usesModseq(key.right);
+      return searchKeyUses(key.left, kind) || searchKeyUses(key.right, kind);
     case 'AND':
-      return key.keys.some(usesModseq);
+      return key.keys.some((k) => searchKeyUses(k, kind));
     default:
       return false;
   }
+}
+
+function usesModseq(key: SearchKey): boolean {
+  return searchKeyUses(key, 'MODSEQ');
 }
 
 /** RFC 7162 3.1.5: the highest modseq of the messages returned (the store's current values). */

@@ -104,6 +104,11 @@ async function resync(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMI
     });
     if (out.length >= 256) await session.send(...out.splice(0));
   }
+  // Flags are read just after the mailbox's HIGHESTMODSEQ: a MODSEQ above it must not become the
+  // client's resync point before the view has caught up (a code after MODSEQs wins, RFC 7162 6).
+  if (view.allUids().some((u) => view.modseqOf(u) > view.highestModseq)) {
+    out.push({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: view.highestModseq }, text: 'Highest' });
+  }
   if (out.length > 0) await session.send(...out);
 }
 
