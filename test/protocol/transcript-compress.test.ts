@@ -5,14 +5,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
+import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
 import { Client, message, startTestServer, type TestServer } from './transcript.js';
 
 /** Wire bytes seen on the raw socket of a compressed client. */
@@ -216,14 +213,10 @@ describe('COMPRESS=DEFLATE over plain TCP', () => {
 
 describe('COMPRESS=DEFLATE inside TLS', () => {
   let ts: TestServer;
-  let certDir: string;
+  let certificate: TestCertificate;
   before(async () => {
-    certDir = await mkdtemp(join(tmpdir(), 'petrel-cert-'));
-    const key = join(certDir, 'key.pem');
-    const cert = join(certDir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '1'], {
-      stdio: 'ignore',
-    });
+    certificate = await createTestCertificate();
+    const { cert, key } = certificate;
     ts = await startTestServer({
       configure: (c) => {
         c.imap.allowPlaintextAuth = false;
@@ -235,7 +228,7 @@ describe('COMPRESS=DEFLATE inside TLS', () => {
   });
   after(async () => {
     await ts.close();
-    await rm(certDir, { recursive: true, force: true });
+    await certificate.remove();
   });
 
   async function afterLogin(c: Client): Promise<void> {

@@ -4,11 +4,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
+import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
 import { Client, startTestServer, type TestServer } from './transcript.js';
 import { capabilities } from '../../src/imap/capabilities.js';
 
@@ -17,14 +14,10 @@ const CORE = capabilities({ authenticated: true, secure: false, tlsAvailable: fa
 
 describe('TLS', () => {
   let ts: TestServer;
-  let certDir: string;
+  let certificate: TestCertificate;
   before(async () => {
-    certDir = await mkdtemp(join(tmpdir(), 'petrel-cert-'));
-    const key = join(certDir, 'key.pem');
-    const cert = join(certDir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-days', '1'], {
-      stdio: 'ignore',
-    });
+    certificate = await createTestCertificate();
+    const { cert, key } = certificate;
     ts = await startTestServer({
       configure: (c) => {
         c.imap.allowPlaintextAuth = false;
@@ -35,7 +28,7 @@ describe('TLS', () => {
   });
   after(async () => {
     await ts.close();
-    await rm(certDir, { recursive: true, force: true });
+    await certificate.remove();
   });
 
   test('STARTTLS upgrades; bytes pipelined after it are discarded', async () => {
