@@ -43,6 +43,10 @@ const ALWAYS = [
   'QUOTA=RES-MESSAGE',
   'CONDSTORE',
   'QRESYNC',
+  // RFC 5032 OLDER/YOUNGER, RFC 8514 save dates, RFC 8970 previews from the stored index.
+  'WITHIN',
+  'SAVEDATE',
+  'PREVIEW',
 ];
 
 /**

@@ -165,8 +165,12 @@ export function compileSearch(
       case 'modseq':
         return `(${cols.modseq} >= ${p(q.modseq)})`;
       case 'age': {
-        const limit = now - q.seconds * 1000;
-        return q.op === 'older' ? `(${cols.internalDate} <= ${p(limit)})` : `(${cols.internalDate} > ${p(limit)})`;
+        // RFC 5032 2: compared with the target time to the second, and a message
+        // exactly at the target second matches both OLDER and YOUNGER.
+        const target = Math.floor(now / 1000) - q.seconds;
+        return q.op === 'older'
+          ? `(${cols.internalDate} < ${p((target + 1) * 1000)})`
+          : `(${cols.internalDate} >= ${p(target * 1000)})`;
       }
       case 'not':
         return `(NOT ${walk(q.query)})`;

@@ -33,7 +33,8 @@ export function makePreview(text: string): string {
   // eslint-disable-next-line no-control-regex
   const normalised = head.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   const chars = Array.from(normalised);
-  return chars.length > PREVIEW_LENGTH ? chars.slice(0, PREVIEW_LENGTH).join('') : normalised;
+  // Trim again after the cut, so a preview never ends in the space where it was cut.
+  return chars.length > PREVIEW_LENGTH ? chars.slice(0, PREVIEW_LENGTH).join('').trimEnd() : normalised;
 }
 
 /** Shared byte budget for all the decoded body text of one message. */
