@@ -16,6 +16,7 @@ import { ControlSocketServer, controlSocketPath, notifyServer } from '../../src/
 import { InProcessEventBus } from '../../src/mail/events.js';
 import type { MailEvent } from '../../src/mail/types.js';
 import { silentLogger } from '../../src/util/log.js';
+import { runCli } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'run.ts')];
@@ -26,18 +27,8 @@ interface CliResult {
   stderr: string;
 }
 
-function petrel(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { env, cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+/** The CLI as an operator runs it (the harness's runner). */
+const petrel = (env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<CliResult> => runCli(env, args, input);
 
 function baseEnv(dataDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PETREL_DATA_DIR: dataDir, PETREL_IMAP_LISTEN: '127.0.0.1:0', PETREL_LMTP_LISTEN: '127.0.0.1:0' };

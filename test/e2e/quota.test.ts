@@ -4,11 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { formatKiB, parseMessageLimit, parseStorageLimit } from '../../src/admin/quota.js';
 import { FsBlobStore } from '../../src/blob/fs/fs-blob-store.js';
 import { defaultConfig } from '../../src/config/defaults.js';
@@ -17,46 +15,8 @@ import { InProcessEventBus } from '../../src/mail/events.js';
 import { Ingest } from '../../src/mail/ingest.js';
 import { openSqliteRepository } from '../../src/store/sqlite/index.js';
 import { silentLogger } from '../../src/util/log.js';
-
-/** Minimal LMTP client: complete replies, one at a time. */
-class Lmtp {
-  private buffer = '';
-  private waiters: Array<() => void> = [];
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buffer += d;
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  static open(port: number): Promise<Lmtp> {
-    return new Promise((res, rej) => {
-      const s = connect(port, '127.0.0.1', () => res(new Lmtp(s)));
-      s.once('error', rej);
-    });
-  }
-  async reply(): Promise<string> {
-    for (;;) {
-      const lines = this.buffer.split('\r\n');
-      const i = lines.findIndex((l, k) => k < lines.length - 1 && /^\d{3}( |$)/.test(l));
-      if (i >= 0) {
-        this.buffer = lines.slice(i + 1).join('\r\n');
-        return lines.slice(0, i + 1).join('\n');
-      }
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-  }
-  command(line: string): Promise<string> {
-    this.socket.write(line + '\r\n');
-    return this.reply();
-  }
-  write(data: string): void {
-    this.socket.write(data);
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
+import { runCli } from './harness.js';
+import { LmtpClient } from './wire-clients.js';
 
 describe('LMTP and quota', () => {
   let dir: string;
@@ -86,7 +46,7 @@ describe('LMTP and quota', () => {
   });
 
   async function deliver(rcpts: string[]): Promise<string[]> {
-    const c = await Lmtp.open(port);
+    const c = await LmtpClient.connect(port);
     try {
       await c.reply();
       await c.command('LHLO mta.test');
@@ -141,21 +101,6 @@ describe('quota values of the CLI', () => {
   });
 });
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-function petrel(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'run.ts'), ...args], { env, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
 describe('petrel user quota', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
@@ -169,8 +114,8 @@ describe('petrel user quota', () => {
   });
 
   test('show, set, remove; delivery enforces the limit; unknown user and bad sizes are errors', async () => {
-    assert.equal((await petrel(env, ['user', 'add', 'carol', '--password', 'pw'])).code, 0);
-    let r = await petrel(env, ['user', 'quota', 'carol', '--json']);
+    assert.equal((await runCli(env, ['user', 'add', 'carol', '--password', 'pw'])).code, 0);
+    let r = await runCli(env, ['user', 'quota', 'carol', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       JSON.parse(r.stdout).map((x: { resource: string; usage: number; limit: number | null }) => [x.resource, x.usage, x.limit]),
@@ -179,26 +124,26 @@ describe('petrel user quota', () => {
         ['MESSAGE', 0, null],
       ],
     );
-    r = await petrel(env, ['user', 'quota', 'carol', '--storage', '500M', '--messages', '1']);
+    r = await runCli(env, ['user', 'quota', 'carol', '--storage', '500M', '--messages', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /STORAGE\s+0\s+512000\s+0 KiB of 500 MiB/);
     assert.match(r.stdout, /MESSAGE\s+0\s+1\s+0 of 1 messages/);
-    assert.equal((await petrel(env, ['deliver', 'carol'], 'Subject: one\r\n\r\nbody\r\n')).code, 0);
-    r = await petrel(env, ['deliver', 'carol'], 'Subject: two\r\n\r\nbody\r\n');
+    assert.equal((await runCli(env, ['deliver', 'carol'], 'Subject: one\r\n\r\nbody\r\n')).code, 0);
+    r = await runCli(env, ['deliver', 'carol'], 'Subject: two\r\n\r\nbody\r\n');
     assert.equal(r.code, 75, 'over quota is a temporary failure for an LDA');
     assert.match(r.stderr, /quota/);
-    r = await petrel(env, ['user', 'quota', 'carol', '--messages', 'none', '--json']);
+    r = await runCli(env, ['user', 'quota', 'carol', '--messages', 'none', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as Array<{ resource: string; usage: number; limit: number | null }>;
     assert.deepEqual(rows.map((x) => [x.resource, x.usage, x.limit]), [
       ['STORAGE', 1, 512000],
       ['MESSAGE', 1, null],
     ]);
-    assert.equal((await petrel(env, ['deliver', 'carol'], 'Subject: three\r\n\r\nbody\r\n')).code, 0);
-    r = await petrel(env, ['user', 'quota', 'carol', '--storage', 'lots']);
+    assert.equal((await runCli(env, ['deliver', 'carol'], 'Subject: three\r\n\r\nbody\r\n')).code, 0);
+    r = await runCli(env, ['user', 'quota', 'carol', '--storage', 'lots']);
     assert.equal(r.code, 64);
     assert.match(r.stderr, /invalid --storage/);
-    r = await petrel(env, ['user', 'quota', 'nobody']);
+    r = await runCli(env, ['user', 'quota', 'nobody']);
     assert.equal(r.code, 67);
   });
 });

@@ -68,6 +68,58 @@ export async function open(port: number): Promise<{ socket: Socket; reader: Line
   return { socket, reader: new LineReader(socket) };
 }
 
+/** A line-oriented LMTP client: reads complete (possibly multi-line) replies. */
+export class LmtpClient {
+  private buffer = '';
+  private waiters: Array<() => void> = [];
+  private closed = false;
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buffer += d;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+  static connect(port: number): Promise<LmtpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new LmtpClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** The next complete reply, its lines joined with \n. */
+  async reply(): Promise<string> {
+    for (;;) {
+      const lines = this.buffer.split('\r\n');
+      for (let i = 0; i < lines.length - 1; i++) {
+        if (/^\d{3} /.test(lines[i]!) || /^\d{3}$/.test(lines[i]!)) {
+          const reply = lines.slice(0, i + 1).join('\n');
+          this.buffer = lines.slice(i + 1).join('\r\n');
+          return reply;
+        }
+      }
+      if (this.closed) throw new Error(`connection closed; pending: ${JSON.stringify(this.buffer)}`);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+  async command(line: string): Promise<string> {
+    this.socket.write(line + '\r\n');
+    return this.reply();
+  }
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
 /** One LMTP session delivering messages one after another; each `deliver` resolves with the reply for the single recipient. */
 export class LmtpSession {
   private constructor(
