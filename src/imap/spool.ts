@@ -15,7 +15,6 @@ import { Readable } from 'node:stream';
 import { MailError } from '../mail/errors.js';
 import type { BlobStore, IngestPipeline, StagedMessage } from '../mail/ports.js';
 import type { SpooledLiteral } from '../protocol/imap/ast.js';
-import { StreamingGarbageCollector } from '../util/gc.js';
 
 /** What the APPEND handler learns about a literal staged while it arrived. */
 export interface StagedLiteral {
@@ -47,8 +46,6 @@ export class LiteralStager {
   private aborted: Error | null = null;
   /** The pipeline stopped pulling (it failed): later chunks are dropped. */
   private consumerGone = false;
-  /** Big literals: release processed socket buffers promptly (bounded peak memory). */
-  private readonly collector = new StreamingGarbageCollector();
 
   constructor(
     ingest: IngestPipeline,
@@ -66,7 +63,6 @@ export class LiteralStager {
   async write(chunk: Buffer): Promise<void> {
     if (!this.binary && !this.nul && chunk.includes(0)) this.nul = true;
     this.size += chunk.length;
-    this.collector.add(chunk.length);
     while (this.slot !== null && !this.consumerGone) await new Promise<void>((r) => (this.slotFreed = r));
     if (this.consumerGone || this.aborted) return;
     const p = this.puller;
