@@ -69,6 +69,60 @@ export interface SearchDialect {
   headerHas(headerText: string, field: string, value: string): string;
   /** Boolean: `column` lies in one of the ranges of a JSON parameter [[start, end], ...] (for long UID sets). */
   inJsonRanges(column: string, json: string): string;
+  /**
+   * Optional full-text index over the header and body text: the SQL of a
+   * text test answered through the index, or null when the index cannot
+   * help (a term shorter than a trigram); then the compiler writes exact().
+   * The result must hold exactly where exact() does (the index only narrows
+   * the rows exact() reads). See TextIndexRequest.
+   */
+  textIndex?(request: TextIndexRequest): TextIndexTest | null;
+}
+
+export type TextColumn = 'header' | 'body';
+
+export interface TextIndexRequest {
+  /** The message's text must contain `term` in one of these columns. */
+  columns: readonly TextColumn[];
+  /** Folded (foldText). */
+  term: string;
+  param: (v: string) => string;
+  /**
+   * The test written as a scan of the text columns (SearchColumns
+   * headerText/bodyText). It adds parameters: call it (or fieldTest) at most
+   * once, at the place its SQL goes in the result.
+   */
+  exact: () => string;
+  /** A header key's test that the term is in the value of its field: exact() is contains AND this. */
+  fieldTest?: () => string;
+}
+
+export interface TextIndexTest {
+  sql: string;
+  /** The SQL reads the message's text columns of the outer query (so the backend must join them). */
+  readsRow: boolean;
+}
+
+/**
+ * The substring test of a text key (BODY, TEXT, a header key), or null for
+ * other keys: the folded term, the columns it is looked for in, and for a
+ * header key with a value the field whose value must hold it.
+ */
+export function textKeyTest(q: SearchQuery): { columns: TextColumn[]; term: string; field?: string } | null {
+  switch (q.kind) {
+    case 'body':
+      return { columns: ['body'], term: foldText(q.value) };
+    case 'text':
+      return { columns: ['header', 'body'], term: foldText(q.value) };
+    case 'header': {
+      const field = q.field.toLowerCase();
+      const value = foldText(q.value);
+      // An empty value: the field exists.
+      return value === '' ? { columns: ['header'], term: `\n${field}:` } : { columns: ['header'], term: value, field };
+    }
+    default:
+      return null;
+  }
 }
 
 /** SQL expressions of the message row's columns. */
@@ -118,6 +172,23 @@ export function compileSearch(
     return `(${ranges.map(([a, b]) => (a === b ? `${cols.uid} = ${p(a!)}` : `${cols.uid} BETWEEN ${p(a!)} AND ${p(b!)}`)).join(' OR ')})`;
   };
 
+  // Substring tests on the text columns (and a header field's value when
+  // `field` is given): through the dialect's index when it has one.
+  const textCol = { header: cols.headerText, body: cols.bodyText };
+  const textTest = (columns: readonly TextColumn[], folded: string, field?: string): string => {
+    const fieldTest = field === undefined ? undefined : () => dialect.headerHas(cols.headerText, p(field), p(folded));
+    const exact = () => {
+      const tests = columns.map((c) => dialect.contains(textCol[c], p(folded)));
+      const contains = tests.length === 1 ? tests[0]! : `(${tests.join(' OR ')})`;
+      // The cheap substring test first narrows the rows the field test runs on.
+      return fieldTest ? `(${contains} AND ${fieldTest()})` : contains;
+    };
+    const indexed = dialect.textIndex?.({ columns, term: folded, param: p, exact, ...(fieldTest && { fieldTest }) });
+    if (indexed && !indexed.readsRow) return indexed.sql;
+    uses.text = true;
+    return indexed ? indexed.sql : exact();
+  };
+
   const walk = (q: SearchQuery): string => {
     switch (q.kind) {
       case 'all':
@@ -132,21 +203,11 @@ export function compileSearch(
         else has = dialect.contains(`lower(${cols.keywords})`, p(` ${q.flag.toLowerCase()} `));
         return q.present ? `(${has})` : `(NOT (${has}))`;
       }
-      case 'header': {
-        uses.text = true;
-        const field = q.field.toLowerCase();
-        const value = foldText(q.value);
-        if (value === '') return dialect.contains(cols.headerText, p(`\n${field}:`));
-        // The cheap substring test first narrows the rows the field test runs on.
-        return `(${dialect.contains(cols.headerText, p(value))} AND ${dialect.headerHas(cols.headerText, p(field), p(value))})`;
-      }
+      case 'header':
       case 'body':
-        uses.text = true;
-        return dialect.contains(cols.bodyText, p(foldText(q.value)));
       case 'text': {
-        uses.text = true;
-        const v = foldText(q.value);
-        return `(${dialect.contains(cols.headerText, p(v))} OR ${dialect.contains(cols.bodyText, p(v))})`;
+        const t = textKeyTest(q)!;
+        return textTest(t.columns, t.term, t.field);
       }
       case 'date': {
         if (q.field === 'sent') {

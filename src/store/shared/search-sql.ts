@@ -1,8 +1,27 @@
 // The SEARCH statement of the SQL backends: the shared compiler's predicate
 // over the shared schema (messages m, blobs b, blob_text t). The compiled
 // parameters come first, the mailbox id last.
+//
+// Substring tests on the folded text go through a trigram index when the term
+// has at least 3 characters (a shorter term has no trigram; it scans):
+// - SQLite: the FTS5 table blob_text_fts (tokenizer trigram, case_sensitive 1
+//   since the text is already folded, detail=column). A term is looked up as
+//   the AND of its trigrams in its column(s): every row holding the
+//   substring holds them, so these candidates are a superset, and the exact
+//   test runs on them only. How each test is used (scan, filter, or the outer
+//   loop) is chosen per query by the store: ../sqlite/search.ts.
+// - PostgreSQL: GIN pg_trgm indexes on the two columns; the test is a LIKE
+//   with the term escaped, which the planner answers from the indexes.
 
-import { compileSearch, type SearchColumns, type SearchDialect } from '../../mail/search.js';
+import {
+  compileSearch,
+  textKeyTest,
+  type SearchColumns,
+  type SearchDialect,
+  type TextColumn,
+  type TextIndexRequest,
+  type TextIndexTest,
+} from '../../mail/search.js';
 import type { SearchQuery } from '../../mail/types.js';
 
 export const SEARCH_COLUMNS: SearchColumns = {
@@ -18,14 +37,155 @@ export const SEARCH_COLUMNS: SearchColumns = {
   bodyText: 't.body_text',
 };
 
+/** The shortest term a trigram index can answer, in Unicode code points. */
+export const MIN_INDEXED_TERM = 3;
+
+/**
+ * At most this many of a long term's trigrams are looked up: any subset
+ * still gives a superset of the matches, and the exact test decides.
+ */
+const MAX_TRIGRAMS = 16;
+
+/** The distinct trigrams of `term` (code points), at most MAX_TRIGRAMS spread over it, or [] if it is too short. */
+export function termTrigrams(term: string): string[] {
+  const chars = [...term];
+  if (chars.length < MIN_INDEXED_TERM) return [];
+  // A NUL cannot be in an FTS5 query string (nor in an IMAP string); leaving a trigram out only widens the candidates.
+  const all = [...new Set(Array.from({ length: chars.length - 2 }, (_, i) => chars.slice(i, i + 3).join('')))].filter(
+    (t) => !t.includes('\0'),
+  );
+  if (all.length <= MAX_TRIGRAMS) return all;
+  // First and last included, the rest evenly between.
+  return Array.from({ length: MAX_TRIGRAMS }, (_, i) => all[Math.round((i * (all.length - 1)) / (MAX_TRIGRAMS - 1))]!);
+}
+
+const FTS_COLUMN: Record<TextColumn, string> = { header: 'header_text', body: 'body_text' };
+
+/** An FTS5 query: the term's trigrams, each a quoted string ("" escapes "), all in the given columns. */
+export function ftsTrigramQuery(columns: readonly TextColumn[], term: string): string | null {
+  const trigrams = termTrigrams(term);
+  if (trigrams.length === 0) return null;
+  const all = trigrams.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
+  return `{${columns.map((c) => FTS_COLUMN[c]).join(' ')}} : (${all})`;
+}
+
+/**
+ * SQLite: the message's blob is one of the FTS5 candidates that pass the
+ * exact test, a set computed once per statement. On m.blob_id, so the outer
+ * query reads no text for it, and as a top-level conjunct the set can be the
+ * outer loop (messages_blob index; searchStatement's `drive`). Never an IN on
+ * t.id next to the t.blob_id join: SQLite would probe the (blob_id, rowid)
+ * index once per list entry per message, which is quadratic.
+ */
+export function sqliteTextIndex({ columns, term, param, exact }: TextIndexRequest): TextIndexTest | null {
+  const query = ftsTrigramQuery(columns, term);
+  if (query === null) return null;
+  return {
+    sql: `m.blob_id IN (SELECT t.blob_id FROM blob_text t
+      WHERE t.id IN (SELECT rowid FROM blob_text_fts WHERE blob_text_fts MATCH ${param(query)}) AND ${exact()})`,
+    readsRow: false,
+  };
+}
+
+/** A text test of a query: the folded term and the columns it is looked for in. */
+export interface TextTerm {
+  columns: readonly TextColumn[];
+  term: string;
+}
+
+/** The text test of a SEARCH key, as the compiler makes it; null for other keys. */
+function textTerm(q: SearchQuery): TextTerm | null {
+  const t = textKeyTest(q);
+  return t && { columns: t.columns, term: t.term };
+}
+
+/** Every text test of `query` that an index can answer (3+ characters), each once. */
+export function indexableTextTerms(query: SearchQuery): TextTerm[] {
+  const out = new Map<string, TextTerm>();
+  const walk = (q: SearchQuery): void => {
+    if (q.kind === 'not') walk(q.query);
+    else if (q.kind === 'or') [q.left, q.right].forEach(walk);
+    else if (q.kind === 'and') q.queries.forEach(walk);
+    else {
+      const t = textTerm(q);
+      if (t && termTrigrams(t.term).length > 0) out.set(textTermKey(t), t);
+    }
+  };
+  walk(query);
+  return [...out.values()];
+}
+
+/** Text terms every match must contain (top-level conjuncts), indexable ones only. */
+export function requiredTextTerms(query: SearchQuery): TextTerm[] {
+  const conjuncts = query.kind === 'and' ? query.queries : [query];
+  return conjuncts.map(textTerm).filter((t): t is TextTerm => t !== null && termTrigrams(t.term).length > 0);
+}
+
+export function textTermKey(t: TextTerm): string {
+  return `${t.columns.join(',')}:${t.term}`;
+}
+
+/** `s` as a LIKE pattern matching itself only (escape character backslash). */
+export function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, '\\$&');
+}
+
+/**
+ * PostgreSQL: LIKE '%term%' on the folded columns, which their pg_trgm GIN
+ * indexes answer. With the term escaped it is the exact substring test (a
+ * deterministic collation compares characters), so only a header key's
+ * field test is added.
+ */
+export function postgresTextIndex({ columns, term, param, fieldTest }: TextIndexRequest): TextIndexTest | null {
+  if ([...term].length < MIN_INDEXED_TERM) return null;
+  const col: Record<TextColumn, string> = { header: SEARCH_COLUMNS.headerText, body: SEARCH_COLUMNS.bodyText };
+  const pattern = `%${likeEscape(term)}%`;
+  const likes = columns.map((c) => `${col[c]} LIKE ${param(pattern)} ESCAPE '\\'`);
+  const contains = likes.length === 1 ? likes[0]! : `(${likes.join(' OR ')})`;
+  return { sql: fieldTest ? `(${contains} AND ${fieldTest()})` : contains, readsRow: true };
+}
+
+/**
+ * How one text test is evaluated: `scan` reads the text of every message
+ * the rest of the query leaves; `index` uses the dialect's index; `drive`
+ * (SQLite, a requiredTextTerms() term) also makes its candidates the outer
+ * loop of the statement, so that a rare term costs a few lookups.
+ */
+export type TextPlan = 'scan' | 'index' | 'drive';
+
+export interface SearchStatementOptions {
+  /** Every text test scans (benchmarks and tests compare this with the index). */
+  scan?: boolean;
+  /** The plan of each text test (default `index`). */
+  textPlan?: (t: TextTerm) => TextPlan;
+}
+
 /** SQL returning the uids of live messages of one mailbox matching `query`, ascending; bind `params`. */
 export function searchStatement(
   query: SearchQuery,
   dialect: SearchDialect,
   mailboxId: number,
+  options: SearchStatementOptions = {},
 ): { sql: string; params: Array<string | number> } {
-  const compiled = compileSearch(query, dialect, SEARCH_COLUMNS);
+  let drive = false;
+  const textIndex = dialect.textIndex;
+  const effective: SearchDialect = {
+    ...dialect,
+    textIndex:
+      textIndex &&
+      ((request) => {
+        const plan = options.scan ? 'scan' : (options.textPlan?.(request) ?? 'index');
+        if (plan === 'scan') return null;
+        const test = textIndex(request);
+        if (test && plan === 'drive') drive = true;
+        return test;
+      }),
+  };
+  const compiled = compileSearch(query, effective, SEARCH_COLUMNS);
+  // INDEXED BY: the driving test is `m.blob_id IN (...)` at the top level, so
+  // SQLite looks up each candidate in messages_blob (blob_id, mailbox_id, uid).
   const joins =
+    (drive ? ' INDEXED BY messages_blob' : '') +
     (compiled.uses.sentDay ? ' JOIN blobs b ON b.blob_id = m.blob_id' : '') +
     (compiled.uses.text ? ' JOIN blob_text t ON t.blob_id = m.blob_id' : '');
   const mailbox = dialect.placeholder(compiled.params.length + 1);
