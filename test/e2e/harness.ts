@@ -11,6 +11,9 @@ import { createInterface } from 'node:readline';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'run.ts')];
 
+/** How long stop() waits after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 15000;
+
 export interface RunningServer {
   dataDir: string;
   imapPort: number;
@@ -117,6 +120,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       if (!stopped) {
         stopped = true;
         child.kill('SIGTERM');
+        // A server that hangs must not keep the test run (and its database) alive forever.
+        const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        void exited.finally(() => clearTimeout(killer));
       }
       return exited;
     },

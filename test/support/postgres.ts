@@ -7,6 +7,10 @@
 // initdb refuses to run as root, so under root the cluster runs as the
 // `postgres` system user (Debian's package creates it) and the temp dir is
 // chowned to it.
+//
+// shutdown()/start() stop and restart the same server ("repository down"
+// tests); PgServer is also the node of test/support/replication.ts (primary
+// and streaming standbys, kill -9, pg_ctl promote).
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,6 +33,10 @@ export interface PostgresInstance {
   dataDir: string;
   /** Creates a fresh, empty database and returns its URL. */
   createDatabase(name?: string): Promise<string>;
+  /** Stops the server but keeps its data (a "repository down" test); `start()` brings it back on the same port. */
+  shutdown(mode?: 'fast' | 'immediate'): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -64,8 +72,10 @@ export function findPostgresBinaries(): string {
   );
 }
 
+export type ClusterUser = { uid: number; gid: number } | null;
+
 /** The uid/gid to run the cluster as: ourselves, or the `postgres` user when we are root. */
-function clusterUser(): { uid: number; gid: number } | null {
+export function clusterUser(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
   try {
     const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
@@ -79,7 +89,7 @@ function clusterUser(): { uid: number; gid: number } | null {
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,7 +100,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function run(
+export function run(
   file: string,
   args: string[],
   user: { uid: number; gid: number } | null,
@@ -118,27 +128,139 @@ function readTail(file: string): string {
   }
 }
 
-export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresInstance> {
-  const bin = findPostgresBinaries();
-  const user = clusterUser();
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-pg-'));
-  const dataDir = path.join(root, 'data');
-  const logFile = path.join(root, 'server.log');
-  if (user) fs.chownSync(root, user.uid, user.gid);
-  const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
+/**
+ * One PostgreSQL server: a data directory, a port, its settings. Used by
+ * startPostgres and by the replication set-ups (test/support/replication.ts).
+ */
+export class PgServer {
+  private running = false;
+  private removed = false;
+  private readonly exitHandler = () => this.removeNow();
 
-  const init = await run(
-    path.join(bin, 'initdb'),
-    ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
-    user,
-  );
-  if (init.code !== 0) {
-    cleanup();
-    throw new Error(`initdb failed (${init.code}):\n${init.output}`);
+  constructor(
+    readonly bin: string,
+    readonly user: ClusterUser,
+    /** Temp dir holding dataDir, the log and the unix socket; removed by remove(). */
+    readonly root: string,
+    readonly port: number,
+    private readonly settings: Record<string, string>,
+    private readonly startTimeoutSeconds = 60,
+  ) {
+    // Safety net if the test process exits without remove(): stop synchronously.
+    process.once('exit', this.exitHandler);
   }
 
-  const port = await freePort();
-  const settings: Record<string, string> = {
+  get dataDir(): string {
+    return path.join(this.root, 'data');
+  }
+
+  get logFile(): string {
+    return path.join(this.root, 'server.log');
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** The URL of `database` on this server, as the superuser over TCP. */
+  url(database = 'postgres'): string {
+    return `postgres://${SUPERUSER}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** pg_ctl start, waiting until the server accepts connections (a standby: until it accepts read-only ones). */
+  async start(): Promise<void> {
+    const serverArgs = [`-p ${this.port}`, ...Object.entries(this.settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+    const r = await run(
+      path.join(this.bin, 'pg_ctl'),
+      ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', String(this.startTimeoutSeconds), '-o', serverArgs, 'start'],
+      this.user,
+    );
+    if (r.code !== 0) throw new Error(`pg_ctl start failed (${r.code}):\n${r.output}\n${readTail(this.logFile)}`);
+    this.running = true;
+  }
+
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    if (!this.running) return;
+    const r = await run(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', mode, '-w', 'stop'], this.user);
+    this.running = false;
+    if (r.code !== 0 && !/Is server running\?/.test(r.output)) throw new Error(`pg_ctl stop failed (${r.code}):\n${r.output}`);
+  }
+
+  /** pg_ctl promote (a standby becomes a primary); waits for the promotion to complete. */
+  async promote(): Promise<void> {
+    const r = await run(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-w', '-t', '60', 'promote'], this.user);
+    if (r.code !== 0) throw new Error(`pg_ctl promote failed (${r.code}):\n${r.output}\n${readTail(this.logFile)}`);
+  }
+
+  /** The postmaster's pid (first line of postmaster.pid), or null when not running. */
+  postmasterPid(): number | null {
+    try {
+      const pid = Number(fs.readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * kill -9 of the postmaster and every process it started, at once, as a
+   * crash of the machine would: no shutdown checkpoint, no goodbye to the
+   * clients or to the standbys. Resolves when all of them are gone.
+   */
+  async crash(): Promise<void> {
+    const pid = this.postmasterPid();
+    if (pid === null) throw new Error(`no postmaster.pid in ${this.dataDir}`);
+    const doomed = [pid, ...childrenOf(pid)];
+    for (const p of doomed) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.running = false;
+    await waitFor(() => doomed.every((p) => !isAlive(p)), 10_000, `processes of ${this.dataDir} to exit`);
+  }
+
+  /** Stops the server (immediate) and deletes its directory. */
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    process.removeListener('exit', this.exitHandler);
+    try {
+      await this.stop('immediate');
+    } finally {
+      this.removed = true;
+      fs.rmSync(this.root, { recursive: true, force: true });
+    }
+  }
+
+  private removeNow(): void {
+    if (this.removed) return;
+    this.removed = true;
+    if (this.running) {
+      try {
+        execFileSync(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'], {
+          stdio: 'ignore',
+          ...(this.user ?? {}),
+        });
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A new temp dir owned by the cluster user. */
+export function makeServerRoot(user: ClusterUser): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-pg-'));
+  if (user) fs.chownSync(root, user.uid, user.gid);
+  return root;
+}
+
+/** Settings every test server gets (throw-away data: no fsync). */
+export function baseSettings(root: string): Record<string, string> {
+  return {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: root,
     fsync: 'off',
@@ -146,61 +268,99 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     full_page_writes: 'off',
     max_connections: '200',
     shared_buffers: '32MB',
-    ...options.settings,
   };
-  const serverArgs = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
-  const timeout = String(options.startTimeoutSeconds ?? 60);
-  const started = await run(
-    path.join(bin, 'pg_ctl'),
-    ['-D', dataDir, '-l', logFile, '-w', '-t', timeout, '-o', serverArgs, 'start'],
+}
+
+/** The process exists and is not a zombie (a killed postmaster waits for its adoptive parent to reap it). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Pids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
+}
+
+/** Polls `condition` (every 20 ms) until true; throws after `ms`. A condition wait, not a sleep. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    if (await condition()) return;
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs initdb into `root`/data. */
+export async function initCluster(bin: string, user: ClusterUser, root: string): Promise<void> {
+  const init = await run(
+    path.join(bin, 'initdb'),
+    ['-D', path.join(root, 'data'), '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
     user,
   );
-  if (started.code !== 0) {
-    const log = readTail(logFile);
-    cleanup();
-    throw new Error(`pg_ctl start failed (${started.code}):\n${started.output}\n${log}`);
+  if (init.code !== 0) throw new Error(`initdb failed (${init.code}):\n${init.output}`);
+}
+
+/** CREATE DATABASE on the server at `adminUrl`; returns the new database's name. */
+export async function createDatabaseOn(adminUrl: string, name?: string): Promise<string> {
+  const db = name ?? `petrel_test_${process.pid}_${++databaseCounter}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(db)) throw new Error(`bad database name ${db}`);
+  const sql = postgres(adminUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
+  try {
+    await sql.unsafe(`CREATE DATABASE ${db}`);
+  } finally {
+    await sql.end({ timeout: 5 });
   }
+  return db;
+}
 
-  // Safety net if the test process exits without stop(): stop synchronously.
-  let stopped = false;
-  const stopNow = () => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      execFileSync(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], {
-        stdio: 'ignore',
-        ...(user ?? {}),
-      });
-    } catch {
-      // already gone
-    }
-    cleanup();
-  };
-  process.once('exit', stopNow);
-
-  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresInstance> {
+  const bin = findPostgresBinaries();
+  const user = clusterUser();
+  const root = makeServerRoot(user);
+  try {
+    await initCluster(bin, user, root);
+  } catch (err) {
+    fs.rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+  const port = await freePort();
+  const server = new PgServer(bin, user, root, port, { ...baseSettings(root), ...options.settings }, options.startTimeoutSeconds);
+  try {
+    await server.start();
+  } catch (err) {
+    await server.remove();
+    throw err;
+  }
   return {
-    url,
+    url: server.url(),
     port,
-    dataDir,
+    dataDir: server.dataDir,
     async createDatabase(name?: string): Promise<string> {
-      const db = name ?? `petrel_test_${process.pid}_${++databaseCounter}`;
-      if (!/^[a-z_][a-z0-9_]*$/.test(db)) throw new Error(`bad database name ${db}`);
-      const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} });
-      try {
-        await sql.unsafe(`CREATE DATABASE ${db}`);
-      } finally {
-        await sql.end({ timeout: 5 });
-      }
-      return `postgres://${SUPERUSER}@127.0.0.1:${port}/${db}`;
+      return server.url(await createDatabaseOn(server.url(), name));
     },
+    shutdown: (mode = 'fast') => server.stop(mode),
+    start: () => server.start(),
     async stop(): Promise<void> {
-      if (stopped) return;
-      stopped = true;
-      process.removeListener('exit', stopNow);
-      const r = await run(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop'], user);
-      cleanup();
-      if (r.code !== 0) throw new Error(`pg_ctl stop failed (${r.code}):\n${r.output}`);
+      await server.stop('fast');
+      await server.remove();
     },
   };
 }

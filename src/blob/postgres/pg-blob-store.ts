@@ -28,6 +28,7 @@ import {
   pgGuard,
   pgTransaction,
   type Migration,
+  type PgGuardOptions,
   type Pg,
   type PgConnectOptions,
 } from '../../store/postgres/pg.js';
@@ -86,12 +87,15 @@ interface Contents {
 
 export class PostgresBlobStore implements BlobStore {
   readonly chunkSize: number;
+  /** pgGuard options of our reads: bounded by this pool's timeouts, run again after a lost connection. */
+  private readonly reads: PgGuardOptions;
 
   private constructor(
     readonly sql: Pg,
     private readonly options: PostgresBlobStoreOptions,
   ) {
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
+    this.reads = { sql, idempotent: true };
     if (!(this.chunkSize >= 1024 && this.chunkSize <= 64 * 1024 * 1024))
       throw new Error('PostgresBlobStore: chunkSize must be between 1 KiB and 64 MiB');
   }
@@ -118,6 +122,7 @@ export class PostgresBlobStore implements BlobStore {
     if (!BLOB_ID.test(blobId)) return undefined;
     const [row] = await pgGuard(
       () => this.sql<Contents[]>`SELECT upload_id, size, chunk_size FROM blob_contents WHERE blob_id = ${blobId}`,
+      this.reads,
     );
     return row;
   }
@@ -154,6 +159,7 @@ export class PostgresBlobStore implements BlobStore {
       const [row] = await pgGuard(
         () => this.sql<Array<{ data: Buffer }>>`SELECT substring(data FROM ${from + 1}::int FOR ${length}::int) AS data
           FROM blob_chunks WHERE upload_id = ${c.upload_id} AND seq = ${seq}`,
+        this.reads,
       );
       if (!row || row.data.length !== length)
         throw new MailError('NOT_FOUND', `blob ${blobId} was deleted while being read (chunk ${seq})`);
@@ -185,6 +191,7 @@ export class PostgresBlobStore implements BlobStore {
       const rows = await pgGuard(
         () => this.sql<Array<{ blob_id: string }>>`SELECT blob_id FROM blob_contents
           WHERE touched_at < ${touchedBefore} AND blob_id > ${after} ORDER BY blob_id LIMIT 500`,
+        this.reads,
       );
       for (const r of rows) yield r.blob_id;
       if (rows.length < 500) return;
@@ -261,7 +268,7 @@ class PgBlobWriter implements BlobWriter {
     await pgGuard(async () => {
       if (seq === 0) await sql`INSERT INTO blob_uploads (upload_id) VALUES (${this.uploadId}::uuid)`;
       await sql`INSERT INTO blob_chunks (upload_id, seq, data) VALUES (${this.uploadId}::uuid, ${seq}, ${data})`;
-    });
+    }, { sql }); // not repeated after a lost connection (the insert may have happened): the delivery fails, 4xx
   }
 
   async commit(): Promise<{ blobId: BlobId; size: number }> {

@@ -29,15 +29,65 @@ const int8AsNumber: postgres.PostgresType<number> = {
   parse: (x: string) => Number(x),
 };
 
+/** How long a pool's callers wait for the database before answering UNAVAILABLE. */
+interface PgDeadlines {
+  /** A transaction must have started (BEGIN answered) within this. */
+  startMs: number;
+  /** A single statement must have completed within this (reaching a primary + its statement_timeout). */
+  statementMs: number;
+}
+
+const deadlines = new WeakMap<object, PgDeadlines>();
+const DEFAULT_DEADLINES: PgDeadlines = { startMs: 10_000, statementMs: 70_000 };
+
+/** statement_timeout in ms given as a URL parameter (see cluster/postgres-config.ts), else null. */
+function statementTimeoutMs(url: string): number | null {
+  const m = /[?&]statement_timeout=(\d+)/.exec(url);
+  return m ? Number(m[1]) : null;
+}
+
+let driverGuardInstalled = false;
+
+/**
+ * postgres.js runs an internal query while connecting (the array types,
+ * fetch_types) without handling its rejection: a connection reset at that
+ * moment, as when the primary is lost, is an unhandled rejection, which ends
+ * a Node process. Such a rejection only means that connection attempt failed
+ * (the pool tries again, and the caller's own query fails on its own), so it
+ * is ignored here. Every other unhandled rejection still ends the process.
+ */
+function guardDriverRejections(): void {
+  if (driverGuardInstalled) return;
+  driverGuardInstalled = true;
+  process.on('unhandledRejection', (reason) => {
+    const internal = typeof (reason as { query?: unknown } | null)?.query === 'string';
+    if (internal && isConnectionError(reason)) {
+      process.emitWarning(`PostgreSQL connection failed while connecting (${codeOf(reason)}); the pool retries`);
+      return;
+    }
+    throw reason;
+  });
+}
+
 export function connectPostgres(url: string, options: PgConnectOptions = {}): Pg {
-  return postgres(url, {
+  guardDriverRejections();
+  const connectSeconds = options.connectTimeoutSeconds ?? 10;
+  const sql = postgres(url, {
     max: options.max ?? 10,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    connect_timeout: connectSeconds,
     idle_timeout: options.idleTimeoutSeconds ?? 60,
+    // Reconnect soon after a fail-over: postgres.js's default backoff grows to 20 s.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     types: { int8: int8AsNumber },
     connection: { application_name: options.applicationName ?? 'petrel' },
   }) as unknown as Pg;
+  // With several hosts and none primary (between a primary's loss and a
+  // promotion), postgres.js tries the hosts in a loop and never fails a
+  // query: these bound how long a caller waits.
+  const startMs = connectSeconds * 1000;
+  deadlines.set(sql, { startMs, statementMs: startMs + (statementTimeoutMs(url) ?? 60_000) });
+  return sql;
 }
 
 /** Node and postgres.js codes meaning "the database cannot be reached right now". */
@@ -60,6 +110,7 @@ const CONNECTION_CODES = new Set([
 const NAME_TAKEN: Record<string, string> = {
   mailboxes_name_key: 'mailbox already exists',
   accounts_name_key: 'account already exists',
+  repositories_pkey: 'repository already exists',
 };
 
 function codeOf(err: unknown): string {
@@ -70,6 +121,24 @@ function codeOf(err: unknown): string {
 export function isRetryable(err: unknown): boolean {
   const code = codeOf(err);
   return code === '40001' || code === '40P01'; // serialization failure, deadlock detected
+}
+
+/**
+ * The connection broke, could not be made, or reached a node that cannot
+ * take writes: the primary was lost, is restarting, or is being replaced.
+ * Whether the work reached the database is for the caller to judge.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const code = codeOf(err);
+  return (
+    CONNECTION_CODES.has(code) ||
+    code.startsWith('08') || // connection exception
+    code === '57P01' || // admin shutdown (pg_ctl stop -m fast)
+    code === '57P02' || // crash shutdown
+    code === '57P03' || // cannot connect now (starting up, shutting down)
+    code === '53300' || // too many connections
+    code === '25006' // read-only transaction: a standby (a write there did nothing)
+  );
 }
 
 export function mapPgError(err: unknown): unknown {
@@ -87,31 +156,173 @@ export function mapPgError(err: unknown): unknown {
   return err;
 }
 
-/** Runs a statement (or several) outside a transaction, mapping errors. */
-export async function pgGuard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw mapPgError(err);
+/** A deadline passed before the database answered: the work never started, and never will (see runTransaction). */
+function unavailableAfter(ms: number, what: string): MailError {
+  return new MailError('UNAVAILABLE', `no PostgreSQL primary answered within ${ms / 1000} s (${what})`);
+}
+
+/** Rejects with UNAVAILABLE after `ms`; `promise` is left to settle on its own (its rejection handled). */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(unavailableAfter(ms, what)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+export interface PgGuardOptions {
+  /** The pool the statements run on: its connect and statement timeouts bound the wait. */
+  sql?: Pg;
+  /**
+   * The statements only read (or are harmless to repeat): after a lost
+   * connection they run once more, on whatever primary the pool reaches now.
+   * Otherwise only a failure to connect at all (nothing was sent) is retried.
+   */
+  idempotent?: boolean;
+}
+
+/** Errors raised while connecting, before anything was sent: the statement did not run. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'CONNECT_TIMEOUT', '57P03', '53300']);
+
+/**
+ * Runs a statement (or several) outside a transaction, mapping errors. A
+ * connection lost is retried once as PgGuardOptions.idempotent says; with
+ * several hosts and no primary, the wait is bounded (UNAVAILABLE).
+ */
+export async function pgGuard<T>(fn: () => Promise<T>, options: PgGuardOptions = {}): Promise<T> {
+  const limit = (options.sql && deadlines.get(options.sql)?.statementMs) ?? DEFAULT_DEADLINES.statementMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withDeadline(fn(), limit, 'statement');
+    } catch (err) {
+      const again = options.idempotent ? isConnectionError(err) : NOT_SENT.has(codeOf(err));
+      if (attempt === 1 && again) {
+        await new Promise((resolve) => setTimeout(resolve, 50)); // as in pgTransaction
+        continue;
+      }
+      throw mapPgError(err);
+    }
   }
 }
 
 const MAX_ATTEMPTS = 5;
+
+/** How far one attempt of a transaction got: decides whether it may run again after a lost connection. */
+interface Progress {
+  /** BEGIN was answered and `fn` called. */
+  started: boolean;
+  /** `fn` returned: COMMIT is being (or was) sent, so the outcome of a lost connection is unknown. */
+  committing: boolean;
+}
+
+/** Thrown into a transaction that began after its caller had given up waiting (it rolls back). */
+class AbandonedTransaction extends Error {}
+
+/**
+ * One attempt. If BEGIN is not answered within the pool's connect timeout
+ * (several hosts, none primary yet), the caller gets UNAVAILABLE and the
+ * transaction is marked abandoned: should the pool reach a primary later,
+ * `fn` is never run and the transaction rolls back, so a caller that was
+ * told "failed" can never be proven wrong by a late commit.
+ */
+function runTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mode: string, progress: Progress): Promise<T> {
+  const startMs = deadlines.get(sql)?.startMs ?? DEFAULT_DEADLINES.startMs;
+  let abandoned = false;
+  let lost: unknown = null;
+  let settle: ((err: unknown) => void) | null = null;
+  const running = sql.begin(mode, async (tx) => {
+    if (abandoned) throw new AbandonedTransaction('caller gave up waiting');
+    progress.started = true;
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (err) {
+      if (!closesConnection(err)) throw err;
+      // The connection is gone. Rejecting here would make postgres.js send
+      // ROLLBACK on it, and a write on a closed connection throws inside a
+      // setImmediate: an uncaught TypeError that ends the process
+      // (porsager/postgres#1154, #1208; 3.4.9 has no fix). So this callback
+      // never settles: begin() itself rejects when the pool sees the close.
+      lost = err;
+      settle?.(err);
+      return new Promise<never>(() => {});
+    }
+    progress.committing = true;
+    return result;
+  }) as Promise<T>;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (progress.started) return; // running: statement_timeout bounds it from here
+      abandoned = true;
+      reject(unavailableAfter(startMs, 'transaction start'));
+    }, startMs);
+    // Should begin() not reject after a lost connection, answer anyway.
+    settle = (err) => setTimeout(() => reject(err), 5000).unref();
+    if (lost) settle(lost);
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Errors after which the server or the client has closed the connection. */
+function closesConnection(err: unknown): boolean {
+  const code = codeOf(err);
+  return CONNECTION_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+}
 
 /**
  * Runs `fn` in a transaction (READ COMMITTED unless `mode` says otherwise,
  * e.g. "isolation level repeatable read read only"). Serialization failures
  * and deadlocks run it again from the start, a few times, with a short
  * random backoff; `fn` must therefore have no effects outside the database.
+ *
+ * Losing the connection (the primary crashed or is being replaced): if COMMIT
+ * was not yet sent, nothing committed, and the transaction runs once more on
+ * whatever primary the pool reaches now (with several hosts, the promoted
+ * standby). If COMMIT was sent, the outcome is unknown: never retried (it may
+ * have committed), answered UNAVAILABLE. Read-only transactions are always
+ * safe to run again.
  */
 export async function pgTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mode = ''): Promise<T> {
+  const readOnly = /\bread only\b/i.test(mode);
+  let reconnected = false;
   for (let attempt = 1; ; attempt++) {
+    const progress: Progress = { started: false, committing: false };
     try {
-      return (await sql.begin(mode, fn)) as T;
+      return await runTransaction(sql, fn, mode, progress);
     } catch (err) {
       if (attempt < MAX_ATTEMPTS && isRetryable(err)) {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
         continue;
+      }
+      if (isConnectionError(err)) {
+        if (!reconnected && (!progress.committing || readOnly)) {
+          reconnected = true;
+          // The pool's other connections to the lost server die at the same
+          // moment; let their close events be seen before picking one again.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          continue;
+        }
+        if (progress.committing && !readOnly)
+          throw new MailError('UNAVAILABLE', `database connection lost during COMMIT (${codeOf(err)}): outcome unknown`, {
+            cause: err,
+          });
       }
       throw mapPgError(err);
     }
