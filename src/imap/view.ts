@@ -17,10 +17,17 @@ export type ViewUpdate =
 export class InvalidSequenceError extends Error {}
 
 export class MailboxView {
-  private uids = new Uint32Array(64);
+  // Message i (0-based MSN - 1): uids[i], and the flags and modseq the client
+  // was last told, as flagSets[flagSet[i]] and modseqs[i]. Typed arrays and
+  // interned flag sets: 16 bytes per message, so a session on a mailbox of a
+  // million messages holds 16 MB, not a million objects.
+  private uids: Uint32Array = new Uint32Array(64);
+  private modseqs: Float64Array = new Float64Array(64);
+  private flagSet: Uint32Array = new Uint32Array(64);
   private count = 0;
-  /** Flags and modseq the client was last told, by UID. */
-  private readonly flags = new Map<number, { flags: string[]; modseq: number }>();
+  /** Distinct flag sets (never modified once interned), and their ids by key. */
+  private readonly flagSets: string[][] = [];
+  private readonly flagSetIds = new Map<string, number>();
   /** UIDs expunged in the store that the client has not been told about yet. */
   private readonly pendingExpunge = new Set<number>();
   /** New message count the client has not been told (EXISTS pending). */
@@ -39,14 +46,17 @@ export class MailboxView {
   /** Set by the event bus listener: the store has news for us. */
   dirty = false;
 
+  /** A view of `initialUids` with no flags known yet (open() loads them). */
   constructor(
     private readonly store: MailStore,
     readonly mailboxId: MailboxId,
-    initialUids: number[],
+    initialUids: ArrayLike<number>,
     highestModseq: number,
     uidNext: number,
   ) {
-    for (const uid of initialUids) this.push(uid);
+    this.reserve(initialUids.length);
+    const none = this.intern([]);
+    for (let i = 0; i < initialUids.length; i++) this.push(initialUids[i]!, none, 0);
     this.existsAnnounced = this.count;
     this.highestModseq = highestModseq;
     this.uidNext = uidNext;
@@ -56,12 +66,17 @@ export class MailboxView {
   static async open(store: MailStore, mailboxId: MailboxId): Promise<MailboxView> {
     // Read the modseq first: anything changed after it is picked up by the next refresh.
     const before = await store.getMailboxById(mailboxId);
-    const uids = await store.listUids(mailboxId);
-    const view = new MailboxView(store, mailboxId, uids, before?.highestModseq ?? 0, before?.uidNext ?? 1);
-    if (uids.length > 0) {
-      const metas = await store.fetchMessages(mailboxId, [{ start: 1, end: Infinity }]);
-      for (const m of metas) if (m.expungedModseq === null) view.flags.set(m.uid, { flags: m.flags, modseq: m.modseq });
-    }
+    const listing = await store.listFlags(mailboxId);
+    const view = new MailboxView(store, mailboxId, [], before?.highestModseq ?? 0, before?.uidNext ?? 1);
+    const ids = listing.flagSets.map((flags) => view.intern(flags));
+    const n = listing.uids.length;
+    view.uids = listing.uids;
+    view.modseqs = listing.modseqs;
+    view.flagSet = listing.flagSet;
+    // Listing ids -> view ids (the same unless the listing repeats a set).
+    for (let i = 0; i < n; i++) view.flagSet[i] = ids[view.flagSet[i]!]!;
+    view.count = n;
+    view.existsAnnounced = n;
     return view;
   }
 
@@ -92,13 +107,41 @@ export class MailboxView {
     return 0;
   }
 
+  /** The flags the client was last told for a UID ([] when the view does not hold it). Do not modify. */
   flagsOf(uid: number): string[] {
-    return this.flags.get(uid)?.flags ?? [];
+    const seq = this.seqOf(uid);
+    return seq === 0 ? [] : this.flagSets[this.flagSet[seq - 1]!]!;
   }
 
   /** The modseq the client was last told (or would be told) for a UID; 0 when unknown. */
   modseqOf(uid: number): number {
-    return this.flags.get(uid)?.modseq ?? 0;
+    const seq = this.seqOf(uid);
+    return seq === 0 ? 0 : this.modseqs[seq - 1]!;
+  }
+
+  /** Keywords (non-system flags) set on any message the view holds, sorted: SELECT's FLAGS. */
+  keywordsInUse(): string[] {
+    const used = new Uint8Array(this.flagSets.length);
+    for (let i = 0; i < this.count; i++) used[this.flagSet[i]!] = 1;
+    const out = new Set<string>();
+    this.flagSets.forEach((flags, id) => {
+      if (used[id]) for (const f of flags) if (!f.startsWith('\\')) out.add(f);
+    });
+    return [...out].sort();
+  }
+
+  /** MSN of the first message without \Seen, 0 when all are seen (RFC 3501 [UNSEEN n]). */
+  firstUnseen(): number {
+    const unseen = this.flagSets.map((flags) => !flags.includes('\\Seen'));
+    for (let i = 0; i < this.count; i++) if (unseen[this.flagSet[i]!]) return i + 1;
+    return 0;
+  }
+
+  /** The highest modseq the view holds for any message (0 when empty). */
+  maxModseq(): number {
+    let max = 0;
+    for (let i = 0; i < this.count; i++) if (this.modseqs[i]! > max) max = this.modseqs[i]!;
+    return max;
   }
 
   /** Expunges are known but not yet sent (held while sequence numbers are in use). */
@@ -126,41 +169,62 @@ export class MailboxView {
   /** Resolves a sequence set of MSNs to UIDs (ascending). BAD-worthy when a number is out of range. */
   uidsForSeqSet(set: SequenceSet, saved: number[]): number[] {
     if (set.kind === 'saved') return saved.filter((u) => this.seqOf(u) !== 0);
-    const out = new Set<number>();
+    const spans: Array<[number, number]> = [];
     for (const r of set.ranges) {
       const a = r.start === '*' ? this.count : r.start;
       const b = r.end === '*' ? this.count : r.end;
       const lo = Math.min(a, b);
       const hi = Math.max(a, b);
       if (lo < 1 || hi > this.count) throw new InvalidSequenceError('Invalid message sequence number');
-      for (let s = lo; s <= hi; s++) out.add(this.uids[s - 1]!);
+      spans.push([lo - 1, hi]);
     }
-    return [...out].sort((x, y) => x - y);
+    // MSN order is UID order: merged index spans give the UIDs ascending, without duplicates.
+    return this.collect(spans);
   }
 
   /** Resolves a UID set to the UIDs of it the view holds (ascending); nonexistent UIDs are ignored (RFC 9051). */
   uidsForUidSet(set: SequenceSet, saved: number[]): number[] {
     if (set.kind === 'saved') return saved.filter((u) => this.seqOf(u) !== 0);
     const last = this.lastUid;
+    const spans: Array<[number, number]> = [];
+    for (const r of set.ranges) {
+      const a = r.start === '*' ? last : r.start;
+      const b = r.end === '*' ? last : r.end;
+      spans.push([this.lowerBound(Math.min(a, b)), this.lowerBound(Math.max(a, b) + 1)]);
+    }
+    return this.collect(spans);
+  }
+
+  /** The UIDs at the index spans [from, to), merged, ascending. */
+  private collect(spans: Array<[number, number]>): number[] {
+    spans.sort((x, y) => x[0] - y[0]);
     const out: number[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const uid = this.uids[i]!;
-      for (const r of set.ranges) {
-        const a = r.start === '*' ? last : r.start;
-        const b = r.end === '*' ? last : r.end;
-        if (uid >= Math.min(a, b) && uid <= Math.max(a, b)) {
-          out.push(uid);
-          break;
-        }
-      }
+    let end = 0;
+    for (const [from, to] of spans) {
+      for (let i = Math.max(from, end); i < to; i++) out.push(this.uids[i]!);
+      end = Math.max(end, to);
     }
     return out;
   }
 
+  /** Index of the first UID >= uid (count when none). */
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uids[mid]! < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Our own flag change: the client gets it from the command's response, so do not echo it later. */
   applyOwnFlags(uid: number, flags: string[], modseq: number): void {
-    if (this.seqOf(uid) === 0) return;
-    this.flags.set(uid, { flags, modseq });
+    const seq = this.seqOf(uid);
+    if (seq === 0) return;
+    this.flagSet[seq - 1] = this.intern(flags);
+    this.modseqs[seq - 1] = modseq;
     this.pendingFlags.delete(uid);
   }
 
@@ -198,16 +262,16 @@ export class MailboxView {
     }
     for (const c of changes.changed) {
       if (c.uid > this.lastUid) {
-        this.push(c.uid);
-        this.flags.set(c.uid, { flags: c.flags, modseq: c.modseq });
+        this.push(c.uid, this.intern(c.flags), c.modseq);
         continue;
       }
       if (c.uid > last) continue;
-      const known = this.flags.get(c.uid);
-      if (!known || this.pendingExpunge.has(c.uid)) continue;
-      if (known.modseq >= c.modseq) continue;
-      const same = sameFlags(known.flags, c.flags);
-      this.flags.set(c.uid, { flags: c.flags, modseq: c.modseq });
+      const seq = this.seqOf(c.uid);
+      if (seq === 0 || this.pendingExpunge.has(c.uid)) continue;
+      if (this.modseqs[seq - 1]! >= c.modseq) continue;
+      const same = sameFlags(this.flagSets[this.flagSet[seq - 1]!]!, c.flags);
+      this.flagSet[seq - 1] = this.intern(c.flags);
+      this.modseqs[seq - 1] = c.modseq;
       if (!same) this.pendingFlags.add(c.uid);
     }
     this.highestModseq = Math.max(this.highestModseq, changes.highestModseq);
@@ -242,10 +306,9 @@ export class MailboxView {
     }
     for (const uid of [...this.pendingFlags].sort((a, b) => a - b)) {
       const seq = this.seqOf(uid);
-      const f = this.flags.get(uid);
-      if (seq === 0 || !f) continue;
+      if (seq === 0) continue;
       if (!allowExpunge && this.pendingExpunge.has(uid)) continue;
-      out.push({ kind: 'FLAGS', seq, uid, flags: f.flags, modseq: f.modseq });
+      out.push({ kind: 'FLAGS', seq, uid, flags: this.flagSets[this.flagSet[seq - 1]!]!, modseq: this.modseqs[seq - 1]! });
     }
     this.pendingFlags.clear();
     return out;
@@ -262,20 +325,47 @@ export class MailboxView {
     return out;
   }
 
-  private push(uid: number): void {
-    if (this.count === this.uids.length) {
-      const grown = new Uint32Array(this.uids.length * 2);
-      grown.set(this.uids);
-      this.uids = grown;
+  /** The id of a flag set, interning it (as a copy) on first sight. */
+  private intern(flags: readonly string[]): number {
+    const key = flags.length === 0 ? '' : flags.length === 1 ? flags[0]! : [...flags].sort().join(' ');
+    let id = this.flagSetIds.get(key);
+    if (id === undefined) {
+      id = this.flagSets.length;
+      this.flagSets.push([...flags]);
+      this.flagSetIds.set(key, id);
     }
-    this.uids[this.count++] = uid;
+    return id;
+  }
+
+  private reserve(n: number): void {
+    if (n <= this.uids.length) return;
+    let size = Math.max(this.uids.length, 64); // a listing of an empty mailbox has length 0
+    while (size < n) size *= 2;
+    const uids = new Uint32Array(size);
+    uids.set(this.uids.subarray(0, this.count));
+    const modseqs = new Float64Array(size);
+    modseqs.set(this.modseqs.subarray(0, this.count));
+    const flagSet = new Uint32Array(size);
+    flagSet.set(this.flagSet.subarray(0, this.count));
+    this.uids = uids;
+    this.modseqs = modseqs;
+    this.flagSet = flagSet;
+  }
+
+  private push(uid: number, flagSetId: number, modseq: number): void {
+    this.reserve(this.count + 1);
+    const i = this.count++;
+    this.uids[i] = uid;
+    this.flagSet[i] = flagSetId;
+    this.modseqs[i] = modseq;
   }
 
   private removeAt(seq: number): void {
     const uid = this.uids[seq - 1]!;
     this.uids.copyWithin(seq - 1, seq, this.count);
+    this.modseqs.copyWithin(seq - 1, seq, this.count);
+    this.flagSet.copyWithin(seq - 1, seq, this.count);
     this.count--;
-    this.flags.delete(uid);
     this.pendingFlags.delete(uid);
   }
 }

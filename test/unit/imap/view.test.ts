@@ -37,6 +37,15 @@ class FakeStore {
       async listUids() {
         return [...self.live.keys()].sort((a, b) => a - b);
       },
+      async listFlags() {
+        const uids = [...self.live.keys()].sort((a, b) => a - b);
+        return {
+          uids: Uint32Array.from(uids),
+          modseqs: Float64Array.from(uids.map((u) => self.live.get(u)!.modseq)),
+          flagSet: Uint32Array.from(uids.map((_, i) => i)),
+          flagSets: uids.map((u) => self.live.get(u)!.flags),
+        };
+      },
       async fetchMessages(): Promise<MessageMeta[]> {
         return [...self.live.entries()].map(([uid, m]) => ({
           uid,
