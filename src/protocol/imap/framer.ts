@@ -31,6 +31,8 @@ const SP = 0x20;
 /** Bytes of a skipped line kept to recognise a literal header at its end. */
 const TAIL_KEEP = 32;
 const MAX_LITERAL = 0xffffffff;
+/** Shared by every framer: an idle connection holds no buffer of its own (never written to). */
+const EMPTY = Buffer.alloc(0);
 
 interface LiteralHeader {
   /** Offset in the line where the header starts ('~' or '{'). */
@@ -119,7 +121,7 @@ export class CommandFramer implements CommandFramerApi {
   private lineBufs: Buffer[] = [];
   private lineLen = 0;
   /** Last bytes of the current line (skip mode). */
-  private tail: Buffer = Buffer.alloc(0);
+  private tail: Buffer = EMPTY;
   /** Parts of the command framed so far. */
   private parts: CommandPart[] = [];
   private commandMemory = 0;
@@ -206,7 +208,7 @@ export class CommandFramer implements CommandFramerApi {
     this.state = { kind: 'line' };
     this.lineBufs = [];
     this.lineLen = 0;
-    this.tail = Buffer.alloc(0);
+    this.tail = EMPTY;
     this.parts = [];
     this.commandMemory = 0;
     this.tag = null;
@@ -291,7 +293,7 @@ export class CommandFramer implements CommandFramerApi {
   private enterSkip(): void {
     this.lineBufs = [];
     this.lineLen = 0;
-    this.tail = Buffer.alloc(0);
+    this.tail = EMPTY;
     this.state = { kind: 'skip' };
   }
 
@@ -408,7 +410,7 @@ export class CommandFramer implements CommandFramerApi {
   private skippedLineEnded(): void {
     let t = this.tail;
     if (t.length > 0 && t[t.length - 1] === CR) t = t.subarray(0, t.length - 1);
-    this.tail = Buffer.alloc(0);
+    this.tail = EMPTY;
     const header = findLiteralHeader(t);
     if (header && !header.synchronizing) {
       if (Number.isNaN(header.size)) {

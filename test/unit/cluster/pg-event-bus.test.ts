@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { PgEventBus } from '../../../src/cluster/pg-event-bus.js';
+import { accountEventKey, mailboxEventKey } from '../../../src/mail/events.js';
 import type { MailEvent } from '../../../src/mail/types.js';
 import { startPostgres, type PostgresInstance } from '../../support/postgres.js';
 
@@ -69,7 +70,13 @@ async function publishUntilReceived(from: PgEventBus, to: ReturnType<typeof coll
   await arrived;
 }
 
-const changed = (mailboxId: number, modseq: number): MailEvent => ({ kind: 'mailbox-changed', accountId: 1, mailboxId, modseq });
+const changed = (mailboxId: number, modseq: number, repository = 'default'): MailEvent => ({
+  kind: 'mailbox-changed',
+  repository,
+  accountId: 1,
+  mailboxId,
+  modseq,
+});
 
 describe('PgEventBus', () => {
   test('an event published on one server reaches the other once, and the publisher locally once', async () => {
@@ -114,12 +121,40 @@ describe('PgEventBus', () => {
     }
   });
 
+  test('received notifications reach keyed listeners by repository, mailbox and account name only', async () => {
+    const a = await PgEventBus.open({ url, heartbeatSeconds: 0 });
+    const b = await PgEventBus.open({ url, heartbeatSeconds: 0 });
+    try {
+      const onB = collector(b);
+      const keyed: MailEvent[] = [];
+      const sub = b.subscribeKeys((e) => keyed.push(e), [mailboxEventKey('r1', 7), accountEventKey('alice')]);
+      a.publish(changed(7, 2, 'r2')); // same id, other repository
+      a.publish(changed(8, 2, 'r1'));
+      a.publish({ kind: 'account-changed', accountName: 'bob' });
+      a.publish(changed(7, 5, 'r1'));
+      a.publish({ kind: 'account-changed', accountName: 'alice' });
+      a.publish(changed(9, 1, 'marker'));
+      await onB.waitFor((e) => e.kind === 'mailbox-changed' && e.mailboxId === 9);
+      await onB.waitFor((e) => e.kind === 'account-changed' && e.accountName === 'alice');
+      assert.deepEqual(keyed, [changed(7, 5, 'r1'), { kind: 'account-changed', accountName: 'alice' }]);
+      // After unsubscribe nothing more arrives.
+      sub.unsubscribe();
+      a.publish(changed(7, 6, 'r1'));
+      a.publish(changed(9, 2, 'marker'));
+      await onB.waitFor((e) => e.kind === 'mailbox-changed' && e.mailboxId === 9 && e.modseq === 2);
+      assert.equal(keyed.length, 2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('a publish-only bus (the CLI) delivers on flush()', async () => {
     const server = await PgEventBus.open({ url, heartbeatSeconds: 0 });
     const cli = await PgEventBus.open({ url, listen: false });
     try {
       const onServer = collector(server);
-      cli.publish({ kind: 'mailboxes-changed', accountId: 42 });
+      cli.publish({ kind: 'mailboxes-changed', repository: 'default', accountId: 42 });
       await cli.flush();
       await cli.close();
       await onServer.waitFor((e) => e.kind === 'mailboxes-changed' && e.accountId === 42);

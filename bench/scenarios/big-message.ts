@@ -1,0 +1,223 @@
+// big-message: APPEND and LMTP of 10 MB and 50 MB messages (a short text part
+// and a base64 attachment), then FETCH of BODY.PEEK[] (the whole message),
+// BODY.PEEK[2] (the attachment as stored) and BINARY.PEEK[2] (decoded,
+// RFC 3516). Reported per operation: MB/s (message or section size / time
+// from sending the command to the tagged OK or the LMTP 250) and the
+// server's peak memory growth during it.
+//
+// Peak memory: before each operation every process of the server (its main
+// process and descendants: Dovecot's imap and lmtp processes) gets its peak
+// RSS (VmHWM) reset to its current RSS through /proc/<pid>/clear_refs; after
+// it, the growth is the sum of (VmHWM - RSS before) over those processes,
+// plus the peak of processes started meanwhile. A server that streams keeps
+// this near its buffer sizes; one that buffers whole messages grows by
+// several times the message size.
+
+import type { BenchUser, Endpoint } from '../lib/endpoint.js';
+import { ImapClient, ascii, type TaggedResult } from '../lib/imap-client.js';
+import { LmtpClient } from '../lib/lmtp-client.js';
+import { peakRssMB, processTree, resetPeakRss, rssMB } from '../lib/proc-mem.js';
+import { round3, summarize } from '../lib/stats.js';
+import { type Metric, type PointResult, type Scenario } from './types.js';
+
+const USER_ID = 'big001';
+const REPETITIONS = 3;
+const MB = 1024 * 1024;
+
+/** Deterministic bytes (xorshift32): the same attachment on every target and run. */
+function pseudoRandom(size: number, seed: number): Buffer {
+  const words = new Uint32Array(Math.ceil(size / 4));
+  let x = seed >>> 0 || 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return Buffer.from(words.buffer, 0, size);
+}
+
+export interface BigMessage {
+  bytes: Buffer;
+  /** Size of part 2 as stored (base64 text) and decoded. */
+  part2Encoded: number;
+  part2Decoded: number;
+}
+
+/** A multipart/mixed message of about `totalBytes`: text part, then a base64 attachment. */
+export function buildBigMessage(totalBytes: number, seed = 1): BigMessage {
+  const boundary = 'petrel-bench-big-boundary';
+  const text = 'This message carries a large attachment for the big-message benchmark.\r\n'.repeat(8);
+  const head = [
+    'From: Big Sender <big@bench.example>',
+    'To: <big001@bench.test>',
+    `Subject: big message of ${Math.round(totalBytes / MB)} MB`,
+    `Message-ID: <big-${totalBytes}-${seed}@bench.example>`,
+    'Date: Sun, 22 Nov 2026 08:00:00 +0000',
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    text,
+    `--${boundary}`,
+    'Content-Type: application/octet-stream; name="big.bin"',
+    'Content-Transfer-Encoding: base64',
+    'Content-Disposition: attachment; filename="big.bin"',
+    '',
+    '',
+  ].join('\r\n');
+  const tail = `\r\n--${boundary}--\r\n`;
+  // base64 in 76-character lines: 57 raw bytes per 78 bytes on the wire.
+  const rawSize = Math.max(57, Math.floor((totalBytes - head.length - tail.length) / 78) * 57);
+  const b64 = pseudoRandom(rawSize, seed).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  const body = lines.join('\r\n');
+  return {
+    bytes: Buffer.concat([Buffer.from(head), Buffer.from(body), Buffer.from(tail)]),
+    part2Encoded: body.length,
+    part2Decoded: rawSize,
+  };
+}
+
+/** Peak-memory probe over the server's processes (see the header comment). */
+class PeakProbe {
+  private before = new Map<number, number>();
+  private resetOk = true;
+
+  constructor(private readonly root: number | undefined) {}
+
+  start(): void {
+    this.before.clear();
+    if (this.root === undefined) return;
+    for (const pid of processTree(this.root)) {
+      const rss = rssMB(pid);
+      if (!Number.isFinite(rss)) continue;
+      this.before.set(pid, rss);
+      this.resetOk = resetPeakRss(pid) && this.resetOk;
+    }
+  }
+
+  /** Growth in MB; NaN when the peaks could not be reset (not root, no /proc). */
+  growthMB(): number {
+    if (this.root === undefined || !this.resetOk) return NaN;
+    let growth = 0;
+    for (const pid of processTree(this.root)) {
+      const peak = peakRssMB(pid);
+      if (!Number.isFinite(peak)) continue;
+      const base = this.before.get(pid);
+      growth += base === undefined ? peak : Math.max(0, peak - base);
+    }
+    return growth;
+  }
+}
+
+/** The size of the one literal in the response to a single-message FETCH. */
+function literalSize(r: TaggedResult): number {
+  let size = 0;
+  for (const u of r.untagged) for (const l of u.literals) size += l.length;
+  return size;
+}
+
+interface OpSamples {
+  mbps: number[];
+  peakMB: number[];
+  bytes: number;
+}
+
+export const bigMessageScenario: Scenario = {
+  name: 'big-message',
+
+  userIds: () => [USER_ID],
+
+  async prepare() {
+    // The INBOX starts empty; every point appends its own messages.
+  },
+
+  points: (o) => o.bigSizesMB.map((s) => `${s} MB`),
+
+  async runPoint(ep: Endpoint, point, o): Promise<PointResult> {
+    const size = Number.parseFloat(point) * MB;
+    const user: BenchUser = ep.users.get(USER_ID)!;
+    const msg = buildBigMessage(size, Math.round(size));
+    const probe = new PeakProbe(ep.pid);
+    const ops: Record<string, OpSamples> = {};
+    const record = (op: string, bytes: number, ms: number, peak: number): void => {
+      const s = (ops[op] ??= { mbps: [], peakMB: [], bytes });
+      s.mbps.push(bytes / MB / (ms / 1000));
+      s.peakMB.push(peak);
+    };
+    const timeoutMs = Math.max(o.timeoutMs, 120_000);
+
+    const client = await ImapClient.connect({ ...ep.imap, timeoutMs });
+    const lmtp = await LmtpClient.connect({ ...ep.lmtp, timeoutMs });
+    try {
+      await client.command(`LOGIN "${user.login}" "${user.password}"`);
+      // Warm-up: a small APPEND and delivery, so the server's session and
+      // delivery processes exist and have done their first-time work.
+      const small = buildBigMessage(64 * 1024, 7).bytes;
+      await client.append('INBOX', small);
+      await lmtp.deliver('big@bench.example', [user.address], small);
+      await client.command('SELECT INBOX');
+
+      for (let rep = 0; rep < REPETITIONS; rep++) {
+        // A distinct header per copy: a content-addressed store must not be flattered by duplicates.
+        const appended = Buffer.concat([Buffer.from(`X-Bench-Copy: append-${rep}-${Date.now()}\r\n`), msg.bytes]);
+        probe.start();
+        let t0 = performance.now();
+        await client.append('INBOX', appended);
+        record('APPEND', appended.length, performance.now() - t0, probe.growthMB());
+
+        const delivered = Buffer.concat([Buffer.from(`X-Bench-Copy: lmtp-${rep}-${Date.now()}\r\n`), msg.bytes]);
+        probe.start();
+        t0 = performance.now();
+        const [reply] = await lmtp.deliver('big@bench.example', [user.address], delivered);
+        const lmtpMs = performance.now() - t0;
+        if (reply?.code !== 250) throw new Error(`LMTP delivery of ${point} refused: ${reply?.code} ${reply?.text}`);
+        record('LMTP', delivered.length, lmtpMs, probe.growthMB());
+
+        // The newest message (the delivery); NOOP first so the session knows it.
+        await client.command('NOOP');
+        for (const [op, item] of [
+          ['FETCH BODY[]', 'BODY.PEEK[]'],
+          ['FETCH BODY[2]', 'BODY.PEEK[2]'],
+          ['FETCH BINARY[2]', 'BINARY.PEEK[2]'],
+        ] as const) {
+          probe.start();
+          t0 = performance.now();
+          const r = await client.command(`FETCH * (${item})`);
+          const ms = performance.now() - t0;
+          const got = literalSize(r);
+          const want = op === 'FETCH BODY[]' ? delivered.length : op === 'FETCH BODY[2]' ? msg.part2Encoded : msg.part2Decoded;
+          // A delivered message gains the server's trace headers (Return-Path, Received): BODY[] is a little longer.
+          const ok = op === 'FETCH BODY[]' ? got >= want && got - want < 4096 : got === want;
+          if (!ok) {
+            throw new Error(`${op}: got ${got} bytes, expected ${want} (${r.untagged.map((u) => ascii(u.line).slice(0, 120)).join(' | ')})`);
+          }
+          record(op, got, ms, probe.growthMB());
+        }
+        o.log(`  ${point} round ${rep + 1}/${REPETITIONS}: ${Object.entries(ops).map(([k, v]) => `${k} ${v.mbps.at(-1)!.toFixed(0)} MB/s`).join(', ')}`);
+      }
+      // Keep the mailbox small for the next point.
+      await client.command('STORE 1:* +FLAGS.SILENT (\\Deleted)');
+      await client.command('EXPUNGE');
+    } finally {
+      await client.logout().catch(() => undefined);
+      await lmtp.quit();
+    }
+
+    const metrics: Metric[] = [];
+    const details: Record<string, unknown> = { messageBytes: msg.bytes.length, part2Encoded: msg.part2Encoded, part2Decoded: msg.part2Decoded };
+    for (const [op, s] of Object.entries(ops)) {
+      const sorted = [...s.mbps].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      const peak = Math.max(...s.peakMB);
+      metrics.push({ name: `${op} MB/s`, value: round3(median), better: 'higher' });
+      metrics.push({ name: `${op} peak MB`, value: round3(peak), better: 'lower' });
+      details[op] = { mbps: s.mbps.map(round3), peakMB: s.peakMB.map(round3), bytes: s.bytes, ms: summarize(s.mbps.map((v) => (s.bytes / MB / v) * 1000)) };
+    }
+    return { point, metrics, details };
+  },
+};
