@@ -66,6 +66,12 @@ export function formatTable(runs: TargetRun[], order: string[]): string {
   for (const run of runs) {
     if (run.error) notes.push(`${run.target}: not run: ${run.error.split('\n')[0]}`);
     for (const [s, sr] of Object.entries(run.scenarios)) if (sr.error) notes.push(`${run.target} ${s}: failed: ${sr.error}`);
+    for (const [s, sr] of Object.entries(run.scenarios)) {
+      for (const p of sr.points) {
+        const notRun = (p.details as { notRun?: unknown } | undefined)?.notRun;
+        if (typeof notRun === 'string') notes.push(`${run.target} ${s} ${p.point}: not run: ${notRun}`);
+      }
+    }
   }
   return [...text, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }

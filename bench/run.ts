@@ -9,13 +9,19 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertLoopback, type Endpoint, type Target } from './lib/endpoint.js';
+import { assertLoopback, type ConnectionNeeds, type Endpoint, type Target } from './lib/endpoint.js';
+import { formatCpuUse, startCpuSample } from './lib/cpu-sample.js';
+import { crossServerScenario } from './scenarios/cross-server.js';
 import { deliveryScenario } from './scenarios/delivery.js';
+import { bigMessageScenario } from './scenarios/big-message.js';
+import { idleFanoutScenario } from './scenarios/idle-fanout.js';
 import { idleLatencyScenario } from './scenarios/idle-latency.js';
+import { largeMailboxScenario } from './scenarios/large-mailbox.js';
 import { mixedScenario } from './scenarios/mixed.js';
 import type { BenchOptions, Metric, Scenario } from './scenarios/types.js';
 import { DovecotTarget } from './targets/dovecot.js';
 import { PetrelTarget } from './targets/petrel.js';
+import { PetrelClusterTarget } from './targets/petrel-cluster.js';
 import { formatTable, type TargetRun } from './report.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -23,12 +29,16 @@ const SCENARIOS: Record<string, Scenario> = {
   mixed: mixedScenario,
   delivery: deliveryScenario,
   'idle-latency': idleLatencyScenario,
+  'idle-fanout': idleFanoutScenario,
+  'big-message': bigMessageScenario,
+  'large-mailbox': largeMailboxScenario,
+  'cross-server': crossServerScenario,
 };
 
 const HELP = `Usage: npm run bench -- [options]
 
   --scenario LIST      ${Object.keys(SCENARIOS).join(',')} (default: all)
-  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator)
+  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel-cluster, petrel-cluster-N
   --clients LIST       mixed: concurrent IMAP clients per point (default 10,50,200)
   --users N            mixed: users shared by the clients (default 20)
   --prefill N          mixed: messages per user before the first point (default 200)
@@ -37,12 +47,21 @@ const HELP = `Usage: npm run bench -- [options]
   --idle-users N       idle-latency: IDLE clients, one per user (default 100)
   --idle-rounds N      idle-latency: deliveries per user (default 3)
   --idle-rate N        idle-latency: LMTP deliveries per second within a round (default 50)
+  --idle-connections L idle-fanout: sessions in IDLE per point (default 10000,50000)
+  --fanout-users N     idle-fanout: users the sessions are spread over (default 1000)
+  --fanout-rate N      idle-fanout: LMTP deliveries per second, one per user (default 100)
+  --big-sizes LIST     big-message: message sizes in MB (default 10,50)
+  --large-messages N   large-mailbox: messages in the big INBOX (default 1000000)
+  --large-cache DIR    large-mailbox: generated Maildirs are kept and reused here (default <tmpdir>/petrel-bench-cache)
   --duration S         measured seconds per point (default 20)
   --warmup S           unmeasured seconds before each point (default 3)
   --timeout-ms N       per-command timeout (default 30000)
   --seed N             message mix seed (default 1)
   --petrel-run MODE    dist (npm run build, bin/petrel.cjs: what operators run; default) or src (tsx)
   --petrel-env K=V,..  extra env for petrel (e.g. a raised per-IP connection limit)
+  --petrel-data DIR    petrel's data dir, kept and reused (large-mailbox: the import is skipped when INBOX is full)
+  --petrel-servers N   petrel-cluster: \`petrel serve\` processes over one PostgreSQL (default 2; target petrel-cluster-N sets N)
+  --deliveries N       cross-server: deliveries, one at a time (default 1000)
   --out FILE           result JSON (default bench/results/<timestamp>.json)
 `;
 
@@ -81,20 +100,33 @@ function num(s: string | undefined, def: number): number {
   return v;
 }
 
-function makeTarget(name: string, args: Map<string, string>, logDir: string): Target {
-  if (name === 'dovecot') return new DovecotTarget({ keepLogIn: logDir });
+/** --petrel-env K=V,... */
+function petrelEnv(args: Map<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of (args.get('petrel-env') ?? '').split(',').filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`--petrel-env wants K=V, got ${kv}`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return env;
+}
+
+function makeTarget(name: string, args: Map<string, string>, logDir: string, connections: ConnectionNeeds | null): Target {
+  if (name === 'dovecot') return new DovecotTarget({ keepLogIn: logDir, connections });
   if (name === 'petrel') {
-    const env: Record<string, string> = {};
-    for (const kv of (args.get('petrel-env') ?? '').split(',').filter(Boolean)) {
-      const eq = kv.indexOf('=');
-      if (eq <= 0) throw new Error(`--petrel-env wants K=V, got ${kv}`);
-      env[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
+    const env = petrelEnv(args);
     const run = args.get('petrel-run') ?? 'dist';
     if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
-    return new PetrelTarget({ run, env, keepLogIn: logDir });
+    return new PetrelTarget({ run, env, keepLogIn: logDir, dataDir: args.get('petrel-data') ?? null, connections });
   }
-  throw new Error(`unknown target ${name} (petrel, dovecot)`);
+  const cluster = /^petrel-cluster(?:-(\d+))?$/.exec(name);
+  if (cluster) {
+    const run = args.get('petrel-run') ?? 'dist';
+    if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
+    const servers = Number(cluster[1] ?? num(args.get('petrel-servers'), 2));
+    return new PetrelClusterTarget({ servers, run, env: petrelEnv(args), keepLogIn: logDir, connections }, name);
+  }
+  throw new Error(`unknown target ${name} (petrel, petrel-cluster, petrel-cluster-N, dovecot)`);
 }
 
 async function main(): Promise<void> {
@@ -123,6 +155,13 @@ async function main(): Promise<void> {
     idleUsers: num(args.get('idle-users'), 100),
     idleRounds: num(args.get('idle-rounds'), 3),
     idleRate: Math.max(1, num(args.get('idle-rate'), 50)),
+    largeMessages: Math.max(1, Math.floor(num(args.get('large-messages'), 1_000_000))),
+    largeCache: args.get('large-cache') ?? null,
+    idleConnections: numList(args.get('idle-connections'), [10_000, 50_000]),
+    fanoutUsers: Math.max(1, num(args.get('fanout-users'), 1000)),
+    fanoutRate: Math.max(1, num(args.get('fanout-rate'), 100)),
+    bigSizesMB: numList(args.get('big-sizes'), [10, 50]),
+    crossDeliveries: Math.max(1, Math.floor(num(args.get('deliveries'), 1000))),
     timeoutMs: num(args.get('timeout-ms'), 30_000),
     log,
   };
@@ -133,6 +172,11 @@ async function main(): Promise<void> {
   const logDir = path.join(resultsDir, `${stamp}-logs`);
   await mkdir(logDir, { recursive: true });
   const userIds = [...new Set(scenarios.flatMap((s) => s.userIds(o)))];
+  // The largest connection limits any chosen scenario needs (idle-fanout), or null: the targets' defaults.
+  const needs = scenarios.flatMap((s) => (s.connectionNeeds ? [s.connectionNeeds(o)] : []));
+  const connections: ConnectionNeeds | null = needs.length
+    ? { total: Math.max(...needs.map((x) => x.total)), perUser: Math.max(...needs.map((x) => x.perUser)), perIp: Math.max(...needs.map((x) => x.perIp)) }
+    : null;
 
   let current: Target | null = null;
   let interrupted = false;
@@ -145,7 +189,7 @@ async function main(): Promise<void> {
 
   const runs: TargetRun[] = [];
   for (const name of targetNames) {
-    const target = makeTarget(name, args, logDir);
+    const target = makeTarget(name, args, logDir, connections);
     const run: TargetRun = { target: name, info: {}, error: null, scenarios: {} };
     runs.push(run);
     current = target;
@@ -155,6 +199,7 @@ async function main(): Promise<void> {
       ep = await target.start(userIds);
       assertLoopback(ep.imap);
       assertLoopback(ep.lmtp);
+      for (const sv of ep.servers ?? []) [sv.imap, sv.lmtp].forEach(assertLoopback);
     } catch (e) {
       run.error = (e as Error).message;
       log(`== ${name}: could not start: ${run.error.split('\n').slice(0, 12).join('\n')}`);
@@ -174,8 +219,11 @@ async function main(): Promise<void> {
             // The machine is shared: record how busy it was, to judge noisy figures.
             const loadBefore = os.loadavg()[0]!;
             log(`-- ${name} ${s.name} ${p}: running (load ${loadBefore.toFixed(2)})`);
+            const cpu = await startCpuSample(ep);
             const r = await s.runPoint(ep, p, o);
-            r.details = { ...(r.details as object), loadavg1Before: loadBefore, loadavg1After: os.loadavg()[0] };
+            const serverCpu = cpu ? await cpu() : undefined;
+            r.details = { ...(r.details as object), loadavg1Before: loadBefore, loadavg1After: os.loadavg()[0], serverCpu };
+            if (serverCpu) log(`   server CPU: ${formatCpuUse(serverCpu)}`);
             sr.points.push(r);
             log(`   ${summaryLine(r.metrics)}`);
           }

@@ -22,6 +22,29 @@ export interface Endpoint {
   lmtp: HostPort;
   /** Users by their bench id (e.g. "mix001"), provisioned with empty mailboxes. */
   users: Map<string, BenchUser>;
+  /** Optional: puts a Maildir's messages (cur/, new/) into a user's INBOX; the large-mailbox prefill. */
+  importMaildir?(userId: string, maildir: string): Promise<void>;
+  /** Optional: pids of the processes serving IMAP sessions right now (their memory is measured). */
+  serverPids?(): Promise<number[]>;
+  /** Optional: the server's main process; with its descendants, the whole server (idle-fanout, big-message memory). */
+  pid?: number;
+  /** Optional: every server of a cluster (imap/lmtp above are the first one's); see serverFor(). */
+  servers?: Array<{ imap: HostPort; lmtp: HostPort }>;
+  /** Optional: processes whose CPU time is sampled around each point, by group (e.g. petrel, postgres). */
+  cpuPids?(): Promise<Record<string, number[]>>;
+}
+
+/** Server i mod n of a cluster, or the one server: spreads clients round-robin over a cluster. */
+export function serverFor(ep: Endpoint, i: number): { imap: HostPort; lmtp: HostPort } {
+  const all = ep.servers;
+  return all && all.length ? all[i % all.length]! : { imap: ep.imap, lmtp: ep.lmtp };
+}
+
+/** Connection limits a scenario needs the target to allow (idle-fanout); targets raise theirs to these. */
+export interface ConnectionNeeds {
+  total: number;
+  perUser: number;
+  perIp: number;
 }
 
 /** A server the bench starts, provisions with users, and stops. */

@@ -72,6 +72,8 @@ export class ImapClient {
   private closed: Error | null = null;
   /** Called for each untagged response (used by IDLE watchers). */
   onUntagged: ((r: ImapResponse) => void) | null = null;
+  /** false: untagged responses go only to onUntagged, not into the TaggedResult (FETCH 1:* of a huge mailbox). */
+  collectUntagged = true;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -196,7 +198,7 @@ export class ImapClient {
         this.greetingWaiter = null;
         return;
       }
-      this.waiter?.untagged.push(r);
+      if (this.collectUntagged) this.waiter?.untagged.push(r);
       this.onUntagged?.(r);
       return;
     }

@@ -14,14 +14,15 @@ export interface RunResult {
 export function runCommand(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -67,4 +68,15 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * cmd/args wrapped so that the child starts with at least `openFiles` as its
+ * soft limit on open files (`ulimit -n`), or the hard limit when that is
+ * lower (raising the hard limit needs root outside a container). `exec`
+ * keeps the pid, so the caller's child.pid is the command's own.
+ */
+export function withOpenFiles(openFiles: number, cmd: string, args: string[]): { cmd: string; args: string[] } {
+  const script = `ulimit -n ${Math.ceil(openFiles)} 2>/dev/null || ulimit -n hard 2>/dev/null; exec "$0" "$@"`;
+  return { cmd: 'bash', args: ['-c', script, cmd, ...args] };
 }

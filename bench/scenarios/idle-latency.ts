@@ -19,7 +19,7 @@ import { userIdList, type BenchOptions, type PointResult, type Scenario } from '
 const LMTP_LANES = 4;
 const ROUND_TIMEOUT_MS = 10_000;
 
-interface Watcher {
+export interface Watcher {
   user: BenchUser;
   client: ImapClient;
   exists: number;
@@ -35,7 +35,8 @@ function idleUsers(ep: Endpoint, o: BenchOptions): BenchUser[] {
   return userIdList('idl', o.idleUsers).map((id) => ep.users.get(id)!);
 }
 
-async function openWatcher(ep: Endpoint, user: BenchUser, o: BenchOptions): Promise<Watcher> {
+/** LOGIN, SELECT INBOX, IDLE on ep.imap; the watcher records when EXISTS reaches `expect` (also cross-server.ts). */
+export async function openWatcher(ep: Endpoint, user: BenchUser, o: BenchOptions): Promise<Watcher> {
   const client = await ImapClient.connect({ ...ep.imap, timeoutMs: o.timeoutMs });
   await client.command(`LOGIN "${user.login}" "${user.password}"`);
   const sel = await client.command('SELECT INBOX');

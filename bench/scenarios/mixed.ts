@@ -13,7 +13,7 @@
 // commands completed inside the measured window.
 
 import { ImapClient, ascii, type TaggedResult } from '../lib/imap-client.js';
-import type { BenchUser, Endpoint } from '../lib/endpoint.js';
+import { serverFor, type BenchUser, type Endpoint } from '../lib/endpoint.js';
 import { createRng, smallMessage, subSeed, type Rng } from '../lib/messages.js';
 import { prefillOverLmtp } from '../lib/prefill.js';
 import { LatencyRecorder, nowMs, round3, runLimited } from '../lib/stats.js';
@@ -92,7 +92,7 @@ class MixedClient {
     for (let s = 0; s < MAX_SESSIONS_PER_CLIENT && nowMs() < this.win.end; s++) {
       let client: ImapClient | null = null;
       try {
-        client = await this.timed('CONNECT', () => ImapClient.connect({ ...this.ep.imap, timeoutMs: this.o.timeoutMs }));
+        client = await this.timed('CONNECT', () => ImapClient.connect({ ...serverFor(this.ep, this.index).imap, timeoutMs: this.o.timeoutMs }));
         await this.session(client);
       } catch (e) {
         if (!(e instanceof Deadline) && nowMs() < this.win.end) {

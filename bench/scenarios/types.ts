@@ -1,6 +1,6 @@
 // The shape every scenario has, so run.ts can run any of them against any target.
 
-import type { Endpoint } from '../lib/endpoint.js';
+import type { ConnectionNeeds, Endpoint } from '../lib/endpoint.js';
 
 export interface BenchOptions {
   seed: number;
@@ -22,6 +22,19 @@ export interface BenchOptions {
   idleRounds: number;
   /** idle-latency: LMTP deliveries per second within a round. */
   idleRate: number;
+  /** large-mailbox: messages in the one big INBOX. */
+  largeMessages: number;
+  /** large-mailbox: where the generated Maildir is kept and reused (null: <tmpdir>/petrel-bench-cache). */
+  largeCache: string | null;
+  /** idle-fanout: connections in IDLE per point, over fanoutUsers users. */
+  idleConnections: number[];
+  fanoutUsers: number;
+  /** idle-fanout: LMTP deliveries per second (one per user). */
+  fanoutRate: number;
+  /** big-message: message sizes, MB. */
+  bigSizesMB: number[];
+  /** cross-server: LMTP deliveries, one at a time, each timed until EXISTS on the IDLE client. */
+  crossDeliveries: number;
   /** Per-command timeout. */
   timeoutMs: number;
   log: (msg: string) => void;
@@ -51,6 +64,8 @@ export interface Scenario {
   /** Labels of the points to run, in order. */
   points(o: BenchOptions): string[];
   runPoint(ep: Endpoint, point: string, o: BenchOptions): Promise<PointResult>;
+  /** Connection limits the target must allow (passed to the target before it starts). */
+  connectionNeeds?(o: BenchOptions): ConnectionNeeds;
 }
 
 /** "mix001" style ids. */

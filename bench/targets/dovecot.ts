@@ -8,8 +8,9 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type Endpoint, type Target } from '../lib/endpoint.js';
-import { runCommand, stopChild, waitForPort } from '../lib/process.js';
+import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type ConnectionNeeds, type Endpoint, type Target } from '../lib/endpoint.js';
+import { runCommand, stopChild, waitForPort, withOpenFiles } from '../lib/process.js';
+import { childPids } from '../lib/proc.js';
 import { freePort } from '../lib/stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -18,6 +19,8 @@ const MAIL_USER = process.env.PETREL_BENCH_MAIL_USER ?? 'petrelbench';
 export interface DovecotOptions {
   /** Log directory kept after stop (the temp dir is removed); null = discard logs. */
   keepLogIn?: string | null;
+  /** Connection limits to allow (idle-fanout): raises imap process_limit, anvil/auth client_limit and mail_max_userip_connections. */
+  connections?: ConnectionNeeds | null;
 }
 
 export class DovecotTarget implements Target {
@@ -57,9 +60,11 @@ export class DovecotTarget implements Target {
     const imapPort = await freePort();
     const lmtpPort = await freePort();
     const conf = path.join(dir, 'dovecot.conf');
-    await writeFile(conf, dovecotConfig({ dir, passwdFile, imapPort, lmtpPort, uid, gid }));
+    await writeFile(conf, dovecotConfig({ dir, passwdFile, imapPort, lmtpPort, uid, gid, connections: this.opts.connections ?? null }));
 
-    const child = spawn('dovecot', ['-F', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // anvil and the log process hold a descriptor per session: raise the soft limit as far as allowed.
+    const run = this.opts.connections ? withOpenFiles(this.opts.connections.total + 2000, 'dovecot', ['-F', '-c', conf]) : { cmd: 'dovecot', args: ['-F', '-c', conf] };
+    const child = spawn(run.cmd, run.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString('utf8')));
@@ -76,6 +81,27 @@ export class DovecotTarget implements Target {
       imap: { host: '127.0.0.1', port: imapPort },
       lmtp: { host: '127.0.0.1', port: lmtpPort },
       users,
+      importMaildir: async (userId, maildir) => {
+        // Dovecot reads a Maildir as it is: the files become the user's own (hard links
+        // when on the same file system, else copies); it indexes them on first access.
+        const home = path.join(homes, userId);
+        const dest = path.join(home, 'Maildir');
+        await mkdir(path.join(dest, 'tmp'), { recursive: true });
+        for (const sub of ['cur', 'new']) {
+          // Into the directory (Dovecot may have created an empty Maildir already): "src/." copies the contents.
+          await mkdir(path.join(dest, sub), { recursive: true });
+          const linked = await runCommand('cp', ['-al', `${path.join(maildir, sub)}/.`, path.join(dest, sub)]);
+          if (linked.code !== 0) {
+            const copied = await runCommand('cp', ['-a', `${path.join(maildir, sub)}/.`, path.join(dest, sub)]);
+            if (copied.code !== 0) throw new Error(`copying the maildir failed: ${copied.stderr}`);
+          }
+        }
+        const owned = await runCommand('chown', ['-R', `${uid}:${gid}`, home]);
+        if (owned.code !== 0) throw new Error(`chown ${home} failed: ${owned.stderr}`);
+      },
+      // One imap process per session, children of the master.
+      serverPids: async () => (child.pid !== undefined ? childPids(child.pid, 'imap') : []),
+      pid: child.pid,
     };
   }
 
@@ -110,10 +136,18 @@ interface ConfigParams {
   lmtpPort: number;
   uid: number;
   gid: number;
+  connections: ConnectionNeeds | null;
 }
 
 function dovecotConfig(p: ConfigParams): string {
   const log = path.join(p.dir, 'dovecot.log');
+  // Still one process per IMAP session (Dovecot recommends client_limit = 1 for
+  // mail processes): a fan-out of N sessions needs N imap processes, and anvil
+  // and auth serve every one of them.
+  const total = p.connections?.total ?? 0;
+  const imapProcesses = Math.max(1024, total + 100);
+  const serviceClients = Math.max(8192, total + 2000);
+  const perUserIp = Math.max(1000, (p.connections?.perUser ?? 0) + 10);
   return `# Written by petrel bench/targets/dovecot.ts for one bench run.
 base_dir = ${path.join(p.dir, 'run')}
 state_dir = ${path.join(p.dir, 'state')}
@@ -165,7 +199,7 @@ service imap-login {
   client_limit = 1024
 }
 service imap {
-  process_limit = 1024
+  process_limit = ${imapProcesses}
 }
 service lmtp {
   inet_listener lmtp {
@@ -175,13 +209,13 @@ service lmtp {
   process_limit = 128
 }
 service auth {
-  client_limit = 8192
+  client_limit = ${serviceClients}
 }
 service anvil {
-  client_limit = 8192
+  client_limit = ${serviceClients}
 }
 protocol imap {
-  mail_max_userip_connections = 1000
+  mail_max_userip_connections = ${perUserIp}
 }
 `;
 }

@@ -5,12 +5,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type Endpoint, type Target } from '../lib/endpoint.js';
-import { runCommand, stopChild, waitForPort } from '../lib/process.js';
+import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type ConnectionNeeds, type Endpoint, type Target } from '../lib/endpoint.js';
+import { runCommand, stopChild, waitForPort, withOpenFiles } from '../lib/process.js';
 import { freePort, runLimited } from '../lib/stats.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,7 +23,18 @@ export interface PetrelOptions {
   /** Where to copy the server's stderr log on stop; null = discard. */
   keepLogIn?: string | null;
   startTimeoutMs?: number;
+  /** Data directory kept and reused across runs (never removed; existing users are kept), instead of a temp dir. */
+  dataDir?: string | null;
+  /** Connection limits to allow (idle-fanout); --petrel-env still wins. */
+  connections?: ConnectionNeeds | null;
+  /** false: skip `npm run build` with run 'dist' (already built, e.g. by the cluster target's first server). */
+  build?: boolean;
+  /** CLI commands run before the users are added, e.g. [['db', 'migrate']] (cluster mode). */
+  setupCommands?: string[][];
 }
+
+/** Users are created in one `user add-many` process above this many (one hash, one process). */
+const BATCH_USERS_OVER = 10;
 
 export class PetrelTarget implements Target {
   readonly name = 'petrel';
@@ -34,22 +45,28 @@ export class PetrelTarget implements Target {
   constructor(private readonly opts: PetrelOptions = {}) {}
 
   private command(): { cmd: string; args: string[] } {
-    // PETREL_BENCH_CLI: another CLI entry (a .ts run with tsx), e.g. another checkout.
+    // PETREL_BENCH_CLI: another CLI entry (src/cli/run.ts or bin/petrel.cjs), e.g. another checkout.
     const override = process.env.PETREL_BENCH_CLI;
-    if (override) return { cmd: process.execPath, args: ['--import', 'tsx', path.resolve(override)] };
+    // A .ts entry runs with tsx, a built one (bin/petrel.cjs) as it is.
+    if (override) {
+      const entry = path.resolve(override);
+      return { cmd: process.execPath, args: entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry] };
+    }
     if (this.opts.run === 'dist') return { cmd: process.execPath, args: [path.join(REPO, 'bin', 'petrel.cjs')] };
     return { cmd: process.execPath, args: ['--import', 'tsx', path.join(REPO, 'src', 'cli', 'run.ts')] };
   }
 
   async start(userIds: string[]): Promise<Endpoint> {
-    if (this.opts.run === 'dist') {
+    if (this.opts.run === 'dist' && this.opts.build !== false) {
       const build = await runCommand('npm', ['run', 'build'], { cwd: REPO });
       if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout.slice(-3000)}${build.stderr.slice(-2000)}`);
     } else if (!process.env.PETREL_BENCH_CLI && !existsSync(path.join(REPO, 'src', 'cli', 'run.ts'))) {
       throw new Error('src/cli/run.ts does not exist yet (Petrel CLI not written)');
     }
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'petrel-bench-petrel-'));
-    this.dir = dir;
+    const reused = this.opts.dataDir ? path.resolve(this.opts.dataDir) : null;
+    if (reused) await mkdir(reused, { recursive: true });
+    const dir = reused ?? (await mkdtemp(path.join(os.tmpdir(), 'petrel-bench-petrel-')));
+    this.dir = reused ? null : dir;
     const imapPort = await freePort();
     const lmtpPort = await freePort();
     const env: NodeJS.ProcessEnv = {
@@ -61,27 +78,36 @@ export class PetrelTarget implements Target {
       // Same allowance as the Dovecot target (mail_max_userip_connections = 1000):
       // all bench clients come from 127.0.0.1 (default limit 100).
       PETREL_LIMITS_MAX_CONNECTIONS_PER_IP: '1000',
+      ...connectionEnv(this.opts.connections),
       ...this.opts.env,
     };
     const { cmd, args } = this.command();
 
+    for (const c of this.opts.setupCommands ?? []) {
+      const r = await runCommand(cmd, [...args, ...c], { env, cwd: REPO, timeoutMs: 120_000 });
+      if (r.code !== 0) throw new Error(`petrel ${c.join(' ')} failed (${r.code}):\n${r.stderr.slice(-2000)}`);
+    }
     const users = new Map<string, BenchUser>();
     for (const id of userIds) {
       const login = `${id}@${BENCH_DOMAIN}`;
       users.set(id, { login, password: BENCH_PASSWORD, address: login });
     }
-    // One CLI process per user; two at a time (the machine has 2 cores).
-    await runLimited(userIds.length, 2, async (i) => {
+    const batched = userIds.length > BATCH_USERS_OVER && (await this.addUsersInBatch(cmd, args, env, [...users.values()]));
+    // Else one CLI process per user; two at a time (the machine has 2 cores).
+    if (!batched) await runLimited(userIds.length, 2, async (i) => {
       const login = users.get(userIds[i]!)!.login;
       const r = await runCommand(cmd, [...args, 'user', 'add', login, '--password', BENCH_PASSWORD], {
         env,
         cwd: REPO,
         timeoutMs: 60_000,
       });
-      if (r.code !== 0) throw new Error(`petrel user add ${login} failed (${r.code}):\n${r.stderr.slice(-2000)}`);
+      if (r.code !== 0 && !(reused && r.stderr.includes('already exists')))
+        throw new Error(`petrel user add ${login} failed (${r.code}):\n${r.stderr.slice(-2000)}`);
     });
 
-    const child = spawn(cmd, [...args, 'serve'], { env, cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Many connections need as many file descriptors: raise the soft limit as far as allowed.
+    const serve = this.opts.connections ? withOpenFiles(this.opts.connections.total + 1000, cmd, [...args, 'serve']) : { cmd, args: [...args, 'serve'] };
+    const child = spawn(serve.cmd, serve.args, { env, cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let imapReady: HostPortSeen | null = null;
     const ready = new Promise<void>((resolve, reject) => {
@@ -125,7 +151,30 @@ export class PetrelTarget implements Target {
       imap: { host: '127.0.0.1', port: seen && seen.port > 0 ? seen.port : imapPort },
       lmtp: { host: '127.0.0.1', port: lmtpPort },
       users,
+      importMaildir: async (userId, maildir) => {
+        const login = users.get(userId)?.login;
+        if (!login) throw new Error(`unknown bench user ${userId}`);
+        // The real operator command, run while the server runs (as an operator would).
+        const r = await runCommand(cmd, [...args, 'import', 'maildir', maildir, '--user', login], { env, cwd: REPO, timeoutMs: 4 * 3600_000 });
+        if (r.code !== 0) throw new Error(`petrel import maildir failed (${r.code}):\n${r.stderr.slice(-2000)}`);
+      },
+      serverPids: async () => (child.pid !== undefined && child.exitCode === null ? [child.pid] : []),
+      pid: child.pid,
+      cpuPids: async () => ({ petrel: child.pid !== undefined && child.exitCode === null ? [child.pid] : [] }),
     };
+  }
+
+  /** `user add-many` (names on stdin, one password hash); false when this CLI has no such command. */
+  private async addUsersInBatch(cmd: string, args: string[], env: NodeJS.ProcessEnv, users: BenchUser[]): Promise<boolean> {
+    const r = await runCommand(cmd, [...args, 'user', 'add-many', '--password', BENCH_PASSWORD], {
+      env,
+      cwd: REPO,
+      timeoutMs: 600_000,
+      input: users.map((u) => u.login).join('\n') + '\n',
+    });
+    if (r.code === 0) return true;
+    if (/unknown user command/.test(r.stderr)) return false;
+    throw new Error(`petrel user add-many failed (${r.code}):\n${r.stderr.slice(-2000)}`);
   }
 
   private keepLine(line: string): void {
@@ -155,6 +204,16 @@ export class PetrelTarget implements Target {
       this.dir = null;
     }
   }
+}
+
+/** Petrel's connection limits raised to what a scenario needs (the defaults: 10,000 total, 50 per user, 100 per IP). */
+function connectionEnv(needs: ConnectionNeeds | null | undefined): Record<string, string> {
+  if (!needs) return {};
+  return {
+    PETREL_LIMITS_MAX_CONNECTIONS: String(Math.max(10_000, needs.total + 100)),
+    PETREL_LIMITS_MAX_CONNECTIONS_PER_USER: String(Math.max(50, needs.perUser + 10)),
+    PETREL_LIMITS_MAX_CONNECTIONS_PER_IP: String(Math.max(1000, needs.perIp + 10)),
+  };
 }
 
 interface HostPortSeen {

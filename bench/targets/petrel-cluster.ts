@@ -1,0 +1,162 @@
+// Petrel in cluster mode as a bench target: a private PostgreSQL (started by
+// the test support code: initdb into a temp dir, free port, run as the
+// `postgres` user when we are root), `petrel db migrate`, the bench users, then
+// N `petrel serve` processes over that one database, each with its own data
+// dir and loopback ports. Each server is a PetrelTarget (same CLI, same
+// readiness check, same limits) with the PostgreSQL settings in its
+// environment; only the first one builds, migrates and adds the users.
+//
+// The database is durable like the embedded target (SQLite synchronous=FULL):
+// fsync, synchronous_commit and full_page_writes are on, unlike the test
+// clusters, which turn them off for speed.
+
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import postgres from 'postgres';
+import { startPostgres, type PostgresInstance } from '../../test/support/postgres.js';
+import type { ConnectionNeeds, Endpoint, Target } from '../lib/endpoint.js';
+import { childPids } from '../lib/proc.js';
+import { PetrelTarget } from './petrel.js';
+
+export interface PetrelClusterOptions {
+  /** `petrel serve` processes over the one database (default 2). */
+  servers?: number;
+  run?: 'src' | 'dist';
+  /** Extra environment for every server and CLI command (--petrel-env). */
+  env?: Record<string, string>;
+  /** Server logs go to <keepLogIn>/<name>-<i>/petrel.log and <keepLogIn>/<name>-postgres.log; null = discard. */
+  keepLogIn?: string | null;
+  connections?: ConnectionNeeds | null;
+  /**
+   * Loads pg_stat_statements and, on stop, writes the top statements (calls,
+   * time, rows) to <keepLogIn>/<name>-pg-statements.txt: which queries a load
+   * costs. Off by default (it costs a little); PETREL_BENCH_PG_STATEMENTS=1.
+   */
+  pgStatements?: boolean;
+}
+
+/** PostgreSQL settings for the bench: durable, and Debian's default memory. */
+const PG_SETTINGS: Record<string, string> = {
+  fsync: 'on',
+  synchronous_commit: 'on',
+  full_page_writes: 'on',
+  shared_buffers: '128MB',
+  max_connections: '200',
+};
+
+export class PetrelClusterTarget implements Target {
+  readonly name: string;
+  private pg: PostgresInstance | null = null;
+  private servers: PetrelTarget[] = [];
+  private readonly count: number;
+  private url: string | null = null;
+  private readonly pgStatements: boolean;
+
+  constructor(private readonly opts: PetrelClusterOptions = {}, name = 'petrel-cluster') {
+    this.name = name;
+    this.count = Math.max(1, Math.floor(opts.servers ?? 2));
+    this.pgStatements = opts.pgStatements ?? process.env.PETREL_BENCH_PG_STATEMENTS === '1';
+  }
+
+  async start(userIds: string[]): Promise<Endpoint> {
+    const statements: Record<string, string> = this.pgStatements ? { shared_preload_libraries: 'pg_stat_statements' } : {};
+    this.pg = await startPostgres({ settings: { ...PG_SETTINGS, ...statements } });
+    const url = await this.pg.createDatabase('petrel_bench');
+    this.url = url;
+    if (this.pgStatements) await withSql(url, (sql) => sql`CREATE EXTENSION pg_stat_statements`);
+    const env: Record<string, string> = {
+      PETREL_STORAGE_BACKEND: 'postgres',
+      PETREL_STORAGE_POSTGRES_URL: url,
+      ...this.opts.env,
+    };
+    const endpoints: Endpoint[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const logDir = this.opts.keepLogIn ? path.join(this.opts.keepLogIn, `${this.name}-${i + 1}`) : null;
+      if (logDir) await mkdir(logDir, { recursive: true });
+      const first = i === 0;
+      const server = new PetrelTarget({
+        run: this.opts.run,
+        env,
+        keepLogIn: logDir,
+        connections: this.opts.connections,
+        build: first,
+        setupCommands: first ? [['db', 'migrate']] : [],
+      });
+      this.servers.push(server);
+      // Users live in the database: the first server's CLI adds them for all.
+      endpoints.push(await server.start(first ? userIds : []));
+    }
+    const head = endpoints[0]!;
+    const pgDataDir = this.pg.dataDir;
+    const petrelPids = () => endpoints.flatMap((e) => (e.pid !== undefined ? [e.pid] : []));
+    return {
+      name: this.name,
+      imap: head.imap,
+      lmtp: head.lmtp,
+      users: head.users,
+      servers: endpoints.map((e) => ({ imap: e.imap, lmtp: e.lmtp })),
+      pid: head.pid,
+      serverPids: async () => (await Promise.all(endpoints.map((e) => e.serverPids?.() ?? []))).flat(),
+      cpuPids: async () => {
+        const pm = postmasterPid(pgDataDir);
+        // The postmaster and its children: one backend per pooled connection, and the writers.
+        return { petrel: petrelPids(), postgres: pm === null ? [] : [pm, ...(await childPids(pm, 'postgres'))] };
+      },
+    };
+  }
+
+  describe(): Record<string, string> {
+    return {
+      run: this.opts.run ?? 'src',
+      servers: String(this.count),
+      postgres: Object.entries(PG_SETTINGS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      env: Object.entries(this.opts.env ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.servers.reverse()) await s.stop();
+    this.servers = [];
+    if (this.pg && this.pgStatements && this.opts.keepLogIn && this.url) {
+      const file = path.join(this.opts.keepLogIn, `${this.name}-pg-statements.txt`);
+      await withSql(this.url, async (sql) => {
+        const rows = await sql<{ calls: string; ms: number; rows: string; query: string }[]>`
+          SELECT calls, round(total_exec_time::numeric, 1)::float8 AS ms, rows, regexp_replace(query, '\s+', ' ', 'g') AS query
+          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40`;
+        await writeFile(file, rows.map((r) => `${r.calls}\t${r.ms} ms\t${r.rows} rows\t${r.query.slice(0, 400)}`).join('\n') + '\n');
+      }).catch(() => undefined);
+    }
+    if (this.pg) {
+      const pg = this.pg;
+      this.pg = null;
+      // test/support/postgres.ts logs to <root>/server.log, next to the data dir; removed by stop().
+      if (this.opts.keepLogIn) await copyFile(path.join(path.dirname(pg.dataDir), 'server.log'), path.join(this.opts.keepLogIn, `${this.name}-postgres.log`)).catch(() => undefined);
+      await pg.stop().catch(() => undefined);
+    }
+  }
+}
+
+/** One short-lived connection to the bench database. */
+async function withSql<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** First line of postmaster.pid, or null when PostgreSQL is not running. */
+function postmasterPid(dataDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
