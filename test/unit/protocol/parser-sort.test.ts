@@ -91,7 +91,7 @@ describe('SORT parser', () => {
     ['SORT (REVERSE) UTF-8 ALL', /Expected SP after REVERSE/],
     ['SORT (REVERSE REVERSE DATE) UTF-8 ALL', /Unknown sort criterion REVERSE/],
     ['SORT (DATE) UTF-8 BOGUS', /Unknown search key BOGUS/],
-    ['SORT RETURN (PARTIAL 1:10) (DATE) UTF-8 ALL', /PARTIAL is not supported/],
+    ['SORT RETURN (PARTIAL 1:10 ALL) (DATE) UTF-8 ALL', /At most one PARTIAL or ALL/],
     ['SORT RETURN (FOO) (DATE) UTF-8 ALL', /Unknown SEARCH return option FOO/],
     ['SORT (DATE)  UTF-8 ALL', /charset/],
   ];
