@@ -28,6 +28,8 @@ const VALID = [
   'b1 ID ("name" "x" "version" NIL)\r\n',
   'b2 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\n',
   'b3 RENAME {1}\r\nx "y"\r\n',
+  'b4 APPEND Drafts (\\Seen) CATENATE (URL "/INBOX;UIDVALIDITY=3/;UID=1/;SECTION=1.MIME" TEXT {3+}\r\nabc UTF8 (~{1+}\r\nz)) {1+}\r\nm\r\n',
+  'b5 UID REPLACE 4 Drafts (\\Draft) CATENATE (URL ";UID=4/;PARTIAL=0.10")\r\n',
 ];
 
 /** Frames `chunks`, accepting literals in memory, and checks every command parses to a value or a clear error. */

@@ -1,0 +1,59 @@
+// REPLACE and UID REPLACE (RFC 8508): append the new message to the named
+// mailbox, then remove the given message from the selected one. The client
+// sees one action: the untagged OK [APPENDUID] comes first (RFC 8508 4.3),
+// then EXISTS when the target is the selected mailbox, then EXPUNGE (or
+// VANISHED with QRESYNC, RFC 8508 4.5) only once both steps are done; the
+// tagged OK carries HIGHESTMODSEQ with CONDSTORE, as after UID EXPUNGE.
+// The append is the one APPEND path (CATENATE and UTF8 included); the
+// original is expunged alone, whatever the other \Deleted messages.
+
+import { compressUids } from '../../protocol/imap/sequence.js';
+import { stageAppendMessage } from '../append-message.js';
+import type { CommandOf, Handler } from '../context.js';
+import { commitAppend } from '../append-commit.js';
+import { expungeMoved } from '../cross-copy.js';
+import { targetMailbox } from './copy.js';
+import { expungeResponses } from './expunge.js';
+
+export const replaceHandler: Handler<CommandOf<'REPLACE'>> = async ({ session, command }) => {
+  const sel = session.selected!;
+  const { view } = sel;
+  const name = command.uid ? 'UID REPLACE' : 'REPLACE';
+  const set = { kind: 'set' as const, ranges: [{ start: command.id, end: command.id }] };
+  const [uid] = command.uid ? view.uidsForUidSet(set, []) : view.uidsForSeqSet(set, []);
+  if (uid === undefined) return { status: 'NO', text: 'No such message' };
+  if (sel.readOnly) return { status: 'NO', code: { kind: 'READ-ONLY' }, text: 'Mailbox is read-only' };
+  // The original is expunged: RFC 4314 "t" and "e" on the selected mailbox.
+  if (!sel.ref.rights.includes('t') || !sel.ref.rights.includes('e')) {
+    return { status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (REPLACE needs the "t" and "e" rights here)' };
+  }
+  const target = await targetMailbox(session, command.mailbox);
+  const msg = command.message;
+  const staged = await stageAppendMessage(session, session.home, msg);
+  const appended = await commitAppend(session, target, [
+    { staged, flags: msg.flags.filter((f) => f !== '\\Recent'), internalDate: msg.date ?? new Date() },
+  ]);
+  await session.send({
+    kind: 'status',
+    status: 'OK',
+    code: { kind: 'APPENDUID', uidValidity: appended.uidValidity, uids: compressUids(appended.uids) },
+    text: 'Replacement Message ready',
+  });
+  if (target.mailbox.id === sel.mailbox.id && target.repository === sel.ref.repository) {
+    // The new message's EXISTS before the EXPUNGE, as RFC 8508 3.2 shows; other expunges stay held.
+    view.dirty = true;
+    await session.releaseUpdates(false, false);
+  }
+  // Exactly the original, whatever the other \Deleted messages (as MOVE's second half).
+  const expunged = await expungeMoved(sel.ref.repository, sel.mailbox, [uid]);
+  session.publishChange(sel.ref, expunged.highestModseq);
+  const gone = expungeResponses(session, view.expungeOwn(expunged.uids));
+  if (gone.length > 0) await session.send(...gone);
+  if (session.condstore) {
+    // RFC 7162 3.2.9 via RFC 8508 4.5: the new HIGHESTMODSEQ, after catching up so it covers only what was told.
+    await session.releaseUpdates(command.uid, true);
+    const modseq = session.selected?.view.safeModseq ?? expunged.highestModseq;
+    return { status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq }, text: `${name} completed` };
+  }
+  return { status: 'OK', text: `${name} completed` };
+};
