@@ -4,34 +4,36 @@
 import { join } from 'node:path';
 import { hashPassword } from '../auth/password.js';
 import { formatListen, redactUrl } from '../config/values.js';
+import { SHARED_OWNER } from '../mail/acl.js';
 import { isMailError } from '../mail/errors.js';
 import { provisionMailboxes } from '../mail/provision.js';
+import { accountRepository, requireAccount } from './account-repository.js';
 import type { Account, SpecialUse } from '../mail/types.js';
 import { createSelfSigned } from './cert.js';
+import { importMaildir } from './import.js';
+import { repoAdd, repoList } from './repositories.js';
+import { sharedAcl, sharedCreate, sharedDelete, sharedList } from './shared.js';
 import { formatKiB, parseMessageLimit, parseStorageLimit } from './quota.js';
-import { AdminError, defineCommand, EXIT, type AdminCommand, type AdminContext, type Repository } from './types.js';
+import { userAddMany } from './users-batch.js';
+import { AdminError, defineCommand, EXIT, type AdminCommand, type AdminContext } from './types.js';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
 
 /** Account names: printable, no spaces, quotes or backslashes (they must survive IMAP LOGIN and LMTP). */
 const ACCOUNT_NAME = /^[^\s"\\\x00-\x1f\x7f]{1,255}$/;
 
-function checkAccountName(name: string): void {
+export function checkAccountName(name: string): void {
   if (!ACCOUNT_NAME.test(name)) {
     throw new AdminError(`invalid user name ${JSON.stringify(name)}: use 1-255 characters without spaces, quotes or backslashes`, EXIT.USAGE);
   }
 }
 
-function checkPassword(password: string): void {
+export function checkPassword(password: string): void {
   if (password.length === 0) throw new AdminError('the password must not be empty', EXIT.USAGE);
   if (/[\r\n\0]/.test(password)) throw new AdminError('the password must not contain line breaks or NUL', EXIT.USAGE);
 }
 
-async function requireAccount(repo: Repository, name: string): Promise<Account> {
-  const account = await repo.directory.findAccount(name);
-  if (!account) throw new AdminError(`no such user ${JSON.stringify(name)}`, EXIT.NOUSER);
-  return account;
-}
+
 
 /** Turns storage errors into one-line admin errors with a fitting exit status. */
 export function adminErrorFrom(err: unknown, what: string): AdminError {
@@ -63,19 +65,26 @@ const userAdd = defineCommand({
   params: [
     { name: 'name', type: 'string', positional: true, required: true, description: 'user name' },
     { name: 'password', type: 'string', description: 'password (avoid on shared machines: visible in ps)' },
+    { name: 'repo', type: 'string', description: 'repository holding the mailboxes (cluster; default: the default repository)' },
   ] as const,
   async run(ctx, p) {
     checkAccountName(p.name);
-    const repo = await ctx.repository();
-    if (await repo.directory.findAccount(p.name)) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
+    const repos = await ctx.repositories();
+    if (await repos.directory.findAccount(p.name)) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
+    // Reach the repository before creating the account: an unknown or unreachable one fails here.
+    const repo = await repos.byName(p.repo ?? repos.primary.name).catch((err: unknown) => {
+      if (isMailError(err, 'NOT_FOUND')) throw new AdminError(`no repository named ${JSON.stringify(p.repo)} (see petrel repo list)`, EXIT.USAGE);
+      throw err;
+    });
     const hash = await hashPassword(await password(ctx, p.password));
     let account: Account;
     try {
-      account = await repo.directory.createAccount(p.name, hash);
+      account = await repos.directory.createAccount(p.name, hash, { repository: repo.name });
     } catch (err) {
       if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
       throw err;
     }
+    if (repo !== repos.primary) await repo.accounts.adoptAccount(account);
     await provisionMailboxes(repo.store, account.id, ctx.config.imap.defaultMailboxes);
     ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `user ${p.name} created` };
@@ -90,9 +99,9 @@ const userPasswd = defineCommand({
     { name: 'password', type: 'string', description: 'new password' },
   ] as const,
   async run(ctx, p) {
-    const repo = await ctx.repository();
-    await requireAccount(repo, p.name);
-    await repo.directory.setPassword(p.name, await hashPassword(await password(ctx, p.password)));
+    const repos = await ctx.repositories();
+    await requireAccount(repos, p.name);
+    await repos.directory.setPassword(p.name, await hashPassword(await password(ctx, p.password)));
     ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `password of ${p.name} changed` };
   },
@@ -103,9 +112,12 @@ const userDelete = defineCommand({
   summary: 'delete a user and all its mail',
   params: [{ name: 'name', type: 'string', positional: true, required: true, description: 'user name' }] as const,
   async run(ctx, p) {
-    const repo = await ctx.repository();
-    await requireAccount(repo, p.name);
-    await repo.directory.deleteAccount(p.name);
+    const { repo, repos } = await accountRepository(ctx, p.name);
+    // Mailboxes first: a failure leaves the account, so the command can be run again.
+    if (repo !== repos.primary) await repo.accounts.deleteAccount(p.name).catch((err: unknown) => {
+      if (!isMailError(err, 'NOT_FOUND')) throw err;
+    });
+    await repos.directory.deleteAccount(p.name);
     ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `user ${p.name} deleted` };
   },
@@ -117,9 +129,9 @@ function setDisabledCommand(disabled: boolean): AdminCommand {
     summary: disabled ? 'refuse logins of a user (mail is still delivered)' : 'allow logins of a disabled user again',
     params: [{ name: 'name', type: 'string', positional: true, required: true, description: 'user name' }] as const,
     async run(ctx, p) {
-      const repo = await ctx.repository();
-      await requireAccount(repo, p.name);
-      await repo.directory.setDisabled(p.name, disabled);
+      const repos = await ctx.repositories();
+      await requireAccount(repos, p.name);
+      await repos.directory.setDisabled(p.name, disabled);
       ctx.events.publish({ kind: 'account-changed', accountName: p.name });
       return { kind: 'message', text: `user ${p.name} ${disabled ? 'disabled' : 'enabled'}` };
     },
@@ -131,16 +143,18 @@ const userList = defineCommand({
   summary: 'list users',
   params: [] as const,
   async run(ctx) {
-    const repo = await ctx.repository();
-    const accounts = await repo.directory.listAccounts();
+    const repos = await ctx.repositories();
+    // The owner of the shared mailboxes is no user (petrel shared list shows them).
+    const accounts = (await repos.directory.listAccounts()).filter((a) => a.name !== SHARED_OWNER);
     return {
       kind: 'table',
       columns: [
         { key: 'name', header: 'NAME' },
         { key: 'disabled', header: 'DISABLED' },
+        { key: 'repository', header: 'REPOSITORY' },
         { key: 'createdAt', header: 'CREATED' },
       ],
-      rows: accounts.map((a) => ({ name: a.name, disabled: a.disabled, createdAt: a.createdAt.toISOString() })),
+      rows: accounts.map((a) => ({ name: a.name, disabled: a.disabled, repository: a.repository, createdAt: a.createdAt.toISOString() })),
     };
   },
 });
@@ -154,15 +168,15 @@ const userQuota = defineCommand({
     { name: 'messages', type: 'string', description: 'message count limit, or none' },
   ] as const,
   async run(ctx, p) {
-    const repo = await ctx.repository();
-    const account = await requireAccount(repo, p.name);
-    let limits = await repo.directory.getQuota(p.name);
+    const { account, repo, repos } = await accountRepository(ctx, p.name);
+    let limits = await repos.directory.getQuota(p.name);
     if (p.storage !== undefined || p.messages !== undefined) {
       limits = {
         storage: p.storage !== undefined ? parseStorageLimit(p.storage) : limits.storage,
         messages: p.messages !== undefined ? parseMessageLimit(p.messages) : limits.messages,
       };
-      await repo.directory.setQuota(p.name, limits);
+      await repos.directory.setQuota(p.name, limits);
+      if (repo !== repos.primary) await repo.accounts.setQuota(p.name, limits);
     }
     const usage = await repo.store.quotaUsage(account.id);
     const usedKiB = Math.ceil(usage.storageBytes / 1024);
@@ -197,8 +211,7 @@ const mailboxList = defineCommand({
   summary: "list a user's mailboxes with message counts",
   params: [{ name: 'user', type: 'string', positional: true, required: true, description: 'user name' }] as const,
   async run(ctx, p) {
-    const repo = await ctx.repository();
-    const account = await requireAccount(repo, p.user);
+    const { account, repo } = await accountRepository(ctx, p.user);
     const mailboxes = await repo.store.listMailboxes(account.id);
     const rows = [];
     for (const m of mailboxes) {
@@ -243,15 +256,14 @@ const mailboxCreate = defineCommand({
     if (specialUse !== null && !SPECIAL_USES.includes(specialUse as SpecialUse)) {
       throw new AdminError(`invalid --special-use ${JSON.stringify(specialUse)}: expected one of ${SPECIAL_USES.join(', ')}`, EXIT.USAGE);
     }
-    const repo = await ctx.repository();
-    const account = await requireAccount(repo, p.user);
+    const { account, repo } = await accountRepository(ctx, p.user);
     try {
       await repo.store.createMailbox(account.id, p.mailbox, { specialUse: specialUse as SpecialUse | null });
     } catch (err) {
       if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`mailbox ${JSON.stringify(p.mailbox)} already exists`);
       throw err;
     }
-    ctx.events.publish({ kind: 'mailboxes-changed', accountId: account.id });
+    repo.events.publish({ kind: 'mailboxes-changed', repository: repo.name, accountId: account.id });
     return { kind: 'message', text: `mailbox ${p.mailbox} created for ${p.user}` };
   },
 });
@@ -264,15 +276,14 @@ const mailboxDelete = defineCommand({
     { name: 'mailbox', type: 'string', positional: true, required: true, description: 'mailbox name' },
   ] as const,
   async run(ctx, p) {
-    const repo = await ctx.repository();
-    const account = await requireAccount(repo, p.user);
+    const { account, repo } = await accountRepository(ctx, p.user);
     try {
       await repo.store.deleteMailbox(account.id, p.mailbox);
     } catch (err) {
       if (isMailError(err, 'NOT_FOUND')) throw new AdminError(`no mailbox ${JSON.stringify(p.mailbox)} for ${p.user}`);
       throw err;
     }
-    ctx.events.publish({ kind: 'mailboxes-changed', accountId: account.id });
+    repo.events.publish({ kind: 'mailboxes-changed', repository: repo.name, accountId: account.id });
     return { kind: 'message', text: `mailbox ${p.mailbox} deleted for ${p.user}` };
   },
 });
@@ -285,8 +296,7 @@ const deliver = defineCommand({
     { name: 'mailbox', type: 'string', description: 'target mailbox (INBOX when absent or missing)' },
   ] as const,
   async run(ctx, p) {
-    const repo = await ctx.repository();
-    const account = await requireAccount(repo, p.user);
+    const { account, repo } = await accountRepository(ctx, p.user);
     let target = 'INBOX';
     if (p.mailbox !== undefined) {
       const mailbox = await repo.store.getMailbox(account.id, p.mailbox);
@@ -295,8 +305,9 @@ const deliver = defineCommand({
       else ctx.warn(`mailbox ${JSON.stringify(p.mailbox)} does not exist; delivering to INBOX`);
     }
     const result = await repo.ingest.deliver(account.id, target, ctx.input(), { maxSize: ctx.config.limits.maxMessageSize });
-    ctx.events.publish({
+    repo.events.publish({
       kind: 'mailbox-changed',
+      repository: repo.name,
       accountId: account.id,
       mailboxId: result.mailbox.id,
       modseq: result.highestModseq,
@@ -351,10 +362,16 @@ const check = defineCommand({
   summary: 'check the repository: database integrity, and that every stored message has its blob',
   params: [] as const,
   async run(ctx) {
-    const repo = await ctx.repository();
-    const problems = await repo.store.integrityCheck();
+    const repos = await ctx.repositories();
+    const problems = await repos.primary.store.integrityCheck();
     let messages = 0;
-    for (const account of await repo.directory.listAccounts()) {
+    const checked = new Set<string>([repos.primary.name]);
+    for (const account of await repos.directory.listAccounts()) {
+      const repo = await repos.forAccount(account);
+      if (!checked.has(repo.name)) {
+        checked.add(repo.name);
+        for (const problem of await repo.store.integrityCheck()) problems.push(`repository ${repo.name}: ${problem}`);
+      }
       for (const mailbox of await repo.store.listMailboxes(account.id)) {
         const uids = await repo.store.listUids(mailbox.id);
         if (uids.length === 0) continue;
@@ -408,5 +425,13 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   certSelfSigned,
   check,
   dbMigrate,
+  importMaildir,
+  repoAdd,
+  repoList,
+  sharedCreate,
+  sharedList,
+  sharedAcl,
+  sharedDelete,
+  userAddMany,
 ];
 

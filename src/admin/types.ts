@@ -3,7 +3,8 @@
 // as a table or JSON; an HTTP API later as JSON).
 
 import type { PetrelConfig } from '../config/types.js';
-import type { BlobStore, Directory, EventBus, IngestPipeline, MailStore } from '../mail/ports.js';
+import type { EventBus } from '../mail/ports.js';
+import type { Repositories } from '../mail/repository.js';
 
 export interface ParamSpec {
   name: string;
@@ -34,20 +35,16 @@ export type AdminOutput =
   | { kind: 'message'; text: string }
   | { kind: 'table'; columns: Column[]; rows: Array<Record<string, Cell>> };
 
-export interface Repository {
-  directory: Directory;
-  store: MailStore;
-  blobs: BlobStore;
-  ingest: IngestPipeline;
-}
-
 export interface AdminContext {
   config: PetrelConfig;
   /** The config file in use, or null (defaults and environment only). */
   configFile: string | null;
-  /** Opens the repository on first use; commands that need no storage never open it. */
-  repository(): Promise<Repository>;
-  /** Change events: the front end forwards them to a running server. */
+  /**
+   * Opens the directory and the default repository on first use (others
+   * when a command needs them); commands that need no storage never open it.
+   */
+  repositories(): Promise<Repositories>;
+  /** Directory change events (account-changed): the front end forwards them to the running servers. Mailbox changes go on their repository's bus. */
   events: EventBus;
   /** A new password when none was given as a parameter (prompt or stdin). */
   readNewPassword(): Promise<string>;
@@ -57,6 +54,8 @@ export interface AdminContext {
   warn(text: string): void;
   /** Brings the repository's database schema up to this Petrel's version; the versions before and after. */
   migrateSchema(): Promise<SchemaVersion[]>;
+  /** Creates or upgrades the schema of a repository's database (cluster: a repository about to be registered). */
+  migrateRepository(url: string): Promise<SchemaVersion[]>;
 }
 
 export interface SchemaVersion {

@@ -3,18 +3,20 @@
 
 import type { SchemaVersion } from '../admin/types.js';
 import { PgEventBus } from '../cluster/pg-event-bus.js';
-import { postgresTarget } from '../cluster/postgres-config.js';
+import { postgresTarget, postgresTargetFor } from '../cluster/postgres-config.js';
 import { migrateRepository, repositoryComponents } from '../cluster/schema.js';
 import type { PetrelConfig } from '../config/types.js';
 import { InProcessEventBus } from '../mail/events.js';
+import type { RepositoryEntry } from '../mail/ports.js';
+import { openPostgresRepository } from '../store/postgres/index.js';
 import { SCHEMA_VERSION } from '../store/sqlite/index.js';
 import type { EventSender } from './forwarding-bus.js';
 import { openEmbeddedRepository } from './repository.js';
 
-/** PostgreSQL mode: the CLI's events go to every server as NOTIFY (connecting only when there are any). */
-export function notifySender(config: PetrelConfig): EventSender {
+/** PostgreSQL mode: the CLI's events go to every server as NOTIFY on the repository's database (connecting only when there are any). */
+export function notifySender(config: PetrelConfig, url: string): EventSender {
   return async (events) => {
-    const target = postgresTarget(config, 'petrel-cli');
+    const target = postgresTargetFor(config, url, 'petrel-cli');
     const bus = await PgEventBus.open({ url: target.url, connect: target.events, listen: false });
     try {
       for (const e of events) bus.publish(e);
@@ -30,9 +32,28 @@ export async function migrateSchema(config: PetrelConfig): Promise<SchemaVersion
   if (config.storage.backend === 'postgres') {
     const target = postgresTarget(config, 'petrel-cli');
     const done = await migrateRepository(target.url, target.store, repositoryComponents(config.storage.blobStore === 'postgres'));
-    return done.map((d) => ({ component: d.component, before: d.before, current: d.current }));
+    const out: SchemaVersion[] = done.map((d) => ({ component: d.component, before: d.before, current: d.current }));
+    // Then every repository the directory registers (their bodies are always in PostgreSQL).
+    const directory = await openPostgresRepository(target.url, { ...target.store, max: 1 });
+    let entries: RepositoryEntry[];
+    try {
+      entries = await directory.directory.listRepositories();
+    } finally {
+      await directory.close();
+    }
+    for (const entry of entries) {
+      for (const d of await migrateRepositoryAt(config, entry.url)) out.push({ ...d, component: `${entry.name}/${d.component}` });
+    }
+    return out;
   }
   const repo = await openEmbeddedRepository(config, new InProcessEventBus());
   await repo.close();
   return [{ component: 'sqlite', before: null, current: SCHEMA_VERSION }];
+}
+
+/** A registered (non-default) repository's schema: metadata and blobs, both in its database. */
+export async function migrateRepositoryAt(config: PetrelConfig, url: string): Promise<SchemaVersion[]> {
+  const target = postgresTargetFor(config, url, 'petrel-cli');
+  const done = await migrateRepository(target.url, target.store, repositoryComponents(true));
+  return done.map((d) => ({ component: d.component, before: d.before, current: d.current }));
 }

@@ -4,7 +4,8 @@
 // as NOTIFY in PostgreSQL mode (src/cli/cluster.ts).
 
 import { notifyServer } from '../mail/control-socket.js';
-import type { EventBus, MailEventListener } from '../mail/ports.js';
+import { filteredSubscription } from '../mail/events.js';
+import type { EventBus, EventKey, EventSubscription, MailEventListener } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 
 export type EventSender = (events: MailEvent[]) => Promise<void>;
@@ -23,6 +24,10 @@ export class ForwardingEventBus implements EventBus {
   subscribe(listener: MailEventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  subscribeKeys(listener: MailEventListener, keys: readonly EventKey[]): EventSubscription {
+    return filteredSubscription((l) => this.subscribe(l), listener, keys);
   }
 
   /** Sends the collected events (each once); nothing is sent when there are none. */

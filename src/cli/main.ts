@@ -2,7 +2,8 @@
 // one-line errors on stderr and sysexits-style exit codes.
 
 import { ADMIN_COMMANDS, adminErrorFrom } from '../admin/commands.js';
-import { AdminError, EXIT, type AdminCommand, type AdminContext, type Repository } from '../admin/types.js';
+import { AdminError, EXIT, type AdminCommand, type AdminContext } from '../admin/types.js';
+import type { Repositories } from '../mail/repository.js';
 import { ConfigError } from '../config/errors.js';
 import { configFilePath, loadConfig } from '../config/load.js';
 import type { PetrelConfig } from '../config/types.js';
@@ -10,8 +11,8 @@ import { parseCommandArgs, synopsis } from './args.js';
 import { controlSocketSender, ForwardingEventBus } from './forwarding-bus.js';
 import { render } from './output.js';
 import { readNewPassword } from './prompt.js';
-import { openRepository, type OpenRepository } from './repository.js';
-import { migrateSchema, notifySender } from './cluster.js';
+import { openRepositories } from './repository.js';
+import { migrateRepositoryAt, migrateSchema, notifySender } from './cluster.js';
 
 const SERVE_SUMMARY = 'run the IMAP and LMTP servers on the data directory (stops on SIGTERM/SIGINT)';
 
@@ -97,18 +98,30 @@ async function runAdmin(
   config: PetrelConfig,
   configFile: string | null,
 ): Promise<number> {
-  // Changes reach running servers over the control socket (embedded) or NOTIFY (PostgreSQL).
-  const events = new ForwardingEventBus(config.storage.backend === 'postgres' ? notifySender(config) : controlSocketSender(config.dataDir));
-  let repo: OpenRepository | null = null;
+  // Changes reach running servers over the control socket (embedded) or NOTIFY
+  // on the database of the repository they concern (PostgreSQL).
+  const cluster = config.storage.backend === 'postgres';
+  const events = new ForwardingEventBus(cluster ? notifySender(config, config.storage.postgresUrl ?? '') : controlSocketSender(config.dataDir));
+  const repositoryBuses: ForwardingEventBus[] = [];
+  let repos: Repositories | null = null;
   const ctx: AdminContext = {
     config,
     configFile,
     events,
-    async repository(): Promise<Repository> {
-      repo ??= await openRepository(config, events, 'petrel-cli');
-      return repo;
+    async repositories(): Promise<Repositories> {
+      repos ??= await openRepositories(config, {
+        applicationName: 'petrel-cli',
+        eventsFor: async ({ url }) => {
+          if (!cluster || url === null) return events;
+          const bus = new ForwardingEventBus(notifySender(config, url));
+          repositoryBuses.push(bus);
+          return bus;
+        },
+      });
+      return repos;
     },
     migrateSchema: () => migrateSchema(config),
+    migrateRepository: (url) => migrateRepositoryAt(config, url),
     readNewPassword: () => readNewPassword(),
     input: () => process.stdin,
     warn: (text) => process.stderr.write(`petrel: warning: ${text}\n`),
@@ -123,9 +136,11 @@ async function runAdmin(
     if (isDeliver && (adminError.exitCode === EXIT.SOFTWARE || adminError.exitCode === EXIT.FAILURE)) throw new AdminError(adminError.message, EXIT.TEMPFAIL);
     throw adminError;
   } finally {
-    await (repo as OpenRepository | null)?.close();
+    await (repos as Repositories | null)?.close();
   }
-  await events.flush();
-  await events.close();
+  for (const bus of [events, ...repositoryBuses]) {
+    await bus.flush();
+    await bus.close();
+  }
   return EXIT.OK;
 }

@@ -1,56 +1,74 @@
-// Opens the repository the config names:
-// - embedded (storage.backend = "sqlite"): <dataDir>/petrel.db (metadata +
-//   directory, SQLite WAL, shared safely with a running server), <dataDir>/blobs
-//   and <dataDir>/tmp (message files);
-// - cluster (storage.backend = "postgres"): the PostgreSQL MailStore and
-//   Directory, and the PostgreSQL BlobStore or the fs one (then the blob
-//   directory must be shared by every server). The schema must be current
-//   (`petrel db migrate`) unless storage.auto_migrate is set.
+// Opens the repositories the config names:
+// - embedded (storage.backend = "sqlite"): one repository, <dataDir>/petrel.db
+//   (metadata + directory, SQLite WAL, shared safely with a running server),
+//   <dataDir>/blobs and <dataDir>/tmp (message files);
+// - cluster (storage.backend = "postgres"): the directory and the default
+//   repository in the database storage.postgres_url names (bodies there or
+//   in the shared fs blob directory, storage.blob_store), and every other
+//   repository the directory registers (`petrel repo add`), opened on first
+//   use, with its bodies always in its own database (a blob store shared by
+//   two repositories would let one's garbage collector delete the other's
+//   blobs). Schemas must be current (`petrel db migrate`) unless
+//   storage.auto_migrate is set.
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
 import { PostgresBlobStore } from '../blob/postgres/pg-blob-store.js';
-import { postgresTarget } from '../cluster/postgres-config.js';
+import { postgresTargetFor, type PostgresTarget } from '../cluster/postgres-config.js';
+import { RepositoryRegistry } from '../cluster/repositories.js';
 import { outdatedSchemaMessage, repositoryComponents, schemaStatus } from '../cluster/schema.js';
 import type { PetrelConfig } from '../config/types.js';
 import { AdminError, EXIT } from '../admin/types.js';
 import { Ingest } from '../mail/ingest.js';
-import type { BlobStore, Directory, EventBus, IngestPipeline, MailStore } from '../mail/ports.js';
+import type { BlobStore, Directory, EventBus, MailStore } from '../mail/ports.js';
+import { DEFAULT_REPOSITORY, singleRepository, type Repositories, type Repository } from '../mail/repository.js';
 import { openSqliteRepository } from '../store/sqlite/index.js';
 import { openPostgresRepository } from '../store/postgres/index.js';
 
-export interface OpenRepository {
-  directory: Directory;
-  store: MailStore;
-  blobs: BlobStore;
-  ingest: IngestPipeline;
+export const DATABASE_FILE = 'petrel.db';
+
+/** Where a repository's change events go: `url` is null for the embedded repository. */
+export type EventsFor = (repository: { name: string; url: string | null }) => Promise<EventBus>;
+
+export interface OpenRepositoriesOptions {
+  /** PostgreSQL application_name of the connections. */
+  applicationName?: string;
+  /** The bus each repository publishes its changes on (the server's LISTEN/NOTIFY bus, the CLI's forwarder). */
+  eventsFor: EventsFor;
+  /** Called once for every repository after it is opened (the server starts its blob GC). */
+  onOpened?: (repository: Repository) => void;
+}
+
+/** An open repository and what must be closed with it. */
+export interface OpenedRepository extends Repository {
   close(): Promise<void>;
 }
 
-/** Kept for callers of the embedded-only name. */
-export type EmbeddedRepository = OpenRepository;
-
-export const DATABASE_FILE = 'petrel.db';
-
 /** Opens the backend the config names (see the header). */
-export function openRepository(config: PetrelConfig, events: EventBus, applicationName?: string): Promise<OpenRepository> {
-  return config.storage.backend === 'postgres'
-    ? openPostgresBackedRepository(config, events, applicationName)
-    : openEmbeddedRepository(config, events);
+export function openRepositories(config: PetrelConfig, options: OpenRepositoriesOptions): Promise<Repositories> {
+  return config.storage.backend === 'postgres' ? openCluster(config, options) : openEmbedded(config, options);
 }
 
-export async function openEmbeddedRepository(config: PetrelConfig, events: EventBus): Promise<OpenRepository> {
+async function openEmbedded(config: PetrelConfig, options: OpenRepositoriesOptions): Promise<Repositories> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
   const repo = await openSqliteRepository(join(config.dataDir, DATABASE_FILE), { fsync: config.storage.fsync });
-  let blobs: FsBlobStore;
+  let opened: OpenedRepository;
   try {
-    blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
+    const blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
+    const events = await options.eventsFor({ name: DEFAULT_REPOSITORY, url: null });
+    opened = assemble(config, DEFAULT_REPOSITORY, events, repo, blobs);
   } catch (err) {
     await repo.close();
     throw err;
   }
-  return assemble(config, events, repo, blobs);
+  options.onOpened?.(opened);
+  return singleRepository(repo.directory, opened, () => opened.close());
+}
+
+/** The embedded repository alone (the CLI's schema step; tests). */
+export async function openEmbeddedRepository(config: PetrelConfig, events: EventBus): Promise<Repositories> {
+  return openEmbedded(config, { eventsFor: async () => events });
 }
 
 /**
@@ -58,46 +76,81 @@ export async function openEmbeddedRepository(config: PetrelConfig, events: Event
  * storage.auto_migrate), before anything opens: the stores would otherwise
  * migrate it silently at open. Also the reachability probe, bounded in time.
  */
-export async function checkPostgresSchema(config: PetrelConfig): Promise<void> {
-  const target = postgresTarget(config);
-  const status = await schemaStatus(target.url, target.store, repositoryComponents(config.storage.blobStore === 'postgres'));
-  const message = outdatedSchemaMessage(status);
-  // TEMPFAIL: an LDA (petrel deliver) must have the MTA retry, not bounce.
-  if (message && !config.storage.autoMigrate) throw new AdminError(message, EXIT.TEMPFAIL);
+export function checkPostgresSchema(config: PetrelConfig): Promise<void> {
+  if (config.storage.postgresUrl === null) throw new AdminError('storage.postgres_url is not set', EXIT.USAGE);
+  const target = postgresTargetFor(config, config.storage.postgresUrl);
+  return checkRepositorySchema(config, target, config.storage.blobStore === 'postgres', DEFAULT_REPOSITORY);
 }
 
-async function openPostgresBackedRepository(config: PetrelConfig, events: EventBus, applicationName?: string): Promise<OpenRepository> {
-  await checkPostgresSchema(config);
-  const target = postgresTarget(config, applicationName);
+async function checkRepositorySchema(config: PetrelConfig, target: PostgresTarget, postgresBlobs: boolean, name: string): Promise<void> {
+  const status = await schemaStatus(target.url, target.store, repositoryComponents(postgresBlobs));
+  const message = outdatedSchemaMessage(status);
+  // TEMPFAIL: an LDA (petrel deliver) must have the MTA retry, not bounce.
+  const where = name === DEFAULT_REPOSITORY ? '' : `repository ${name}: `;
+  if (message && !config.storage.autoMigrate) throw new AdminError(`${where}${message}`, EXIT.TEMPFAIL);
+}
+
+async function openCluster(config: PetrelConfig, options: OpenRepositoriesOptions): Promise<Repositories> {
+  const url = config.storage.postgresUrl;
+  if (url === null) throw new AdminError('storage.postgres_url is not set', EXIT.USAGE);
+  const primary = await openPostgres(config, options, DEFAULT_REPOSITORY, url, config.storage.blobStore === 'postgres');
+  options.onOpened?.(primary.repository);
+  return new RepositoryRegistry(primary.directory, primary.repository, async (entry) => {
+    const opened = await openPostgres(config, options, entry.name, entry.url, true);
+    options.onOpened?.(opened.repository);
+    return opened.repository;
+  });
+}
+
+async function openPostgres(
+  config: PetrelConfig,
+  options: OpenRepositoriesOptions,
+  name: string,
+  url: string,
+  postgresBlobs: boolean,
+): Promise<{ directory: Directory; repository: OpenedRepository }> {
+  const target = postgresTargetFor(config, url, options.applicationName);
+  await checkRepositorySchema(config, target, postgresBlobs, name);
   const repo = await openPostgresRepository(target.url, target.store);
-  let blobs: BlobStore;
   try {
-    if (config.storage.blobStore === 'postgres') {
+    let blobs: BlobStore;
+    if (postgresBlobs) {
       blobs = await PostgresBlobStore.open(target.url, target.blobs);
     } else {
       await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
       blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
     }
+    let events: EventBus;
+    try {
+      events = await options.eventsFor({ name, url });
+    } catch (err) {
+      await blobs.close();
+      throw err;
+    }
+    return { directory: repo.directory, repository: assemble(config, name, events, repo, blobs) };
   } catch (err) {
     await repo.close();
     throw err;
   }
-  return assemble(config, events, repo, blobs);
 }
 
 function assemble(
   config: PetrelConfig,
+  name: string,
   events: EventBus,
   repo: { directory: Directory; store: MailStore; close(): Promise<void> },
   blobs: BlobStore,
-): OpenRepository {
-  const ingest = new Ingest({ store: repo.store, blobs, events, maxMessageSize: config.limits.maxMessageSize });
+): OpenedRepository {
+  const ingest = new Ingest({ store: repo.store, blobs, events, maxMessageSize: config.limits.maxMessageSize, repository: name });
   return {
-    directory: repo.directory,
+    name,
     store: repo.store,
     blobs,
     ingest,
+    events,
+    accounts: repo.directory,
     async close() {
+      await events.close();
       await blobs.close();
       await repo.close();
     },

@@ -16,12 +16,13 @@ import type { PetrelConfig } from '../config/types.js';
 import { ImapServer } from '../imap/server.js';
 import { LmtpServer } from '../lmtp/server.js';
 import { PgEventBus } from '../cluster/pg-event-bus.js';
-import { postgresTarget } from '../cluster/postgres-config.js';
+import { postgresTargetFor } from '../cluster/postgres-config.js';
 import { ControlSocketServer } from '../mail/control-socket.js';
 import { InProcessEventBus } from '../mail/events.js';
 import type { EventBus } from '../mail/ports.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { openRepository, type OpenRepository } from './repository.js';
+import type { Repositories } from '../mail/repository.js';
+import { openRepositories } from './repository.js';
 
 /** Blobs touched this recently are never collected: far longer than any stage -> commit. */
 const GC_GRACE_SECONDS = 3600;
@@ -32,14 +33,30 @@ export async function serve(config: PetrelConfig): Promise<number> {
   const logger = createLogger(config.log.level);
   // The listening lines are part of the interface: always written, whatever the level.
   const announce = createLogger('info');
-  const events = await openEventBus(config, logger.child({ component: 'events' }));
-  let repo: OpenRepository;
+  // This server's sessions listen here; every repository's changes arrive on it.
+  const events = new InProcessEventBus({ logger: logger.child({ component: 'events' }) });
+  const gcs: BlobGarbageCollector[] = [];
+  let repos: Repositories;
   try {
-    repo = await openRepository(config, events);
+    repos = await openRepositories(config, {
+      applicationName: 'petrel',
+      eventsFor: (repository) => repositoryEventBus(config, repository, events, logger),
+      onOpened: (repository) => {
+        const gc = new BlobGarbageCollector(repository.store, repository.blobs, {
+          graceSeconds: GC_GRACE_SECONDS,
+          expungedRetentionSeconds: config.storage.expungedRetentionSeconds,
+          logger: logger.child({ component: 'gc', repository: repository.name }),
+        });
+        gc.start(config.storage.gcIntervalSeconds);
+        gcs.push(gc);
+      },
+    });
   } catch (err) {
+    await Promise.allSettled(gcs.map((gc) => gc.stop()));
     await events.close();
     throw err;
   }
+  const repo = { directory: repos.directory };
   const auth = createAuthenticator(repo.directory, {
     failuresPerWindow: config.limits.authFailuresPerWindow,
     windowSeconds: config.limits.authFailureWindowSeconds,
@@ -47,15 +64,13 @@ export async function serve(config: PetrelConfig): Promise<number> {
   });
   const imap = new ImapServer({
     config,
-    store: repo.store,
-    blobs: repo.blobs,
     directory: repo.directory,
+    repositories: repos,
     events,
     auth,
-    ingest: repo.ingest,
     logger: logger.child({ service: 'imap' }),
   });
-  const lmtp = new LmtpServer({ config, directory: repo.directory, store: repo.store, ingest: repo.ingest, logger });
+  const lmtp = new LmtpServer({ config, directory: repo.directory, repositories: repos, logger });
   const control = new ControlSocketServer({
     dataDir: config.dataDir,
     events,
@@ -67,18 +82,13 @@ export async function serve(config: PetrelConfig): Promise<number> {
   const unsubscribeAuth = events.subscribe((e) => {
     if (e.kind === 'account-changed') auth.invalidate(e.accountName);
   });
-  const gc = new BlobGarbageCollector(repo.store, repo.blobs, {
-    graceSeconds: GC_GRACE_SECONDS,
-    expungedRetentionSeconds: config.storage.expungedRetentionSeconds,
-    logger: logger.child({ component: 'gc' }),
-  });
 
   const shutdown = async (): Promise<void> => {
     await Promise.allSettled([imap.close(), lmtp.close(), control.close()]);
-    await gc.stop();
+    await Promise.allSettled(gcs.map((gc) => gc.stop()));
     unsubscribeAuth();
+    await repos.close();
     await events.close();
-    await repo.close();
   };
 
   try {
@@ -94,7 +104,6 @@ export async function serve(config: PetrelConfig): Promise<number> {
     listening('imaps', addresses.imaps);
     listening('lmtp', lmtpAddress);
     if (config.storage.backend === 'postgres') logger.info('cluster mode', { storage: 'postgres', blobs: config.storage.blobStore });
-    gc.start(config.storage.gcIntervalSeconds);
   } catch (err) {
     logger.error('startup failed', { err });
     await shutdown();
@@ -112,9 +121,31 @@ export async function serve(config: PetrelConfig): Promise<number> {
   return 0;
 }
 
-/** In-process for the embedded server; LISTEN/NOTIFY among all servers of a PostgreSQL repository. */
-async function openEventBus(config: PetrelConfig, logger: Logger): Promise<EventBus> {
-  if (config.storage.backend !== 'postgres') return new InProcessEventBus({ logger });
-  const target = postgresTarget(config);
-  return PgEventBus.open({ url: target.url, connect: target.events, logger });
+/**
+ * Where a repository publishes its changes: the server's own bus in embedded
+ * mode; in a cluster, LISTEN/NOTIFY on the repository's database (one
+ * listening connection per server per repository), whose events, this
+ * server's and other servers', are passed on to the server's own bus.
+ */
+async function repositoryEventBus(
+  config: PetrelConfig,
+  repository: { name: string; url: string | null },
+  local: EventBus,
+  logger: Logger,
+): Promise<EventBus> {
+  if (repository.url === null) return unclosable(local);
+  const target = postgresTargetFor(config, repository.url);
+  const bus = await PgEventBus.open({ url: target.url, connect: target.events, logger: logger.child({ component: 'events', repository: repository.name }) });
+  bus.subscribe((e) => local.publish(e));
+  return bus;
+}
+
+/** The server's own bus lent to its repository: closed by the server, not by the repository. */
+function unclosable(bus: EventBus): EventBus {
+  return {
+    publish: (e) => bus.publish(e),
+    subscribe: (l) => bus.subscribe(l),
+    subscribeKeys: (l, keys) => bus.subscribeKeys(l, keys),
+    close: async () => {},
+  };
 }

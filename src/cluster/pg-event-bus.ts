@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { parseMailEvent } from '../mail/control-socket.js';
 import { MailError } from '../mail/errors.js';
 import { InProcessEventBus } from '../mail/events.js';
-import type { EventBus, MailEventListener } from '../mail/ports.js';
+import type { EventBus, EventKey, EventSubscription, MailEventListener } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 import { connectPostgres, type Pg, type PgConnectOptions } from '../store/postgres/pg.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -51,14 +51,14 @@ interface Envelope {
   ping?: number;
 }
 
-/** Coalescing key: one pending notification per mailbox (data vs. the mailbox itself), account, or name. */
+/** Coalescing key: one pending notification per mailbox (data vs. the mailbox itself), account's list, or name; ids are per repository. */
 function keyOf(e: MailEvent): string {
   switch (e.kind) {
     case 'mailbox-changed':
       // modseq 0 means "the mailbox itself changed" (deleted, renamed): never merged into a data change.
-      return `m:${e.mailboxId}:${e.modseq === 0 ? 'meta' : 'data'}`;
+      return `m:${e.mailboxId}:${e.modseq === 0 ? 'meta' : 'data'}:${e.repository}`;
     case 'mailboxes-changed':
-      return `a:${e.accountId}`;
+      return `a:${e.accountId}:${e.repository}`;
     case 'account-changed':
       return `n:${e.accountName}`;
   }
@@ -129,6 +129,11 @@ export class PgEventBus implements EventBus {
 
   subscribe(listener: MailEventListener): () => void {
     return this.local.subscribe(listener);
+  }
+
+  /** Received notifications reach keyed listeners through the local bus, by the same keys. */
+  subscribeKeys(listener: MailEventListener, keys: readonly EventKey[]): EventSubscription {
+    return this.local.subscribeKeys(listener, keys);
   }
 
   /** Sends what is queued now; resolves when the database accepted it (a CLI awaits this before exiting). */

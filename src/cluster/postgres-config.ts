@@ -16,9 +16,14 @@ export interface PostgresTarget {
 }
 
 export function postgresTarget(config: PetrelConfig, applicationName = 'petrel'): PostgresTarget {
+  if (config.storage.postgresUrl === null) throw new Error('storage.postgres_url is not set');
+  return postgresTargetFor(config, config.storage.postgresUrl, applicationName);
+}
+
+/** The same, for another repository's URL (from the directory's registry), with this config's pool settings. */
+export function postgresTargetFor(config: PetrelConfig, repositoryUrl: string, applicationName = 'petrel'): PostgresTarget {
   const s = config.storage;
-  if (s.postgresUrl === null) throw new Error('storage.postgres_url is not set');
-  let url = s.postgresUrl;
+  let url = repositoryUrl;
   if (s.postgresStatementTimeoutSeconds > 0 && !/[?&]statement_timeout=/.test(url)) {
     url += (url.includes('?') ? '&' : '?') + `statement_timeout=${s.postgresStatementTimeoutSeconds * 1000}`;
   }

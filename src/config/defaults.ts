@@ -33,7 +33,9 @@ export function defaultConfig(): PetrelConfig {
         { name: 'Archive', specialUse: '\\Archive', subscribe: true },
       ],
       idleKeepaliveSeconds: 120,
-      idlePollSeconds: 30,
+      idlePollSeconds: 0,
+      serverComment: null,
+      serverAdmin: null,
     },
     lmtp: {
       listen: { host: '127.0.0.1', port: 2424 },
@@ -53,6 +55,8 @@ export function defaultConfig(): PetrelConfig {
       authFailuresPerWindow: 5,
       authFailureWindowSeconds: 300,
       maxAppendMessages: 100,
+      maxMetadataValueSize: 64 * KiB,
+      maxMetadataEntries: 256,
     },
     storage: {
       fsync: true,
@@ -65,6 +69,7 @@ export function defaultConfig(): PetrelConfig {
       postgresConnectTimeoutSeconds: 10,
       postgresStatementTimeoutSeconds: 60,
       autoMigrate: false,
+      sharedRepository: 'default',
     },
     log: { level: 'info' },
   };

@@ -52,7 +52,17 @@ export function loadConfig(options: LoadConfigOptions): PetrelConfig {
   }
   checkTls(config, sources);
   checkStorage(config, sources);
+  checkMetadataLimits(config, sources);
   return config;
+}
+
+/** A METADATA value arrives as one literal held in memory, so it cannot be larger than those. */
+function checkMetadataLimits(config: PetrelConfig, sources: Map<string, string>): void {
+  const { maxMetadataValueSize, maxMemoryLiteral } = config.limits;
+  if (maxMetadataValueSize > maxMemoryLiteral) {
+    const key = 'limits.max_metadata_value_size';
+    throw settingError(key, sources.get(key) ?? 'default', `must not exceed limits.max_memory_literal (${maxMemoryLiteral})`);
+  }
 }
 
 /** The backend settings must agree; the blob store defaults to the backend's own kind. */
@@ -60,6 +70,8 @@ function checkStorage(config: PetrelConfig, sources: Map<string, string>): void 
   const from = (key: string): string => sources.get(key) ?? 'default';
   const s = config.storage;
   if (!sources.has('storage.blob_store')) s.blobStore = s.backend === 'postgres' ? 'postgres' : 'fs';
+  // The embedded in-process bus cannot lose an event: IDLE need not poll (a timer and change-log reads less per idle session).
+  if (!sources.has('imap.idle_poll_seconds') && s.backend === 'postgres') config.imap.idlePollSeconds = 30;
   if (s.backend === 'postgres' && s.postgresUrl === null) {
     throw settingError('storage.backend', from('storage.backend'), 'postgres needs storage.postgres_url (or PETREL_STORAGE_POSTGRES_URL)');
   }

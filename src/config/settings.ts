@@ -17,6 +17,8 @@ import {
   nonEmptyString,
   oneOf,
   optionalPath,
+  optionalText,
+  optionalUri,
   postgresUrl,
   shortString,
   type ValueParser,
@@ -55,6 +57,8 @@ export const SETTINGS: readonly Setting[] = [
   setting('imap.allow_plaintext_auth', boolean, (c, v) => (c.imap.allowPlaintextAuth = v), 'PETREL_ALLOW_PLAINTEXT_AUTH'),
   setting('imap.idle_keepalive_seconds', integer(1, 1740), (c, v) => (c.imap.idleKeepaliveSeconds = v)),
   setting('imap.idle_poll_seconds', integer(0, 3600), (c, v) => (c.imap.idlePollSeconds = v)),
+  setting('imap.server_comment', optionalText(1024), (c, v) => (c.imap.serverComment = v)),
+  setting('imap.server_admin', optionalUri, (c, v) => (c.imap.serverAdmin = v)),
 
   setting('lmtp.listen', listenAddress, (c, v) => (c.lmtp.listen = v)),
   setting('lmtp.recipient_delimiter', shortString(4), (c, v) => (c.lmtp.recipientDelimiter = v)),
@@ -74,6 +78,8 @@ export const SETTINGS: readonly Setting[] = [
   limit('auth_failures_per_window', 'authFailuresPerWindow', 1, 1e6),
   limit('auth_failure_window_seconds', 'authFailureWindowSeconds', 1, DAY),
   limit('max_append_messages', 'maxAppendMessages', 1, 100000),
+  limit('max_metadata_value_size', 'maxMetadataValueSize', 1024, 16 * MiB),
+  limit('max_metadata_entries', 'maxMetadataEntries', 10, 1e6),
 
   setting('storage.fsync', boolean, (c, v) => (c.storage.fsync = v)),
   setting('storage.expunged_retention_seconds', integer(0, 30 * DAY), (c, v) => (c.storage.expungedRetentionSeconds = v)),
@@ -85,6 +91,7 @@ export const SETTINGS: readonly Setting[] = [
   setting('storage.postgres_connect_timeout_seconds', integer(1, 3600), (c, v) => (c.storage.postgresConnectTimeoutSeconds = v)),
   setting('storage.postgres_statement_timeout_seconds', integer(0, DAY), (c, v) => (c.storage.postgresStatementTimeoutSeconds = v)),
   setting('storage.auto_migrate', boolean, (c, v) => (c.storage.autoMigrate = v)),
+  setting('storage.shared_repository', shortString(63), (c, v) => (c.storage.sharedRepository = v)),
 
   setting('log.level', oneOf(['debug', 'info', 'warn', 'error'] as const), (c, v) => (c.log.level = v)),
 ];

@@ -26,9 +26,14 @@ export interface PetrelConfig {
     idleKeepaliveSeconds: number;
     /**
      * IDLE also looks at the change log this often, seconds (0 = only on
-     * events): heals a change event lost between servers. Default 30.
+     * events): heals a change event lost between servers. Default 30 with
+     * PostgreSQL, 0 embedded (its in-process events are never lost).
      */
     idlePollSeconds: number;
+    /** RFC 5464 server entry /shared/comment (read-only to clients); null = none. */
+    serverComment: string | null;
+    /** RFC 5464 server entry /shared/admin: a URI to reach the administrator (mailto:, tel:, https:); null = none. */
+    serverAdmin: string | null;
   };
   lmtp: {
     /** Default 127.0.0.1:2424; null disables. */
@@ -61,6 +66,10 @@ export interface PetrelConfig {
     authFailureWindowSeconds: number;
     /** Messages in one APPEND (MULTIAPPEND). */
     maxAppendMessages: number;
+    /** Largest METADATA annotation value, octets (RFC 5464: at least 1024; at most max_memory_literal). Default 64 KiB. */
+    maxMetadataValueSize: number;
+    /** Annotations one user may have per mailbox (/shared + own /private) and on the server (RFC 5464: at least 10). Default 256. */
+    maxMetadataEntries: number;
   };
   storage: {
     /** SQLite synchronous=FULL (durable against power loss) vs NORMAL (against process crash only). */
@@ -92,6 +101,11 @@ export interface PetrelConfig {
      * migrates at open.
      */
     autoMigrate: boolean;
+    /**
+     * Repository of the shared mailboxes ("Shared/..."), used when the first
+     * one is created (`petrel shared create`). Default "default".
+     */
+    sharedRepository: string;
   };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';

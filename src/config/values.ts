@@ -131,3 +131,23 @@ export function redactUrl<T>(raw: T): T | string {
   if (typeof raw !== 'string') return raw;
   return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, '$1:***@');
 }
+
+/** Free text of at most `maxLength` characters on one line; an empty string means "not set". */
+export function optionalText(maxLength: number): ValueParser<string | null> {
+  return (raw) => {
+    if (raw === '') return null;
+    if (typeof raw !== 'string' || raw.length > maxLength || /[\x00-\x1f\x7f]/.test(raw)) {
+      throw new Invalid(`expected one line of at most ${maxLength} characters, got ${describe(raw)}`);
+    }
+    return raw;
+  };
+}
+
+/** An absolute URI such as mailto:postmaster@example.com; an empty string means "not set". */
+export const optionalUri: ValueParser<string | null> = (raw) => {
+  if (raw === '') return null;
+  if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(raw) || !URL.canParse(raw)) {
+    throw new Invalid(`expected a URI such as "mailto:postmaster@example.com", got ${describe(raw)}`);
+  }
+  return raw;
+};

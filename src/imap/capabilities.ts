@@ -8,6 +8,8 @@ export interface CapabilityState {
   /** A certificate is configured, so STARTTLS can be offered. */
   tlsAvailable: boolean;
   allowPlaintextAuth: boolean;
+  /** RFC 7889: the one upload limit of all mailboxes (limits.max_message_size), advertised as APPENDLIMIT=<n>. */
+  appendLimit?: number;
 }
 
 const ALWAYS = [
@@ -41,21 +43,38 @@ const ALWAYS = [
   'QUOTA',
   'QUOTA=RES-STORAGE',
   'QUOTA=RES-MESSAGE',
+  // RFC 4314 with other users' and shared namespaces (src/imap/mailbox-access.ts, src/mail/acl.ts).
+  'ACL',
+  'RIGHTS=texk',
+  // RFC 5464 mailbox and server annotations (src/imap/metadata.ts). Not also
+  // METADATA-SERVER: that one announces server annotations only (RFC 5464 1).
+  'METADATA',
   'CONDSTORE',
   'QRESYNC',
   // RFC 5032 OLDER/YOUNGER, RFC 8514 save dates, RFC 8970 previews from the stored index.
   'WITHIN',
   'SAVEDATE',
   'PREVIEW',
+  // RFC 8474 (src/imap/object-id.ts), RFC 9394 PARTIAL, RFC 9586 UIDONLY (src/imap/uidonly.ts),
+  // RFC 5267 update contexts (src/imap/search-context.ts).
+  'OBJECTID',
+  'PARTIAL',
+  'UIDONLY',
+  'CONTEXT=SEARCH',
+  'CONTEXT=SORT',
+  // RFC 5465 (src/imap/notify.ts).
+  'NOTIFY',
 ];
 
 /**
- * Extensions ENABLE accepts (answered in ENABLED when they apply). Only
- * advertised ones (RFC 5161 3.1): UTF8=ACCEPT is not advertised, so ENABLE
- * ignores it (IMAP4rev2 brings UTF-8 names and strings anyway).
- * QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
+ * Extensions ENABLE accepts (answered in ENABLED when they apply), only
+ * advertised ones (RFC 5161 3.1). QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
+ * UTF8=ACCEPT (RFC 6855 3) only in the authenticated state (handlers/enable.ts).
  */
-export const ENABLEABLE = ['IMAP4REV2', 'CONDSTORE', 'QRESYNC'];
+export const ENABLEABLE = ['IMAP4REV2', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT', 'UIDONLY'];
+
+/** The APPEND family: RFC 3502, RFC 4469 + RFC 5550 (imap/catenate.ts), RFC 8508 (handlers/replace.ts), RFC 6855. */
+const APPEND_EXTENSIONS = ['MULTIAPPEND', 'CATENATE', 'URL-PARTIAL', 'REPLACE', 'UTF8=ACCEPT'];
 
 /** True when a password may be sent on this connection. */
 export function loginAllowed(s: CapabilityState): boolean {
@@ -63,7 +82,8 @@ export function loginAllowed(s: CapabilityState): boolean {
 }
 
 export function capabilities(s: CapabilityState): string[] {
-  const caps = [...ALWAYS];
+  const caps = [...ALWAYS, ...APPEND_EXTENSIONS];
+  if (s.appendLimit !== undefined) caps.push(`APPENDLIMIT=${s.appendLimit}`);
   if (s.authenticated) return caps;
   if (!s.secure && s.tlsAvailable) caps.push('STARTTLS');
   if (loginAllowed(s)) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');

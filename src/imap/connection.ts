@@ -22,6 +22,7 @@ import { DeflateStream } from './compression.js';
 import type { ImapServerDeps } from './context.js';
 import { Session, type SessionIO, type UserSlots } from './session.js';
 import { LiteralStager } from './spool.js';
+import { metadataTooBig } from './metadata.js';
 
 /**
  * RFC 7888 LITERAL+: non-synchronizing literals of any size reach onLiteral,
@@ -75,6 +76,8 @@ export class ImapConnection implements SessionIO {
   private closed = false;
   private paused = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Duration the timer was set for: while unchanged, resetTimer() only refreshes it. */
+  private timerSeconds = 0;
   private commandCount = 0;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
@@ -87,7 +90,6 @@ export class ImapConnection implements SessionIO {
     this.deps = options.deps;
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.log = this.deps.logger.child({ remote: this.remoteAddress });
     const limits = this.deps.config.limits;
     this.framer = new CommandFramer({
       maxLineLength: limits.maxLineLength,
@@ -97,6 +99,8 @@ export class ImapConnection implements SessionIO {
     });
     this.readBufferLimit = Math.max(MIN_READ_BUFFER, limits.maxLineLength + 2 * limits.maxMemoryLiteral);
     this.session = new Session(this.deps, this, options.slots);
+    // The session's logger has the same fields: one child logger per connection, not two.
+    this.log = this.session.log;
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     this.attach(socket);
   }
@@ -302,12 +306,13 @@ export class ImapConnection implements SessionIO {
 
   private async onLiteral(ev: Extract<FrameEvent, { kind: 'literal' }>): Promise<void> {
     const limits = this.deps.config.limits;
-    if (ev.command === 'APPEND') {
+    // Message data (APPEND, RFC 8508 REPLACE, CATENATE TEXT parts) is staged while it arrives.
+    if (ev.command === 'APPEND' || ev.command === 'REPLACE' || ev.command === 'UID REPLACE') {
       // Nobody may make us spool a message before logging in.
       if (!this.session.account) {
         this.framer.rejectLiteral();
         await this.disposeSpools(this.spools.splice(0));
-        await this.sendBad(ev.tag, 'APPEND not allowed in the not authenticated state');
+        await this.sendBad(ev.tag, `${ev.command} not allowed in the not authenticated state`);
         return;
       }
       if (ev.size > limits.maxMessageSize) {
@@ -316,9 +321,18 @@ export class ImapConnection implements SessionIO {
         await this.sendTagged(ev.tag, 'NO', `Message too large (limit ${limits.maxMessageSize} octets)`, 'TOOBIG');
         return;
       }
-      this.spool = new LiteralStager(this.deps.ingest, this.deps.blobs, limits.maxMessageSize, ev.binary);
+      // Staged in the account's own repository; the APPEND commit copies to another if the target is there.
+      this.spool = new LiteralStager(this.session.home.ingest, this.session.home.blobs, limits.maxMessageSize, ev.binary);
       this.framer.acceptLiteral('stream');
     } else {
+      // RFC 5464 4.3: a SETMETADATA value over the limit is NO [METADATA MAXSIZE n], refused before it is read.
+      if (ev.command === 'SETMETADATA' && ev.tag !== null && this.session.account && ev.size > limits.maxMetadataValueSize) {
+        this.framer.rejectLiteral();
+        await this.disposeSpools(this.spools.splice(0));
+        const r = metadataTooBig(limits.maxMetadataValueSize);
+        await this.send([{ kind: 'tagged', tag: ev.tag, status: r.status, ...(r.code ? { code: r.code } : {}), text: r.text }]);
+        return;
+      }
       if (ev.size > limits.maxMemoryLiteral) {
         this.framer.rejectLiteral();
         await this.disposeSpools(this.spools.splice(0));
@@ -515,11 +529,17 @@ export class ImapConnection implements SessionIO {
   // ---------- timers ----------
 
   private resetTimer(): void {
-    this.clearTimer();
-    if (this.closed) return;
+    if (this.closed) return this.clearTimer();
     const limits = this.deps.config.limits;
     const seconds = this.session.account ? limits.idleTimeoutSeconds : limits.preAuthTimeoutSeconds;
-    if (!(seconds > 0)) return;
+    if (!(seconds > 0)) return this.clearTimer();
+    // Called for every chunk read: push the deadline of the same Timeout instead of making a new one.
+    if (this.timer && this.timerSeconds === seconds) {
+      this.timer.refresh();
+      return;
+    }
+    this.clearTimer();
+    this.timerSeconds = seconds;
     this.timer = setTimeout(() => this.onTimeout(), seconds * 1000);
     this.timer.unref();
   }

@@ -4,28 +4,44 @@
 import type { Authenticator } from '../auth/types.js';
 import type { PetrelConfig } from '../config/types.js';
 import type { BlobStore, Directory, EventBus, IngestPipeline, MailStore } from '../mail/ports.js';
+import type { Repositories, Repository } from '../mail/repository.js';
 import type { Account, MailboxInfo } from '../mail/types.js';
 import type { Command, CommandName } from '../protocol/imap/ast.js';
 import type { ResponseCode, Status } from '../protocol/imap/response.js';
 import type { Logger } from '../util/log.js';
 import type { Session } from './session.js';
+import type { ExistingRef } from './mailbox-access.js';
 import type { MailboxView } from './view.js';
 
 export interface ImapServerDeps {
   config: PetrelConfig;
-  store: MailStore;
-  blobs: BlobStore;
   directory: Directory;
+  /** Every repository this server may reach; a session works in its account's. */
+  repositories: Repositories;
+  /** This server's sessions listen here: every repository's changes arrive on it. */
   events: EventBus;
   auth: Authenticator;
-  ingest: IngestPipeline;
   logger: Logger;
+}
+
+/**
+ * What a handler works with: the server's deps plus the session's repository
+ * (the account's, from login on; the default one before, when no handler
+ * touches storage).
+ */
+export interface SessionDeps extends ImapServerDeps {
+  repository: Repository;
+  store: MailStore;
+  blobs: BlobStore;
+  ingest: IngestPipeline;
 }
 
 export interface SelectedMailbox {
   mailbox: MailboxInfo;
   readOnly: boolean;
   view: MailboxView;
+  /** Where the mailbox lives, whose it is, and the user's rights on it (RFC 4314). */
+  ref: ExistingRef;
 }
 
 /** RFC 9051 3: the connection states, each carrying what it needs. */
@@ -54,7 +70,7 @@ export interface HandlerContext<C extends Command = Command> {
   readonly tag: string;
   readonly command: C;
   readonly session: Session;
-  readonly deps: ImapServerDeps;
+  readonly deps: SessionDeps;
 }
 
 export type Handler<C extends Command = Command> = (ctx: HandlerContext<C>) => Promise<TaggedResult>;

@@ -36,13 +36,18 @@ export function mailboxToWire(name: string, utf8: boolean): string {
   return utf8 ? name : encodeMutf7(name);
 }
 
-/** A name the store can hold: no empty levels, no control characters, no leading/trailing delimiter. */
+/**
+ * A name the store can hold: no empty levels, no leading/trailing delimiter,
+ * and Net-Unicode (RFC 9051 5.1, RFC 6855 3): NFC, no control characters
+ * (U+0000-001F, U+007F-009F), no line or paragraph separator.
+ */
 export function validMailboxName(name: string): boolean {
   if (name.length === 0 || name.length > 1000) return false;
   if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return false;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return false;
   }
+  if (name.normalize('NFC') !== name) return false;
   return !name.includes('*') && !name.includes('%');
 }

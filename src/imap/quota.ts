@@ -5,7 +5,7 @@
 
 import type { Account } from '../mail/types.js';
 import type { Response } from '../protocol/imap/response.js';
-import type { ImapServerDeps } from './context.js';
+import type { SessionDeps } from './context.js';
 
 /** The name of the account's only quota root. */
 export const QUOTA_ROOT = '';
@@ -14,7 +14,7 @@ export const QUOTA_ROOT = '';
 export const QUOTA_CAPABILITIES = ['QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE'];
 
 /** The untagged QUOTA response of the account's root: only limited resources are listed. */
-export async function quotaResponse(deps: Pick<ImapServerDeps, 'store' | 'directory'>, account: Account): Promise<Response> {
+export async function quotaResponse(deps: Pick<SessionDeps, 'store' | 'directory'>, account: Account): Promise<Response> {
   const [limits, usage] = await Promise.all([deps.directory.getQuota(account.name), deps.store.quotaUsage(account.id)]);
   const resources: Array<{ name: string; usage: number; limit: number }> = [];
   if (limits.storage !== null)

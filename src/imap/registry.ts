@@ -6,6 +6,7 @@ import type { Command, CommandName } from '../protocol/imap/ast.js';
 import type { Handler, StateKind } from './context.js';
 import { appendHandler } from './handlers/append.js';
 import { authenticateHandler } from './handlers/authenticate.js';
+import { cancelUpdateHandler } from './handlers/cancelupdate.js';
 import { capabilityHandler } from './handlers/capability.js';
 import { checkHandler } from './handlers/check.js';
 import { closeHandler } from './handlers/close.js';
@@ -18,6 +19,13 @@ import { expungeHandler } from './handlers/expunge.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { getquotaHandler } from './handlers/getquota.js';
 import { getquotarootHandler } from './handlers/getquotaroot.js';
+import { deleteaclHandler } from './handlers/deleteacl.js';
+import { getaclHandler } from './handlers/getacl.js';
+import { listrightsHandler } from './handlers/listrights.js';
+import { myrightsHandler } from './handlers/myrights.js';
+import { setaclHandler } from './handlers/setacl.js';
+import { getmetadataHandler } from './handlers/getmetadata.js';
+import { setmetadataHandler } from './handlers/setmetadata.js';
 import { idHandler } from './handlers/id.js';
 import { idleHandler } from './handlers/idle.js';
 import { listHandler } from './handlers/list.js';
@@ -27,7 +35,9 @@ import { lsubHandler } from './handlers/lsub.js';
 import { moveHandler } from './handlers/move.js';
 import { namespaceHandler } from './handlers/namespace.js';
 import { noopHandler } from './handlers/noop.js';
+import { notifyHandler } from './handlers/notify.js';
 import { renameHandler } from './handlers/rename.js';
+import { replaceHandler } from './handlers/replace.js';
 import { searchHandler, searchKeyUses } from './handlers/search.js';
 import { sortHandler } from './handlers/sort.js';
 import { threadHandler } from './handlers/thread.js';
@@ -94,7 +104,17 @@ export const REGISTRY: Readonly<Record<CommandName, CommandSpec>> = {
   COMPRESS: spec(AUTH, compressHandler),
   GETQUOTA: spec(AUTH, getquotaHandler),
   GETQUOTAROOT: spec(AUTH, getquotarootHandler),
+  SETACL: spec(AUTH, setaclHandler),
+  DELETEACL: spec(AUTH, deleteaclHandler),
+  GETACL: spec(AUTH, getaclHandler),
+  LISTRIGHTS: spec(AUTH, listrightsHandler),
+  MYRIGHTS: spec(AUTH, myrightsHandler),
   SETQUOTA: spec(AUTH, setquotaHandler),
+  GETMETADATA: spec(AUTH, getmetadataHandler),
+  SETMETADATA: spec(AUTH, setmetadataHandler),
+  // RFC 5465 3.1: a successful NOTIFY SET implies a NOOP.
+  NOTIFY: spec(AUTH, notifyHandler, { polls: true, breaksSequenceNumbers: true }),
+  CANCELUPDATE: spec(SELECTED, cancelUpdateHandler),
   CHECK: spec(SELECTED, checkHandler, { polls: true, breaksSequenceNumbers: true }),
   CLOSE: spec(SELECTED, closeHandler, { breaksSequenceNumbers: true }),
   UNSELECT: spec(SELECTED, unselectHandler, { breaksSequenceNumbers: true }),
@@ -107,6 +127,7 @@ export const REGISTRY: Readonly<Record<CommandName, CommandSpec>> = {
   STORE: spec(SELECTED, storeHandler, { usesSequenceNumbers: true }),
   COPY: spec(SELECTED, copyHandler, { usesSequenceNumbers: true }),
   MOVE: spec(SELECTED, moveHandler, { usesSequenceNumbers: true, breaksSequenceNumbers: true }),
+  REPLACE: spec(SELECTED, replaceHandler, { usesSequenceNumbers: true, breaksSequenceNumbers: true }),
 };
 
 /** True when EXPUNGE responses may not be sent while (or at the end of) this command. */

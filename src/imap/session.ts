@@ -3,19 +3,26 @@
 // enabled extensions. No socket code here: the connection gives a SessionIO.
 
 import { isMailError } from '../mail/errors.js';
+import type { EventSubscription } from '../mail/ports.js';
 import { needsProvisioning, provisionMailboxes } from '../mail/provision.js';
-import type { Account, MailboxId, MailEvent } from '../mail/types.js';
+import type { Account, AccountId, MailboxInfo, MailEvent } from '../mail/types.js';
 import type { Command } from '../protocol/imap/ast.js';
 import type { FetchItem, Response, SerializeOptions } from '../protocol/imap/response.js';
 import { compressUids } from '../protocol/imap/sequence.js';
 import type { Logger } from '../util/log.js';
 import { capabilities, type CapabilityState } from './capabilities.js';
-import type { HandlerContext, ImapServerDeps, SelectedMailbox, SessionState, StateKind, TaggedResult } from './context.js';
+import type { Repository } from '../mail/repository.js';
+import { MailboxAccess, type ExistingRef } from './mailbox-access.js';
+import type { HandlerContext, ImapServerDeps, SelectedMailbox, SessionDeps, SessionState, StateKind, TaggedResult } from './context.js';
 import { mapError } from './errors.js';
 import { unknownSystemFlag } from './flags.js';
 import { mailboxFromWire, mailboxToWire } from './mailbox-names.js';
 import { holdsExpunges, isUidCommand, REGISTRY } from './registry.js';
-import type { ViewUpdate } from './view.js';
+import { sessionEventKeys } from './session-events.js';
+import { fetchNewMessages, type NotifyState } from './notify.js';
+import { prepareContextUpdates } from './search-context.js';
+import { asUidFetch, uidOnlyViolation } from './uidonly.js';
+import type { MailboxView, ViewUpdate } from './view.js';
 
 /** What the session needs from its connection. */
 export interface SessionIO {
@@ -53,7 +60,7 @@ const STATE_TEXT: Record<StateKind, string> = {
 };
 
 export class Session {
-  state: SessionState = { kind: 'not-authenticated' };
+  private current: SessionState = { kind: 'not-authenticated' };
   /** Extensions turned on by ENABLE (upper case). */
   readonly enabled = new Set<string>();
   /** RFC 9051 6.4.4.1 search result variable "$", as UIDs. */
@@ -64,7 +71,8 @@ export class Session {
   private modseqSent = 0;
   /** Called when the selected mailbox changed while IDLE runs. */
   private idleWake: (() => void) | null = null;
-  private readonly unsubscribe: () => void;
+  /** Keyed by sessionEventKeys(state): a publish reaches only the sessions it concerns. */
+  private readonly subscription: EventSubscription;
   private slotUser: string | null = null;
   /** The directory entry may have changed (disabled, deleted): look it up before the next command. */
   private accountStale = false;
@@ -77,13 +85,112 @@ export class Session {
   readonly ending: Promise<void> = new Promise((resolve) => (this.resolveEnding = resolve));
   readonly log: Logger;
 
+  /**
+   * The server's deps with the session's repository: what handlers get. The
+   * account's repository, or while a mailbox is selected, the selected
+   * mailbox's (an other user's or shared mailbox may live elsewhere).
+   */
+  private sessionDeps: SessionDeps;
+  /** The account's own repository's deps (set at login). */
+  private homeDeps: SessionDeps;
+  private mailboxAccess: MailboxAccess | null = null;
+  /** RFC 5465 NOTIFY state (notify.ts), null until NOTIFY SET / after NOTIFY NONE. */
+  private notifyState: NotifyState | null = null;
+  /** The command between the gate and its tagged response, or null (NOTIFY pushes wait for its end). */
+  runningCommand: string | null = null;
+
   constructor(
-    readonly deps: ImapServerDeps,
+    readonly serverDeps: ImapServerDeps,
     readonly io: SessionIO,
     private readonly slots: UserSlots,
   ) {
+    this.sessionDeps = withRepository(serverDeps, serverDeps.repositories.primary);
+    this.homeDeps = this.sessionDeps;
+    const deps = serverDeps;
     this.log = deps.logger.child({ remote: io.remoteAddress });
-    this.unsubscribe = deps.events.subscribe((e) => this.onEvent(e));
+    this.subscription = deps.events.subscribeKeys((e) => this.onEvent(e), []);
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** Every state change (login, SELECT, CLOSE, logout) re-keys the event subscription. */
+  set state(next: SessionState) {
+    this.current = next;
+    this.refreshEventKeys();
+    this.notifyState?.noteSelected();
+  }
+
+  /** Re-keys the event subscription: the state's keys plus NOTIFY's. */
+  refreshEventKeys(): void {
+    this.subscription.setKeys([...sessionEventKeys(this.current), ...(this.notifyState?.eventKeys() ?? [])]);
+  }
+
+  /** NOTIFY SET (a new state) or NOTIFY NONE (null). */
+  setNotify(state: NotifyState | null): void {
+    this.notifyState = state;
+    this.refreshEventKeys();
+  }
+
+  /** `state` is the session's current NOTIFY state (an older one must stop pushing). */
+  notifying(state: NotifyState): boolean {
+    return this.notifyState === state;
+  }
+
+  /** Wakes a running IDLE (true) so it sends the news; false when not idling. */
+  wakeIdle(): boolean {
+    if (!this.idleWake) return false;
+    this.idleWake();
+    return true;
+  }
+
+  /**
+   * NOTIFY (RFC 5465 3.1): updates sent between commands. The selected
+   * mailbox's go out only when `worth` says the client asked for what the
+   * view now holds (new messages, expunges, flag changes).
+   */
+  async pushUnsolicited(allowExpunge: boolean, worth: ((view: MailboxView) => boolean) | null): Promise<void> {
+    await this.checkStillValid();
+    if (this.byeText !== null) return;
+    const sel = this.selected;
+    if (sel && worth && sel.view.dirty) {
+      try {
+        await sel.view.refresh();
+      } catch (e) {
+        sel.view.dirty = true; // the next command's release reports it (or the deletion)
+        this.log.warn('NOTIFY refresh failed', { err: e instanceof Error ? e : String(e) });
+      }
+    }
+    if (sel && worth?.(sel.view)) await this.releaseUpdates(allowExpunge, false);
+    else await this.notifyState?.flush();
+  }
+
+  get deps(): SessionDeps {
+    return this.sessionDeps;
+  }
+
+  /** The repository handlers work in: the selected mailbox's, else the account's (the default one before login). */
+  get repository(): Repository {
+    return this.sessionDeps.repository;
+  }
+
+  /** Deps of the account's own repository, whatever is selected (APPEND literals are staged there). */
+  get home(): SessionDeps {
+    return this.homeDeps;
+  }
+
+  /** Mailbox lookups with namespaces and rights; only after login. */
+  get access(): MailboxAccess {
+    if (!this.mailboxAccess) throw new Error('mailbox access before login');
+    return this.mailboxAccess;
+  }
+
+  /** Enters the selected state on `ref`'s mailbox; handlers then work in its repository. */
+  enterSelected(ref: ExistingRef, view: MailboxView, readOnly: boolean): void {
+    const account = this.account!;
+    this.sessionDeps = ref.repository === this.homeDeps.repository ? this.homeDeps : withRepository(this.serverDeps, ref.repository);
+    this.state = { kind: 'selected', account, mailbox: ref.mailbox, readOnly, view, ref };
   }
 
   get utf8(): boolean {
@@ -100,6 +207,11 @@ export class Session {
   }
 
   /** ENABLE QRESYNC ran: VANISHED replaces EXPUNGE (RFC 7162 3.2.10). */
+  /** ENABLE UIDONLY ran (RFC 9586): no message numbers in or out (see uidonly.ts). */
+  get uidOnly(): boolean {
+    return this.enabled.has('UIDONLY');
+  }
+
   get qresync(): boolean {
     return this.enabled.has('QRESYNC');
   }
@@ -133,6 +245,7 @@ export class Session {
       secure: this.io.secure,
       tlsAvailable: !!(this.deps.config.tls.certFile && this.deps.config.tls.keyFile),
       allowPlaintextAuth: this.deps.config.imap.allowPlaintextAuth,
+      appendLimit: this.deps.config.limits.maxMessageSize,
     };
   }
 
@@ -160,13 +273,17 @@ export class Session {
         for (const item of r.items) if (item.kind === 'MODSEQ' && item.modseq > this.modseqSent) this.modseqSent = item.modseq;
       }
     }
-    return this.io.send(responses);
+    // RFC 9586 3.3: FETCH data as UIDFETCH once UIDONLY is on.
+    return this.io.send(this.uidOnly ? responses.map((r) => asUidFetch(r, this.selected?.view ?? null)) : responses);
   }
 
   /** Runs one command through the gate, its handler, the update release and the tagged response. */
   async execute(tag: string, command: Command): Promise<TaggedResult> {
     const spec = REGISTRY[command.name];
     let result: TaggedResult;
+    // From here on NOTIFY pushes wait for the command's end (and one in flight is waited for).
+    this.runningCommand = command.name;
+    await this.notifyState?.settled();
     await this.checkStillValid();
     if (this.byeText !== null) return this.endWithBye();
     const badFlag = unknownSystemFlag(command);
@@ -176,6 +293,8 @@ export class Session {
       result = { status: 'BAD', text: `${command.name} not allowed in the ${STATE_TEXT[this.state.kind]} state` };
     } else if (badFlag !== null) {
       result = { status: 'BAD', text: `Unknown system flag ${badFlag}` };
+    } else if (this.uidOnly && uidOnlyViolation(command) !== null) {
+      result = { status: 'BAD', code: { kind: 'UIDREQUIRED' }, text: uidOnlyViolation(command)! };
     } else {
       this.uidCommand = isUidCommand(command);
       this.modseqSent = 0;
@@ -192,6 +311,7 @@ export class Session {
           // event has not arrived): catch up now, so every change below it is told or, for held
           // expunges, a lower HIGHESTMODSEQ is (RFC 7162 3.2, 6).
           const ahead = this.modseqSent > (this.selected?.view.highestModseq ?? Infinity);
+          await this.notifyState?.absorbOwn(command.name);
           await this.releaseUpdates(!holdsExpunges(command), spec.polls || ahead);
         } catch (e) {
           this.log.warn('mailbox refresh failed', { err: e instanceof Error ? e : String(e) });
@@ -199,8 +319,11 @@ export class Session {
       }
       this.uidCommand = false;
     }
+    this.runningCommand = null;
     if (this.byeText !== null) return this.endWithBye();
     await this.send({ kind: 'tagged', tag, status: result.status, ...(result.code ? { code: result.code } : {}), text: result.text });
+    // NOTIFY: news that arrived after the command's release goes out now, not at the next command.
+    this.notifyState?.afterCommand();
     return result;
   }
 
@@ -241,6 +364,12 @@ export class Session {
         const mailbox = await this.deps.store.getMailboxById(sel.mailbox.id);
         if (!mailbox || !mailbox.selectable) return this.end(MAILBOX_DELETED);
         sel.mailbox = mailbox; // renamed elsewhere: same mailbox, new name
+        sel.ref = { ...sel.ref, mailbox, name: mailbox.name };
+        // An ACL change publishes the owner's mailboxes-changed too: RFC 4314 5.1.1 lets us end the session.
+        if (sel.ref.namespace !== 'personal') {
+          sel.ref.rights = await this.access.rightsOn(sel.ref);
+          if (!sel.ref.rights.includes('r')) return this.end('Access to the selected mailbox was revoked');
+        }
       }
     } catch (e) {
       // A lookup failure is not a reason to drop the client; the next event tries again.
@@ -250,6 +379,8 @@ export class Session {
 
   /** Pulls the change log (when there is news or `poll`) and sends what may be sent now. */
   async releaseUpdates(allowExpunge: boolean, poll: boolean): Promise<void> {
+    // NOTIFY: other mailboxes' STATUS and the mailbox list's LIST responses first.
+    await this.notifyState?.flush();
     const sel = this.selected;
     if (!sel) return;
     if (poll || sel.view.dirty) {
@@ -261,14 +392,20 @@ export class Session {
         return;
       }
     }
+    // RFC 5267 update contexts (search-context.ts): REMOVEFROM before the updates, ADDTO after.
+    const contexts = await prepareContextUpdates(this);
     const updates = sel.view.takeUpdates(allowExpunge);
-    const out = this.updateResponses(updates);
+    const out = [...(contexts?.before ?? []), ...this.updateResponses(updates)];
     // Expunges held back while MODSEQs went out: the client must not take the
     // highest MODSEQ it saw as its resync point (RFC 7162 3.2).
     if (this.condstore && sel.view.holdsExpunges) {
       out.push({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: sel.view.safeModseq }, text: 'Expunges pending' });
     }
+    if (contexts) out.push(...contexts.after());
     if (out.length > 0) await this.io.send(out);
+    // RFC 5465 7: UPDATE's fetch attributes for new messages, after the ADDTO.
+    for (const f of contexts?.fetches ?? []) await fetchNewMessages(this, f.uids, f.attributes);
+    await this.notifyState?.afterSelectedUpdates(updates);
   }
 
   /** Untagged responses for view updates; with QRESYNC the expunges become one VANISHED (RFC 7162 3.2.10.2). */
@@ -277,7 +414,7 @@ export class Session {
     const vanished: number[] = [];
     let vanishedAt = -1;
     for (const u of updates) {
-      if (u.kind === 'EXPUNGE' && this.qresync) {
+      if (u.kind === 'EXPUNGE' && (this.qresync || this.uidOnly)) {
         if (vanishedAt < 0) vanishedAt = out.length;
         vanished.push(u.uid);
       } else {
@@ -296,8 +433,15 @@ export class Session {
         return { kind: 'EXISTS', count: u.count };
       case 'FLAGS': {
         const items: FetchItem[] = [];
+        // RFC 9586 3.6: UIDFETCH (keyed by the UID) once UIDONLY is on.
+        if (this.uidOnly) {
+          const data: FetchItem[] = [{ kind: 'FLAGS', flags: u.flags }];
+          if (this.condstore) data.push({ kind: 'MODSEQ', modseq: u.modseq });
+          return { kind: 'UIDFETCH', uid: u.uid, items: data };
+        }
         // RFC 7162 3.2.4: once CONDSTORE is on, every untagged FETCH carries UID and MODSEQ.
-        if (this.uidCommand || this.condstore) items.push({ kind: 'UID', uid: u.uid });
+        // RFC 5465 5.1: with NOTIFY SELECTED a FlagChange FETCH carries the UID.
+        if (this.uidCommand || this.condstore || this.notifyState?.selected) items.push({ kind: 'UID', uid: u.uid });
         items.push({ kind: 'FLAGS', flags: u.flags });
         if (this.condstore) items.push({ kind: 'MODSEQ', modseq: u.modseq });
         return { kind: 'FETCH', seq: u.seq, items };
@@ -317,8 +461,10 @@ export class Session {
       this.idleWake?.();
       return;
     }
+    this.notifyState?.onEvent(e);
     const sel = this.selected;
-    if (!sel || this.account?.id !== e.accountId) return;
+    // The selected mailbox may be another owner's, in another repository.
+    if (!sel || sel.ref.owner.id !== e.accountId || sel.ref.repository.name !== e.repository) return;
     if (e.kind === 'mailboxes-changed') {
       this.mailboxStale = true;
       return;
@@ -329,18 +475,21 @@ export class Session {
     if (e.modseq > sel.view.highestModseq || e.modseq === 0) sel.view.dirty = true;
     else return;
     this.idleWake?.();
+    if (!this.idleWake) this.notifyState?.selectedChanged();
   }
 
-  /** Tells other sessions (through the event bus) that a mailbox changed. */
-  publishChange(mailboxId: MailboxId, modseq: number): void {
-    const account = this.account;
-    if (!account) return;
-    this.deps.events.publish({ kind: 'mailbox-changed', accountId: account.id, mailboxId, modseq });
+  /**
+   * Tells other sessions (through the bus of the mailbox's repository) that
+   * a mailbox changed; modseq 0: the mailbox itself (deleted, renamed).
+   */
+  publishChange(where: { repository: Repository; mailbox: Pick<MailboxInfo, 'id' | 'accountId'> }, modseq: number): void {
+    const { repository, mailbox } = where;
+    repository.events.publish({ kind: 'mailbox-changed', repository: repository.name, accountId: mailbox.accountId, mailboxId: mailbox.id, modseq });
   }
 
-  publishMailboxesChanged(): void {
-    const account = this.account;
-    if (account) this.deps.events.publish({ kind: 'mailboxes-changed', accountId: account.id });
+  /** The mailbox list of an owner changed (CREATE, DELETE, RENAME, ACL changes). */
+  publishMailboxesChanged(where: { repository: Repository; owner: { id: AccountId } }): void {
+    where.repository.events.publish({ kind: 'mailboxes-changed', repository: where.repository.name, accountId: where.owner.id });
   }
 
   /** After LOGIN/AUTHENTICATE verified the credentials. Returns the tagged result. */
@@ -350,6 +499,15 @@ export class Session {
       return { status: 'NO', code: { kind: 'LIMIT' }, text: 'Too many connections for this user', after: 'logout' };
     }
     this.slotUser = account.name;
+    try {
+      const home = await this.serverDeps.repositories.forAccount(account);
+      this.homeDeps = this.sessionDeps = withRepository(this.serverDeps, home);
+      this.mailboxAccess = new MailboxAccess(this.serverDeps.repositories, account, home);
+    } catch (err) {
+      this.slots.release(account.name);
+      this.slotUser = null;
+      throw err;
+    }
     await this.ensureDefaultMailboxes(account);
     this.state = { kind: 'authenticated', account };
     this.log.info('login', { user: account.name });
@@ -367,16 +525,22 @@ export class Session {
   /** Leaves the selected state (CLOSE, UNSELECT, a new SELECT). */
   deselect(): void {
     const account = this.account;
+    this.sessionDeps = this.homeDeps;
     if (account) this.state = { kind: 'authenticated', account };
     this.savedSearch = [];
   }
 
   /** The connection is gone: release everything. */
   dispose(): void {
-    this.unsubscribe();
+    this.notifyState = null;
+    this.subscription.unsubscribe();
     this.idleWake = null;
     if (this.slotUser) this.slots.release(this.slotUser);
     this.slotUser = null;
     this.state = { kind: 'logout' };
   }
+}
+
+function withRepository(deps: ImapServerDeps, repository: Repository): SessionDeps {
+  return { ...deps, repository, store: repository.store, blobs: repository.blobs, ingest: repository.ingest };
 }

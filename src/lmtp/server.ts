@@ -1,8 +1,10 @@
 // LMTP delivery (RFC 2033) on smtp-server in LMTP mode. After DATA every
 // recipient gets its own reply. The message is streamed into the ingest
-// pipeline ONCE (staged: blob written and fsynced, indexed), then committed
-// into each recipient's mailbox; a recipient's 250 is sent only after its
-// commit. Nothing buffers the whole message.
+// pipeline ONCE (staged: blob written and fsynced, indexed) in the first
+// recipient's repository, copied from there into the blob store of any other
+// repository a recipient lives in, then committed into each recipient's
+// mailbox; a recipient's 250 is sent only after its commit. Nothing buffers
+// the whole message.
 //
 // Return-Path: one "Return-Path: <sender>" line is prepended, shared by all
 // recipients, so the staged bytes are identical for everyone and stored once
@@ -13,7 +15,9 @@ import type { Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { PetrelConfig } from '../config/types.js';
 import { isMailError, MailError } from '../mail/errors.js';
-import type { Directory, IngestPipeline, MailStore, StagedMessage } from '../mail/ports.js';
+import type { Directory, MailStore, StagedMessage } from '../mail/ports.js';
+import { copyStaged } from '../mail/transfer.js';
+import type { Repositories, Repository } from '../mail/repository.js';
 import type { MailboxInfo } from '../mail/types.js';
 import type { Logger } from '../util/log.js';
 import { deliveryFailure, LmtpReply, unknownUser } from './errors.js';
@@ -22,8 +26,7 @@ import { resolveRecipient, type ResolvedRecipient } from './recipient.js';
 export interface LmtpServerDeps {
   config: PetrelConfig;
   directory: Directory;
-  store: MailStore;
-  ingest: IngestPipeline;
+  repositories: Repositories;
   logger: Logger;
 }
 
@@ -107,9 +110,11 @@ export class LmtpServer {
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     const mailFrom = session.envelope.mailFrom;
     const returnPath = Buffer.from(`Return-Path: <${mailFrom ? mailFrom.address : ''}>\r\n`, 'utf8');
+    const targets = await Promise.all(recipients.map((rcpt) => this.recipientTarget(rcpt)));
+    const home = targets.find((t) => t.ok)?.repo ?? this.deps.repositories.primary;
     let staged: StagedMessage;
     try {
-      staged = await this.deps.ingest.stage(
+      staged = await home.ingest.stage(
         prepend(returnPath, stream),
         this.deps.config.limits.maxMessageSize + returnPath.length,
       );
@@ -121,12 +126,16 @@ export class LmtpServer {
     }
     const internalDate = new Date();
     const results: SMTPServerDataResult[] = [];
-    for (const rcpt of recipients) {
+    const stagedIn = new Map<string, Promise<StagedMessage>>([[home.name, Promise.resolve(staged)]]);
+    for (const target of targets) {
+      const rcpt = target.rcpt;
       try {
-        const found = await this.resolve(rcpt);
-        if (!found) throw new MailError('NOT_FOUND', 'account no longer exists');
-        const mailbox = await this.targetMailbox(found);
-        const result = await this.deps.ingest.commit(mailbox, [{ staged, flags: [], internalDate }]);
+        if (!target.ok) throw target.error;
+        const { found, repo } = target;
+        let copy = stagedIn.get(repo.name);
+        if (!copy) stagedIn.set(repo.name, (copy = copyStaged(home, staged, repo)));
+        const mailbox = await targetMailbox(repo.store, found);
+        const result = await repo.ingest.commit(mailbox, [{ staged: await copy, flags: [], internalDate }]);
         this.log.info('delivered', { rcpt, account: found.account.name, mailbox: mailbox.name, uid: result.uids[0], size: staged.size });
         results.push(`<${rcpt}> delivered`);
       } catch (err) {
@@ -138,25 +147,37 @@ export class LmtpServer {
     return results;
   }
 
-  /** The +detail folder when it exists and is selectable, else INBOX (created if missing). */
-  private async targetMailbox(found: ResolvedRecipient): Promise<MailboxInfo> {
-    const { store } = this.deps;
-    const accountId = found.account.id;
-    if (found.folder) {
-      const folder = await store.getMailbox(accountId, found.folder);
-      if (folder?.selectable) return folder;
-    }
-    const inbox = await store.getMailbox(accountId, 'INBOX');
-    if (inbox) return inbox;
+  /** The recipient's account and repository, or why it cannot be delivered to. */
+  private async recipientTarget(
+    rcpt: string,
+  ): Promise<{ ok: true; rcpt: string; found: ResolvedRecipient; repo: Repository } | { ok: false; rcpt: string; error: unknown }> {
     try {
-      return await store.createMailbox(accountId, 'INBOX');
-    } catch (err) {
-      // Another delivery created it meanwhile.
-      if (!isMailError(err, 'ALREADY_EXISTS')) throw err;
-      const again = await store.getMailbox(accountId, 'INBOX');
-      if (!again) throw err;
-      return again;
+      const found = await this.resolve(rcpt);
+      if (!found) throw new MailError('NOT_FOUND', 'account no longer exists');
+      return { ok: true, rcpt, found, repo: await this.deps.repositories.forAccount(found.account) };
+    } catch (error) {
+      return { ok: false, rcpt, error };
     }
+  }
+}
+
+/** The +detail folder when it exists and is selectable, else INBOX (created if missing). */
+async function targetMailbox(store: MailStore, found: ResolvedRecipient): Promise<MailboxInfo> {
+  const accountId = found.account.id;
+  if (found.folder) {
+    const folder = await store.getMailbox(accountId, found.folder);
+    if (folder?.selectable) return folder;
+  }
+  const inbox = await store.getMailbox(accountId, 'INBOX');
+  if (inbox) return inbox;
+  try {
+    return await store.createMailbox(accountId, 'INBOX');
+  } catch (err) {
+    // Another delivery created it meanwhile.
+    if (!isMailError(err, 'ALREADY_EXISTS')) throw err;
+    const again = await store.getMailbox(accountId, 'INBOX');
+    if (!again) throw err;
+    return again;
   }
 }
 

@@ -5,6 +5,7 @@
 // event on its EventBus so sessions look again at once. Events are hints: if
 // no server runs, or a line is lost, the next NOOP/IDLE poll heals it.
 
+import { DEFAULT_REPOSITORY } from './repository.js';
 import { chmod, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -28,13 +29,16 @@ export function parseMailEvent(value: unknown): MailEvent | null {
   if (typeof value !== 'object' || value === null) return null;
   const v = value as Record<string, unknown>;
   const isId = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+  // Events from an older CLI carry no repository: they can only be about the default one.
+  const repository = v.repository === undefined ? DEFAULT_REPOSITORY : v.repository;
+  if (typeof repository !== 'string' || repository.length === 0) return null;
   switch (v.kind) {
     case 'mailbox-changed':
       return isId(v.accountId) && isId(v.mailboxId) && isId(v.modseq)
-        ? { kind: 'mailbox-changed', accountId: v.accountId, mailboxId: v.mailboxId, modseq: v.modseq }
+        ? { kind: 'mailbox-changed', repository, accountId: v.accountId, mailboxId: v.mailboxId, modseq: v.modseq }
         : null;
     case 'mailboxes-changed':
-      return isId(v.accountId) ? { kind: 'mailboxes-changed', accountId: v.accountId } : null;
+      return isId(v.accountId) ? { kind: 'mailboxes-changed', repository, accountId: v.accountId } : null;
     case 'account-changed':
       return typeof v.accountName === 'string' && v.accountName.length > 0
         ? { kind: 'account-changed', accountName: v.accountName }

@@ -13,6 +13,7 @@
 import { MessageIndexer } from '../mime/indexer.js';
 import { MailError, isMailError } from './errors.js';
 import type { BlobStore, EventBus, IngestPipeline, MailStore, StagedMessage } from './ports.js';
+import { DEFAULT_REPOSITORY } from './repository.js';
 import type { AccountId, AppendResult, MailboxInfo } from './types.js';
 
 export interface IngestDeps {
@@ -21,10 +22,16 @@ export interface IngestDeps {
   events: EventBus;
   /** Default limit of stage() when the caller gives none, octets. */
   maxMessageSize: number;
+  /** Name of the repository the store belongs to, for change events. Default DEFAULT_REPOSITORY. */
+  repository?: string;
 }
 
 export class Ingest implements IngestPipeline {
-  constructor(private readonly deps: IngestDeps) {}
+  private readonly repository: string;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.repository = deps.repository ?? DEFAULT_REPOSITORY;
+  }
 
   /**
    * Each chunk goes to the indexer and then to the blob writer; the next
@@ -74,6 +81,7 @@ export class Ingest implements IngestPipeline {
     if (result.uids.length > 0) {
       this.deps.events.publish({
         kind: 'mailbox-changed',
+        repository: this.repository,
         accountId: mailbox.accountId,
         mailboxId: mailbox.id,
         modseq: result.highestModseq,
@@ -108,7 +116,7 @@ export class Ingest implements IngestPipeline {
     if (name.toLowerCase() !== 'inbox') throw new MailError('NOT_FOUND', `mailbox ${name} does not exist`);
     try {
       const created = await store.createMailbox(accountId, 'INBOX');
-      events.publish({ kind: 'mailboxes-changed', accountId });
+      events.publish({ kind: 'mailboxes-changed', repository: this.repository, accountId });
       return created;
     } catch (err) {
       // Another delivery created it first.

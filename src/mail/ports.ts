@@ -4,6 +4,8 @@
 
 import type { Readable } from 'node:stream';
 import type { MessageIndex } from '../mime/types.js';
+import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from './metadata.js';
+import type { AclEntry } from './acl.js';
 import type {
   Account,
   AccountId,
@@ -27,11 +29,32 @@ import type {
   UidSet,
 } from './types.js';
 
-/** Accounts and credentials. In embedded mode it lives in the same SQLite file. */
+/** A repository the directory knows besides the default one (cluster mode). */
+export interface RepositoryEntry {
+  name: string;
+  /** postgres:// URL; may list several hosts (the primary is chosen at connect). */
+  url: string;
+}
+
+/**
+ * Accounts, credentials, quotas, each account's repository, and the registry
+ * of repositories. In embedded mode it lives in the same SQLite file; in a
+ * cluster, in the database of the default repository.
+ */
 export interface Directory {
   findAccount(name: string): Promise<Account | null>;
   getAccount(id: AccountId): Promise<Account | null>;
-  createAccount(name: string, passwordHash: string): Promise<Account>; // ALREADY_EXISTS
+  /** In the default repository unless `repository` is given. ALREADY_EXISTS. */
+  createAccount(name: string, passwordHash: string, options?: { repository?: string }): Promise<Account>;
+  /**
+   * Records an account the directory of record created (same id, name and
+   * repository, no credentials) in this database, so that mailboxes of this
+   * repository can belong to it. Does nothing if it is already there.
+   */
+  adoptAccount(account: Pick<Account, 'id' | 'name' | 'repository'>): Promise<void>;
+  listRepositories(): Promise<RepositoryEntry[]>;
+  /** ALREADY_EXISTS; INVALID_NAME for an empty name or the default repository's. */
+  addRepository(entry: RepositoryEntry): Promise<void>;
   setPassword(name: string, passwordHash: string): Promise<void>; // NOT_FOUND
   setDisabled(name: string, disabled: boolean): Promise<void>; // NOT_FOUND
   /** Deletes the account and, through the MailStore, all its mailboxes. */
@@ -99,6 +122,13 @@ export interface MailStore {
   /** UIDs of all live messages, ascending: the session's MSN -> UID map at SELECT. */
   listUids(mailboxId: MailboxId): Promise<number[]>;
   /**
+   * UID, modseq and flags of every live message (with uid in `range` when
+   * given), ascending by uid, read in one snapshot and in a compact form
+   * (SELECT and FETCH 1:* FLAGS of a mailbox of a million messages).
+   * NOT_FOUND, NOT_SELECTABLE as listUids.
+   */
+  listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing>;
+  /**
    * Metadata of the given UIDs (live, and expunged but not yet pruned),
    * ascending by uid. Missing UIDs are simply absent.
    */
@@ -129,10 +159,35 @@ export interface MailStore {
    * own transaction (serialized per account) and fail whole with OVER_QUOTA.
    */
   quotaUsage(accountId: AccountId): Promise<QuotaUsage>;
+  // --- access control (RFC 4314) ---
+  /** The mailbox's ACL entries, ordered by identifier. */
+  getAcl(mailboxId: MailboxId): Promise<AclEntry[]>;
+  /** Sets the identifier's entry to `rights` (canonical), or removes it (null or ""). NOT_FOUND for a missing mailbox. */
+  setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void>;
+  /** Mailboxes having an entry for one of `identifiers`, each with its whole ACL: how other users' mailboxes are found. */
+  mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>>;
+
   /** The change log: everything that happened after modseq `since`. */
   changesSince(mailboxId: MailboxId, since: number): Promise<Changes>;
   /** UIDs of live messages matching the query, ascending. */
   search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]>;
+
+  // --- annotations (RFC 5464 METADATA; src/mail/metadata.ts) ---
+  /**
+   * The entries of a mailbox (target.mailboxId; null = the server) named in
+   * `names` ("/private..." or "/shared...", any case), and with depth 1 or
+   * infinity those below them. /private values are target.accountId's own.
+   * Only existing entries, in name order, names in lower case. NOT_FOUND for
+   * a missing mailbox; INVALID_NAME for a name under neither prefix.
+   */
+  getMetadata(target: MetadataTarget, names: string[], options?: { depth?: MetadataDepth }): Promise<MetadataEntry[]>;
+  /**
+   * Sets (value) or removes (null) entries, all or none: TOO_BIG (a value
+   * over limits.maxValueSize), LIMIT (more entries than limits.maxEntries),
+   * INVALID_NAME, NOT_FOUND (mailbox or account). A mailbox's entries go with
+   * DELETE and stay with RENAME; RENAME INBOX copies them to the new mailbox.
+   */
+  setMetadata(target: MetadataTarget, changes: MetadataChange[], limits: MetadataLimits): Promise<void>;
 
   // --- maintenance ---
   /** Drops expunged rows older than `olderThan` (keeping (uid, modseq) tombstones). Returns rows pruned. */
@@ -194,11 +249,35 @@ export interface BlobDeleteOptions {
 export type MailEventListener = (event: MailEvent) => void;
 
 /** Hints that something changed; the store's change log is the truth. */
+/** Which events a keyed subscriber gets: see eventKey() and the key helpers in src/mail/events.ts. */
+export type EventKey = string;
+
+/** A keyed subscription whose keys can change (a session selecting another mailbox). */
+export interface EventSubscription {
+  /** Replaces the keys listened to. */
+  setKeys(keys: readonly EventKey[]): void;
+  unsubscribe(): void;
+}
+
 export interface EventBus {
   publish(event: MailEvent): void;
-  /** Returns an unsubscribe function. */
+  /** Every event. Returns an unsubscribe function. */
   subscribe(listener: MailEventListener): () => void;
+  /** Only the events whose eventKey() is one of `keys`: a publish costs O(listeners of its key). */
+  subscribeKeys(listener: MailEventListener, keys: readonly EventKey[]): EventSubscription;
   close(): Promise<void>;
+}
+
+/**
+ * MailStore.listFlags: message i (0-based, ascending uid) has uids[i],
+ * modseqs[i] and the flags flagSets[flagSet[i]]; each distinct flag set
+ * appears once in flagSets (shared arrays: never modify them).
+ */
+export interface FlagListing {
+  uids: Uint32Array;
+  modseqs: Float64Array;
+  flagSet: Uint32Array;
+  flagSets: string[][];
 }
 
 /** A message written to the BlobStore (durable) and indexed, not yet in any mailbox. */

@@ -21,6 +21,8 @@ export interface Account {
   passwordHash: string;
   disabled: boolean;
   createdAt: Date;
+  /** Name of the repository holding the account's mailboxes (DEFAULT_REPOSITORY in embedded mode). */
+  repository: string;
 }
 
 export interface MailboxInfo {
@@ -147,8 +149,8 @@ export type SearchQuery =
 
 /** Change events carry no state: "look again at this mailbox". */
 export type MailEvent =
-  | { kind: 'mailbox-changed'; accountId: AccountId; mailboxId: MailboxId; modseq: number }
-  | { kind: 'mailboxes-changed'; accountId: AccountId }
+  | { kind: 'mailbox-changed'; repository: string; accountId: AccountId; mailboxId: MailboxId; modseq: number }
+  | { kind: 'mailboxes-changed'; repository: string; accountId: AccountId }
   | { kind: 'account-changed'; accountName: string };
 
 /**

@@ -10,7 +10,11 @@ import type { BlobStore, Directory, MailStore } from '../../src/mail/ports.js';
 import type { AccountId, MailboxInfo } from '../../src/mail/types.js';
 import { putBlob, testMessage, uniqueName, type TestMessage } from './fixtures.js';
 import { mailStoreSearchConformance } from './mailstore-search.js';
+import { mailStoreSearchIndexConformance } from './mailstore-search-index.js';
 import { mailStoreQuotaConformance } from './mailstore-quota.js';
+import { mailStoreMetadataConformance } from './mailstore-metadata.js';
+import { mailStoreAclConformance } from './mailstore-acl.js';
+import { mailStoreFlagListingConformance } from './mailstore-flag-listing.js';
 
 export interface RepositoryHandle {
   store: MailStore;
@@ -288,7 +292,11 @@ export function mailStoreConformance(name: string, open: OpenRepository): void {
 
     messageTests(withCtx, open);
     mailStoreSearchConformance(withCtx);
+    mailStoreSearchIndexConformance(withCtx);
     mailStoreQuotaConformance(withCtx, open);
+    mailStoreMetadataConformance(withCtx);
+    mailStoreFlagListingConformance(withCtx);
+    mailStoreAclConformance(withCtx);
   });
 }
 

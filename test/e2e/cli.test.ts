@@ -78,8 +78,8 @@ describe('petrel admin commands', () => {
     const users = JSON.parse(list.stdout) as Array<{ name: string; disabled: boolean }>;
     assert.deepEqual(users.map((u) => [u.name, u.disabled]), [['alice', false], ['bob', false]]);
     const table = await petrel(env, ['user', 'list']);
-    assert.match(table.stdout, /^NAME\s+DISABLED\s+CREATED\n/);
-    assert.match(table.stdout, /\nalice\s+false\s+\d{4}-/);
+    assert.match(table.stdout, /^NAME\s+DISABLED\s+REPOSITORY\s+CREATED\n/);
+    assert.match(table.stdout, /\nalice\s+false\s+default\s+\d{4}-/);
 
     assert.equal((await petrel(env, ['user', 'passwd', 'alice', '--password', 'pw2'])).code, 0);
     assertOneLineError(await petrel(env, ['user', 'passwd', 'nobody', '--password', 'x']), 67, /no such user "nobody"/);
@@ -309,8 +309,8 @@ describe('control socket', () => {
       await writeFile(controlSocketPath(dataDir), '');
       await server.listen();
       const events: MailEvent[] = [
-        { kind: 'mailbox-changed', accountId: 1, mailboxId: 2, modseq: 3 },
-        { kind: 'mailboxes-changed', accountId: 1 },
+        { kind: 'mailbox-changed', repository: 'default', accountId: 1, mailboxId: 2, modseq: 3 },
+        { kind: 'mailboxes-changed', repository: 'default', accountId: 1 },
         { kind: 'account-changed', accountName: 'alice' },
       ];
       await notifyServer(dataDir, events);
@@ -326,7 +326,7 @@ describe('control socket', () => {
   test('notifyServer without a server returns quietly', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'petrel-sock-'));
     try {
-      await notifyServer(dataDir, [{ kind: 'mailboxes-changed', accountId: 1 }]);
+      await notifyServer(dataDir, [{ kind: 'mailboxes-changed', repository: 'default', accountId: 1 }]);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 // The LMTP server against the real embedded storage (SQLite + files +
 // Ingest), spoken to over a raw socket, as an MTA would.
 
+import { singleRepository } from '../../src/mail/repository.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,7 +48,8 @@ async function startFixture(options: { store?: (s: MailStore) => MailStore } = {
   const alice = await repo.directory.createAccount('alice', '$scrypt$unused');
   const bob = await repo.directory.createAccount('bob@example.org', '$scrypt$unused');
   await repo.store.createMailbox(alice.id, 'Lists');
-  const server = new LmtpServer({ config, directory: repo.directory, store, ingest, logger: silentLogger });
+  const repositories = singleRepository(repo.directory, { store, blobs, ingest, events: bus });
+  const server = new LmtpServer({ config, directory: repo.directory, repositories, logger: silentLogger });
   const address = await server.listen();
   assert.ok(address);
   return { dir, repo, blobs, server, port: address.port, alice, bob, events };

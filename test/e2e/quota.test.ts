@@ -2,6 +2,7 @@
 // the others are still delivered, and `petrel user quota` shows and sets
 // limits (sizes like 500M, "none") that delivery then enforces.
 
+import { singleRepository } from '../../src/mail/repository.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,10 +32,12 @@ describe('LMTP and quota', () => {
     const config = defaultConfig();
     config.hostname = 'mx.test';
     config.lmtp.listen = { host: '127.0.0.1', port: 0 };
-    const ingest = new Ingest({ store: repo.store, blobs, events: new InProcessEventBus(), maxMessageSize: config.limits.maxMessageSize });
+    const events = new InProcessEventBus();
+    const ingest = new Ingest({ store: repo.store, blobs, events, maxMessageSize: config.limits.maxMessageSize });
     await repo.directory.createAccount('full', 'x');
     await repo.directory.createAccount('roomy', 'x');
-    server = new LmtpServer({ config, directory: repo.directory, store: repo.store, ingest, logger: silentLogger });
+    const repositories = singleRepository(repo.directory, { store: repo.store, blobs, ingest, events });
+    server = new LmtpServer({ config, directory: repo.directory, repositories, logger: silentLogger });
     const address = await server.listen();
     port = address!.port;
   });

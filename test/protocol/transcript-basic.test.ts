@@ -4,10 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './transcript.js';
+import { defaultConfig } from '../../src/config/defaults.js';
 import { capabilities } from '../../src/imap/capabilities.js';
 
 // The post-login list, from the one place that builds it (several extensions are being added at once).
-const CORE = capabilities({ authenticated: true, secure: false, tlsAvailable: false, allowPlaintextAuth: true }).join(' ');
+// The test server keeps the default limits.max_message_size, advertised as APPENDLIMIT (RFC 7889).
+const CORE = capabilities({ authenticated: true, secure: false, tlsAvailable: false, allowPlaintextAuth: true, appendLimit: defaultConfig().limits.maxMessageSize }).join(' ');
 
 describe('basic commands', () => {
   let ts: TestServer;
@@ -60,7 +62,7 @@ describe('basic commands', () => {
     const c = await ts.login();
     c.send('p1 NOOP\r\np2 CAPABILITY\r\np3 NAMESPACE\r\np4 SELECT INBOX\r\np5 NOOP\r\n');
     await c.expect(['p1 OK NOOP completed', `* CAPABILITY ${CORE}`, 'p2 OK CAPABILITY completed']);
-    await c.expect(['* NAMESPACE (("" "/")) NIL NIL', 'p3 OK NAMESPACE completed']);
+    await c.expect(['* NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))', 'p3 OK NAMESPACE completed']);
     const sel = await c.until('p4');
     assert.equal(sel[sel.length - 1], 'p4 OK [READ-WRITE] SELECT completed');
     await c.expect(['p5 OK NOOP completed']);
@@ -73,7 +75,7 @@ describe('basic commands', () => {
     c.send('alice {6+}\r\nsecret\r\n');
     await c.expect([`a OK [CAPABILITY ${CORE}] Logged in`]);
     c.send('b CREATE {6+}\r\nLit/er\r\n');
-    await c.expect(['b OK CREATE completed']);
+    await c.expect(['b OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('c LIST "" Lit*', ['* LIST (\\HasChildren) "/" Lit', '* LIST (\\HasNoChildren) "/" Lit/er', 'c OK LIST completed']);
   });
 

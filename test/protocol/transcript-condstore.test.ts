@@ -23,6 +23,7 @@ function selectLines(o: { exists: number; unseen?: number; uidNext: number; mods
       : '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted',
     '* OK [UIDVALIDITY %d] UIDs valid',
     `* OK [UIDNEXT ${o.uidNext}] Predicted next UID`,
+    '* OK [MAILBOXID (%s)] Ok',
   );
   if (o.modseq !== undefined) lines.push(`* OK [HIGHESTMODSEQ ${o.modseq}] Highest`);
   return lines;

@@ -33,7 +33,7 @@ describe('conformance audit', () => {
 
   test('LSUB "*" lists only subscribed names; "%" adds the \\Noselect parent (RFC 3501 6.3.9)', async () => {
     const c = await ts.login('bob');
-    await c.run('a CREATE zip/zap/zop', ['a OK CREATE completed']);
+    await c.run('a CREATE zip/zap/zop', ['a OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('b SUBSCRIBE zip/zap/zop', ['b OK SUBSCRIBE completed']);
     await c.run('c LSUB "" zip*', ['* LSUB () "/" zip/zap/zop', 'c OK LSUB completed']);
     await c.run('d LSUB "" zip/%', ['* LSUB (\\Noselect) "/" zip/zap', 'd OK LSUB completed']);
@@ -78,14 +78,14 @@ describe('conformance audit', () => {
 
   test('ENABLE answers only advertised extensions (RFC 5161 3.1)', async () => {
     const c = await ts.login('carol');
-    await c.run('a ENABLE UTF8=ACCEPT X-UNKNOWN', ['* ENABLED', 'a OK ENABLE completed']);
-    await c.run('b ENABLE imap4rev2', ['* ENABLED IMAP4rev2', 'b OK ENABLE completed']);
+    await c.run('a ENABLE UTF8=ONLY X-UNKNOWN', ['* ENABLED', 'a OK ENABLE completed']);
+    await c.run('b ENABLE imap4rev2 utf8=accept', ['* ENABLED IMAP4rev2 UTF8=ACCEPT', 'b OK ENABLE completed']);
   });
 
   test('the selected mailbox deleted by another session: BYE at the next command', async () => {
     const a = await ts.login('dave');
     const b = await ts.login('dave');
-    await a.run('a1 CREATE Box', ['a1 OK CREATE completed']);
+    await a.run('a1 CREATE Box', ['a1 OK [MAILBOXID (%s)] CREATE completed']);
     await select(a, 'a2', 'Box');
     await b.run('b1 DELETE Box', ['b1 OK DELETE completed']);
     await a.run('a3 NOOP', ['* BYE Selected mailbox was deleted, have to disconnect.']);
@@ -97,7 +97,7 @@ describe('conformance audit', () => {
   test('the selected mailbox deleted by another session during IDLE: BYE at once', async () => {
     const a = await ts.login('dave');
     const b = await ts.login('dave');
-    await a.run('a1 CREATE Box2/Child', ['a1 OK CREATE completed']);
+    await a.run('a1 CREATE Box2/Child', ['a1 OK [MAILBOXID (%s)] CREATE completed']);
     await select(a, 'a2', 'Box2');
     await a.run('a3 IDLE', ['+ idling']);
     // Box2 has a child, so it stays as a \Noselect placeholder: as gone for the session.
@@ -109,7 +109,7 @@ describe('conformance audit', () => {
   test('the selected mailbox renamed by another session stays selected under its new name', async () => {
     const a = await ts.login('erin');
     const b = await ts.login('erin');
-    await a.run('a1 CREATE Old', ['a1 OK CREATE completed']);
+    await a.run('a1 CREATE Old', ['a1 OK [MAILBOXID (%s)] CREATE completed']);
     await select(a, 'a2', 'Old');
     await b.run('b1 RENAME Old New', ['b1 OK RENAME completed']);
     await a.run('a3 NOOP', ['a3 OK NOOP completed']);

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
 import { Client, startTestServer, type TestServer } from './transcript.js';
+import { defaultConfig } from '../../src/config/defaults.js';
 import { capabilities } from '../../src/imap/capabilities.js';
 
 // The post-login list, from the one place that builds it (several extensions are being added at once).
-const CORE = capabilities({ authenticated: true, secure: false, tlsAvailable: false, allowPlaintextAuth: true }).join(' ');
+// The test server keeps the default limits.max_message_size, advertised as APPENDLIMIT (RFC 7889).
+const CORE = capabilities({ authenticated: true, secure: false, tlsAvailable: false, allowPlaintextAuth: true, appendLimit: defaultConfig().limits.maxMessageSize }).join(' ');
 
 describe('TLS', () => {
   let ts: TestServer;

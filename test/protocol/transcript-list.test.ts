@@ -48,7 +48,7 @@ describe('mailbox management', () => {
 
   test('CREATE, hierarchy, % and *, DELETE with children -> \\Noselect', async () => {
     const c = await ts.login('bob');
-    await c.run('a CREATE Work/Projects/Petrel', ['a OK CREATE completed']);
+    await c.run('a CREATE Work/Projects/Petrel', ['a OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('b CREATE Work', ['b NO [ALREADYEXISTS] Mailbox already exists']);
     await c.run('c LIST "" Work/%', ['* LIST (\\HasChildren) "/" Work/Projects', 'c OK LIST completed']);
     await c.run('d LIST Work/ *', ['* LIST (\\HasChildren) "/" Work/Projects', '* LIST (\\HasNoChildren) "/" Work/Projects/Petrel', 'd OK LIST completed']);
@@ -58,14 +58,14 @@ describe('mailbox management', () => {
     await c.run('h DELETE INBOX', ['h NO [CANNOT] INBOX cannot be deleted']);
     await c.run('i DELETE Nothing', ['i NO [NONEXISTENT] Mailbox does not exist']);
     await c.run('j CREATE Flagged (USE (\\Flagged))', ['j NO [USEATTR] Special-use attribute \\Flagged not supported']);
-    await c.run('k CREATE Stuff (USE (\\Archive))', ['k OK CREATE completed']);
+    await c.run('k CREATE Stuff (USE (\\Archive))', ['k OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('l LIST "" Stuff RETURN (SPECIAL-USE CHILDREN)', ['* LIST (\\HasNoChildren \\Archive) "/" Stuff', 'l OK LIST completed']);
     await c.run('m CREATE INBOX', ['m NO [ALREADYEXISTS] INBOX always exists']);
   });
 
   test('RENAME keeps UIDs and UIDVALIDITY; renaming INBOX moves its messages', async () => {
     const c = await ts.login('carol');
-    await c.run('a CREATE Old', ['a OK CREATE completed']);
+    await c.run('a CREATE Old', ['a OK [MAILBOXID (%s)] CREATE completed']);
     await ts.deliver('carol', 'Old', message(['Subject: one', '', 'x']));
     await ts.deliver('carol', 'Old', message(['Subject: two', '', 'y']));
     c.send('b STATUS Old (UIDVALIDITY)\r\n');
@@ -84,7 +84,7 @@ describe('mailbox management', () => {
 
   test('SUBSCRIBE, UNSUBSCRIBE, LIST (SUBSCRIBED RECURSIVEMATCH), LSUB parents', async () => {
     const c = await ts.login('dave');
-    await c.run('a CREATE Fruit/Banana', ['a OK CREATE completed']);
+    await c.run('a CREATE Fruit/Banana', ['a OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('b SUBSCRIBE Fruit/Banana', ['b OK SUBSCRIBE completed']);
     await c.run('c UNSUBSCRIBE Junk', ['c OK UNSUBSCRIBE completed']);
     await c.run('d SUBSCRIBE Missing', ['d NO [NONEXISTENT] Mailbox does not exist']);
@@ -107,7 +107,7 @@ describe('mailbox management', () => {
 
   test('international names: modified UTF-7 for rev1, UTF-8 for rev2', async () => {
     const c = await ts.login('erin');
-    await c.run('a CREATE "&AOk-t&AOk-"', ['a OK CREATE completed']);
+    await c.run('a CREATE "&AOk-t&AOk-"', ['a OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('b LIST "" "&AOk-*"', ['* LIST (\\HasNoChildren) "/" &AOk-t&AOk-', 'b OK LIST completed']);
     await c.run('c CREATE "&Jjo"', ['c BAD Invalid modified UTF-7 in mailbox name']);
     const d = await ts.login('erin');

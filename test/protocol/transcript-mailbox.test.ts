@@ -36,6 +36,7 @@ describe('selected state', () => {
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)] Flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 3] Predicted next UID',
+      '* OK [MAILBOXID (%s)] Ok',
       'a OK [READ-WRITE] SELECT completed',
     ]);
     await c.run('b EXAMINE INBOX', [
@@ -47,6 +48,7 @@ describe('selected state', () => {
       '* OK [PERMANENTFLAGS ()] No permanent flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 3] Predicted next UID',
+      '* OK [MAILBOXID (%s)] Ok',
       'b OK [READ-ONLY] EXAMINE completed',
     ]);
     await c.run('c STORE 1 +FLAGS (\\Flagged)', ['c NO Mailbox is read-only']);
@@ -63,6 +65,7 @@ describe('selected state', () => {
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)] Flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 3] Predicted next UID',
+      '* OK [MAILBOXID (%s)] Ok',
       '* LIST (\\HasNoChildren) "/" INBOX',
       'b OK [READ-WRITE] SELECT completed',
     ]);
@@ -82,6 +85,7 @@ describe('selected state', () => {
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 2] Predicted next UID',
+      '* OK [MAILBOXID (%s)] Ok',
       's OK [READ-WRITE] SELECT completed',
     ]);
     const size = Buffer.byteLength(MSG1);
@@ -168,6 +172,7 @@ describe('selected state', () => {
       '* OK [PERMANENTFLAGS ()] No permanent flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 4] Predicted next UID',
+      '* OK [MAILBOXID (%s)] Ok',
       'a OK [READ-ONLY] EXAMINE completed',
     ]);
     await c.run('b FETCH 2 (BODY[TEXT] FLAGS)', ['* 2 FETCH (BODY[TEXT] {5}', 'Two', ' FLAGS ())', 'b OK FETCH completed']);

@@ -57,7 +57,7 @@ describe('QUOTA (RFC 9208)', () => {
     for (let i = 1; i <= 3; i++) await ts.deliver('q3', 'INBOX', M(i));
     await ts.repo.directory.setQuota('q3', { storage: null, messages: 4 });
     const c = await ts.login('q3');
-    await c.run('a CREATE Saved', ['a OK CREATE completed']);
+    await c.run('a CREATE Saved', ['a OK [MAILBOXID (%s)] CREATE completed']);
     await c.run('b SELECT INBOX', [
       '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)',
       '* 3 EXISTS',
@@ -66,6 +66,7 @@ describe('QUOTA (RFC 9208)', () => {
       '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted',
       '* OK [UIDVALIDITY %d] UIDs valid',
       '* OK [UIDNEXT 4] Predicted next UID',
+      '* OK [MAILBOXID (%s)] Ok',
       'b OK [READ-WRITE] SELECT completed',
     ]);
     await c.run('c COPY 1:3 Saved', ['c NO [OVERQUOTA] Quota exceeded']);

@@ -126,7 +126,7 @@ describe('SAVEDATE', () => {
   before(async () => {
     ts = await startTestServer();
     c = await ts.login();
-    await c.run('m CREATE Kept', ['m OK CREATE completed']);
+    await c.run('m CREATE Kept', ['m OK [MAILBOXID (%s)] CREATE completed']);
     await appendAt(c, 'p1', 'INBOX', '01-Jan-2001 12:00:00 +0000', OLD_MSG, 1);
     await ts.deliver('alice', 'INBOX', NEW_MSG);
     c.send('s SELECT INBOX\r\n');

@@ -6,6 +6,7 @@
 //   %d  a number            %s  a run of non-space characters
 //   %t  a quoted date-time   ("22-Nov-2026 04:50:55 +0000")
 
+import { singleRepository } from '../../src/mail/repository.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -61,12 +62,10 @@ export async function startTestServer(
   for (const user of options.users ?? ['alice']) await repo.directory.createAccount(user, 'plain:secret');
   const server = new ImapServer({
     config,
-    store: repo.store,
-    blobs,
     directory: repo.directory,
+    repositories: singleRepository(repo.directory, { store: repo.store, blobs, ingest, events }),
     events,
     auth: new PlaintextTestAuthenticator(repo.directory),
-    ingest,
     logger: silentLogger,
   });
   const { imap } = await server.listen();

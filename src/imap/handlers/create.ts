@@ -3,11 +3,11 @@
 import type { SpecialUse } from '../../mail/types.js';
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 import { validMailboxName } from '../mailbox-names.js';
+import { mailboxObjectId } from '../object-id.js';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
 
-export const createHandler: Handler<CommandOf<'CREATE'>> = async ({ session, deps, command }) => {
-  const account = session.account!;
+export const createHandler: Handler<CommandOf<'CREATE'>> = async ({ session, command }) => {
   // A trailing delimiter only says the client intends children (RFC 9051 6.3.4).
   let name = session.fromWire(command.mailbox);
   if (name.endsWith('/')) name = name.slice(0, -1);
@@ -26,7 +26,15 @@ export const createHandler: Handler<CommandOf<'CREATE'>> = async ({ session, dep
     }
     specialUse = found;
   }
-  await deps.store.createMailbox(account.id, name, specialUse ? { specialUse } : {});
-  session.publishMailboxesChanged();
-  return { status: 'OK', text: 'CREATE completed' };
+  const ref = await session.access.resolve(name);
+  if (!ref) throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Cannot create a mailbox there' });
+  // RFC 4314 4: "k" on the nearest existing parent; a new one inherits the parent's ACL.
+  const { rights, parent } = await session.access.parentRights(ref);
+  if (!rights.includes('k')) throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (needs the "k" right on the parent)' });
+  const store = ref.repository.store;
+  const created = await store.createMailbox(ref.owner.id, ref.name, specialUse ? { specialUse } : {});
+  if (parent) for (const e of await store.getAcl(parent.id)) await store.setAcl(created.id, e.identifier, e.rights);
+  session.publishMailboxesChanged(ref);
+  // RFC 8474 4.1: every successful CREATE names the new MAILBOXID.
+  return { status: 'OK', code: { kind: 'MAILBOXID', id: mailboxObjectId(created, ref.repository.name) }, text: 'CREATE completed' };
 };

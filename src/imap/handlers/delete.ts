@@ -2,20 +2,20 @@
 
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 
-export const deleteHandler: Handler<CommandOf<'DELETE'>> = async ({ session, deps, command }) => {
-  const account = session.account!;
+export const deleteHandler: Handler<CommandOf<'DELETE'>> = async ({ session, command }) => {
   const name = session.fromWire(command.mailbox);
   if (name === 'INBOX') throw new CommandError({ status: 'NO', code: { kind: 'CANNOT' }, text: 'INBOX cannot be deleted' });
-  const mailbox = await deps.store.getMailbox(account.id, name);
-  if (!mailbox) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
+  // RFC 4314 4: "x" on the mailbox (DELETE also drops its ACL).
+  const ref = await session.access.require(name, 'x');
+  const { mailbox } = ref;
   const sel = session.selected;
-  await deps.store.deleteMailbox(account.id, mailbox.name);
+  await ref.repository.store.deleteMailbox(ref.owner.id, mailbox.name);
   // Deleting the selected mailbox leaves this session without one.
-  if (sel && sel.mailbox.id === mailbox.id) {
+  if (sel && sel.mailbox.id === mailbox.id && sel.ref.repository === ref.repository) {
     session.deselect();
     await session.send({ kind: 'status', status: 'OK', code: { kind: 'CLOSED' }, text: 'Selected mailbox was deleted' });
   }
-  session.publishChange(mailbox.id, 0);
-  session.publishMailboxesChanged();
+  session.publishChange(ref, 0);
+  session.publishMailboxesChanged(ref);
   return { status: 'OK', text: 'DELETE completed' };
 };

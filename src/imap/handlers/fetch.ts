@@ -9,8 +9,11 @@ import { compressUids, sequenceSetHas } from '../../protocol/imap/sequence.js';
 import type { FetchItem } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler, SelectedMailbox } from '../context.js';
 import type { Session } from '../session.js';
+import { emailObjectId, threadObjectId } from '../object-id.js';
+import { partialSlice } from '../partial.js';
 import { MailboxView } from '../view.js';
 import { bodyItem, needsIndex, setsSeen } from './fetch-body.js';
+import { fetchFlagItems, onlyFlagItems } from './fetch-flags.js';
 
 const BATCH = 200;
 
@@ -20,10 +23,12 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
   const { changedSince, vanished } = command.modifiers;
   // RFC 7162 3.2.6: VANISHED needs ENABLE QRESYNC (the parser already checked UID FETCH and CHANGEDSINCE).
   if (vanished && !session.qresync) return { status: 'BAD', text: 'VANISHED requires ENABLE QRESYNC' };
-  const uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
+  let uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
+  // RFC 9394 3.3: (PARTIAL range) keeps that window of the set's messages, before CHANGEDSINCE filters.
+  if (command.modifiers.partial) uids = partialSlice(uids, command.modifiers.partial);
   const attrs: FetchAttribute[] = [...command.attributes];
-  // UID FETCH always reports the UID (RFC 9051 6.4.9).
-  if (command.uid && !attrs.some((a) => a.kind === 'UID')) attrs.unshift({ kind: 'UID' });
+  // UID FETCH always reports the UID (RFC 9051 6.4.9); a UIDFETCH response carries it anyway (RFC 9586 3.3).
+  if (command.uid && !session.uidOnly && !attrs.some((a) => a.kind === 'UID')) attrs.unshift({ kind: 'UID' });
   // CHANGEDSINCE implies MODSEQ (RFC 7162 3.1.4.1); either is a CONDSTORE enabling command (3.1).
   if (changedSince !== undefined && !attrs.some((a) => a.kind === 'MODSEQ')) {
     attrs.splice(attrs[0]?.kind === 'UID' ? 1 : 0, 0, { kind: 'MODSEQ' });
@@ -31,10 +36,14 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
   if (attrs.some((a) => a.kind === 'MODSEQ')) await session.enableCondstore();
   if (vanished) await sendVanishedEarlier(session, command.set, changedSince!);
   const wantIndex = attrs.some(needsIndex);
-  const marksSeen = !sel.readOnly && attrs.some(setsSeen);
+  // RFC 4314 4: no implicit \Seen without the "s" right.
+  const marksSeen = !sel.readOnly && sel.ref.rights.includes('s') && attrs.some(setsSeen);
   let missing = 0;
+  // UID/FLAGS/MODSEQ only (a client syncing a big mailbox): the compact listing, in chunks.
+  const flagsOnly = onlyFlagItems(attrs);
+  if (flagsOnly) missing = await fetchFlagItems({ store: deps.store, mailboxId: sel.mailbox.id, view, send: (...r) => session.send(...r) }, uids, attrs, changedSince);
 
-  for (let i = 0; i < uids.length; i += BATCH) {
+  for (let i = 0; !flagsOnly && i < uids.length; i += BATCH) {
     let batch = uids.slice(i, i + BATCH);
     const metas = new Map<number, MessageMeta>();
     for (const m of await deps.store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(batch))) metas.set(m.uid, m);
@@ -61,7 +70,7 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
       // A \Seen set by this FETCH is reported in the same response (RFC 9051 6.4.5),
       // with UID and MODSEQ once CONDSTORE is on (RFC 7162 3.2.4).
       if (seenNow.has(uid)) {
-        if (session.condstore && !attrs.some((a) => a.kind === 'UID')) items.unshift({ kind: 'UID', uid });
+        if (session.condstore && !session.uidOnly && !attrs.some((a) => a.kind === 'UID')) items.unshift({ kind: 'UID', uid });
         if (!attrs.some((a) => a.kind === 'FLAGS')) items.push({ kind: 'FLAGS', flags: meta.flags });
         if (session.condstore && !attrs.some((a) => a.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ', modseq: meta.modseq });
       }
@@ -109,7 +118,7 @@ async function markSeen(session: Session, sel: SelectedMailbox, batch: number[],
     sel.view.applyOwnFlags(c.uid, c.flags, c.modseq);
     changed.add(c.uid);
   }
-  if (result.changed.length > 0) session.publishChange(sel.mailbox.id, result.highestModseq);
+  if (result.changed.length > 0) session.publishChange(sel.ref, result.highestModseq);
   return changed;
 }
 
@@ -143,9 +152,9 @@ async function item(
       return { kind: 'PREVIEW', text: (await index()).preview };
     case 'EMAILID':
       // Content-addressed: copies of the same message share it, as RFC 8474 wants.
-      return { kind: 'EMAILID', id: 'M' + meta.blobId.slice(0, 24) };
+      return { kind: 'EMAILID', id: emailObjectId(meta.blobId) };
     case 'THREADID':
-      return { kind: 'THREADID', id: null };
+      return { kind: 'THREADID', id: threadObjectId(meta.blobId, await index()) };
     default:
       return bodyItem({ blobs, meta, index }, attr);
   }

@@ -3,9 +3,9 @@
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 import { QUOTA_ROOT, quotaResponse } from '../quota.js';
 
-export const getquotaHandler: Handler<CommandOf<'GETQUOTA'>> = async ({ session, deps, command }) => {
+export const getquotaHandler: Handler<CommandOf<'GETQUOTA'>> = async ({ session, command }) => {
   if (command.root !== QUOTA_ROOT)
     throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'No such quota root' });
-  await session.send(await quotaResponse(deps, session.account!));
+  await session.send(await quotaResponse(session.home, session.account!));
   return { status: 'OK', text: 'GETQUOTA completed' };
 };

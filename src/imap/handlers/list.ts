@@ -33,9 +33,12 @@ export const listHandler: Handler<CommandOf<'LIST'>> = async ({ session, deps, c
   const retSubscribed = selSubscribed || command.returns.some((r) => r.kind === 'SUBSCRIBED');
   const retStatus = command.returns.find((r) => r.kind === 'STATUS');
 
-  const all = (await deps.store.listMailboxes(account.id)).sort((a, b) => compareNames(a.name, b.name));
+  // Personal mailboxes, and other users' and shared ones the user may look up ("l", RFC 4314 4), by the names the client sees.
+  const visible = await session.access.visible();
+  const all = visible.map((v) => v.info).sort((a, b) => compareNames(a.name, b.name));
+  const refs = new Map(visible.map((v) => [v.info.name, v.ref]));
   const byName = new Map(all.map((m) => [m.name, m]));
-  const subscribed = new Set(retSubscribed || selSubscribed ? await deps.store.listSubscriptions(account.id) : []);
+  const subscribed = new Set(retSubscribed || selSubscribed ? await session.home.store.listSubscriptions(account.id) : []);
 
   const entries = new Map<string, Entry>();
   const add = (name: string, mailbox: MailboxInfo | null, extra: string[] = []): Entry => {
@@ -79,9 +82,10 @@ export const listHandler: Handler<CommandOf<'LIST'>> = async ({ session, deps, c
       mailbox: session.toWire(e.name),
       ...(e.childInfo ? { childInfo: e.childInfo } : {}),
     });
-    if (retStatus && retStatus.kind === 'STATUS' && e.mailbox && e.mailbox.selectable) {
+    const ref = refs.get(e.name);
+    if (retStatus && retStatus.kind === 'STATUS' && ref?.mailbox && ref.mailbox.selectable && ref.rights.includes('r')) {
       try {
-        const values = await statusValues(deps.store, e.mailbox, retStatus.items);
+        const values = await statusValues(ref.repository, ref.mailbox, retStatus.items, deps.config.limits.maxMessageSize);
         out.push({ kind: 'STATUS', mailbox: session.toWire(e.name), values });
       } catch (err) {
         // RFC 5819: the STATUS reply may be dropped when it cannot be computed.

@@ -5,7 +5,7 @@ import type { Response } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler } from '../context.js';
 import { ancestors, compareNames, compilePattern } from './list-tree.js';
 
-export const lsubHandler: Handler<CommandOf<'LSUB'>> = async ({ session, deps, command }) => {
+export const lsubHandler: Handler<CommandOf<'LSUB'>> = async ({ session, command }) => {
   const account = session.account!;
   const pattern = session.fromWireLoose(command.reference) + session.fromWireLoose(command.pattern);
   if (pattern === '') {
@@ -13,8 +13,9 @@ export const lsubHandler: Handler<CommandOf<'LSUB'>> = async ({ session, deps, c
     return { status: 'OK', text: 'LSUB completed' };
   }
   const match = compilePattern(pattern);
-  const subscribed = new Set(await deps.store.listSubscriptions(account.id));
-  const mailboxes = new Map((await deps.store.listMailboxes(account.id)).map((m) => [m.name, m]));
+  const subscribed = new Set(await session.home.store.listSubscriptions(account.id));
+  // Other users' and shared mailboxes count as existing only where the user may look them up.
+  const mailboxes = new Map((await session.access.visible()).map((v) => [v.info.name, v.info]));
   const found = new Map<string, string[]>();
   for (const name of subscribed) {
     if (match(name)) {

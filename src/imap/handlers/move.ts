@@ -1,11 +1,17 @@
 // MOVE and UID MOVE (RFC 6851, RFC 9051 6.4.8): [COPYUID] in an untagged OK
-// before the EXPUNGE responses.
+// before the EXPUNGE responses. The source needs the "t" and "e" rights and
+// the target "i" (RFC 4314 4, RFC 6851 3.3). Within one repository (and with
+// every flag kept) one transaction; across repositories the copy commits
+// first and only then are the source messages expunged (../cross-copy.ts).
 
 import { compressUids } from '../../protocol/imap/sequence.js';
 import type { Response } from '../../protocol/imap/response.js';
-import type { CommandOf, Handler } from '../context.js';
+import type { CopyResult, ExpungeResult } from '../../mail/types.js';
+import { CommandError, type CommandOf, type Handler } from '../context.js';
+import { expungeMoved } from '../cross-copy.js';
+import { mayChangeAllFlags } from '../rights.js';
 import { MailboxView } from '../view.js';
-import { targetMailbox } from './copy.js';
+import { copySelected, targetMailbox } from './copy.js';
 import { expungeResponses } from './expunge.js';
 
 export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, command }) => {
@@ -13,14 +19,24 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
   const { view } = sel;
   const uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
   if (sel.readOnly) return { status: 'NO', text: 'Mailbox is read-only' };
+  if (!sel.ref.rights.includes('t') || !sel.ref.rights.includes('e')) {
+    throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (MOVE needs the "t" and "e" rights here)' });
+  }
   const target = await targetMailbox(session, command.mailbox);
   if (uids.length === 0) return { status: 'OK', text: 'No messages moved' };
-  const result = await deps.store.moveMessages(sel.mailbox.id, MailboxView.toUidSet(uids), target.id);
-  if (result.targetUids.length === 0) return { status: 'NO', code: { kind: 'EXPUNGEISSUED' }, text: 'The messages were expunged' };
-  session.publishChange(target.id, result.highestModseq);
-  session.publishChange(sel.mailbox.id, result.expunged.highestModseq);
+  let result: CopyResult & { expunged: ExpungeResult };
+  if (target.repository === sel.ref.repository && mayChangeAllFlags(target.rights)) {
+    result = await deps.store.moveMessages(sel.mailbox.id, MailboxView.toUidSet(uids), target.mailbox.id);
+    if (result.targetUids.length === 0) return { status: 'NO', code: { kind: 'EXPUNGEISSUED' }, text: 'The messages were expunged' };
+  } else {
+    const copied = await copySelected(session, sel, uids, target);
+    if (!copied) return { status: 'NO', code: { kind: 'EXPUNGEISSUED' }, text: 'The messages were expunged' };
+    result = { ...copied, expunged: await expungeMoved(sel.ref.repository, sel.mailbox, copied.sourceUids) };
+  }
+  session.publishChange(target, result.highestModseq);
+  session.publishChange(sel.ref, result.expunged.highestModseq);
   // RFC 9051 6.4.8: moving into the selected mailbox itself is allowed (new UIDs, then EXISTS).
-  if (target.id === sel.mailbox.id) view.dirty = true;
+  if (target.mailbox.id === sel.mailbox.id && target.repository === sel.ref.repository) view.dirty = true;
   const out: Response[] = [
     {
       kind: 'status',

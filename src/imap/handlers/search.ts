@@ -9,6 +9,9 @@ import { compressUids } from '../../protocol/imap/sequence.js';
 import type { Response } from '../../protocol/imap/response.js';
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 import type { Session } from '../session.js';
+import { resolveObjectIdKeys } from '../object-id.js';
+import { partialSlice } from '../partial.js';
+import { addUpdateContext, resultOptions, tagInUse, updateFetch, wantsUpdate } from '../search-context.js';
 import { MailboxView } from '../view.js';
 
 const CHARSETS = ['UTF-8', 'US-ASCII'];
@@ -18,10 +21,16 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
   const sel = session.selected!;
   const saves = command.returns?.some((r) => r.kind === 'SAVE') ?? false;
   try {
+    // RFC 6855 3: after ENABLE UTF8=ACCEPT a CHARSET conflicts with the UTF-8 the client committed to.
+    if (command.charset !== null && session.enabled.has('UTF8=ACCEPT')) {
+      throw new CommandError({ status: 'BAD', text: 'SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT' });
+    }
     if (command.charset !== null && !CHARSETS.includes(command.charset.toUpperCase())) {
       throw new CommandError({ status: 'NO', code: { kind: 'BADCHARSET', charsets: CHARSETS }, text: 'Unsupported charset' });
     }
-    const query = toQuery(command.key, session);
+    // RFC 5267 4.3: UPDATE with the tag of a live update context is BAD, and changes nothing.
+    if (wantsUpdate(command.returns) && tagInUse(session, tag)) throw new CommandError({ status: 'BAD', text: 'Tag reuse' });
+    const query = toQuery(await resolveObjectIdKeys(session, command.key), session);
     // SEARCH MODSEQ is a CONDSTORE enabling command (RFC 7162 3.1).
     const byModseq = usesModseq(command.key);
     if (byModseq) await session.enableCondstore();
@@ -29,6 +38,10 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
     // Only messages this session knows of have sequence numbers (new ones come with the next EXISTS).
     const uids = found.filter((u) => sel.view.seqOf(u) !== 0);
     await respond(session, tag, command, uids, saves, byModseq);
+    if (wantsUpdate(command.returns)) {
+      const refused = addUpdateContext(session, { tag, uid: command.uid, key: command.key, criteria: null, results: uids, fetch: updateFetch(command.returns) });
+      if (refused) await session.send(refused);
+    }
     return { status: 'OK', text: `${command.uid ? 'UID ' : ''}SEARCH completed` };
   } catch (e) {
     // RFC 9051 6.4.4.1: a failed SEARCH with SAVE empties "$" (a BAD leaves it alone).
@@ -84,9 +97,11 @@ async function respond(
     else await session.send({ kind: 'SEARCH', numbers });
     return;
   }
-  const opts = new Set((returns ?? []).map((r) => r.kind));
-  // RETURN () and rev2's plain SEARCH mean ALL (RFC 9051 6.4.4).
-  if (opts.size === 0) opts.add('ALL');
+  // RETURN () and rev2's plain SEARCH mean ALL (RFC 9051 6.4.4); so do only CONTEXT/UPDATE (RFC 5267 4).
+  const opts = resultOptions(returns ?? []);
+  const partial = returns?.find((r) => r.kind === 'PARTIAL');
+  // RFC 9394 3.1: the window of the result list in mailbox order.
+  const windowed = partial ? partialSlice(uids, partial.range) : [];
   if (opts.size === 1 && opts.has('SAVE') && returns !== null && returns.length > 0) {
     session.savedSearch = uids;
     return;
@@ -96,7 +111,8 @@ async function respond(
   if (saves) {
     if (opts.has('ALL') || opts.has('COUNT')) session.savedSearch = uids;
     else {
-      const picked = new Set<number>();
+      // RFC 9394 3.2 (table 1): the PARTIAL window and MIN/MAX.
+      const picked = new Set<number>(windowed);
       if (opts.has('MIN') && uids.length > 0) picked.add(uids[0]!);
       if (opts.has('MAX') && uids.length > 0) picked.add(uids[uids.length - 1]!);
       session.savedSearch = [...picked].sort((a, b) => a - b);
@@ -107,13 +123,17 @@ async function respond(
   if (opts.has('MAX') && max !== undefined) r.max = max;
   if (opts.has('ALL') && numbers.length > 0) r.all = compressUids(numbers);
   if (opts.has('COUNT')) r.count = numbers.length;
+  if (partial) {
+    const set = command.uid ? windowed : windowed.map((u) => view.seqOf(u));
+    r.partial = { range: partial.range, set: set.length > 0 ? compressUids(set) : null };
+  }
   if (byModseq && uids.length > 0) {
     // RFC 7162 3.1.10 / RFC 4731 3.2: the highest modseq of the messages returned; with
     // only MIN/MAX that is those one or two messages.
     const returned =
       opts.has('ALL') || opts.has('COUNT')
         ? uids
-        : [...new Set([...(opts.has('MIN') ? [uids[0]!] : []), ...(opts.has('MAX') ? [uids[uids.length - 1]!] : [])])];
+        : [...new Set([...(opts.has('MIN') ? [uids[0]!] : []), ...(opts.has('MAX') ? [uids[uids.length - 1]!] : []), ...windowed])];
     r.modseq = await highestModseq(session, returned);
   }
   await session.send(r);
@@ -188,7 +208,8 @@ export function toQuery(key: SearchKey, session: Session): SearchQuery {
       return { kind: 'age', op: key.op, seconds: key.seconds };
     case 'EMAILID':
     case 'THREADID':
-      throw new CommandError({ status: 'BAD', text: `${key.kind} search is not supported` });
+      // resolveObjectIdKeys (object-id.ts) turns these into UID sets first.
+      throw new Error(`${key.kind} search key was not resolved`);
     case 'NOT':
       return { kind: 'not', query: toQuery(key.key, session) };
     case 'OR':

@@ -5,16 +5,17 @@ import type { Command, SelectParam, SequenceSet } from '../../protocol/imap/ast.
 import type { Response } from '../../protocol/imap/response.js';
 import { compressUids, sequenceSetHas } from '../../protocol/imap/sequence.js';
 import { CommandError, type CommandOf, type Handler, type HandlerContext, type TaggedResult } from '../context.js';
+import { mailboxObjectId } from '../object-id.js';
 import { MailboxView } from '../view.js';
+import { permanentFlags, selectsReadOnly } from '../rights.js';
 import { mailboxAttributes } from './list-tree.js';
 
 type QresyncParam = Extract<SelectParam, { kind: 'QRESYNC' }>;
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
-async function open(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE'>>, readOnly: boolean): Promise<TaggedResult> {
-  const { session, deps, command } = ctx;
-  const account = session.account!;
+async function open(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE'>>, examine: boolean): Promise<TaggedResult> {
+  const { session, command } = ctx;
   const name = session.fromWire(command.mailbox);
   const qresync = command.params.find((p) => p.kind === 'QRESYNC');
   // RFC 7162 3.2.5: QRESYNC without ENABLE QRESYNC is BAD, and nothing changes.
@@ -23,20 +24,15 @@ async function open(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE
   // Any failure below leaves no mailbox selected (RFC 9051 6.3.2).
   session.deselect();
   if (wasSelected) await session.send({ kind: 'status', status: 'OK', code: { kind: 'CLOSED' }, text: 'Previous mailbox is now closed' });
-  const mailbox = await deps.store.getMailbox(account.id, name);
-  if (!mailbox) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
+  // RFC 4314 4: "r" to SELECT/EXAMINE; the mailbox may be another owner's, in another repository.
+  const ref = await session.access.require(name, 'r');
+  const { mailbox, repository } = ref;
   if (!mailbox.selectable) throw new CommandError({ status: 'NO', code: { kind: 'CANNOT' }, text: 'Mailbox is not selectable' });
-  const view = await MailboxView.open(deps.store, mailbox.id);
+  const readOnly = examine || selectsReadOnly(ref.rights);
+  const view = await MailboxView.open(repository.store, mailbox.id);
 
-  const keywords = new Set<string>();
-  let firstUnseen = 0;
-  const uids = view.allUids();
-  for (let i = 0; i < uids.length; i++) {
-    const flags = view.flagsOf(uids[i]!);
-    for (const f of flags) if (!f.startsWith('\\')) keywords.add(f);
-    if (firstUnseen === 0 && !flags.includes('\\Seen')) firstUnseen = i + 1;
-  }
-  const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()];
+  const firstUnseen = session.rev2 ? 0 : view.firstUnseen();
+  const flags = [...SYSTEM_FLAGS, ...view.keywordsInUse()];
   // SELECT (CONDSTORE) is a CONDSTORE enabling command; its HIGHESTMODSEQ is the one below.
   if (command.params.some((p) => p.kind === 'CONDSTORE')) session.enabled.add('CONDSTORE');
   const condstore = session.condstore;
@@ -46,27 +42,30 @@ async function open(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE
   ];
   if (!session.rev2) {
     out.push({ kind: 'RECENT', count: 0 });
-    if (firstUnseen > 0) out.push({ kind: 'status', status: 'OK', code: { kind: 'UNSEEN', seq: firstUnseen }, text: 'First unseen' });
+    // RFC 9586 3: no message numbers once UIDONLY is on.
+    if (firstUnseen > 0 && !session.uidOnly) out.push({ kind: 'status', status: 'OK', code: { kind: 'UNSEEN', seq: firstUnseen }, text: 'First unseen' });
   }
   out.push(
     {
       kind: 'status',
       status: 'OK',
-      code: { kind: 'PERMANENTFLAGS', flags: readOnly ? [] : [...flags, '\\*'] },
+      code: { kind: 'PERMANENTFLAGS', flags: readOnly ? [] : permanentFlags(ref.rights, flags) },
       text: readOnly ? 'No permanent flags permitted' : 'Flags permitted',
     },
     { kind: 'status', status: 'OK', code: { kind: 'UIDVALIDITY', uidValidity: mailbox.uidValidity }, text: 'UIDs valid' },
     { kind: 'status', status: 'OK', code: { kind: 'UIDNEXT', uid: view.uidNext }, text: 'Predicted next UID' },
+    // RFC 8474 4.2
+    { kind: 'status', status: 'OK', code: { kind: 'MAILBOXID', id: mailboxObjectId(mailbox, repository.name) }, text: 'Ok' },
   );
   if (condstore) {
     out.push({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: view.highestModseq }, text: 'Highest' });
   }
   if (session.rev2) {
-    const all = await deps.store.listMailboxes(account.id);
-    out.push({ kind: 'LIST', attributes: mailboxAttributes(mailbox, all), delimiter: '/', mailbox: session.toWire(mailbox.name) });
+    const all = await repository.store.listMailboxes(ref.owner.id);
+    out.push({ kind: 'LIST', attributes: mailboxAttributes(mailbox, all), delimiter: '/', mailbox: session.toWire(ref.display) });
   }
   await session.send(...out);
-  session.state = { kind: 'selected', account, mailbox, readOnly, view };
+  session.enterSelected(ref, view, readOnly);
   // Wrong UIDVALIDITY: a plain SELECT, the client sees the new value (RFC 7162 3.2.5).
   if (qresync?.kind === 'QRESYNC' && qresync.uidValidity === mailbox.uidValidity) await resync(ctx, view, qresync);
   session.savedSearch = [];
@@ -81,7 +80,9 @@ async function open(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE
  * expunges are exact; the sequence match data (3.2.5.2) only trims them.
  */
 async function resync(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMINE'>>, view: MailboxView, p: QresyncParam): Promise<void> {
-  const { session, deps } = ctx;
+  // The selected mailbox's repository (ctx.deps is from before the SELECT).
+  const { session } = ctx;
+  const deps = session.deps;
   const maxUid = view.uidNext - 1;
   const known = p.knownUids ?? { kind: 'set' as const, ranges: [{ start: 1, end: maxUid }] };
   const floor = p.seqMatch ? matchedFloor(view, p.seqMatch.seqs, p.seqMatch.uids) : 0;
@@ -106,7 +107,7 @@ async function resync(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMI
   }
   // Flags are read just after the mailbox's HIGHESTMODSEQ: a MODSEQ above it must not become the
   // client's resync point before the view has caught up (a code after MODSEQs wins, RFC 7162 6).
-  if (view.allUids().some((u) => view.modseqOf(u) > view.highestModseq)) {
+  if (view.maxModseq() > view.highestModseq) {
     out.push({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: view.highestModseq }, text: 'Highest' });
   }
   if (out.length > 0) await session.send(...out);

@@ -7,6 +7,9 @@ import type { Response } from '../../protocol/imap/response.js';
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 import type { Session } from '../session.js';
 import { orderedSequenceSet, sortMessages, toSortable, type SortableMessage } from '../sorting.js';
+import { resolveObjectIdKeys } from '../object-id.js';
+import { partialSlice } from '../partial.js';
+import { addUpdateContext, resultOptions, tagInUse, updateFetch, wantsUpdate } from '../search-context.js';
 import { MailboxView } from '../view.js';
 import { toQuery } from './search.js';
 import type { MessageIndex } from '../../mime/types.js';
@@ -29,7 +32,7 @@ export function checkCharset(charset: string): void {
 export async function loadSortable(session: Session, key: SearchKey, uid: boolean, withIndex: boolean): Promise<Loaded> {
   const sel = session.selected!;
   const store = session.deps.store;
-  const found = await store.search(sel.mailbox.id, toQuery(key, session));
+  const found = await store.search(sel.mailbox.id, toQuery(await resolveObjectIdKeys(session, key), session));
   const uids = found.filter((u) => sel.view.seqOf(u) !== 0);
   const out: SortableMessage[] = [];
   const modseqs = new Map<number, number>();
@@ -83,6 +86,8 @@ export function usesModseq(key: SearchKey): boolean {
 
 export const sortHandler: Handler<CommandOf<'SORT'>> = async ({ session, command, tag }) => {
   checkCharset(command.charset);
+  // RFC 5267 4.3: UPDATE with the tag of a live update context is BAD, and changes nothing.
+  if (wantsUpdate(command.returns) && tagInUse(session, tag)) return { status: 'BAD', text: 'Tag reuse' };
   // A MODSEQ search key enables CONDSTORE (RFC 7162 3.1).
   const byModseq = usesModseq(command.key);
   if (byModseq) await session.enableCondstore();
@@ -98,28 +103,41 @@ export const sortHandler: Handler<CommandOf<'SORT'>> = async ({ session, command
     await session.send(modseq === undefined ? { kind: 'SORT', numbers } : { kind: 'SORT', numbers, modseq });
     return { status: 'OK', text: done };
   }
-  const opts = new Set(command.returns.map((r) => r.kind));
-  // RETURN () means ALL (RFC 5267 3.3).
-  if (opts.size === 0) opts.add('ALL');
-  // With only MIN/MAX, the messages returned are those one or two (RFC 4731 3.2).
+  // RETURN () means ALL (RFC 5267 3.3); so do only CONTEXT/UPDATE (RFC 5267 4).
+  const opts = resultOptions(command.returns);
+  const partial = command.returns.find((r) => r.kind === 'PARTIAL');
+  // RFC 5267 4.4: the window of the result list in sort order.
+  const windowed = partial ? partialSlice(sorted, partial.range) : [];
+  // With only MIN/MAX/PARTIAL, the messages returned are those (RFC 4731 3.2, RFC 9394 3.2).
   const returned =
-    opts.has('ALL') || opts.has('COUNT') || !(opts.has('MIN') || opts.has('MAX'))
+    opts.has('ALL') || opts.has('COUNT') || !(opts.has('MIN') || opts.has('MAX') || opts.has('PARTIAL'))
       ? sorted
-      : [...new Set([...(opts.has('MIN') ? sorted.slice(0, 1) : []), ...(opts.has('MAX') ? sorted.slice(-1) : [])])];
+      : [...new Set([...(opts.has('MIN') ? sorted.slice(0, 1) : []), ...(opts.has('MAX') ? sorted.slice(-1) : []), ...windowed])];
   if (opts.has('SAVE')) {
     // SEARCHRES (RFC 5182): "$" is a set of UIDs, so the order does not matter.
     const view = session.selected!.view;
     session.savedSearch = returned.map((m) => view.uidAt(m.seq)).sort((a, b) => a - b);
-    if (opts.size === 1) return { status: 'OK', text: done };
   }
-  const r: Extract<Response, { kind: 'ESEARCH' }> = { kind: 'ESEARCH', tag, uid: command.uid };
-  // MIN/MAX are the first and last in sort order (RFC 5267 3.1).
-  if (opts.has('MIN') && numbers.length > 0) r.min = numbers[0]!;
-  if (opts.has('MAX') && numbers.length > 0) r.max = numbers[numbers.length - 1]!;
-  if (opts.has('ALL') && numbers.length > 0) r.all = orderedSequenceSet(numbers);
-  if (opts.has('COUNT')) r.count = numbers.length;
-  const modseq = highest(returned);
-  if (modseq !== undefined) r.modseq = modseq;
-  await session.send(r);
+  // SAVE alone sends no ESEARCH (RFC 5182 2.4).
+  if (!(opts.size === 1 && opts.has('SAVE'))) await sendEsearch();
+  if (wantsUpdate(command.returns)) {
+    const view = session.selected!.view;
+    const results = sorted.map((m) => view.uidAt(m.seq));
+    const refused = addUpdateContext(session, { tag, uid: command.uid, key: command.key, criteria: command.criteria, results, fetch: updateFetch(command.returns) });
+    if (refused) await session.send(refused);
+  }
   return { status: 'OK', text: done };
+
+  async function sendEsearch(): Promise<void> {
+    const r: Extract<Response, { kind: 'ESEARCH' }> = { kind: 'ESEARCH', tag, uid: command.uid };
+    // MIN/MAX are the first and last in sort order (RFC 5267 3.1).
+    if (opts.has('MIN') && numbers.length > 0) r.min = numbers[0]!;
+    if (opts.has('MAX') && numbers.length > 0) r.max = numbers[numbers.length - 1]!;
+    if (opts.has('ALL') && numbers.length > 0) r.all = orderedSequenceSet(numbers);
+    if (opts.has('COUNT')) r.count = numbers.length;
+    const modseq = highest(returned);
+    if (modseq !== undefined) r.modseq = modseq;
+    if (partial) r.partial = { range: partial.range, set: windowed.length > 0 ? orderedSequenceSet(windowed.map((m) => m.id)) : null };
+    await session.send(r);
+  }
 };

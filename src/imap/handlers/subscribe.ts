@@ -3,18 +3,22 @@
 
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 
-export const subscribeHandler: Handler<CommandOf<'SUBSCRIBE'>> = async ({ session, deps, command }) => {
+// Subscriptions are the user's own list of names (kept in its repository), also for other users' and shared mailboxes.
+
+export const subscribeHandler: Handler<CommandOf<'SUBSCRIBE'>> = async ({ session, command }) => {
   const account = session.account!;
-  const name = session.fromWire(command.mailbox);
-  const mailbox = await deps.store.getMailbox(account.id, name);
-  if (!mailbox) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
-  await deps.store.setSubscribed(account.id, mailbox.name, true);
+  const ref = await session.access.resolve(session.fromWire(command.mailbox));
+  if (!ref?.mailbox) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
+  await session.home.store.setSubscribed(account.id, ref.display, true);
+  // Other sessions' NOTIFY SubscriptionChange (RFC 5465 5.5) learns it from the account's list event.
+  session.publishMailboxesChanged({ repository: session.home.repository, owner: account });
   return { status: 'OK', text: 'SUBSCRIBE completed' };
 };
 
-export const unsubscribeHandler: Handler<CommandOf<'UNSUBSCRIBE'>> = async ({ session, deps, command }) => {
+export const unsubscribeHandler: Handler<CommandOf<'UNSUBSCRIBE'>> = async ({ session, command }) => {
   const account = session.account!;
   const name = session.fromWire(command.mailbox);
-  await deps.store.setSubscribed(account.id, name, false);
+  await session.home.store.setSubscribed(account.id, name, false);
+  session.publishMailboxesChanged({ repository: session.home.repository, owner: account });
   return { status: 'OK', text: 'UNSUBSCRIBE completed' };
 };

@@ -13,6 +13,8 @@
 // - Large literals (APPEND message data) arrive as a SpooledLiteral, which the
 //   connection wrote to disk while it streamed in; small ones as Buffer.
 
+import type { NotifyCommand } from './notify-ast.js';
+
 export type Tag = string;
 
 /** '*' is the largest number in use (sequence number or UID). */
@@ -77,6 +79,8 @@ export type FetchAttribute =
 export interface FetchModifiers {
   changedSince?: number;
   vanished?: boolean;
+  /** RFC 9394 3.3 (UID FETCH only): negative = counted from the highest UID. */
+  partial?: { start: number; end: number };
 }
 
 // ---------- SEARCH ----------
@@ -112,7 +116,11 @@ export type SearchReturnOption =
   | { kind: 'ALL' }
   | { kind: 'COUNT' }
   | { kind: 'SAVE' }
-  | { kind: 'PARTIAL'; range: { start: number; end: number } };
+  | { kind: 'PARTIAL'; range: { start: number; end: number } }
+  /** RFC 5267 4.2 (a hint) and 4.3 (notifications of changes). */
+  | { kind: 'CONTEXT' }
+  /** RFC 5465 7: UPDATE may name fetch-atts to send for messages new to the result. */
+  | { kind: 'UPDATE'; fetch?: FetchAttribute[] };
 
 // ---------- SORT / THREAD (RFC 5256, RFC 5957, RFC 5267) ----------
 
@@ -151,9 +159,25 @@ export interface AppendMessage {
   flags: string[];
   /** INTERNALDATE given by the client, or null. */
   date: Date | null;
+  /** The message literal (empty when `catenate` is set). */
   data: LiteralData;
   /** literal8 (~{n}) was used: binary content allowed (RFC 3516). */
   binary: boolean;
+  /** RFC 4469 CATENATE: the message is these parts, in order (set only for that form). */
+  catenate?: CatenatePart[];
+}
+
+/** One cat-part (RFC 4469 5, RFC 6855 4): a literal, or an IMAP URL (as sent) of a message or part. */
+export type CatenatePart = { kind: 'TEXT'; data: LiteralData; binary: boolean } | { kind: 'URL'; url: string };
+
+// ---------- METADATA (RFC 5464) ----------
+
+/** GETMETADATA DEPTH (absent = 0). */
+export type MetadataDepthOption = 0 | 1 | 'infinity';
+/** SETMETADATA entry and value; null (NIL) removes the entry. */
+export interface MetadataEntryValue {
+  entry: string;
+  value: Buffer | null;
 }
 
 // ---------- STORE ----------
@@ -197,14 +221,25 @@ export type Command =
   | { name: 'NAMESPACE' }
   | { name: 'STATUS'; mailbox: string; items: StatusItem[] }
   | { name: 'APPEND'; mailbox: string; messages: AppendMessage[] }
+  /** RFC 8508 REPLACE / UID REPLACE: `id` is a sequence number or (uid) a UID. */
+  | { name: 'REPLACE'; uid: boolean; id: SeqNumber; mailbox: string; message: AppendMessage }
   | { name: 'IDLE' }
   /** RFC 4978: the only mechanism defined is DEFLATE. */
   | { name: 'COMPRESS'; algorithm: 'DEFLATE' }
   /** RFC 9208 QUOTA: root is an astring (Petrel has one root per account, ""). */
   | { name: 'GETQUOTA'; root: string }
   | { name: 'GETQUOTAROOT'; mailbox: string }
+  /** RFC 4314 ACL: identifier and rights as sent (astring); the handler checks them. */
+  | { name: 'SETACL'; mailbox: string; identifier: string; rights: string }
+  | { name: 'DELETEACL'; mailbox: string; identifier: string }
+  | { name: 'GETACL'; mailbox: string }
+  | { name: 'LISTRIGHTS'; mailbox: string; identifier: string }
+  | { name: 'MYRIGHTS'; mailbox: string }
   /** resource names upper-cased; limits are number64. */
   | { name: 'SETQUOTA'; root: string; limits: Array<{ resource: string; limit: number }> }
+  /** RFC 5464: mailbox "" = the server's annotations; entry names as sent (grammar checked), see MetadataEntryValue. */
+  | { name: 'GETMETADATA'; mailbox: string; maxSize: number | null; depth: MetadataDepthOption; entries: string[] }
+  | { name: 'SETMETADATA'; mailbox: string; entries: MetadataEntryValue[] }
   // selected
   | { name: 'CHECK' }
   | { name: 'CLOSE' }
@@ -214,6 +249,10 @@ export type Command =
   | { name: 'SEARCH'; uid: boolean; charset: string | null; returns: SearchReturnOption[] | null; key: SearchKey }
   /** returns: ESORT's RETURN options (RFC 5267), null for a plain SORT. charset is mandatory here. */
   | { name: 'SORT'; uid: boolean; returns: SearchReturnOption[] | null; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  /** RFC 5267 4.3.5: tags of searching commands whose updates stop. */
+  | { name: 'CANCELUPDATE'; tags: string[] }
+  /** RFC 5465 NOTIFY (types in notify-ast.ts). */
+  | NotifyCommand
   | { name: 'THREAD'; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; modifiers: FetchModifiers; macro: 'ALL' | 'FAST' | 'FULL' | null }
   | {

@@ -12,6 +12,8 @@ export type ResponseCode =
   | { kind: 'AUTHENTICATIONFAILED' }
   | { kind: 'AUTHORIZATIONFAILED' }
   | { kind: 'BADCHARSET'; charsets: string[] }
+  /** RFC 4469 4.1: the first URL of a CATENATE that could not be used, as url-resp-text. */
+  | { kind: 'BADURL'; url: string }
   | { kind: 'CANNOT' }
   | { kind: 'CAPABILITY'; capabilities: string[] }
   | { kind: 'CLIENTBUG' }
@@ -49,7 +51,15 @@ export type ResponseCode =
   | { kind: 'USEATTR' }
   /** RFC 4978: compression is already active. */
   | { kind: 'COMPRESSIONACTIVE' }
-  | { kind: 'MAILBOXID'; id: string };
+  | { kind: 'MAILBOXID'; id: string }
+  /** RFC 5464 4.2.1 / 4.3: LONGENTRIES n (GETMETADATA OK); MAXSIZE n, TOOMANY, NOPRIVATE (SETMETADATA NO). */
+  | { kind: 'METADATA'; detail: { kind: 'LONGENTRIES' | 'MAXSIZE'; size: number } | { kind: 'TOOMANY' | 'NOPRIVATE' } }
+  /** RFC 9586: a message number was used after ENABLE UIDONLY. */
+  | { kind: 'UIDREQUIRED' }
+  /** RFC 5267 4.3.1: no updates for the searching command with this tag. */
+  | { kind: 'NOUPDATE'; tag: string }
+  /** RFC 5465 3.1: the events the server supports, when NOTIFY asked for others. */
+  | { kind: 'BADEVENT'; events: string[] };
 
 export type Status = 'OK' | 'NO' | 'BAD';
 
@@ -135,12 +145,17 @@ export type Response =
       all?: SequenceSet;
       modseq?: number;
       partial?: { range: { start: number; end: number }; set: SequenceSet | null };
+      /** RFC 5267 4.3.3/4.3.4: (context position, set) pairs, in the order given. */
+      addTo?: Array<{ position: number; set: SequenceSet }>;
+      removeFrom?: Array<{ position: number; set: SequenceSet }>;
     }
   /** "* SORT 3 1 2" (RFC 5256), numbers in sort order; "(MODSEQ n)" after a MODSEQ search (RFC 7162 3.1.9). */
   | { kind: 'SORT'; numbers: number[]; modseq?: number }
   /** "* THREAD (1)(2 3 (4)(5))" (RFC 5256); each element is a top-level thread. */
   | { kind: 'THREAD'; threads: ThreadNode[] }
   | { kind: 'FETCH'; seq: number; items: FetchItem[] }
+  /** RFC 9586 3.3: FETCH data keyed by UID once UIDONLY is enabled. */
+  | { kind: 'UIDFETCH'; uid: number; items: FetchItem[] }
   | {
       kind: 'NAMESPACE';
       personal: Array<{ prefix: string; delimiter: string | null }> | null;
@@ -151,7 +166,13 @@ export type Response =
   /** RFC 9208 4.2.1: "* QUOTA root (STORAGE 10 512 ...)"; only limited resources are listed. */
   | { kind: 'QUOTA'; root: string; resources: Array<{ name: string; usage: number; limit: number }> }
   /** RFC 9208 4.2.2: "* QUOTAROOT mailbox root..." (mailbox already encoded for the wire). */
-  | { kind: 'QUOTAROOT'; mailbox: string; roots: string[] };
+  | { kind: 'QUOTAROOT'; mailbox: string; roots: string[] }
+  /** RFC 4314 3.6-3.8 (mailbox already encoded for the wire); rights strings as they are to be shown. */
+  | { kind: 'ACL'; mailbox: string; entries: Array<{ identifier: string; rights: string }> }
+  | { kind: 'LISTRIGHTS'; mailbox: string; identifier: string; required: string; optional: string[] }
+  | { kind: 'MYRIGHTS'; mailbox: string; rights: string }
+  /** RFC 5464 4.4.1: "* METADATA mailbox (entry value ...)" (mailbox already encoded for the wire; "" = the server). */
+  | { kind: 'METADATA'; mailbox: string; entries: Array<{ name: string; value: Buffer | null }>; namesOnly?: boolean };
 
 /** Options that change how responses are written, per connection. */
 export interface SerializeOptions {

@@ -5,6 +5,7 @@ import type { FetchItem, ListResponse, Response, ResponseCode, SerializeOptions,
 import { formatDateTime } from './datetime.js';
 import { formatSequenceSet } from './sequence.js';
 import { writeBody, writeEnvelope } from './serializer-body.js';
+import { writeMetadataEntries, writeMetadataEntryList } from './serializer-metadata.js';
 import { WireWriter } from './wire.js';
 import { formatThreads } from './thread-format.js';
 
@@ -47,10 +48,28 @@ function writeCode(w: WireWriter, code: ResponseCode): void {
     case 'MAILBOXID':
       w.raw(`MAILBOXID (${code.id})`);
       break;
+    case 'METADATA':
+      w.raw('size' in code.detail ? `METADATA ${code.detail.kind} ${code.detail.size}` : `METADATA ${code.detail.kind}`);
+      break;
+    case 'BADURL':
+      w.raw(`BADURL ${urlRespText(code.url)}`);
+      break;
+    case 'BADEVENT':
+      w.raw(`BADEVENT (${code.events.join(' ')})`);
+      break;
+    case 'NOUPDATE':
+      w.raw('NOUPDATE ').quoted(Buffer.from(code.tag, 'utf8'));
+      break;
     default:
       w.raw(code.kind);
   }
   w.raw('] ');
+}
+
+/** url-resp-text (RFC 4469 5): TEXT-CHARs except "]"; others are %-encoded, which leaves the URL's meaning alone. */
+function urlRespText(url: string): string {
+  const out = Buffer.from(url, 'utf8').toString('latin1').replace(/[\x00-\x20\]\x7f-\xff]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return out === '' ? '%20' : out;
 }
 
 function writeStatusLine(w: WireWriter, prefix: string, status: string, code: ResponseCode | undefined, text: string): void {
@@ -226,6 +245,9 @@ function write(w: WireWriter, r: Response): void {
         const set = r.partial.set === null ? 'NIL' : formatSequenceSet(r.partial.set);
         w.raw(` PARTIAL (${r.partial.range.start}:${r.partial.range.end} ${set})`);
       }
+      // RFC 5267 4.3.2: processed in order, so REMOVEFROM (told before the EXPUNGE it explains) comes first.
+      if (r.removeFrom) w.raw(` REMOVEFROM (${r.removeFrom.map((p) => `${p.position} ${formatSequenceSet(p.set)}`).join(' ')})`);
+      if (r.addTo) w.raw(` ADDTO (${r.addTo.map((p) => `${p.position} ${formatSequenceSet(p.set)}`).join(' ')})`);
       w.crlf();
       return;
     case 'SORT':
@@ -241,6 +263,9 @@ function write(w: WireWriter, r: Response): void {
     case 'FETCH':
       w.raw(`* ${r.seq} FETCH `).list(r.items, (item) => fetchItem(w, item)).crlf();
       return;
+    case 'UIDFETCH':
+      w.raw(`* ${r.uid} UIDFETCH `).list(r.items, (item) => fetchItem(w, item)).crlf();
+      return;
     case 'NAMESPACE':
       w.raw('* NAMESPACE ');
       namespace(w, r.personal);
@@ -253,6 +278,47 @@ function write(w: WireWriter, r: Response): void {
     case 'QUOTA':
       w.raw('* QUOTA ').string(r.root).sp();
       w.raw(`(${r.resources.map((x) => `${x.name} ${x.usage} ${x.limit}`).join(' ')})`).crlf();
+      return;
+    case 'METADATA':
+      w.raw('* METADATA ');
+      mailbox(w, r.mailbox);
+      w.sp();
+      // Unsolicited (RFC 5464 4.4.2, RFC 5465 5.6/5.7): entry names only.
+      if (r.namesOnly) writeMetadataEntryList(w, r.entries);
+      else writeMetadataEntries(w, r.entries);
+      w.crlf();
+      return;
+    case 'ACL':
+      w.raw('* ACL ');
+      mailbox(w, r.mailbox);
+      // Identifiers and rights are astrings: atoms where they can be (as in RFC 4314's examples).
+      for (const e of r.entries) {
+        w.sp();
+        mailbox(w, e.identifier);
+        w.sp();
+        mailbox(w, e.rights);
+      }
+      w.crlf();
+      return;
+    case 'LISTRIGHTS':
+      w.raw('* LISTRIGHTS ');
+      mailbox(w, r.mailbox);
+      w.sp();
+      mailbox(w, r.identifier);
+      w.sp();
+      mailbox(w, r.required);
+      for (const o of r.optional) {
+        w.sp();
+        mailbox(w, o);
+      }
+      w.crlf();
+      return;
+    case 'MYRIGHTS':
+      w.raw('* MYRIGHTS ');
+      mailbox(w, r.mailbox);
+      w.sp();
+      mailbox(w, r.rights);
+      w.crlf();
       return;
     case 'QUOTAROOT':
       w.raw('* QUOTAROOT ');

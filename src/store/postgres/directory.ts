@@ -3,37 +3,67 @@
 // (foreign keys), and the blob reference counts follow (triggers).
 
 import { MailError } from '../../mail/errors.js';
-import type { Directory } from '../../mail/ports.js';
+import type { Directory, RepositoryEntry } from '../../mail/ports.js';
+import { DEFAULT_REPOSITORY } from '../../mail/repository.js';
 import type { Account, AccountId, QuotaLimits } from '../../mail/types.js';
 import { toQuotaLimits, validateLimits, type QuotaRow } from '../shared/quota.js';
+import { toRepositoryEntry, validateRepositoryEntry, type RepositoryRow } from '../shared/repositories.js';
 import { ACCOUNT_COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import { pgGuard, type Pg } from './pg.js';
 
 export class PostgresDirectory implements Directory {
-  constructor(private readonly sql: Pg) {}
+  /** Reads (and the repeatable adoptAccount) are retried once after a lost connection (fail-over). */
+  private readonly read: { sql: Pg; idempotent: true };
+
+  constructor(private readonly sql: Pg) {
+    this.read = { sql, idempotent: true };
+  }
 
   private get columns() {
     return this.sql.unsafe(ACCOUNT_COLUMNS);
   }
 
   async findAccount(name: string): Promise<Account | null> {
-    const [row] = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE name = ${name}`);
+    const [row] = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE name = ${name}`, this.read);
     return row ? toAccount(row) : null;
   }
 
   async getAccount(id: AccountId): Promise<Account | null> {
-    const [row] = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE id = ${id}`);
+    const [row] = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE id = ${id}`, this.read);
     return row ? toAccount(row) : null;
   }
 
-  async createAccount(name: string, passwordHash: string): Promise<Account> {
+  async createAccount(name: string, passwordHash: string, options: { repository?: string } = {}): Promise<Account> {
     if (name.length === 0) throw new MailError('INVALID_NAME', 'account name is empty');
+    const repository = options.repository ?? DEFAULT_REPOSITORY;
+    if (repository !== DEFAULT_REPOSITORY) {
+      const found = await pgGuard(() => this.sql`SELECT 1 FROM repositories WHERE name = ${repository}`, this.read);
+      if (found.length === 0) throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(repository)}`);
+    }
     // The unique constraint decides between concurrent creators (-> ALREADY_EXISTS).
     const [row] = await pgGuard(
-      () => this.sql<AccountRow[]>`INSERT INTO accounts (name, password_hash, created_at)
-        VALUES (${name}, ${passwordHash}, ${Date.now()}) RETURNING ${this.columns}`,
+      () => this.sql<AccountRow[]>`INSERT INTO accounts (name, password_hash, created_at, repository)
+        VALUES (${name}, ${passwordHash}, ${Date.now()}, ${repository}) RETURNING ${this.columns}`,
     );
     return toAccount(row!);
+  }
+
+  async adoptAccount(account: Pick<Account, 'id' | 'name' | 'repository'>): Promise<void> {
+    await pgGuard(
+      () => this.sql`INSERT INTO accounts (id, name, password_hash, created_at, repository, disabled)
+        VALUES (${account.id}, ${account.name}, '', ${Date.now()}, ${account.repository}, true) ON CONFLICT DO NOTHING`,
+      this.read,
+    );
+  }
+
+  async listRepositories(): Promise<RepositoryEntry[]> {
+    const rows = await pgGuard(() => this.sql<RepositoryRow[]>`SELECT name, url FROM repositories ORDER BY name`, this.read);
+    return rows.map(toRepositoryEntry);
+  }
+
+  async addRepository(entry: RepositoryEntry): Promise<void> {
+    validateRepositoryEntry(entry);
+    await pgGuard(() => this.sql`INSERT INTO repositories (name, url, created_at) VALUES (${entry.name}, ${entry.url}, ${Date.now()})`);
   }
 
   async setPassword(name: string, passwordHash: string): Promise<void> {
@@ -49,13 +79,14 @@ export class PostgresDirectory implements Directory {
   }
 
   async listAccounts(): Promise<Account[]> {
-    const rows = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts ORDER BY name`);
+    const rows = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts ORDER BY name`, this.read);
     return rows.map(toAccount);
   }
 
   async getQuota(name: string): Promise<QuotaLimits> {
     const [row] = await pgGuard(
       () => this.sql<QuotaRow[]>`SELECT quota_storage, quota_messages FROM accounts WHERE name = ${name}`,
+      this.read,
     );
     if (!row) throw new MailError('NOT_FOUND', `account ${name} does not exist`);
     return toQuotaLimits(row);

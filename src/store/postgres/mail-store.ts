@@ -4,7 +4,10 @@
 // statement reads: one REPEATABLE READ snapshot).
 
 import { MailError } from '../../mail/errors.js';
-import type { CreateMailboxOptions, MailStore } from '../../mail/ports.js';
+import type { CreateMailboxOptions, FlagListing, MailStore } from '../../mail/ports.js';
+import type { AclEntry } from '../../mail/acl.js';
+import { groupSharedRows, SHARED_MAILBOX_COLUMNS, toAclEntry, type AclRow } from '../shared/acl.js';
+import type { MailboxRow } from '../shared/rows.js';
 import type { SearchDialect } from '../../mail/search.js';
 import type {
   AccountId,
@@ -30,15 +33,18 @@ import { IndexCache } from '../shared/index-cache.js';
 import { INVARIANT_QUERIES, invariantProblems } from '../shared/integrity.js';
 import { normalizeMailboxName } from '../shared/names.js';
 import { toMailboxInfo } from '../shared/rows.js';
-import { searchStatement } from '../shared/search-sql.js';
+import { postgresTextIndex, searchStatement } from '../shared/search-sql.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
+import * as metadata from './metadata.js';
+import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
 import { pgGuard, pgRead, pgTransaction, type Pg } from './pg.js';
 
 /**
  * strpos() on the folded text columns, as SQLite's instr(): ILIKE is not
  * IMAP's case-insensitivity for non-ASCII text, the stored text and the
- * query are already folded the same way (src/mail/search.ts).
+ * query are already folded the same way (src/mail/search.ts). Terms of 3+
+ * characters also get a LIKE that the pg_trgm indexes answer (textIndex).
  */
 export const postgresSearchDialect: SearchDialect = {
   placeholder: (n) => `$${n}`,
@@ -50,6 +56,7 @@ export const postgresSearchDialect: SearchDialect = {
   // ::text first: a parameter the server types as jsonb would be JSON-encoded again by postgres.js.
   inJsonRanges: (col, json) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements(${json}::text::jsonb) AS r(v) WHERE ${col} BETWEEN (r.v->>0)::bigint AND (r.v->>1)::bigint)`,
+  textIndex: postgresTextIndex,
 };
 
 export class PostgresMailStore implements MailStore {
@@ -60,9 +67,45 @@ export class PostgresMailStore implements MailStore {
     private readonly onClose: () => Promise<void>,
   ) {}
 
+  /** One statement outside a transaction. All of ours are reads or repeatable (idempotent) writes: retried once after a lost connection. */
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return pgGuard(fn, { sql: this.sql, idempotent: true });
+  }
+
+  // --- access control ---
+  async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
+    const rows = await this.guard(
+      () => this.sql<AclRow[]>`SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = ${mailboxId} ORDER BY identifier`,
+    );
+    return rows.map(toAclEntry);
+  }
+
+  async setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void> {
+    await pgTransaction(this.sql, async (tx) => {
+      const found = await tx`SELECT 1 FROM mailboxes WHERE id = ${mailboxId}`;
+      if (found.length === 0) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+      if (rights) {
+        await tx`INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (${mailboxId}, ${identifier}, ${rights})
+          ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`;
+      } else {
+        await tx`DELETE FROM mailbox_acl WHERE mailbox_id = ${mailboxId} AND identifier = ${identifier}`;
+      }
+    });
+  }
+
+  async mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>> {
+    const rows = await this.guard(
+      () => this.sql<Array<MailboxRow & AclRow>>`SELECT ${this.sql.unsafe(SHARED_MAILBOX_COLUMNS)}, a.identifier, a.rights
+        FROM mailboxes m JOIN mailbox_acl a ON a.mailbox_id = m.id
+        WHERE m.id IN (SELECT mailbox_id FROM mailbox_acl WHERE identifier = ANY(${identifiers}::text[]))
+        ORDER BY m.account_id, m.name, a.identifier`,
+    );
+    return groupSharedRows(rows);
+  }
+
   // --- mailboxes ---
   async listMailboxes(accountId: AccountId): Promise<MailboxInfo[]> {
-    return pgGuard(() => mailboxes.listMailboxes(this.sql, accountId));
+    return this.guard(() => mailboxes.listMailboxes(this.sql, accountId));
   }
 
   async getMailbox(accountId: AccountId, name: string): Promise<MailboxInfo | null> {
@@ -72,12 +115,12 @@ export class PostgresMailStore implements MailStore {
     } catch {
       return null;
     }
-    const row = await pgGuard(() => mailboxes.mailboxByName(this.sql, accountId, canonical));
+    const row = await this.guard(() => mailboxes.mailboxByName(this.sql, accountId, canonical));
     return row ? toMailboxInfo(row) : null;
   }
 
   async getMailboxById(mailboxId: MailboxId): Promise<MailboxInfo | null> {
-    const row = await pgGuard(() => mailboxes.mailboxById(this.sql, mailboxId));
+    const row = await this.guard(() => mailboxes.mailboxById(this.sql, mailboxId));
     return row ? toMailboxInfo(row) : null;
   }
 
@@ -94,12 +137,12 @@ export class PostgresMailStore implements MailStore {
   }
 
   async setSpecialUse(mailboxId: MailboxId, specialUse: SpecialUse | null): Promise<void> {
-    await pgGuard(() => mailboxes.setSpecialUse(this.sql, mailboxId, specialUse));
+    await this.guard(() => mailboxes.setSpecialUse(this.sql, mailboxId, specialUse));
   }
 
   // --- subscriptions ---
   async listSubscriptions(accountId: AccountId): Promise<string[]> {
-    return pgGuard(() => mailboxes.listSubscriptions(this.sql, accountId));
+    return this.guard(() => mailboxes.listSubscriptions(this.sql, accountId));
   }
 
   async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
@@ -116,21 +159,25 @@ export class PostgresMailStore implements MailStore {
   }
 
   async quotaUsage(accountId: AccountId): Promise<QuotaUsage> {
-    return pgGuard(() => messages.quotaUsage(this.sql, accountId));
+    return this.guard(() => messages.quotaUsage(this.sql, accountId));
   }
 
   async listUids(mailboxId: MailboxId): Promise<number[]> {
     return pgRead(this.sql, (tx) => messages.listUids(tx, mailboxId));
   }
 
+  async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
+    return pgRead(this.sql, (tx) => messages.listFlags(tx, mailboxId, range));
+  }
+
   async fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
-    return pgGuard(() => messages.fetchMessages(this.sql, mailboxId, uids));
+    return this.guard(() => messages.fetchMessages(this.sql, mailboxId, uids));
   }
 
   async getIndex(blobId: BlobId): Promise<MessageIndex> {
     const cached = this.indexCache.get(blobId);
     if (cached) return cached;
-    const [row] = await pgGuard(() => this.sql<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`);
+    const [row] = await this.guard(() => this.sql<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`);
     if (!row) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
     return this.indexCache.add(blobId, row.idx);
   }
@@ -169,18 +216,29 @@ export class PostgresMailStore implements MailStore {
     const { sql, params } = searchStatement(query, postgresSearchDialect, mailboxId);
     return pgRead(this.sql, async (tx) => {
       await mailboxes.selectableMailbox(tx, mailboxId);
-      const rows = await tx.unsafe<Array<{ uid: number }>>(sql, params, { prepare: true });
+      // Unnamed (not prepared): a generic plan would guess the LIKE's selectivity,
+      // and use the trigram index even for a term that is in every message.
+      const rows = await tx.unsafe<Array<{ uid: number }>>(sql, params, { prepare: false });
       return rows.map((r) => r.uid);
     });
   }
 
+  // --- annotations (RFC 5464) ---
+  async getMetadata(target: MetadataTarget, names: string[], options: { depth?: MetadataDepth } = {}): Promise<MetadataEntry[]> {
+    return pgRead(this.sql, (tx) => metadata.getMetadata(tx, target, names, options.depth ?? 0));
+  }
+
+  async setMetadata(target: MetadataTarget, changes: MetadataChange[], limits: MetadataLimits): Promise<void> {
+    await pgTransaction(this.sql, (tx) => metadata.setMetadata(tx, target, changes, limits));
+  }
+
   // --- maintenance ---
   async pruneExpunged(olderThan: Date): Promise<number> {
-    return pgGuard(() => messages.pruneExpunged(this.sql, olderThan));
+    return this.guard(() => messages.pruneExpunged(this.sql, olderThan));
   }
 
   async unreferencedBlobs(limit: number): Promise<BlobId[]> {
-    const rows = await pgGuard(
+    const rows = await this.guard(
       () => this.sql<Array<{ blob_id: string }>>`SELECT blob_id FROM blobs WHERE refs = 0 ORDER BY unreferenced_at LIMIT ${limit}`,
     );
     return rows.map((r) => r.blob_id);
@@ -190,7 +248,7 @@ export class PostgresMailStore implements MailStore {
     if (blobIds.length === 0) return;
     // refs = 0 is checked again on the current row version: a blob an
     // appender has locked (see ensureBlobs) is waited for and then kept.
-    await pgGuard(() => this.sql`DELETE FROM blobs WHERE blob_id = ANY(${blobIds}::text[]) AND refs = 0`);
+    await this.guard(() => this.sql`DELETE FROM blobs WHERE blob_id = ANY(${blobIds}::text[]) AND refs = 0`);
     for (const id of blobIds) this.indexCache.delete(id);
   }
 

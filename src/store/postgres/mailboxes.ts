@@ -9,6 +9,7 @@ import { checkRenameNames, childPrefix, normalizeMailboxName, parentNames, renam
 import { isSelectable, MAILBOX_COLUMNS, requireSelectable, toMailboxInfo, type MailboxRow } from '../shared/rows.js';
 import type { PgQuery, PgTx } from './pg.js';
 import { expungeRows, moveAllLive } from './messages.js';
+import { copyMetadata, deleteMetadata } from './metadata.js';
 
 const COLUMNS = (q: PgQuery) => q.unsafe(MAILBOX_COLUMNS);
 
@@ -116,6 +117,8 @@ export async function deleteMailbox(tx: PgTx, accountId: AccountId, rawName: str
     WHERE mailbox_id = ${row.id} AND expunged_modseq IS NULL ORDER BY uid`;
   await expungeRows(tx, row, live.map((r) => r.uid));
   await tx`UPDATE mailboxes SET selectable = false, special_use = NULL WHERE id = ${row.id}`;
+  await deleteMetadata(tx, row.id);
+  await tx`DELETE FROM mailbox_acl WHERE mailbox_id = ${row.id}`;
 }
 
 export async function renameMailbox(tx: PgTx, accountId: AccountId, rawFrom: string, rawTo: string): Promise<void> {
@@ -134,6 +137,7 @@ export async function renameMailbox(tx: PgTx, accountId: AccountId, rawFrom: str
     await createParents(tx, accountId, to);
     const target = await insertMailbox(tx, accountId, to, null);
     await moveAllLive(tx, await lockSelectable(tx, source.id), target);
+    await copyMetadata(tx, source.id, target.id);
     return;
   }
   const family = await tx<Array<{ id: number; name: string }>>`SELECT id, name FROM mailboxes

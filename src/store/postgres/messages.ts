@@ -22,6 +22,8 @@ import type {
   StoreFlagsResult,
   UidSet,
 } from '../../mail/types.js';
+import type { FlagListing } from '../../mail/ports.js';
+import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
 import { normalizeUidSet } from '../shared/names.js';
 import {
   blobRecord,
@@ -158,6 +160,15 @@ export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number
   const rows = await q<Array<{ uid: number }>>`SELECT uid FROM messages
     WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL ORDER BY uid`;
   return rows.map((r) => r.uid);
+}
+
+/** SELECT of a big mailbox: see shared/flag-listing.ts. */
+export async function listFlags(q: PgQuery, mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
+  await selectableMailbox(q, mailboxId);
+  const [a, b] = listingRange(range);
+  const [row] = await q<Array<{ n: number; packed: string | null; keyworded: string | null }>>`SELECT ${q.unsafe(packedFlagsColumns(true))}
+    FROM messages WHERE mailbox_id = ${mailboxId} AND uid BETWEEN ${a} AND ${b} AND expunged_modseq IS NULL`;
+  return listingFromPacked(Number(row!.n), row!.packed, row!.keyworded);
 }
 
 export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {

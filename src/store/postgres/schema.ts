@@ -121,4 +121,57 @@ export const MAILSTORE_MIGRATIONS: readonly Migration[] = [
   ALTER TABLE accounts ADD COLUMN quota_messages BIGINT;
   `,
   },
+  {
+    description: "each account's repository, the registry of repositories (in the directory's database), and ACLs (RFC 4314)",
+    sql: `
+  ALTER TABLE accounts ADD COLUMN repository TEXT COLLATE "C" NOT NULL DEFAULT 'default';
+  CREATE TABLE repositories (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    url TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE mailbox_acl (
+    mailbox_id BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    identifier TEXT COLLATE "C" NOT NULL,
+    rights TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, identifier)
+  );
+  CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
+  `,
+  },
+  {
+    // pg_trgm is a trusted extension (PostgreSQL 13+): the database owner, or
+    // any role with CREATE on the database, may create it; otherwise a
+    // superuser must create it once. Its files come with PostgreSQL's contrib
+    // (Debian: in the postgresql-NN package).
+    description: 'SEARCH index: pg_trgm GIN indexes on the folded header and body text',
+    sql: `
+  DO $$
+  BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+  EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+    RAISE EXCEPTION 'the PostgreSQL extension pg_trgm (the SEARCH index) could not be created: %. '
+      'Have a superuser run "CREATE EXTENSION pg_trgm;" once in database %, or give this role CREATE on it; '
+      'the extension''s files come with PostgreSQL''s contrib modules (Debian: package postgresql-<version>)',
+      SQLERRM, current_database()
+      USING ERRCODE = SQLSTATE;
+  END $$;
+  CREATE INDEX blob_text_header_trgm ON blob_text USING gin (header_text gin_trgm_ops);
+  CREATE INDEX blob_text_body_trgm ON blob_text USING gin (body_text gin_trgm_ops);
+  `,
+  },
+  {
+    description: "RFC 5464 annotations: mailbox_id NULL = the server's, owner_id NULL = /shared, else that account's /private value",
+    sql: `
+  CREATE TABLE metadata_entries (
+    mailbox_id BIGINT REFERENCES mailboxes(id) ON DELETE CASCADE,
+    owner_id BIGINT REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    value BYTEA NOT NULL
+  );
+  CREATE UNIQUE INDEX metadata_entries_key ON metadata_entries ((COALESCE(mailbox_id, 0)), (COALESCE(owner_id, 0)), name);
+  CREATE INDEX metadata_entries_mailbox ON metadata_entries (mailbox_id);
+  CREATE INDEX metadata_entries_owner ON metadata_entries (owner_id);
+  `,
+  },
 ];

@@ -63,7 +63,7 @@ export function isSelectable(row: MailboxRow): boolean {
   return truthy(row.selectable);
 }
 
-export const ACCOUNT_COLUMNS = 'id, name, password_hash, disabled, created_at';
+export const ACCOUNT_COLUMNS = 'id, name, password_hash, disabled, created_at, repository';
 
 export interface AccountRow {
   id: number;
@@ -72,6 +72,7 @@ export interface AccountRow {
   disabled: SqlBool;
   /** ms since the epoch */
   created_at: number;
+  repository: string;
 }
 
 export function toAccount(r: AccountRow): Account {
@@ -81,6 +82,7 @@ export function toAccount(r: AccountRow): Account {
     passwordHash: r.password_hash,
     disabled: truthy(r.disabled),
     createdAt: new Date(r.created_at),
+    repository: r.repository,
   };
 }
 

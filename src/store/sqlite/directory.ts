@@ -3,9 +3,11 @@
 // and subscriptions (foreign keys), and the blob reference counts follow.
 
 import { MailError } from '../../mail/errors.js';
-import type { Directory } from '../../mail/ports.js';
+import type { Directory, RepositoryEntry } from '../../mail/ports.js';
+import { DEFAULT_REPOSITORY } from '../../mail/repository.js';
 import type { Account, AccountId, QuotaLimits } from '../../mail/types.js';
 import { toQuotaLimits, validateLimits, type QuotaRow } from '../shared/quota.js';
+import { toRepositoryEntry, validateRepositoryEntry, type RepositoryRow } from '../shared/repositories.js';
 import { ACCOUNT_COLUMNS as COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import type { SqlDb } from './db.js';
 
@@ -26,15 +28,40 @@ export class SqliteDirectory implements Directory {
     return row ? toAccount(row) : null;
   }
 
-  async createAccount(name: string, passwordHash: string): Promise<Account> {
+  async createAccount(name: string, passwordHash: string, options: { repository?: string } = {}): Promise<Account> {
     if (name.length === 0) throw new MailError('INVALID_NAME', 'account name is empty');
+    const repository = options.repository ?? DEFAULT_REPOSITORY;
     return this.db.write(() => {
       if (this.db.stmt(`SELECT 1 FROM accounts WHERE name = ?`).get(name) !== undefined)
         throw new MailError('ALREADY_EXISTS', `account ${name} already exists`);
+      if (repository !== DEFAULT_REPOSITORY && this.db.stmt(`SELECT 1 FROM repositories WHERE name = ?`).get(repository) === undefined)
+        throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(repository)}`);
       this.db
-        .stmt(`INSERT INTO accounts (name, password_hash, created_at) VALUES (?, ?, ?)`)
-        .run(name, passwordHash, Date.now());
+        .stmt(`INSERT INTO accounts (name, password_hash, created_at, repository) VALUES (?, ?, ?, ?)`)
+        .run(name, passwordHash, Date.now(), repository);
       return toAccount(this.db.stmt(`SELECT ${COLUMNS} FROM accounts WHERE name = ?`).get(name) as AccountRow);
+    });
+  }
+
+  async adoptAccount(account: Pick<Account, 'id' | 'name' | 'repository'>): Promise<void> {
+    this.db.write(() =>
+      this.db
+        .stmt(`INSERT INTO accounts (id, name, password_hash, created_at, repository, disabled) VALUES (?, ?, '', ?, ?, 1) ON CONFLICT DO NOTHING`)
+        .run(account.id, account.name, Date.now(), account.repository),
+    );
+  }
+
+  async listRepositories(): Promise<RepositoryEntry[]> {
+    const rows = this.db.read(() => this.db.stmt(`SELECT name, url FROM repositories ORDER BY name`).all()) as RepositoryRow[];
+    return rows.map(toRepositoryEntry);
+  }
+
+  async addRepository(entry: RepositoryEntry): Promise<void> {
+    validateRepositoryEntry(entry);
+    this.db.write(() => {
+      if (this.db.stmt(`SELECT 1 FROM repositories WHERE name = ?`).get(entry.name) !== undefined)
+        throw new MailError('ALREADY_EXISTS', `repository ${entry.name} already exists`);
+      this.db.stmt(`INSERT INTO repositories (name, url, created_at) VALUES (?, ?, ?)`).run(entry.name, entry.url, Date.now());
     });
   }
 

@@ -3,8 +3,9 @@
 // concurrent callers in this process are serialized by the event loop and
 // other processes by SQLite's write lock (BEGIN IMMEDIATE + busy_timeout).
 
+import type { AclEntry } from '../../mail/acl.js';
 import { MailError } from '../../mail/errors.js';
-import type { CreateMailboxOptions, MailStore } from '../../mail/ports.js';
+import type { CreateMailboxOptions, FlagListing, MailStore } from '../../mail/ports.js';
 import { headerTextHas, type SearchDialect } from '../../mail/search.js';
 import type {
   AccountId,
@@ -27,12 +28,16 @@ import type {
 } from '../../mail/types.js';
 import type { MessageIndex } from '../../mime/types.js';
 import { normalizeMailboxName } from '../shared/names.js';
-import { toMailboxInfo } from '../shared/rows.js';
+import { groupSharedRows, SHARED_MAILBOX_COLUMNS, toAclEntry, type AclRow } from '../shared/acl.js';
+import { toMailboxInfo, type MailboxRow } from '../shared/rows.js';
 import { IndexCache } from '../shared/index-cache.js';
-import { searchStatement } from '../shared/search-sql.js';
+import { searchStatement, sqliteTextIndex } from '../shared/search-sql.js';
+import { sqliteTextPlan } from './search.js';
 import type { SqlDb } from './db.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
+import * as metadata from './metadata.js';
+import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
 import { integrityProblems } from './integrity.js';
 
 export const sqliteSearchDialect: SearchDialect = {
@@ -41,6 +46,7 @@ export const sqliteSearchDialect: SearchDialect = {
   headerHas: (text, field, value) => `(petrel_header_has(${text}, ${field}, ${value}) = 1)`,
   inJsonRanges: (col, json) =>
     `EXISTS (SELECT 1 FROM json_each(${json}) r WHERE ${col} BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]'))`,
+  textIndex: sqliteTextIndex,
 };
 
 export class SqliteMailStore implements MailStore {
@@ -53,6 +59,41 @@ export class SqliteMailStore implements MailStore {
     db.db.function('petrel_header_has', { deterministic: true }, (text: unknown, field: unknown, value: unknown) =>
       headerTextHas(String(text), String(field), String(value)) ? 1 : 0,
     );
+  }
+
+  // --- access control ---
+  async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
+    const rows = this.db.read(() =>
+      this.db.stmt(`SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = ? ORDER BY identifier`).all(mailboxId),
+    ) as AclRow[];
+    return rows.map(toAclEntry);
+  }
+
+  async setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void> {
+    this.db.write(() => {
+      if (this.db.stmt(`SELECT 1 FROM mailboxes WHERE id = ?`).get(mailboxId) === undefined)
+        throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+      if (rights) {
+        this.db
+          .stmt(`INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`)
+          .run(mailboxId, identifier, rights);
+      } else {
+        this.db.stmt(`DELETE FROM mailbox_acl WHERE mailbox_id = ? AND identifier = ?`).run(mailboxId, identifier);
+      }
+    });
+  }
+
+  async mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>> {
+    const rows = this.db.read(() =>
+      this.db
+        .stmt(
+          `SELECT ${SHARED_MAILBOX_COLUMNS}, a.identifier, a.rights FROM mailboxes m JOIN mailbox_acl a ON a.mailbox_id = m.id
+           WHERE m.id IN (SELECT mailbox_id FROM mailbox_acl WHERE identifier IN (SELECT value FROM json_each(?)))
+           ORDER BY m.account_id, m.name, a.identifier`,
+        )
+        .all(JSON.stringify(identifiers)),
+    ) as Array<MailboxRow & AclRow>;
+    return groupSharedRows(rows);
   }
 
   // --- mailboxes ---
@@ -118,6 +159,10 @@ export class SqliteMailStore implements MailStore {
     return this.db.read(() => messages.listUids(this.db, mailboxId));
   }
 
+  async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
+    return this.db.read(() => messages.listFlags(this.db, mailboxId, range));
+  }
+
   async fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
     return this.db.read(() => messages.fetchMessages(this.db, mailboxId, uids));
   }
@@ -163,14 +208,24 @@ export class SqliteMailStore implements MailStore {
   }
 
   async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {
-    const { sql, params } = searchStatement(query, sqliteSearchDialect, mailboxId);
     return this.db.read(() => {
-      mailboxes.selectableMailbox(this.db, mailboxId);
+      const mailbox = mailboxes.selectableMailbox(this.db, mailboxId);
+      const textPlan = sqliteTextPlan(this.db, query, mailbox.uidnext - 1);
+      const { sql, params } = searchStatement(query, sqliteSearchDialect, mailboxId, { textPlan });
       return this.db
         .dynamicStmt(sql)
         .pluck()
         .all(...params) as number[];
     });
+  }
+
+  // --- annotations (RFC 5464) ---
+  async getMetadata(target: MetadataTarget, names: string[], options: { depth?: MetadataDepth } = {}): Promise<MetadataEntry[]> {
+    return this.db.read(() => metadata.getMetadata(this.db, target, names, options.depth ?? 0));
+  }
+
+  async setMetadata(target: MetadataTarget, changes: MetadataChange[], limits: MetadataLimits): Promise<void> {
+    await this.db.writeDurable(() => metadata.setMetadata(this.db, target, changes, limits));
   }
 
   // --- maintenance ---

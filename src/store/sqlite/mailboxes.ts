@@ -13,6 +13,7 @@ import {
 } from '../shared/rows.js';
 import type { SqlDb } from './db.js';
 import { expungeRows, moveAllLive } from './messages.js';
+import { copyMetadata, deleteMetadata } from './metadata.js';
 
 export function mailboxByName(db: SqlDb, accountId: AccountId, name: string): MailboxRow | undefined {
   return db.stmt(`SELECT ${COLUMNS} FROM mailboxes WHERE account_id = ? AND name = ?`).get(accountId, name) as
@@ -104,6 +105,8 @@ export function deleteMailbox(db: SqlDb, accountId: AccountId, rawName: string):
   const live = db.stmt(`SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL`).pluck().all(row.id);
   expungeRows(db, row, live as number[]);
   db.stmt(`UPDATE mailboxes SET selectable = 0, special_use = NULL WHERE id = ?`).run(row.id);
+  deleteMetadata(db, row.id);
+  db.stmt(`DELETE FROM mailbox_acl WHERE mailbox_id = ?`).run(row.id);
 }
 
 export function renameMailbox(db: SqlDb, accountId: AccountId, rawFrom: string, rawTo: string): void {
@@ -121,6 +124,7 @@ export function renameMailbox(db: SqlDb, accountId: AccountId, rawFrom: string, 
     createParents(db, accountId, to);
     const target = insertMailbox(db, accountId, to, null);
     moveAllLive(db, source, target);
+    copyMetadata(db, source.id, target.id);
     return;
   }
   const prefix = childPrefix(from);

@@ -19,6 +19,8 @@ import type {
   UidSet,
 } from '../../mail/types.js';
 import { MailError } from '../../mail/errors.js';
+import type { FlagListing } from '../../mail/ports.js';
+import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
 import { normalizeUidSet } from '../shared/names.js';
 import {
   blobRecord,
@@ -121,6 +123,18 @@ export function listUids(db: SqlDb, mailboxId: MailboxId): number[] {
     .stmt(`SELECT uid FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL ORDER BY uid`)
     .pluck()
     .all(mailboxId) as number[];
+}
+
+/** SELECT of a big mailbox: see shared/flag-listing.ts. */
+export function listFlags(db: SqlDb, mailboxId: MailboxId, range?: { start: number; end: number }): FlagListing {
+  selectableMailbox(db, mailboxId);
+  const [a, b] = listingRange(range);
+  const live = `mailbox_id = ? AND uid BETWEEN ? AND ? AND expunged_modseq IS NULL`;
+  const [count, packed, keyworded] = db
+    .stmt(`SELECT ${packedFlagsColumns(false)} FROM messages WHERE ${live} /* raw */`)
+    .raw(true)
+    .get(mailboxId, a, b) as [number, string | null, string | null];
+  return listingFromPacked(count, packed, keyworded);
 }
 
 /** Column order of RawMessageRow (MESSAGE_COLUMNS). */

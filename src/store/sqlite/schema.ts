@@ -8,6 +8,37 @@ import { MailError } from '../../mail/errors.js';
 /** SQL expression of the current time in ms since the epoch (used in triggers). */
 const NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
 
+/**
+ * Migration 4, the SEARCH index: an FTS5 trigram table over the folded text
+ * (queries: src/store/shared/search-sql.ts). External content (blob_text
+ * keeps the text), one row per blob, kept by triggers (blob_text rows are
+ * inserted, and deleted with their blob); case_sensitive 1 since the text is
+ * already folded; detail=column keeps the index small (no positions: a term
+ * is looked up as the AND of its trigrams, then tested exactly). The rebuild
+ * indexes the rows already there. Exported for the test that runs it over a
+ * database with rows.
+ */
+export const SEARCH_INDEX_SQL = `
+  CREATE VIRTUAL TABLE blob_text_fts USING fts5(
+    header_text, body_text,
+    content = 'blob_text', content_rowid = 'id',
+    tokenize = 'trigram case_sensitive 1', detail = column
+  );
+  CREATE TRIGGER blob_text_fts_insert AFTER INSERT ON blob_text BEGIN
+    INSERT INTO blob_text_fts (rowid, header_text, body_text) VALUES (NEW.id, NEW.header_text, NEW.body_text);
+  END;
+  CREATE TRIGGER blob_text_fts_delete AFTER DELETE ON blob_text BEGIN
+    INSERT INTO blob_text_fts (blob_text_fts, rowid, header_text, body_text)
+      VALUES ('delete', OLD.id, OLD.header_text, OLD.body_text);
+  END;
+  CREATE TRIGGER blob_text_fts_update AFTER UPDATE ON blob_text BEGIN
+    INSERT INTO blob_text_fts (blob_text_fts, rowid, header_text, body_text)
+      VALUES ('delete', OLD.id, OLD.header_text, OLD.body_text);
+    INSERT INTO blob_text_fts (rowid, header_text, body_text) VALUES (NEW.id, NEW.header_text, NEW.body_text);
+  END;
+  INSERT INTO blob_text_fts (blob_text_fts) VALUES ('rebuild');
+`;
+
 const MIGRATIONS: string[] = [
   // 1: initial schema
   `
@@ -105,6 +136,37 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE accounts ADD COLUMN quota_storage INTEGER;
   ALTER TABLE accounts ADD COLUMN quota_messages INTEGER;
+  `,
+  // 3: each account's repository, the registry of repositories (src/mail/repository.ts), and ACLs (RFC 4314)
+  `
+  ALTER TABLE accounts ADD COLUMN repository TEXT NOT NULL DEFAULT 'default';
+  CREATE TABLE repositories (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE mailbox_acl (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    identifier TEXT NOT NULL,
+    rights TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, identifier)
+  ) WITHOUT ROWID;
+  CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
+  `,
+  // 4: SEARCH index: FTS5 trigram table (SEARCH_INDEX_SQL above)
+  SEARCH_INDEX_SQL,
+  // 5: RFC 5464 annotations (src/store/shared/metadata.ts): mailbox_id NULL = the
+  // server's, owner_id NULL = a /shared value, else that account's /private one.
+  `
+  CREATE TABLE metadata_entries (
+    mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,
+    owner_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL
+  );
+  CREATE UNIQUE INDEX metadata_entries_key ON metadata_entries (COALESCE(mailbox_id, 0), COALESCE(owner_id, 0), name);
+  CREATE INDEX metadata_entries_mailbox ON metadata_entries (mailbox_id);
+  CREATE INDEX metadata_entries_owner ON metadata_entries (owner_id);
   `,
 ];
 

@@ -41,6 +41,11 @@ function memoryDirectory(accounts: Account[]): Directory & { lookups: number; fa
       return { storage: null, messages: null };
     },
     async setQuota() {},
+    async adoptAccount() {},
+    async listRepositories() {
+      return [];
+    },
+    async addRepository() {},
   };
   return dir;
 }
@@ -52,6 +57,7 @@ async function setup(options: { disabled?: boolean } = {}) {
     passwordHash: await hashPassword('secret', FAST),
     disabled: options.disabled ?? false,
     createdAt: new Date(0),
+    repository: 'default',
   };
   const directory = memoryDirectory([account]);
   let now = 1_000_000;

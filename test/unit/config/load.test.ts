@@ -65,8 +65,9 @@ describe('defaultConfig', () => {
       postgresConnectTimeoutSeconds: 10,
       postgresStatementTimeoutSeconds: 60,
       autoMigrate: false,
+      sharedRepository: 'default',
     });
-    assert.equal(c.imap.idlePollSeconds, 30);
+    assert.equal(c.imap.idlePollSeconds, 0);
     assert.equal(c.log.level, 'info');
   });
 

@@ -53,6 +53,12 @@ describe('storage backend settings', () => {
     assert.equal(c.imap.idlePollSeconds, 5);
   });
 
+  test('IDLE polls the change log by default only in cluster mode', () => {
+    assert.equal(load({}).imap.idlePollSeconds, 0);
+    assert.equal(load({ PETREL_STORAGE_BACKEND: 'postgres', PETREL_STORAGE_POSTGRES_URL: 'postgres://db/petrel' }).imap.idlePollSeconds, 30);
+    assert.equal(load({ PETREL_IMAP_IDLE_POLL_SECONDS: '7' }).imap.idlePollSeconds, 7);
+  });
+
   test('settings that do not fit together give one clear line', () => {
     assert.equal(
       errorOf({ PETREL_STORAGE_BACKEND: 'postgres' }),

@@ -27,7 +27,7 @@ describe('recipient candidates', () => {
 });
 
 describe('resolveRecipient', () => {
-  const account = (name: string, id: number): Account => ({ id, name, passwordHash: '', disabled: false, createdAt: new Date(0) });
+  const account = (name: string, id: number): Account => ({ id, name, passwordHash: '', disabled: false, createdAt: new Date(0), repository: 'default' });
   const accounts = [account('alice', 1), account('bob@example.org', 2)];
   const directory = {
     findAccount: async (name: string) => accounts.find((a) => a.name === name) ?? null,

@@ -22,8 +22,8 @@ test('deliver: creates INBOX on first delivery, stores blob, metadata and index,
     assert.equal((await t.repo.store.getIndex(meta!.blobId)).envelope.subject, 'first');
     await Promise.resolve(); // events are delivered on a microtask
     assert.deepEqual(events, [
-      { kind: 'mailboxes-changed', accountId: t.accountId },
-      { kind: 'mailbox-changed', accountId: t.accountId, mailboxId: r.mailbox.id, modseq: r.highestModseq },
+      { kind: 'mailboxes-changed', repository: 'default', accountId: t.accountId },
+      { kind: 'mailbox-changed', repository: 'default', accountId: t.accountId, mailboxId: r.mailbox.id, modseq: r.highestModseq },
     ]);
     const again = await t.ingest.deliver(t.accountId, 'INBOX', chunks(message('second')));
     assert.deepEqual(again.uids, [2]);

@@ -3,6 +3,7 @@
 
 import type { FetchAttribute, FetchModifiers, Partial, Section, SectionText } from '../ast.js';
 import type { Reader } from './reader.js';
+import { partialRange } from './search.js';
 import type { CommandParser } from './types.js';
 
 const MACROS: Record<string, FetchAttribute[]> = {
@@ -46,7 +47,7 @@ function partPath(r: Reader, path: number[]): void {
   }
 }
 
-function section(r: Reader): Section {
+export function section(r: Reader): Section {
   r.expect(0x5b, "'['");
   const part: number[] = [];
   let text: SectionText | null = null;
@@ -114,7 +115,7 @@ function previewModifiers(r: Reader): boolean {
   return true;
 }
 
-function attribute(r: Reader): FetchAttribute {
+export function attribute(r: Reader): FetchAttribute {
   const name = r.token(isNameChar, 'fetch attribute').toUpperCase();
   if (SIMPLE.has(name)) return { kind: name } as FetchAttribute;
   switch (name) {
@@ -153,6 +154,12 @@ function modifiers(r: Reader, uid: boolean): FetchModifiers {
       } else if (name === 'VANISHED') {
         if (!uid) r.fail('VANISHED is only allowed with UID FETCH');
         mods.vanished = true;
+      } else if (name === 'PARTIAL') {
+        // RFC 9394 3.3: a UID FETCH modifier only.
+        if (!uid) r.fail('PARTIAL is only allowed with UID FETCH');
+        if (mods.partial !== undefined) r.fail('PARTIAL given twice');
+        r.sp('after PARTIAL');
+        mods.partial = partialRange(r);
       } else {
         r.fail(`Unknown FETCH modifier ${name}`);
       }

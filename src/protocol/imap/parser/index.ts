@@ -6,6 +6,8 @@ import type { Command } from '../ast.js';
 import type { CommandPart } from '../framing-types.js';
 import { appendParsers } from './append.js';
 import { authParsers } from './auth.js';
+import { cancelUpdateParsers } from './cancelupdate.js';
+import { notifyParsers } from './notify.js';
 import { compressParsers } from './compress.js';
 import { copyMoveParsers } from './copy-move.js';
 import { enableParsers } from './enable.js';
@@ -13,7 +15,11 @@ import { fetchParsers } from './fetch.js';
 import { idParsers } from './id.js';
 import { listParsers } from './list.js';
 import { mailboxParsers } from './mailbox.js';
+import { aclParsers } from './acl.js';
 import { quotaParsers } from './quota.js';
+import { getmetadataParsers } from './getmetadata.js';
+import { setmetadataParsers } from './setmetadata.js';
+import { replaceParsers } from './replace.js';
 import { ParseError, Reader } from './reader.js';
 import { searchParsers } from './search.js';
 import { selectParsers } from './select.js';
@@ -46,10 +52,16 @@ const PARSERS: Record<string, CommandParser> = {
   ...sortParsers,
   ...threadParsers,
   ...quotaParsers,
+  ...aclParsers,
+  ...getmetadataParsers,
+  ...setmetadataParsers,
+  ...replaceParsers,
+  ...cancelUpdateParsers,
+  ...notifyParsers,
 };
 
 /** Commands that have a UID form. */
-const UID_COMMANDS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD']);
+const UID_COMMANDS = new Set(['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD', 'REPLACE']);
 
 /** tag = 1*<any ASTRING-CHAR except "+"> */
 const isTagChar = (b: number): boolean =>

@@ -3,6 +3,7 @@
 // EMAILID/THREADID (RFC 8474), RETURN options (RFC 4731/5182/9394), CHARSET.
 
 import type { SearchKey, SearchReturnOption } from '../ast.js';
+import { attribute } from './fetch.js';
 import { decodeUtf8, type Reader } from './reader.js';
 import type { CommandParser } from './types.js';
 
@@ -141,7 +142,7 @@ export function searchKey(r: Reader, depth: number): SearchKey {
   }
 }
 
-function partialRange(r: Reader): { start: number; end: number } {
+export function partialRange(r: Reader): { start: number; end: number } {
   // partial-range-first = nz-number ":" nz-number; partial-range-last = "-" nz-number ":" "-" nz-number
   const negative = r.eat(0x2d);
   const start = r.nzNumber('partial range start');
@@ -163,9 +164,26 @@ export function returnOption(r: Reader): SearchReturnOption {
     case 'PARTIAL':
       r.sp('after PARTIAL');
       return { kind: 'PARTIAL', range: partialRange(r) };
+    case 'CONTEXT':
+      return { kind: name };
+    case 'UPDATE': {
+      // RFC 5465 8: modifier-update = "UPDATE" ["(" fetch-att *(SP fetch-att) ")"], with or without
+      // the SP its example sends; no other return option starts with "(".
+      const m = r.mark();
+      if ((r.peek() === 0x28 || r.eat(0x20)) && r.peek() === 0x28) return { kind: 'UPDATE', fetch: r.list(() => attribute(r), 'the UPDATE fetch attributes') };
+      r.restore(m);
+      return { kind: 'UPDATE' };
+    }
     default:
       return r.fail(`Unknown SEARCH return option ${name}`);
   }
+}
+
+/** RFC 9394 3.1 / RFC 5267 4.4: at most one PARTIAL or ALL in a command. */
+export function returnOptions(r: Reader, what: string): SearchReturnOption[] {
+  const options = r.list(() => returnOption(r), what, true);
+  if (options.filter((o) => o.kind === 'PARTIAL' || o.kind === 'ALL').length > 1) r.fail('At most one PARTIAL or ALL return option is allowed');
+  return options;
 }
 
 /** Reads a keyword if one starts here (a letter), else ''. */
@@ -183,7 +201,7 @@ export const searchParsers: Record<string, CommandParser> = {
     let word = peekWord(r);
     if (word === 'RETURN') {
       r.sp('after RETURN');
-      returns = r.list(() => returnOption(r), 'SEARCH return options', true);
+      returns = returnOptions(r, 'SEARCH return options');
       r.sp('after SEARCH return options');
       const m2 = r.mark();
       word = peekWord(r);

@@ -4,7 +4,7 @@
 
 import type { SearchKey, SearchReturnOption, SortCriterion, SortKey } from '../ast.js';
 import { decodeUtf8, type Reader } from './reader.js';
-import { peekWord, returnOption, searchKey } from './search.js';
+import { peekWord, returnOptions, searchKey } from './search.js';
 import type { CommandParser } from './types.js';
 
 const SORT_KEYS: ReadonlySet<string> = new Set<SortKey>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
@@ -34,13 +34,6 @@ export function searchCriteria(r: Reader): SearchKey {
   return { kind: 'AND', keys };
 }
 
-function esortOption(r: Reader): SearchReturnOption {
-  const option = returnOption(r);
-  // PARTIAL needs CONTEXT=SORT / PARTIAL, which are not offered.
-  if (option.kind === 'PARTIAL') r.fail('PARTIAL is not supported with SORT');
-  return option;
-}
-
 export const sortParsers: Record<string, CommandParser> = {
   SORT: (r, uid) => {
     r.sp('after SORT');
@@ -48,7 +41,8 @@ export const sortParsers: Record<string, CommandParser> = {
     const m = r.mark();
     if (peekWord(r) === 'RETURN') {
       r.sp('after RETURN');
-      returns = r.list(() => esortOption(r), 'SORT return options', true);
+      // ESORT's options plus CONTEXT=SORT's CONTEXT, UPDATE and PARTIAL (RFC 5267 4).
+      returns = returnOptions(r, 'SORT return options');
       r.sp('after SORT return options');
     } else {
       r.restore(m);

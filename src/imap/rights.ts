@@ -1,0 +1,44 @@
+// What a user's rights (RFC 4314) allow on message flags, in one place:
+// "s" for \Seen, "t" for \Deleted, "w" for every other flag (section 4).
+
+import { ALL_RIGHTS } from '../mail/acl.js';
+
+export function mayChangeFlag(rights: string, flag: string): boolean {
+  if (flag === '\\Seen') return rights.includes('s');
+  if (flag === '\\Deleted') return rights.includes('t');
+  return rights.includes('w');
+}
+
+/** True when the rights allow every flag change (the owner; most shared set-ups): no filtering needed. */
+export function mayChangeAllFlags(rights: string): boolean {
+  return rights.includes('s') && rights.includes('t') && rights.includes('w');
+}
+
+/** The flags of `flags` the rights let the user set. */
+export function permittedFlags(rights: string, flags: readonly string[]): string[] {
+  return flags.filter((f) => mayChangeFlag(rights, f));
+}
+
+/**
+ * A STORE FLAGS (replace) for a user who may change only some flags: the
+ * message's flags the user may not change stay as they are (RFC 4314 4).
+ */
+export function replacedFlags(rights: string, current: readonly string[], requested: readonly string[]): string[] {
+  const kept = current.filter((f) => !mayChangeFlag(rights, f));
+  const set = new Set([...kept, ...permittedFlags(rights, requested)]);
+  return [...set];
+}
+
+/** RFC 4314 5.2: READ-ONLY unless one of "i", "e" or the shared flag rights ("s", "w", "t") is granted. */
+export function selectsReadOnly(rights: string): boolean {
+  return !/[iestw]/.test(rights);
+}
+
+/** PERMANENTFLAGS for these rights: the flags the user may store, \* when new keywords too (RFC 4314 5.1.1). */
+export function permanentFlags(rights: string, flags: readonly string[]): string[] {
+  const out = flags.filter((f) => mayChangeFlag(rights, f));
+  if (rights.includes('w')) out.push('\\*');
+  return out;
+}
+
+export { ALL_RIGHTS };
