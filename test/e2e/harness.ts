@@ -1,12 +1,18 @@
 // Starts the real `petrel serve` process on free ports in a temp data dir, as
 // an operator would, and stops it. Ports are chosen by the OS (listen on port
 // 0); the server reports them in its {"msg":"listening"} log lines.
+//
+// With PETREL_TEST_BACKEND=postgres (test/e2e/postgres/*.test.ts set it), the
+// same tests run on PostgreSQL: one private server per test process, one
+// database per data dir (a restart keeps it), schema migrated at start.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after } from 'node:test';
+import { startPostgres, type PostgresInstance } from '../support/postgres.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'run.ts')];
@@ -60,6 +66,23 @@ export function runCli(
   });
 }
 
+let testPostgres: Promise<PostgresInstance> | null = null;
+const databases = new Map<string, string>();
+
+after(async () => {
+  if (testPostgres) await (await testPostgres).stop();
+});
+
+/** The storage settings of a server under PETREL_TEST_BACKEND=postgres (none otherwise, or when the test chose its own). */
+async function testBackendEnv(dataDir: string, own: Record<string, string> | undefined): Promise<Record<string, string>> {
+  if (process.env.PETREL_TEST_BACKEND !== 'postgres' || own?.PETREL_STORAGE_BACKEND) return {};
+  testPostgres ??= startPostgres();
+  const pg = await testPostgres;
+  let url = databases.get(dataDir);
+  if (!url) databases.set(dataDir, (url = await pg.createDatabase()));
+  return { PETREL_STORAGE_BACKEND: 'postgres', PETREL_STORAGE_POSTGRES_URL: url, PETREL_STORAGE_AUTO_MIGRATE: 'true' };
+}
+
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'petrel-e2e-')));
   const env: NodeJS.ProcessEnv = {
@@ -69,6 +92,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     PETREL_LMTP_LISTEN: '127.0.0.1:0',
     PETREL_ALLOW_PLAINTEXT_AUTH: 'true',
     PETREL_LOG_LEVEL: 'info',
+    ...(await testBackendEnv(dataDir, options.env)),
     ...options.env,
   };
   for (const [name, password] of Object.entries(options.users ?? {})) {
