@@ -16,6 +16,8 @@ const ALWAYS = [
   'IMAP4rev1',
   'IMAP4rev2',
   'SASL-IR',
+  // RFC 2221: referrals are a MAY (4.1); Petrel never sends one, every server serves every user.
+  'LOGIN-REFERRALS',
   'LITERAL+',
   'COMPRESS=DEFLATE',
   'ENABLE',
@@ -37,6 +39,8 @@ const ALWAYS = [
   'ESORT',
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
+  // Dovecot's REFERENCES variant without subject gathering, threads by newest message (imap/threading.ts).
+  'THREAD=REFS',
   'BINARY',
   'STATUS=SIZE',
   // RFC 9208 (src/imap/quota.ts); no QUOTASET: SETQUOTA is refused with [NOPERM].
@@ -55,6 +59,10 @@ const ALWAYS = [
   'WITHIN',
   'SAVEDATE',
   'PREVIEW',
+  // The pre-RFC 8970 draft forms Dovecot 2.3 still offers: FETCH PREVIEW (FUZZY) and SNIPPET (FUZZY),
+  // answered "(FUZZY text)" from the same stored preview (protocol/imap/parser/fetch.ts).
+  'PREVIEW=FUZZY',
+  'SNIPPET=FUZZY',
   // RFC 8474 (src/imap/object-id.ts), RFC 9394 PARTIAL, RFC 9586 UIDONLY (src/imap/uidonly.ts),
   // RFC 5267 update contexts (src/imap/search-context.ts).
   'OBJECTID',

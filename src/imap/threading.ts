@@ -1,6 +1,7 @@
 // THREAD algorithms of RFC 5256 section 3, pure: ORDEREDSUBJECT and
-// REFERENCES (steps 1-6 as numbered in the RFC). Input messages must be in
-// sequence-number order (that decides which duplicate Message-ID wins).
+// REFERENCES (steps 1-6 as numbered in the RFC), and REFS (Dovecot's variant,
+// after draft-ietf-morg-inthread). Input messages are put in sequence-number
+// order (that decides which duplicate Message-ID wins).
 
 import type { ThreadNode } from '../protocol/imap/response.js';
 import { bySentDate, type SortableMessage } from './sorting.js';
@@ -105,8 +106,11 @@ function preorder(level: readonly Container[]): Container[] {
   return out;
 }
 
-/** Step 3: drop empty dummies; splice a dummy's children into its level (at the root only if it has one child). */
-function prune(root: Container[]): Container[] {
+/**
+ * Step 3: drop empty dummies; splice a dummy's children into its level (at the root only if it has one child).
+ * `promoted` collects the only children that took a root dummy's place.
+ */
+function prune(root: Container[], promoted?: Set<Container>): Container[] {
   // Children before parents, so each dummy sees its already-pruned children.
   const below = new Map<Container, Container[]>();
   for (const c of preorder(root).reverse()) {
@@ -117,7 +121,10 @@ function prune(root: Container[]): Container[] {
   const out: Container[] = [];
   for (const c of root) {
     if (c.msg !== null || c.children.length > 1) out.push(c);
-    else out.push(...c.children);
+    else {
+      out.push(...c.children);
+      if (c.children.length === 1) promoted?.add(c.children[0]!);
+    }
   }
   for (const c of out) c.parent = null;
   return out;
@@ -202,5 +209,35 @@ export function threadReferences(messages: readonly SortableMessage[]): ThreadNo
   root = mergeSubjects(root);
   // (6)
   sortTree(root);
+  return toNodes(root);
+}
+
+/** The newest sent date of a thread (REFS orders threads by it). */
+function newestSent(c: Container): number {
+  let newest = -Infinity;
+  for (const n of preorder([c])) if (n.msg !== null && n.msg.sent > newest) newest = n.msg.sent;
+  return newest;
+}
+
+/**
+ * REFS threading, as Dovecot 2.3 implements THREAD=REFS: REFERENCES steps 1-4
+ * and 6 without the subject merge of step 5, and the threads ordered by their
+ * newest message's sent date instead of their first one's. Ties go by the
+ * first message's sequence number; a thread whose first message is missing
+ * (a dummy, even one replaced by its only child) comes first, as Dovecot's
+ * dummies compare with UID 0.
+ */
+export function threadRefs(messages: readonly SortableMessage[]): ThreadNode[] {
+  const ordered = [...messages].sort((a, b) => a.seq - b.seq);
+  const promoted = new Set<Container>();
+  const root = prune(buildLinks(ordered), promoted);
+  sortTree(root);
+  const key = new Map<Container, { newest: number; first: number }>();
+  for (const c of root) key.set(c, { newest: newestSent(c), first: c.msg === null || promoted.has(c) ? 0 : c.msg.seq });
+  root.sort((a, b) => {
+    const ka = key.get(a)!;
+    const kb = key.get(b)!;
+    return ka.newest - kb.newest || ka.first - kb.first;
+  });
   return toNodes(root);
 }

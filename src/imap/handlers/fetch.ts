@@ -148,8 +148,10 @@ async function item(
       return { kind: 'BODYSTRUCTURE', body: (await index()).root };
     case 'BODY':
       return { kind: 'BODY', body: (await index()).root };
-    case 'PREVIEW':
-      return { kind: 'PREVIEW', text: (await index()).preview };
+    case 'PREVIEW': {
+      const text = (await index()).preview;
+      return attr.fuzzy ? { kind: 'PREVIEW', text, fuzzy: attr.fuzzy } : { kind: 'PREVIEW', text };
+    }
     case 'EMAILID':
       // Content-addressed: copies of the same message share it, as RFC 8474 wants.
       return { kind: 'EMAILID', id: emailObjectId(meta.blobId) };

@@ -71,7 +71,8 @@ export type FetchAttribute =
   | { kind: 'SAVEDATE' }
   | { kind: 'EMAILID' }
   | { kind: 'THREADID' }
-  | { kind: 'PREVIEW'; lazy: boolean }
+  /** fuzzy: the draft forms PREVIEW (FUZZY) and SNIPPET (PREVIEW=FUZZY, SNIPPET=FUZZY), named as answered. */
+  | { kind: 'PREVIEW'; lazy: boolean; fuzzy?: 'PREVIEW' | 'SNIPPET' }
   | { kind: 'BODY[]'; peek: boolean; section: Section; partial: Partial | null }
   | { kind: 'BINARY[]'; peek: boolean; part: number[]; partial: Partial | null }
   | { kind: 'BINARY.SIZE'; part: number[] };
@@ -129,7 +130,7 @@ export interface SortCriterion {
   key: SortKey;
   reverse: boolean;
 }
-export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES' | 'REFS';
 
 // ---------- LIST / STATUS ----------
 

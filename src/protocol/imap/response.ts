@@ -88,7 +88,8 @@ export type FetchItem =
   | { kind: 'SAVEDATE'; date: Date | null; offsetMinutes?: number }
   | { kind: 'EMAILID'; id: string }
   | { kind: 'THREADID'; id: string | null }
-  | { kind: 'PREVIEW'; text: string | null }
+  /** fuzzy: answered in the draft form `<name> (FUZZY text)` (PREVIEW=FUZZY, SNIPPET=FUZZY). */
+  | { kind: 'PREVIEW'; text: string | null; fuzzy?: 'PREVIEW' | 'SNIPPET' }
   /**
    * BODY[section]<origin>, BINARY[part]<origin>, RFC822, RFC822.HEADER, RFC822.TEXT.
    * `name` is the item name exactly as it is echoed, e.g. "BODY[1.2.MIME]",

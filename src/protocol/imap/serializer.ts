@@ -152,7 +152,8 @@ function fetchItem(w: WireWriter, item: FetchItem): void {
       w.raw(item.id === null ? 'THREADID NIL' : `THREADID (${item.id})`);
       return;
     case 'PREVIEW':
-      w.raw('PREVIEW ').nstring(item.text);
+      if (item.fuzzy) w.raw(`${item.fuzzy} (FUZZY `).nstring(item.text).raw(')');
+      else w.raw('PREVIEW ').nstring(item.text);
       return;
     case 'BINARY.SIZE':
       w.raw(`BINARY.SIZE[${item.part.join('.')}] ${item.size}`);

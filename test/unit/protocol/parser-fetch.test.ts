@@ -59,6 +59,8 @@ describe('FETCH parser', () => {
     ['a FETCH 1 (PREVIEW (LAZY) FLAGS)', fetch([{ kind: 'PREVIEW', lazy: true }, { kind: 'FLAGS' }])],
     ['a FETCH 1 PREVIEW (lazy)', fetch([{ kind: 'PREVIEW', lazy: true }])],
     ['a FETCH 1 PREVIEW (CHANGEDSINCE 4)', fetch([{ kind: 'PREVIEW', lazy: false }], { modifiers: { changedSince: 4 } })],
+    ['a FETCH 1 PREVIEW (LAZY=FUZZY)', fetch([{ kind: 'PREVIEW', lazy: true, fuzzy: 'PREVIEW' }])],
+    ['a FETCH 1 SNIPPET (CHANGEDSINCE 4)', fetch([{ kind: 'PREVIEW', lazy: false, fuzzy: 'SNIPPET' }], { modifiers: { changedSince: 4 } })],
     ['a FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)', fetch([{ kind: 'FLAGS' }], { set: set([1, '*']), modifiers: { changedSince: 12345 } })],
     [
       'a UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 9007199254740991 VANISHED)',

@@ -101,6 +101,7 @@ describe('SORT parser', () => {
 describe('THREAD parser', () => {
   test('algorithms, charset and keys', () => {
     assert.deepEqual(cmd('a THREAD ORDEREDSUBJECT UTF-8 ALL'), { name: 'THREAD', uid: false, algorithm: 'ORDEREDSUBJECT', charset: 'UTF-8', key: all });
+    assert.deepEqual(cmd('a THREAD refs UTF-8 ALL'), { name: 'THREAD', uid: false, algorithm: 'REFS', charset: 'UTF-8', key: all });
     assert.deepEqual(cmd('a uid thread references "US-ASCII" SEEN 2:*'), {
       name: 'THREAD',
       uid: true,
@@ -111,7 +112,7 @@ describe('THREAD parser', () => {
   });
   test('errors', () => {
     assert.match(err('a THREAD'), /Expected SP after THREAD/);
-    assert.match(err('a THREAD REFS UTF-8 ALL'), /Unknown threading algorithm REFS/);
+    assert.match(err('a THREAD REF UTF-8 ALL'), /Unknown threading algorithm REF/);
     assert.match(err('a THREAD REFERENCES UTF-8'), /Expected SP after charset/);
     assert.match(err('a THREAD (REFERENCES) UTF-8 ALL'), /threading algorithm/);
   });

@@ -1,5 +1,5 @@
 // FETCH / UID FETCH (RFC 9051, RFC 3501 forms, BINARY, CONDSTORE/QRESYNC
-// modifiers, SAVEDATE, OBJECTID, PREVIEW).
+// modifiers, SAVEDATE, OBJECTID, PREVIEW, and the draft PREVIEW=FUZZY / SNIPPET=FUZZY forms).
 
 import type { FetchAttribute, FetchModifiers, Partial, Section, SectionText } from '../ast.js';
 import type { Reader } from './reader.js';
@@ -94,25 +94,39 @@ function partial(r: Reader): Partial | null {
   return { start, length };
 }
 
-/** PREVIEW [SP "(" LAZY ")"]: the parenthesis is only ours when it holds LAZY. */
-function previewModifiers(r: Reader): boolean {
+/** Words of a preview modifier list: letters, digits, '.', and '=' (LAZY=FUZZY). */
+const isPreviewWordChar = (b: number): boolean => isNameChar(b) || b === 0x3d;
+
+const PREVIEW_WORDS: ReadonlySet<string> = new Set(['LAZY', 'FUZZY', 'LAZY=FUZZY']);
+
+/**
+ * PREVIEW / SNIPPET [SP "(" word *(SP word) ")"]: RFC 8970's LAZY, plus the
+ * FUZZY and LAZY=FUZZY of the pre-RFC drafts (PREVIEW=FUZZY, SNIPPET=FUZZY),
+ * which ask for the draft answer form (FUZZY "text"). The parenthesis is only
+ * ours when its first word is one of these; otherwise it belongs to the FETCH
+ * modifiers (or is an error found later).
+ */
+function previewModifiers(r: Reader): { lazy: boolean; fuzzy: boolean } {
   const m = r.mark();
+  const none = { lazy: false, fuzzy: false };
   if (!r.eat(0x20) || !r.eat(0x28)) {
     r.restore(m);
-    return false;
+    return none;
   }
-  const word = r.peek() === 0x29 ? '' : r.token(isNameChar, 'PREVIEW modifier').toUpperCase();
-  if (word !== 'LAZY') {
-    // Not a preview-mod list: it belongs to the FETCH modifiers (or is an error found later).
+  const words: string[] = [];
+  const first = r.peek() === 0x29 ? '' : r.token(isPreviewWordChar, 'PREVIEW modifier').toUpperCase();
+  if (!PREVIEW_WORDS.has(first)) {
     r.restore(m);
-    return false;
+    return none;
   }
+  words.push(first);
   while (r.eat(0x20)) {
-    const w = r.token(isNameChar, 'PREVIEW modifier').toUpperCase();
-    if (w !== 'LAZY') r.fail(`Unknown PREVIEW modifier ${w}`);
+    const w = r.token(isPreviewWordChar, 'PREVIEW modifier').toUpperCase();
+    if (!PREVIEW_WORDS.has(w)) r.fail(`Unknown PREVIEW modifier ${w}`);
+    words.push(w);
   }
   r.expect(0x29, "')' to end the PREVIEW modifiers");
-  return true;
+  return { lazy: words.some((w) => w.startsWith('LAZY')), fuzzy: words.some((w) => w.endsWith('FUZZY')) };
 }
 
 export function attribute(r: Reader): FetchAttribute {
@@ -135,8 +149,13 @@ export function attribute(r: Reader): FetchAttribute {
     }
     case 'BINARY.SIZE':
       return { kind: 'BINARY.SIZE', part: binarySection(r) };
-    case 'PREVIEW':
-      return { kind: 'PREVIEW', lazy: previewModifiers(r) };
+    case 'PREVIEW': {
+      const { lazy, fuzzy } = previewModifiers(r);
+      return fuzzy ? { kind: 'PREVIEW', lazy, fuzzy: 'PREVIEW' } : { kind: 'PREVIEW', lazy };
+    }
+    case 'SNIPPET':
+      // SNIPPET=FUZZY (draft-slusarz-imap-fetch-snippet), always answered in the FUZZY form.
+      return { kind: 'PREVIEW', lazy: previewModifiers(r).lazy, fuzzy: 'SNIPPET' };
     default:
       return r.fail(`Unknown fetch attribute '${name}'`);
   }

@@ -5,7 +5,7 @@ import type { ThreadAlgorithm } from '../ast.js';
 import { charsetArg, searchCriteria } from './sort.js';
 import type { CommandParser } from './types.js';
 
-const ALGORITHMS: ReadonlySet<string> = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCES']);
+const ALGORITHMS: ReadonlySet<string> = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCES', 'REFS']);
 
 export const threadParsers: Record<string, CommandParser> = {
   THREAD: (r, uid) => {
