@@ -170,6 +170,21 @@ export const mixedScenario: Scenario = {
         await c.logout();
       }
     });
+    // Every server of a cluster logs each user in once before the point, as the first one did during
+    // prefill: no server starts the point with a cold credential cache (a scrypt hash per user).
+    const others = (ep.servers ?? []).slice(1);
+    for (const srv of others) {
+      await runLimited(users.length, 8, async (i) => {
+        const u = users[i]!;
+        const c = await ImapClient.connect({ ...srv.imap, timeoutMs: o.timeoutMs });
+        try {
+          await c.command(`LOGIN "${u.login}" "${u.password}"`);
+          await c.command('SELECT INBOX');
+        } finally {
+          await c.logout();
+        }
+      });
+    }
   },
 
   points: (o) => o.clients.map((n) => `${n} clients`),
