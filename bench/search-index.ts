@@ -25,6 +25,7 @@ import { headerTextHas } from '../src/mail/search.js';
 import type { MailStore } from '../src/mail/ports.js';
 import type { AppendItem, SearchQuery } from '../src/mail/types.js';
 import { openSqliteRepository } from '../src/store/sqlite/index.js';
+import { createRng } from './lib/messages.js';
 import { sqliteSearchDialect } from '../src/store/sqlite/mail-store.js';
 import { openPostgresRepository, postgresSearchDialect } from '../src/store/postgres/index.js';
 import { searchStatement } from '../src/store/shared/search-sql.js';
@@ -71,16 +72,6 @@ function positive(name: 'messages' | 'runs' | 'batch'): number {
 // --- deterministic text ---------------------------------------------------
 
 /** mulberry32: a small, fast, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COMMON = `the of and to a in is that for it as with was on be by this are at from or have an not
 but which we you all were they will there their if has been one would can more about when so what out up
@@ -133,8 +124,8 @@ class MessageGenerator {
   private readonly vocab: ReturnType<typeof vocabulary>;
 
   constructor(seed: number) {
-    this.rand = prng(seed);
-    this.vocab = vocabulary(prng(seed ^ 0x9e3779b9));
+    this.rand = createRng(seed);
+    this.vocab = vocabulary(createRng(seed ^ 0x9e3779b9));
   }
 
   private pick<T>(xs: readonly T[]): T {

@@ -31,8 +31,7 @@ export function notifySender(config: PetrelConfig, url: string): EventSender {
 export async function migrateSchema(config: PetrelConfig): Promise<SchemaVersion[]> {
   if (config.storage.backend === 'postgres') {
     const target = postgresTarget(config, 'petrel-cli');
-    const done = await migrateRepository(target.url, target.store, repositoryComponents(config.storage.blobStore === 'postgres'));
-    const out: SchemaVersion[] = done.map((d) => ({ component: d.component, before: d.before, current: d.current }));
+    const out = await migrateRepositoryAt(config, target.url, config.storage.blobStore === 'postgres');
     // Then every repository the directory registers (their bodies are always in PostgreSQL).
     const directory = await openPostgresRepository(target.url, { ...target.store, max: 1 });
     let entries: RepositoryEntry[];
@@ -51,9 +50,9 @@ export async function migrateSchema(config: PetrelConfig): Promise<SchemaVersion
   return [{ component: 'sqlite', before: null, current: SCHEMA_VERSION }];
 }
 
-/** A registered (non-default) repository's schema: metadata and blobs, both in its database. */
-export async function migrateRepositoryAt(config: PetrelConfig, url: string): Promise<SchemaVersion[]> {
+/** A repository's schema; a registered (non-default) one keeps its blobs in its database too. */
+export async function migrateRepositoryAt(config: PetrelConfig, url: string, postgresBlobs = true): Promise<SchemaVersion[]> {
   const target = postgresTargetFor(config, url, 'petrel-cli');
-  const done = await migrateRepository(target.url, target.store, repositoryComponents(true));
+  const done = await migrateRepository(target.url, target.store, repositoryComponents(postgresBlobs));
   return done.map((d) => ({ component: d.component, before: d.before, current: d.current }));
 }

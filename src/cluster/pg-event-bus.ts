@@ -24,7 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseMailEvent } from '../mail/control-socket.js';
 import { MailError } from '../mail/errors.js';
-import { InProcessEventBus } from '../mail/events.js';
+import { eventKey, InProcessEventBus } from '../mail/events.js';
 import type { EventBus, EventKey, EventSubscription, MailEventListener } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 import { connectPostgres, type Pg, type PgConnectOptions } from '../store/postgres/pg.js';
@@ -53,15 +53,8 @@ interface Envelope {
 
 /** Coalescing key: one pending notification per mailbox (data vs. the mailbox itself), account's list, or name; ids are per repository. */
 function keyOf(e: MailEvent): string {
-  switch (e.kind) {
-    case 'mailbox-changed':
-      // modseq 0 means "the mailbox itself changed" (deleted, renamed): never merged into a data change.
-      return `m:${e.mailboxId}:${e.modseq === 0 ? 'meta' : 'data'}:${e.repository}`;
-    case 'mailboxes-changed':
-      return `a:${e.accountId}:${e.repository}`;
-    case 'account-changed':
-      return `n:${e.accountName}`;
-  }
+  // modseq 0 means "the mailbox itself changed" (deleted, renamed): never merged into a data change.
+  return e.kind === 'mailbox-changed' && e.modseq === 0 ? `${eventKey(e)}:meta` : eventKey(e);
 }
 
 export class PgEventBus implements EventBus {

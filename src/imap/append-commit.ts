@@ -8,7 +8,7 @@ import type { StagedMessage } from '../mail/ports.js';
 import { copyStaged } from '../mail/transfer.js';
 import type { AppendResult } from '../mail/types.js';
 import type { ExistingRef } from './mailbox-access.js';
-import { mayChangeAllFlags, permittedFlags } from './rights.js';
+import { permittedFlags } from './rights.js';
 import type { Session } from './session.js';
 
 export async function commitAppend(
@@ -21,7 +21,7 @@ export async function commitAppend(
   for (const item of items) {
     ready.push({
       staged: await copyStaged(from, item.staged, target.repository),
-      flags: mayChangeAllFlags(target.rights) ? item.flags : permittedFlags(target.rights, item.flags),
+      flags: permittedFlags(target.rights, item.flags),
       internalDate: item.internalDate,
     });
   }

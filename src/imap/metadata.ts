@@ -9,6 +9,7 @@
 // - no unsolicited METADATA responses (RFC 5464 4.1 makes them optional), so
 //   ENABLE METADATA is not accepted.
 
+import type { Repository } from '../mail/repository.js';
 import { isMailError } from '../mail/errors.js';
 import type { MetadataEntry, MetadataLimits, MetadataTarget } from '../mail/metadata.js';
 import type { MailStore } from '../mail/ports.js';
@@ -30,6 +31,8 @@ export function metadataRightsAllow(rights: string, _operation: MetadataOperatio
 
 /** Where the annotations of a command's mailbox argument live. */
 export interface MetadataPlace {
+  /** The repository whose database holds the annotations (the default one for the server's). */
+  repository: Repository;
   store: MailStore;
   target: MetadataTarget;
   /** Mailbox name for the METADATA response, as sent on the wire ("" = the server). */
@@ -48,7 +51,8 @@ export interface MetadataPlace {
 export async function metadataPlace(ctx: HandlerContext, mailboxArg: string, operation: MetadataOperation): Promise<MetadataPlace> {
   const account = ctx.session.account!;
   if (mailboxArg === '') {
-    return { store: ctx.deps.repositories.primary.store, target: { accountId: account.id, mailboxId: null }, wireName: '', mailbox: null };
+    const primary = ctx.deps.repositories.primary;
+    return { repository: primary, store: primary.store, target: { accountId: account.id, mailboxId: null }, wireName: '', mailbox: null };
   }
   // Any mailbox the user may look up, in whichever namespace and repository (rights from its ACL).
   const ref = await ctx.session.access.resolve(ctx.session.fromWire(mailboxArg));
@@ -63,6 +67,7 @@ export async function metadataPlace(ctx: HandlerContext, mailboxArg: string, ope
     await ref.repository.accounts.adoptAccount(account);
   }
   return {
+    repository: ref.repository,
     store: ref.repository.store,
     target: { accountId: account.id, mailboxId: mailbox.id },
     wireName: ctx.session.toWire(ref.display),

@@ -36,9 +36,7 @@ export function selectsReadOnly(rights: string): boolean {
 
 /** PERMANENTFLAGS for these rights: the flags the user may store, \* when new keywords too (RFC 4314 5.1.1). */
 export function permanentFlags(rights: string, flags: readonly string[]): string[] {
-  const out = flags.filter((f) => mayChangeFlag(rights, f));
-  if (rights.includes('w')) out.push('\\*');
-  return out;
+  return rights.includes('w') ? [...permittedFlags(rights, flags), '\\*'] : permittedFlags(rights, flags);
 }
 
 export { ALL_RIGHTS };

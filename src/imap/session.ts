@@ -287,14 +287,15 @@ export class Session {
     await this.checkStillValid();
     if (this.byeText !== null) return this.endWithBye();
     const badFlag = unknownSystemFlag(command);
+    const uidRequired = this.uidOnly ? uidOnlyViolation(command) : null;
     if (!spec) {
       result = { status: 'BAD', text: `Unknown command ${command.name}` };
     } else if (!spec.states.includes(this.state.kind)) {
       result = { status: 'BAD', text: `${command.name} not allowed in the ${STATE_TEXT[this.state.kind]} state` };
     } else if (badFlag !== null) {
       result = { status: 'BAD', text: `Unknown system flag ${badFlag}` };
-    } else if (this.uidOnly && uidOnlyViolation(command) !== null) {
-      result = { status: 'BAD', code: { kind: 'UIDREQUIRED' }, text: uidOnlyViolation(command)! };
+    } else if (uidRequired !== null) {
+      result = { status: 'BAD', code: { kind: 'UIDREQUIRED' }, text: uidRequired };
     } else {
       this.uidCommand = isUidCommand(command);
       this.modseqSent = 0;

@@ -4,14 +4,15 @@
 //
 // With PETREL_TEST_BACKEND=postgres (test/e2e/postgres/*.test.ts set it), the
 // same tests run on PostgreSQL: one private server per test process, one
-// database per data dir (a restart keeps it), schema migrated at start.
+// database per data dir (a restart keeps it), schema migrated at start; they
+// stop it with stopTestPostgres (the harness registers no hooks itself: bench
+// scripts import it too).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after } from 'node:test';
 import { startPostgres, type PostgresInstance } from '../support/postgres.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -69,9 +70,13 @@ export function runCli(
 let testPostgres: Promise<PostgresInstance> | null = null;
 const databases = new Map<string, string>();
 
-after(async () => {
-  if (testPostgres) await (await testPostgres).stop();
-});
+/** Stops the PostgreSQL of PETREL_TEST_BACKEND=postgres, if one was started (test/e2e/postgres/*.test.ts call it in `after`). */
+export async function stopTestPostgres(): Promise<void> {
+  const pg = testPostgres;
+  testPostgres = null;
+  databases.clear();
+  if (pg) await (await pg).stop();
+}
 
 /** The storage settings of a server under PETREL_TEST_BACKEND=postgres (none otherwise, or when the test chose its own). */
 async function testBackendEnv(dataDir: string, own: Record<string, string> | undefined): Promise<Record<string, string>> {

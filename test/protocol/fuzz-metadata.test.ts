@@ -10,28 +10,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Command } from '../../src/protocol/imap/ast.js';
-import { CommandFramer } from '../../src/protocol/imap/framer.js';
-import type { FrameEvent, FramingLimits } from '../../src/protocol/imap/framing-types.js';
 import { entryNameProblem } from '../../src/protocol/imap/parser/metadata-entry.js';
-import { parseCommand, type ParseResult } from '../../src/protocol/imap/parser/index.js';
+import type { ParseResult } from '../../src/protocol/imap/parser/index.js';
+import { parseAll } from './parse-all.js';
 import { serializeResponse, wireToBuffer } from '../../src/protocol/imap/serializer.js';
 
-const LIMITS: FramingLimits = { maxLineLength: 8192, maxMemoryLiteral: 8192, maxNonSyncLiteral: 8192, maxTagLength: 16 };
 const SEED = 5464;
-
-/** Frames `data` (literals accepted in memory) and parses every command. */
-function parseAll(data: Buffer): ParseResult[] {
-  const f = new CommandFramer(LIMITS);
-  f.push(data);
-  const out: ParseResult[] = [];
-  let guard = 0;
-  for (let ev: FrameEvent | null = f.next(); ev; ev = f.next()) {
-    if (++guard > 100_000) throw new Error('framer does not make progress');
-    if (ev.kind === 'literal') f.acceptLiteral('memory');
-    if (ev.kind === 'command') out.push(parseCommand(ev.parts));
-  }
-  return out;
-}
 
 function parseOne(data: Buffer): ParseResult {
   const results = parseAll(data);

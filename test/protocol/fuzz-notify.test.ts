@@ -9,27 +9,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CommandFramer } from '../../src/protocol/imap/framer.js';
-import type { FrameEvent, FramingLimits } from '../../src/protocol/imap/framing-types.js';
 import type { NotifyEvent, NotifyEventGroup } from '../../src/protocol/imap/notify-ast.js';
 import { MESSAGE_EVENTS } from '../../src/protocol/imap/notify-ast.js';
-import { parseCommand, type ParseResult } from '../../src/protocol/imap/parser/index.js';
+import type { ParseResult } from '../../src/protocol/imap/parser/index.js';
+import { parseAll } from './parse-all.js';
 
-const LIMITS: FramingLimits = { maxLineLength: 8192, maxMemoryLiteral: 8192, maxNonSyncLiteral: 8192, maxTagLength: 16 };
 const SEED = 5465;
-
-function parseAll(data: Buffer): ParseResult[] {
-  const f = new CommandFramer(LIMITS);
-  f.push(data);
-  const out: ParseResult[] = [];
-  let guard = 0;
-  for (let ev: FrameEvent | null = f.next(); ev; ev = f.next()) {
-    if (++guard > 100_000) throw new Error('framer does not make progress');
-    if (ev.kind === 'literal') f.acceptLiteral('memory');
-    if (ev.kind === 'command') out.push(parseCommand(ev.parts));
-  }
-  return out;
-}
 
 function parseOne(line: string): ParseResult {
   const results = parseAll(Buffer.from(line, 'utf8'));

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ByteRange } from '../../src/mail/ports.js';
-import { message, startTestServer, type Client, type TestServer } from './transcript.js';
+import { message, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
 
 const MSG = message([
   'From: a@example.com',
@@ -27,23 +27,12 @@ const MSG = message([
 describe('FETCH reads from the blob only what it must', () => {
   let ts: TestServer;
   let c: Client;
-  const reads: Array<{ blobId: string; range: ByteRange | undefined }> = [];
+  let reads: Array<{ blobId: string; range: ByteRange | undefined }> = [];
 
   before(async () => {
     ts = await startTestServer();
     await ts.deliver('alice', 'INBOX', MSG);
-    // Record every read the server makes through the BlobStore port.
-    const blobs = ts.blobs;
-    const read = blobs.read.bind(blobs);
-    const readBuffer = blobs.readBuffer.bind(blobs);
-    blobs.read = (blobId, range) => {
-      reads.push({ blobId, range });
-      return read(blobId, range);
-    };
-    blobs.readBuffer = (blobId, range) => {
-      reads.push({ blobId, range });
-      return readBuffer(blobId, range);
-    };
+    reads = recordBlobReads(ts.blobs);
     c = await ts.login();
     c.send('s SELECT INBOX\r\n');
     await c.until('s');

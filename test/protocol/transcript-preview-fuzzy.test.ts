@@ -6,14 +6,14 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { message, startTestServer, type Client, type TestServer } from './transcript.js';
+import { message, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
 
 const HELLO = 'Hello there, see you tomorrow.';
 
 describe('PREVIEW=FUZZY and SNIPPET=FUZZY', () => {
   let ts: TestServer;
   let c: Client;
-  const reads: string[] = [];
+  let reads: Array<{ blobId: string }> = [];
   before(async () => {
     ts = await startTestServer();
     await ts.deliver('alice', 'INBOX', message(['From: a@example.com', 'Subject: plain', '', 'Hello   there,', '', 'see you\ttomorrow.']));
@@ -43,18 +43,8 @@ describe('PREVIEW=FUZZY and SNIPPET=FUZZY', () => {
         'iVBORw0KGgo=',
       ]),
     );
-    // Every read through the BlobStore port is recorded: the previews come from the stored index.
-    const blobs = ts.blobs;
-    const read = blobs.read.bind(blobs);
-    const readBuffer = blobs.readBuffer.bind(blobs);
-    blobs.read = (blobId, range) => {
-      reads.push(blobId);
-      return read(blobId, range);
-    };
-    blobs.readBuffer = (blobId, range) => {
-      reads.push(blobId);
-      return readBuffer(blobId, range);
-    };
+    // Every read through the BlobStore port is recorded: previews come from the stored index.
+    reads = recordBlobReads(ts.blobs);
     c = await ts.login();
     c.send('s SELECT INBOX\r\n');
     await c.until('s');

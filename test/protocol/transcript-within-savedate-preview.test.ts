@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { compileSearch, type SearchColumns, type SearchDialect } from '../../src/mail/search.js';
-import { message, startTestServer, type Client, type TestServer } from './transcript.js';
+import { message, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
 
 const OLD_MSG = message(['From: old@example.com', 'Subject: ancient', '', 'From the archive.']);
 const NEW_MSG = message(['From: new@example.com', 'Subject: fresh', '', 'Just arrived.']);
@@ -192,7 +192,7 @@ const LONG_WORDS = Array.from({ length: 60 }, (_, i) => `word${i}`).join('  \r\n
 describe('PREVIEW', () => {
   let ts: TestServer;
   let c: Client;
-  const reads: string[] = [];
+  let reads: Array<{ blobId: string }> = [];
   before(async () => {
     ts = await startTestServer();
     await ts.deliver('alice', 'INBOX', message(['From: a@example.com', 'Subject: plain', '', 'Hello   there,', '', 'see you\ttomorrow.']));
@@ -223,18 +223,8 @@ describe('PREVIEW', () => {
         'iVBORw0KGgo=',
       ]),
     );
-    // Record every read through the BlobStore port: PREVIEW must come from the stored index.
-    const blobs = ts.blobs;
-    const read = blobs.read.bind(blobs);
-    const readBuffer = blobs.readBuffer.bind(blobs);
-    blobs.read = (blobId, range) => {
-      reads.push(blobId);
-      return read(blobId, range);
-    };
-    blobs.readBuffer = (blobId, range) => {
-      reads.push(blobId);
-      return readBuffer(blobId, range);
-    };
+    // Every read through the BlobStore port is recorded: previews come from the stored index.
+    reads = recordBlobReads(ts.blobs);
     c = await ts.login();
     c.send('s SELECT INBOX\r\n');
     await c.until('s');

@@ -21,6 +21,7 @@ import { InProcessEventBus } from '../../src/mail/events.js';
 import { Ingest } from '../../src/mail/ingest.js';
 import type { MailEvent } from '../../src/mail/types.js';
 import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
+import type { ByteRange } from '../../src/mail/ports.js';
 import { silentLogger } from '../../src/util/log.js';
 import { PlaintextTestAuthenticator } from './plaintext-test-authenticator.js';
 
@@ -117,6 +118,26 @@ export async function startTestServer(
     },
   };
   return ts;
+}
+
+/**
+ * Records every read the server makes through the BlobStore port (blob id
+ * and range) into the returned array: the tests that prove metadata FETCH
+ * items come from the stored index, never from the blob.
+ */
+export function recordBlobReads(blobs: FsBlobStore): Array<{ blobId: string; range: ByteRange | undefined }> {
+  const reads: Array<{ blobId: string; range: ByteRange | undefined }> = [];
+  const read = blobs.read.bind(blobs);
+  const readBuffer = blobs.readBuffer.bind(blobs);
+  blobs.read = (blobId, range) => {
+    reads.push({ blobId, range });
+    return read(blobId, range);
+  };
+  blobs.readBuffer = (blobId, range) => {
+    reads.push({ blobId, range });
+    return readBuffer(blobId, range);
+  };
+  return reads;
 }
 
 /** A message with CRLF line ends. */

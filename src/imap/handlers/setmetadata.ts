@@ -23,7 +23,6 @@ export const setmetadataHandler: Handler<CommandOf<'SETMETADATA'>> = async (ctx)
   }
   // Other sessions' NOTIFY MailboxMetadataChange / ServerMetadataChange (RFC 5465 5.6, 5.7) re-read on this event.
   const owner = place.mailbox?.accountId ?? ctx.session.account!.id;
-  const repository = (await ctx.deps.repositories.all()).find((r) => r.store === place.store) ?? ctx.session.home.repository;
-  ctx.session.publishMailboxesChanged({ repository: place.mailbox ? repository : ctx.session.home.repository, owner: { id: owner } });
+  ctx.session.publishMailboxesChanged({ repository: place.mailbox ? place.repository : ctx.session.home.repository, owner: { id: owner } });
   return { status: 'OK', text: 'SETMETADATA completed' };
 };

@@ -6,7 +6,8 @@
 import { MailError } from '../../mail/errors.js';
 import type { CreateMailboxOptions, FlagListing, MailStore } from '../../mail/ports.js';
 import type { AclEntry } from '../../mail/acl.js';
-import { groupSharedRows, SHARED_MAILBOX_COLUMNS, toAclEntry, type AclRow } from '../shared/acl.js';
+import { ACL_SQL, groupSharedRows, toAclEntry, type AclRow } from '../shared/acl.js';
+import { numberedPlaceholders } from '../shared/metadata.js';
 import type { MailboxRow } from '../shared/rows.js';
 import type { SearchDialect } from '../../mail/search.js';
 import type {
@@ -74,32 +75,22 @@ export class PostgresMailStore implements MailStore {
 
   // --- access control ---
   async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
-    const rows = await this.guard(
-      () => this.sql<AclRow[]>`SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = ${mailboxId} ORDER BY identifier`,
-    );
+    const rows = await this.guard(() => this.sql.unsafe<AclRow[]>(numberedPlaceholders(ACL_SQL.get), [mailboxId]));
     return rows.map(toAclEntry);
   }
 
   async setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void> {
     await pgTransaction(this.sql, async (tx) => {
-      const found = await tx`SELECT 1 FROM mailboxes WHERE id = ${mailboxId}`;
+      const found = await tx.unsafe(numberedPlaceholders(ACL_SQL.mailboxExists), [mailboxId]);
       if (found.length === 0) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-      if (rights) {
-        await tx`INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (${mailboxId}, ${identifier}, ${rights})
-          ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`;
-      } else {
-        await tx`DELETE FROM mailbox_acl WHERE mailbox_id = ${mailboxId} AND identifier = ${identifier}`;
-      }
+      if (rights) await tx.unsafe(numberedPlaceholders(ACL_SQL.upsert), [mailboxId, identifier, rights]);
+      else await tx.unsafe(numberedPlaceholders(ACL_SQL.remove), [mailboxId, identifier]);
     });
   }
 
   async mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>> {
-    const rows = await this.guard(
-      () => this.sql<Array<MailboxRow & AclRow>>`SELECT ${this.sql.unsafe(SHARED_MAILBOX_COLUMNS)}, a.identifier, a.rights
-        FROM mailboxes m JOIN mailbox_acl a ON a.mailbox_id = m.id
-        WHERE m.id IN (SELECT mailbox_id FROM mailbox_acl WHERE identifier = ANY(${identifiers}::text[]))
-        ORDER BY m.account_id, m.name, a.identifier`,
-    );
+    const sql = numberedPlaceholders(ACL_SQL.mailboxesWithAcl('identifier = ANY(?::text[])'));
+    const rows = await this.guard(() => this.sql.unsafe<Array<MailboxRow & AclRow>>(sql, [identifiers] as never[]));
     return groupSharedRows(rows);
   }
 

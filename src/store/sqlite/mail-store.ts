@@ -28,7 +28,7 @@ import type {
 } from '../../mail/types.js';
 import type { MessageIndex } from '../../mime/types.js';
 import { normalizeMailboxName } from '../shared/names.js';
-import { groupSharedRows, SHARED_MAILBOX_COLUMNS, toAclEntry, type AclRow } from '../shared/acl.js';
+import { ACL_SQL, groupSharedRows, toAclEntry, type AclRow } from '../shared/acl.js';
 import { toMailboxInfo, type MailboxRow } from '../shared/rows.js';
 import { IndexCache } from '../shared/index-cache.js';
 import { searchStatement, sqliteTextIndex } from '../shared/search-sql.js';
@@ -63,36 +63,22 @@ export class SqliteMailStore implements MailStore {
 
   // --- access control ---
   async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
-    const rows = this.db.read(() =>
-      this.db.stmt(`SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = ? ORDER BY identifier`).all(mailboxId),
-    ) as AclRow[];
+    const rows = this.db.read(() => this.db.stmt(ACL_SQL.get).all(mailboxId)) as AclRow[];
     return rows.map(toAclEntry);
   }
 
   async setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void> {
     this.db.write(() => {
-      if (this.db.stmt(`SELECT 1 FROM mailboxes WHERE id = ?`).get(mailboxId) === undefined)
+      if (this.db.stmt(ACL_SQL.mailboxExists).get(mailboxId) === undefined)
         throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-      if (rights) {
-        this.db
-          .stmt(`INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`)
-          .run(mailboxId, identifier, rights);
-      } else {
-        this.db.stmt(`DELETE FROM mailbox_acl WHERE mailbox_id = ? AND identifier = ?`).run(mailboxId, identifier);
-      }
+      if (rights) this.db.stmt(ACL_SQL.upsert).run(mailboxId, identifier, rights);
+      else this.db.stmt(ACL_SQL.remove).run(mailboxId, identifier);
     });
   }
 
   async mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>> {
-    const rows = this.db.read(() =>
-      this.db
-        .stmt(
-          `SELECT ${SHARED_MAILBOX_COLUMNS}, a.identifier, a.rights FROM mailboxes m JOIN mailbox_acl a ON a.mailbox_id = m.id
-           WHERE m.id IN (SELECT mailbox_id FROM mailbox_acl WHERE identifier IN (SELECT value FROM json_each(?)))
-           ORDER BY m.account_id, m.name, a.identifier`,
-        )
-        .all(JSON.stringify(identifiers)),
-    ) as Array<MailboxRow & AclRow>;
+    const sql = ACL_SQL.mailboxesWithAcl('identifier IN (SELECT value FROM json_each(?))');
+    const rows = this.db.read(() => this.db.stmt(sql).all(JSON.stringify(identifiers))) as Array<MailboxRow & AclRow>;
     return groupSharedRows(rows);
   }
 
