@@ -41,6 +41,9 @@ const ALWAYS = [
   'THREAD=REFERENCES',
   // Dovecot's REFERENCES variant without subject gathering, threads by newest message (imap/threading.ts).
   'THREAD=REFS',
+  // RFC 5255 4.3: SEARCH, SORT and THREAD compare with i;unicode-casemap (src/mime/unicode-casemap.ts),
+  // UTF-8 is a SEARCH charset. Level 1 has no COMPARATOR command (that is I18NLEVEL=2).
+  'I18NLEVEL=1',
   'BINARY',
   'STATUS=SIZE',
   // RFC 9208 (src/imap/quota.ts); no QUOTASET: SETQUOTA is refused with [NOPERM].

@@ -5,6 +5,7 @@
 import type { SequenceSet, SeqRange, SortCriterion } from '../protocol/imap/ast.js';
 import { decodeEncodedWords } from '../mime/encoded-words.js';
 import { baseSubject } from '../mime/subject.js';
+import { unicodeCasemap } from '../mime/unicode-casemap.js';
 import type { Address, MessageIndex } from '../mime/types.js';
 
 /** What SORT and THREAD need of one message, computed once. */
@@ -33,32 +34,7 @@ export interface SortableMessage {
   replyOrForward: boolean;
 }
 
-// Simple titlecase mappings that differ from the simple uppercase ones
-// (the Latin digraphs); JavaScript only has uppercase.
-const TITLECASE: ReadonlyMap<number, number> = new Map([
-  [0x1c4, 0x1c5], [0x1c5, 0x1c5], [0x1c6, 0x1c5],
-  [0x1c7, 0x1c8], [0x1c8, 0x1c8], [0x1c9, 0x1c8],
-  [0x1ca, 0x1cb], [0x1cb, 0x1cb], [0x1cc, 0x1cb],
-  [0x1f1, 0x1f2], [0x1f2, 0x1f2], [0x1f3, 0x1f2],
-]);
-
-/** i;unicode-casemap (RFC 5051): each character to its titlecase, then NFKD; compared as UTF-8 octets. */
-export function unicodeCasemap(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    const title = TITLECASE.get(cp);
-    if (title !== undefined) out += String.fromCodePoint(title);
-    // Georgian letters are their own titlecase; otherwise only single-character (simple) mappings count.
-    else if (cp >= 0x10d0 && cp <= 0x10ff) out += ch;
-    else {
-      const upper = ch.toUpperCase();
-      out += [...upper].length === 1 ? upper : ch;
-    }
-  }
-  return out.normalize('NFKD');
-}
-
+/** The i;unicode-casemap collation key of `s`: compared as octets. */
 export function collationKey(s: string): Buffer {
   return Buffer.from(unicodeCasemap(s), 'utf8');
 }

@@ -4,37 +4,54 @@
 // a small interface, so SQLite and PostgreSQL run the same semantics.
 //
 // Text matching is on pre-folded copies written at ingest: the searchable
-// header text and body text are folded with foldText() (NFC + lower case,
-// close to i;unicode-casemap) and the query strings are folded the same way,
-// so a substring test is a plain instr()/strpos() and no JSON is parsed per
-// message.
+// header text and body text are folded with foldText(), the i;unicode-casemap
+// mapping (RFC 5051, which RFC 5255 I18NLEVEL=1 makes SEARCH's comparator),
+// and the query strings are folded the same way, so the comparator's
+// substring operation is a plain instr()/strpos() on the folded octets and no
+// JSON is parsed per message. Text folded by an older Petrel is folded again
+// by a schema migration (store/sqlite/schema.ts, store/postgres/search-refold.ts).
 //
 // Every compiled predicate is non-NULL (nullable columns are wrapped), so
 // NOT behaves as the complement.
 
 import type { HeaderField } from '../mime/types.js';
+import { unicodeCasemap } from '../mime/unicode-casemap.js';
 import { systemFlagBit, isRecent } from './flags.js';
 import type { SearchQuery, UidSet } from './types.js';
 
-/** The case folding used for stored search text and for query strings. */
+/**
+ * The folding used for stored search text and for query strings:
+ * i;unicode-casemap. Not idempotent (see unicode-casemap.ts): fold original
+ * text only, never folded text.
+ */
 export function foldText(s: string): string {
-  return s.normalize('NFC').toLowerCase();
+  return unicodeCasemap(s);
 }
 
 /**
  * The searchable header text of a message: "\n" then one "name:value\n" line
- * per field, name lower-cased, value decoded and folded with line breaks
- * turned into spaces, so a field's lines can be found by "\nname:".
+ * per field, name and value folded (TEXT may match across them), the value
+ * decoded first and its line breaks turned into spaces, so a field's lines
+ * can be found by "\nNAME:" (searchFieldName).
  */
 export function headerSearchText(headers: readonly HeaderField[]): string {
   let out = '\n';
-  for (const h of headers) out += `${h.name.toLowerCase()}:${foldText(h.value).replace(/[\r\n]+/g, ' ')}\n`;
+  for (const h of headers) out += `${searchFieldName(h.name)}:${foldText(h.value).replace(/[\r\n]+/g, ' ')}\n`;
   return out;
 }
 
-/** Does the header text have a `field` whose value contains `foldedValue`? Empty value: the field exists. */
-export function headerTextHas(text: string, field: string, foldedValue: string): boolean {
-  const key = `\n${field.toLowerCase()}:`;
+/** A field name as the header text has it (names are ASCII: upper case). */
+export function searchFieldName(name: string): string {
+  return foldText(name);
+}
+
+/**
+ * Does the header text have a field named `foldedField` (searchFieldName)
+ * whose value contains `foldedValue`? Empty value: the field exists. Both are
+ * given folded, as the SQL gets them (folding is not idempotent).
+ */
+export function headerTextHas(text: string, foldedField: string, foldedValue: string): boolean {
+  const key = `\n${foldedField}:`;
   let i = text.indexOf(key);
   while (i >= 0) {
     const start = i + key.length;
@@ -115,7 +132,7 @@ export function textKeyTest(q: SearchQuery): { columns: TextColumn[]; term: stri
     case 'text':
       return { columns: ['header', 'body'], term: foldText(q.value) };
     case 'header': {
-      const field = q.field.toLowerCase();
+      const field = searchFieldName(q.field);
       const value = foldText(q.value);
       // An empty value: the field exists.
       return value === '' ? { columns: ['header'], term: `\n${field}:` } : { columns: ['header'], term: value, field };

@@ -8,9 +8,9 @@ import {
   isReplyOrForward,
   messageIds,
   sortMessages,
-  unicodeCasemap,
   type SortableMessage,
 } from '../../../src/imap/sorting.js';
+import { unicodeCasemap } from '../../../src/mime/unicode-casemap.js';
 import { threadOrderedSubject, threadReferences } from '../../../src/imap/threading.js';
 import { baseSubject } from '../../../src/mime/subject.js';
 import { formatThreads } from '../../../src/protocol/imap/thread-format.js';
