@@ -3,8 +3,9 @@
 // They belong to the directory account SHARED_OWNER, created on first use in
 // the repository storage.shared_repository names.
 
-import { AclSyntaxError, modifyRights, SHARED_OWNER, validIdentifier } from '../mail/acl.js';
+import { AclSyntaxError, modifyRights, prepareAclIdentifier, SHARED_OWNER, validIdentifier } from '../mail/acl.js';
 import { isMailError } from '../mail/errors.js';
+import { publishRightsChanged } from '../mail/events.js';
 import type { Repositories, Repository } from '../mail/repository.js';
 import type { Account } from '../mail/types.js';
 import { AdminError, defineCommand, EXIT, type AdminContext } from './types.js';
@@ -40,9 +41,8 @@ function parseAclOption(text: string): Array<{ identifier: string; rights: strin
   for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const eq = part.lastIndexOf('=');
     if (eq <= 0) throw new AdminError(`--acl: expected IDENTIFIER=RIGHTS, got ${JSON.stringify(part)}`, EXIT.USAGE);
-    out.push({ identifier: part.slice(0, eq), rights: rightsOrUsage(part.slice(eq + 1), '') });
+    out.push({ identifier: preparedIdentifier(part.slice(0, eq)), rights: rightsOrUsage(part.slice(eq + 1), '') });
   }
-  for (const e of out) checkIdentifier(e.identifier);
   return out;
 }
 
@@ -55,12 +55,17 @@ function rightsOrUsage(modification: string, current: string): string {
   }
 }
 
-function checkIdentifier(identifier: string): void {
-  if (!validIdentifier(identifier)) throw new AdminError(`invalid identifier ${JSON.stringify(identifier)}`, EXIT.USAGE);
+/** SASLprep-prepared, as IMAP SETACL stores it (RFC 4314 3). */
+function preparedIdentifier(identifier: string): string {
+  const prepared = prepareAclIdentifier(identifier);
+  if (prepared === null || !validIdentifier(prepared)) throw new AdminError(`invalid identifier ${JSON.stringify(identifier)}`, EXIT.USAGE);
+  return prepared;
 }
 
-function changed(repo: Repository, owner: Account): void {
+/** The owner's mailbox list changed; with `identifiers`, also their rights (NOTIFY sessions of those users look again). */
+function changed(repo: Repository, owner: Account, identifiers: string[] = []): void {
   repo.events.publish({ kind: 'mailboxes-changed', repository: repo.name, accountId: owner.id });
+  for (const identifier of identifiers) publishRightsChanged(repo, owner.id, identifier);
 }
 
 export const sharedCreate = defineCommand({
@@ -82,7 +87,7 @@ export const sharedCreate = defineCommand({
       throw err;
     }
     for (const e of acl) if (e.rights !== '') await repo.store.setAcl(mailbox.id, e.identifier, e.rights);
-    changed(repo, owner);
+    changed(repo, owner, acl.map((e) => e.identifier));
     return { kind: 'message', text: `shared mailbox Shared/${mailbox.name} created in repository ${repo.name}` };
   },
 });
@@ -121,15 +126,15 @@ export const sharedAcl = defineCommand({
     { name: 'rights', type: 'string', positional: true, required: true, description: 'rights (RFC 4314 letters lrswipkxtea)' },
   ] as const,
   async run(ctx, p) {
-    checkIdentifier(p.identifier);
+    const identifier = preparedIdentifier(p.identifier);
     const found = await sharedOwner(ctx, false);
     const mailbox = found ? await found.repo.store.getMailbox(found.owner.id, p.name) : null;
     if (!found || !mailbox?.selectable) throw new AdminError(`no shared mailbox ${JSON.stringify(p.name)}`);
-    const current = (await found.repo.store.getAcl(mailbox.id)).find((e) => e.identifier === p.identifier)?.rights ?? '';
+    const current = (await found.repo.store.getAcl(mailbox.id)).find((e) => e.identifier === identifier)?.rights ?? '';
     const rights = rightsOrUsage(p.rights, current);
-    await found.repo.store.setAcl(mailbox.id, p.identifier, rights === '' ? null : rights);
-    changed(found.repo, found.owner);
-    return { kind: 'message', text: `Shared/${mailbox.name}: ${p.identifier} ${rights === '' ? 'removed' : `has ${rights}`}` };
+    await found.repo.store.setAcl(mailbox.id, identifier, rights === '' ? null : rights);
+    changed(found.repo, found.owner, [identifier]);
+    return { kind: 'message', text: `Shared/${mailbox.name}: ${identifier} ${rights === '' ? 'removed' : `has ${rights}`}` };
   },
 });
 

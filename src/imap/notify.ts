@@ -9,7 +9,8 @@
 // (EXISTS/EXPUNGE/FETCH); with a SELECTED filter they are also pushed between
 // commands, with SELECTED-DELAYED everything but expunges is (6.1.2).
 
-import { mailboxEventKey, mailboxListEventKey } from '../mail/events.js';
+import { identifiersOf } from '../mail/acl.js';
+import { mailboxEventKey, mailboxListEventKey, rightsEventKey } from '../mail/events.js';
 import type { MetadataTarget } from '../mail/metadata.js';
 import type { EventKey, MailStore } from '../mail/ports.js';
 import type { MailboxCounts, MailEvent } from '../mail/types.js';
@@ -121,12 +122,19 @@ export class NotifyState {
     return out;
   }
 
-  /** Event keys beyond the session's own: the watched mailboxes and the mailbox lists that may change coverage. */
+  /**
+   * Event keys beyond the session's own: the watched mailboxes, the mailbox
+   * lists that may change coverage, and ACL changes for this user, "anyone"
+   * or "authenticated" (a mailbox shared by an owner not seen before).
+   */
   eventKeys(): EventKey[] {
     const keys: EventKey[] = [];
     const account = this.session.account;
     if (!account) return keys;
-    if (this.groups.length > 0) keys.push(mailboxListEventKey(this.session.home.repository.name, account.id));
+    if (this.groups.length > 0) {
+      keys.push(mailboxListEventKey(this.session.home.repository.name, account.id));
+      keys.push(...identifiersOf(account.name).map(rightsEventKey));
+    }
     for (const w of this.watched.values()) keys.push(mailboxEventKey(w.ref.repository.name, w.ref.mailbox.id));
     keys.push(...this.listKeys);
     return keys;
@@ -135,7 +143,7 @@ export class NotifyState {
   /** An event reached the session (it may concern the selected mailbox too; those are the session's). */
   onEvent(e: MailEvent): void {
     if (e.kind === 'account-changed' || this.groups.length === 0) return;
-    if (e.kind === 'mailboxes-changed') {
+    if (e.kind === 'mailboxes-changed' || e.kind === 'rights-changed') {
       this.listDirty = true;
     } else {
       const key = `${e.repository}:${e.mailboxId}`;

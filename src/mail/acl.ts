@@ -12,6 +12,8 @@
 // - No rights are tied together; "c" stands for "k" and "d" for "xte"
 //   (the RFC 2086 readings), and both are shown again in ACL and MYRIGHTS.
 
+import { saslprep, SaslprepError } from '../util/saslprep.js';
+
 /**
  * The directory account that owns every shared mailbox ("Shared/..."). Its
  * name has a space, which `petrel user add` refuses, so no user can have it;
@@ -106,6 +108,24 @@ export function validIdentifier(identifier: string): boolean {
   const bare = identifier.startsWith('-') ? identifier.slice(1) : identifier;
   // eslint-disable-next-line no-control-regex
   return bare.length > 0 && bare.length <= 255 && !/[\s\x00-\x1f\x7f]/.test(bare);
+}
+
+/**
+ * RFC 4314 3: an identifier prepared with SASLprep (as a stored string),
+ * keeping the "-" of a negative right outside the preparation; null when
+ * the preparation fails or leaves nothing.
+ */
+export function prepareAclIdentifier(identifier: string): string | null {
+  const negative = identifier.startsWith('-');
+  let prepared: string;
+  try {
+    prepared = saslprep(negative ? identifier.slice(1) : identifier);
+  } catch (err) {
+    if (err instanceof SaslprepError) return null;
+    throw err;
+  }
+  if (prepared === '') return null;
+  return negative ? `-${prepared}` : prepared;
 }
 
 /** The identifiers whose ACL entries can concern `user` (for finding mailboxes shared with it). */

@@ -43,6 +43,10 @@ export function parseMailEvent(value: unknown): MailEvent | null {
       return typeof v.accountName === 'string' && v.accountName.length > 0
         ? { kind: 'account-changed', accountName: v.accountName }
         : null;
+    case 'rights-changed':
+      return isId(v.accountId) && typeof v.identifier === 'string' && v.identifier.length > 0
+        ? { kind: 'rights-changed', repository, accountId: v.accountId, identifier: v.identifier }
+        : null;
     default:
       return null;
   }

@@ -29,6 +29,17 @@ export function accountEventKey(accountName: string): EventKey {
   return `a:${accountName}`;
 }
 
+/** Key of rights-changed events of one identifier (a user name, "anyone" or "authenticated"), in every repository. */
+export function rightsEventKey(identifier: string): EventKey {
+  return `r:${identifier}`;
+}
+
+/** After an ACL change of `identifier` ("-name" counts as name) on a mailbox of `accountId`: rights-changed on the repository's bus. */
+export function publishRightsChanged(repository: { name: string; events: EventBus }, accountId: AccountId, identifier: string): void {
+  const bare = identifier.startsWith('-') ? identifier.slice(1) : identifier;
+  repository.events.publish({ kind: 'rights-changed', repository: repository.name, accountId, identifier: bare });
+}
+
 /** The one key an event is delivered under to keyed subscribers. */
 export function eventKey(e: MailEvent): EventKey {
   switch (e.kind) {
@@ -38,6 +49,8 @@ export function eventKey(e: MailEvent): EventKey {
       return mailboxListEventKey(e.repository, e.accountId);
     case 'account-changed':
       return accountEventKey(e.accountName);
+    case 'rights-changed':
+      return rightsEventKey(e.identifier);
   }
 }
 

@@ -2,7 +2,8 @@
 // runs are reproducible): framing is independent of chunking; random and
 // mutated input never throws and always yields a command or a clear error;
 // quoted/literal choice of the serializer round-trips through the parser;
-// modified UTF-7 round-trips.
+// modified UTF-7 round-trips; the framer marks exactly the CATENATE URL
+// literals (held in memory, not staged as message data).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -30,6 +31,7 @@ const VALID = [
   'b3 RENAME {1}\r\nx "y"\r\n',
   'b4 APPEND Drafts (\\Seen) CATENATE (URL "/INBOX;UIDVALIDITY=3/;UID=1/;SECTION=1.MIME" TEXT {3+}\r\nabc UTF8 (~{1+}\r\nz)) {1+}\r\nm\r\n',
   'b5 UID REPLACE 4 Drafts (\\Draft) CATENATE (URL ";UID=4/;PARTIAL=0.10")\r\n',
+  'b6 APPEND Drafts CATENATE (TEXT {2+}\r\nhi URL {6+}\r\n;UID=4 url {6}\r\n;UID=5)\r\n',
 ];
 
 /** Frames `chunks`, accepting literals in memory, and checks every command parses to a value or a clear error. */
@@ -164,6 +166,33 @@ describe('protocol fuzz', () => {
         if (d !== null) assert.equal(encodeMutf7(d), s, 'anything accepted is canonical');
       }),
       { seed: SEED, numRuns: 2000 },
+    );
+  });
+
+  test('(e) CATENATE: exactly the URL literals are marked for memory, and every part parses back, in any chunking', () => {
+    const url = fc.stringMatching(/^[;/A-Za-z0-9=.%]{1,20}$/);
+    const part = fc.oneof(
+      fc.record({ kind: fc.constant('TEXT' as const), data: fc.stringMatching(/^[a-z ]{0,10}$/), sync: fc.boolean() }),
+      fc.record({ kind: fc.constant('URL' as const), url, literal: fc.boolean(), sync: fc.boolean(), lower: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), fc.constantFrom('APPEND Drafts', 'REPLACE 1 Drafts', 'UID REPLACE 7 Drafts'), fc.array(fc.nat(), { maxLength: 10 }), (parts, head, cuts) => {
+        const lit = (data: string, sync: boolean): string => `{${data.length}${sync ? '' : '+'}}\r\n${data}`;
+        const wire = parts.map((p) =>
+          p.kind === 'TEXT' ? `TEXT ${lit(p.data, p.sync)}` : `${p.lower ? 'url' : 'URL'} ${p.literal ? lit(p.url, p.sync) : `"${p.url}"`}`,
+        );
+        const data = Buffer.from(`t ${head} CATENATE (${wire.join(' ')})\r\n`, 'latin1');
+        const events = run(split(data, cuts), { ...LIMITS, maxLineLength: 400 });
+        const marks = events.filter((e) => e.kind === 'literal').map((e) => (e as { catenateUrl?: true }).catenateUrl === true);
+        assert.deepEqual(marks, parts.filter((p) => p.kind === 'TEXT' || p.literal).map((p) => p.kind === 'URL'));
+        const command = events.find((e) => e.kind === 'command') as Extract<FrameEvent, { kind: 'command' }>;
+        const r = parseCommand(command.parts);
+        assert.ok(r.ok, r.ok ? '' : r.text);
+        const message = 'message' in r.command ? r.command.message : (r.command as { messages: Array<{ catenate?: unknown }> }).messages[0]!;
+        const urls = (message as { catenate: Array<{ kind: string; url?: string }> }).catenate.filter((c) => c.kind === 'URL').map((c) => c.url);
+        assert.deepEqual(urls, parts.flatMap((p) => (p.kind === 'URL' ? [p.url] : [])));
+      }),
+      { seed: SEED, numRuns: 600 },
     );
   });
 });

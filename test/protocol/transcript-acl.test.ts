@@ -193,4 +193,29 @@ describe('ACL (RFC 4314) and namespaces (RFC 2342)', () => {
     // A personal name may not start with a namespace prefix.
     await bob.run('i CREATE "Other Users/nobody/x"', ['i NO [NOPERM] Cannot create a mailbox there']);
   });
+
+  test('identifiers are SASLprep-prepared (RFC 4314 3): mapped and normalized, BAD when preparation fails', async () => {
+    const alice = (await ts.repo.directory.findAccount('alice'))!;
+    await ts.repo.store.createMailbox(alice.id, 'Prepared');
+    const c = await ts.login('alice');
+    const lit = (s: string): string => `{${Buffer.byteLength(s)}+}\r\n${s}`;
+    // A soft hyphen is mapped to nothing; fullwidth letters and "Ⅸ" normalize (NFKC) to ASCII.
+    await c.run(`a SETACL Prepared ${lit('c\u00adarol')} lr`, ['a OK SETACL completed']);
+    await c.run(`b SETACL Prepared ${lit('\uff42\uff4f\uff42')} lrs`, ['b OK SETACL completed']);
+    await c.run(`c SETACL Prepared ${lit('-\u2168')} w`, ['c OK SETACL completed']);
+    await c.run('d GETACL Prepared', ['* ACL Prepared alice lrswipkxteacd -IX w bob lrs carol lr', 'd OK GETACL completed']);
+    // The prepared form is the one compared: DELETEACL and the owner check.
+    await c.run(`e DELETEACL Prepared ${lit('\uff42ob')}`, ['e OK DELETEACL completed']);
+    await c.run(`f SETACL Prepared ${lit('\uff41lice')} lr`, ["f NO [CANNOT] The owner's rights cannot be changed"]);
+    // LISTRIGHTS echoes the identifier as sent (here a literal: it is not ASCII).
+    await c.run(`g LISTRIGHTS Prepared ${lit('\uff41lice')}`, ['* LISTRIGHTS Prepared {7}', '\uff41lice lrswipkxteacd', 'g OK LISTRIGHTS completed']);
+    // Prohibited (private use, a non-ASCII control), bidi violations (RFC 3454 6), nothing left: BAD, nothing changes.
+    await c.run(`h SETACL Prepared ${lit('bob\ue000')} lr`, ['h BAD Invalid identifier']);
+    await c.run(`i SETACL Prepared ${lit('bo\u200eb')} lr`, ['i BAD Invalid identifier']);
+    await c.run(`j SETACL Prepared ${lit('\u0627a\u0628')} lr`, ['j BAD Invalid identifier']);
+    await c.run(`k DELETEACL Prepared ${lit('\u06271')}`, ['k BAD Invalid identifier']);
+    await c.run(`l LISTRIGHTS Prepared ${lit('\u00ad')}`, ['l BAD Invalid identifier']);
+    await c.run(`m SETACL Prepared ${lit('-\u00ad')} lr`, ['m BAD Invalid identifier']);
+    await c.run('n GETACL Prepared', ['* ACL Prepared alice lrswipkxteacd -IX w carol lr', 'n OK GETACL completed']);
+  });
 });

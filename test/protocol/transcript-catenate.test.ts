@@ -6,7 +6,8 @@
 // NO [BADURL <url>] with the first bad URL (no such message/mailbox/part,
 // wrong UIDVALIDITY, absolute URL, relative URL with nothing selected), and
 // NO [TOOBIG] for a result over the limit; a NUL in a plain TEXT literal;
-// TRYCREATE. A failed message makes the whole MULTIAPPEND fail.
+// TRYCREATE. A failed message makes the whole MULTIAPPEND fail. A URL may
+// come as a literal, with APPEND and REPLACE.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,9 +147,35 @@ describe('CATENATE (RFC 4469) and URL-PARTIAL (RFC 5550)', () => {
     assert.equal(await stored('Trash', 1), 'a\0b' + PART2);
     c.send('d APPEND Nowhere CATENATE (URL "/INBOX/;UID=1")\r\n');
     await c.expect(['d NO [TRYCREATE] Mailbox does not exist']);
-    // Literals of an APPEND are staged as message data, so a URL has to come quoted (or as an atom).
-    c.send('e APPEND Trash CATENATE (URL {13+}\r\n/INBOX/;UID=1)\r\n');
-    await c.expect(['e BAD A CATENATE URL must be a quoted string or an atom, not a literal']);
+  });
+
+  test('a URL sent as a literal (RFC 4469 5: url = "URL" SP astring), synchronizing or not', async () => {
+    const c = await ts.login();
+    c.send('a APPEND Trash CATENATE (URL {13+}\r\n/INBOX/;UID=1)\r\n');
+    await c.expect(['a OK [APPENDUID %d 2] APPEND completed']);
+    assert.equal(await stored('Trash', 2), ORIGINAL);
+    const url = '/INBOX/;UID=1/;SECTION=1';
+    c.send(`b APPEND Trash CATENATE (TEXT {4}\r\n`);
+    await c.expect(['+ Ready for literal']);
+    c.send(`ab:  URL {${url.length}}\r\n`);
+    await c.expect(['+ Ready for literal']);
+    c.send(`${url} URL {${url.length}+}\r\n${url})\r\n`);
+    await c.expect(['b OK [APPENDUID %d 3] APPEND completed']);
+    assert.equal(await stored('Trash', 3), 'ab: ' + PART1 + PART1);
+    // A bad URL in a literal is named in BADURL as any other.
+    c.send('c APPEND Trash CATENATE (URL {14+}\r\n/INBOX/;UID=99)\r\n');
+    await c.expect(['c NO [BADURL /INBOX/;UID=99] Bad URL: no such message']);
+    // A mailbox named URL is no CATENATE URL: its message literal is message data.
+    await c.run('d CREATE URL', ['d OK [MAILBOXID (%s)] CREATE completed']);
+    c.send('e APPEND URL {3+}\r\nxyz\r\n');
+    await c.expect(['e OK [APPENDUID %d 1] APPEND completed']);
+    assert.equal(await stored('URL', 1), 'xyz');
+    // REPLACE takes one too (RFC 8508 4.2).
+    c.send('f SELECT Trash\r\n');
+    await c.until('f');
+    c.send('g UID REPLACE 3 Trash CATENATE (TEXT {4+}\r\ncd:  URL {13+}\r\n/Trash/;UID=3)\r\n');
+    await c.expect(['* OK [APPENDUID %d 4] Replacement Message ready', '* 4 EXISTS', '* 3 EXPUNGE', 'g OK UID REPLACE completed']);
+    assert.equal(await stored('Trash', 4), 'cd: ab: ' + PART1 + PART1);
   });
 
   test('MULTIAPPEND with CATENATE: all messages or none', async () => {

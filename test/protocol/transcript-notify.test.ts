@@ -15,7 +15,7 @@ const SUPPORTED = 'MessageNew MessageExpunge FlagChange MailboxName Subscription
 describe('NOTIFY transcripts', () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'jack', 'liam', 'mona', 'nina'], configure: (c) => (c.imap.defaultMailboxes = []) });
+    ts = await startTestServer({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'jack', 'liam', 'mona', 'nina', 'olga', 'pete'], configure: (c) => (c.imap.defaultMailboxes = []) });
   });
   after(async () => ts.close());
 
@@ -284,6 +284,23 @@ describe('NOTIFY transcripts', () => {
     await a.expect(['* LIST (\\Noselect \\HasChildren) "/" "Other Users/liam"', '* LIST (\\NonExistent) "/" "Other Users/liam/Private"']);
     await ts.deliver('liam', 'Team', MSG);
     await a.expect(['* STATUS "Other Users/liam/Team" (MESSAGES 1 UIDNEXT 2)']);
+  });
+
+  test('a mailbox shared by an owner not seen before is announced at once, for the user and for "anyone"', async () => {
+    await setup('olga', ['Plans', 'Notes', 'Diary']);
+    const p = await ts.login('pete');
+    const owner = await ts.login('olga');
+    await p.run('a1 NOTIFY SET (subtree "Other Users" (MessageNew MessageExpunge MailboxName))', ['a1 OK NOTIFY completed']);
+    await owner.run('o1 SETACL Plans pete lr', ['o1 OK SETACL completed']);
+    await p.expect(['* LIST (\\Noselect \\HasChildren) "/" "Other Users/olga"', '* LIST (\\HasNoChildren) "/" "Other Users/olga/Plans"']);
+    await ts.deliver('olga', 'Plans', MSG);
+    await p.expect(['* STATUS "Other Users/olga/Plans" (MESSAGES 1 UIDNEXT 2)']);
+    await owner.run('o2 SETACL Notes anyone lr', ['o2 OK SETACL completed']);
+    await p.expect(['* LIST (\\Noselect \\HasChildren) "/" "Other Users/olga"', '* LIST (\\HasNoChildren) "/" "Other Users/olga/Notes"']);
+    // A negative right for pete takes Notes away again.
+    await owner.run('o3 SETACL Notes -pete l', ['o3 OK SETACL completed']);
+    await p.expect(['* LIST (\\Noselect \\HasChildren) "/" "Other Users/olga"', '* LIST (\\NonExistent) "/" "Other Users/olga/Notes"']);
+    await quiet(p);
   });
 
   test('QRESYNC: the selected mailbox\'s expunges as VANISHED, other mailboxes\' STATUS with HIGHESTMODSEQ', async () => {

@@ -24,6 +24,7 @@
 
 import type { LiteralData } from './ast.js';
 import type { CommandFramerApi, CommandPart, FrameEvent, FramingLimits } from './framing-types.js';
+import { isCatenateUrlLiteral } from './catenate-literal.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -372,13 +373,15 @@ export class CommandFramer implements CommandFramerApi {
     }
     const firstText = this.parts[0]!.kind === 'text' ? (this.parts[0]!.data as Buffer) : text;
     this.state = { kind: 'await-literal', header };
+    const command = extractCommandName(firstText);
     this.events.push({
       kind: 'literal',
       tag: this.tag,
-      command: extractCommandName(firstText),
+      command,
       size: header.size,
       synchronizing: header.synchronizing,
       binary: header.binary,
+      ...(isCatenateUrlLiteral(command, this.parts) ? { catenateUrl: true } : {}),
     });
   }
 

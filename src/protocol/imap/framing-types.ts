@@ -39,6 +39,8 @@ export type FrameEvent =
       synchronizing: boolean;
       /** literal8 (~{n}). */
       binary: boolean;
+      /** The astring of a CATENATE URL part (./catenate-literal.ts), not message data; present only when true. */
+      catenateUrl?: true;
     }
   /** Stream mode only: a piece of the literal's bytes, in order. */
   | { kind: 'literal-chunk'; data: Buffer }

@@ -10,7 +10,10 @@ import {
   InProcessEventBus,
   mailboxEventKey,
   mailboxListEventKey,
+  publishRightsChanged,
+  rightsEventKey,
 } from '../../../src/mail/events.js';
+import { parseMailEvent } from '../../../src/mail/control-socket.js';
 import type { MailEvent } from '../../../src/mail/types.js';
 
 const changed = (repository: string, mailboxId: number, modseq = 1): MailEvent => ({
@@ -32,6 +35,23 @@ test('every event has the key its subscribers use', () => {
   assert.notEqual(mailboxEventKey('r1', 7), mailboxEventKey('r2', 7));
   assert.notEqual(mailboxEventKey('r1', 3), mailboxListEventKey('r1', 3));
   assert.notEqual(mailboxEventKey('1', 2), mailboxEventKey('1:2', 2));
+});
+
+test('rights-changed: keyed by identifier in every repository, "-name" as name, and parsed back from the wire', async () => {
+  const rights: MailEvent = { kind: 'rights-changed', repository: 'r1', accountId: 3, identifier: 'bob' };
+  assert.equal(eventKey(rights), rightsEventKey('bob'));
+  assert.equal(eventKey({ ...rights, repository: 'r2' }), rightsEventKey('bob'));
+  assert.notEqual(rightsEventKey('alice'), accountEventKey('alice'));
+  const bus = new InProcessEventBus();
+  const got: MailEvent[] = [];
+  bus.subscribeKeys((e) => got.push(e), [rightsEventKey('bob')]);
+  publishRightsChanged({ name: 'r1', events: bus }, 3, '-bob');
+  publishRightsChanged({ name: 'r1', events: bus }, 3, 'carol');
+  await delivered();
+  assert.deepEqual(got, [rights]);
+  assert.deepEqual(parseMailEvent(JSON.parse(JSON.stringify(rights))), rights);
+  assert.equal(parseMailEvent({ kind: 'rights-changed', repository: 'r1', accountId: 3, identifier: '' }), null);
+  assert.equal(parseMailEvent({ kind: 'rights-changed', repository: 'r1', identifier: 'bob' }), null);
 });
 
 test('keyed listeners get only their keys; all-events listeners get everything', async () => {

@@ -215,3 +215,31 @@ describe('CommandFramer chunking', () => {
     assert.equal(whole.filter((e) => e.kind === 'command').length, 4);
   });
 });
+
+describe('CommandFramer: a CATENATE URL literal is marked (RFC 4469 5, url = "URL" SP astring)', () => {
+  const marks = (wire: string): boolean[] =>
+    frameAll([b(wire)])
+      .filter((e): e is Extract<FrameEvent, { kind: 'literal' }> => e.kind === 'literal')
+      .map((e) => e.catenateUrl === true);
+
+  test('the URL astring of APPEND, REPLACE and UID REPLACE, in any case, after TEXT parts', () => {
+    assert.deepEqual(marks('a APPEND x CATENATE (URL {5}\r\n;UID=)\r\n'), [true]);
+    assert.deepEqual(marks('a append x catenate (url {5+}\r\n;UID=)\r\n'), [true]);
+    assert.deepEqual(marks('a UID REPLACE 1 x CATENATE (TEXT {2}\r\nhi URL {3}\r\n;U= TEXT {1}\r\nz)\r\n'), [false, true, false]);
+    assert.deepEqual(marks('a REPLACE 1 x (\\Seen) CATENATE (URL "q" URL {1}\r\nx)\r\n'), [true]);
+    // MULTIAPPEND: the second message's CATENATE too.
+    assert.deepEqual(marks('a APPEND x {1}\r\nm CATENATE (URL {1}\r\nu)\r\n'), [false, true]);
+  });
+
+  test('message data and other commands are not', () => {
+    // A mailbox named URL: its literal is the message.
+    assert.deepEqual(marks('a APPEND URL {3}\r\nxyz\r\n'), [false]);
+    assert.deepEqual(marks('a REPLACE 2 URL {3}\r\nxyz\r\n'), [false]);
+    assert.deepEqual(marks('a APPEND x CATENATE (TEXT {3}\r\nxyz)\r\n'), [false]);
+    assert.deepEqual(marks('a APPEND x CATENATE (UTF8 (~{1}\r\nz))\r\n'), [false]);
+    assert.deepEqual(marks('a LOGIN URL {3}\r\nxyz\r\n'), [false]);
+    assert.deepEqual(marks('a SETMETADATA x CATENATE (URL {1}\r\nx)\r\n'), [false]);
+    // "XURL" is not the keyword.
+    assert.deepEqual(marks('a APPEND x CATENATE (XURL {1}\r\nx)\r\n'), [false]);
+  });
+});

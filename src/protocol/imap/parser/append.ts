@@ -36,10 +36,10 @@ function catPart(r: Reader): CatenatePart {
     }
     case 'URL': {
       r.sp('after URL');
-      // APPEND literals are staged as message data by the connection, so a URL literal is not readable here.
+      // The connection holds a URL literal in memory (catenate-literal.ts); staged data here means it did not.
       if (r.atLiteral()) {
         const { data } = r.literal();
-        if (!Buffer.isBuffer(data)) r.fail('A CATENATE URL must be a quoted string or an atom, not a literal');
+        if (!Buffer.isBuffer(data)) r.fail('A CATENATE URL literal must be a short string');
         return { kind: 'URL', url: decodeUtf8(data, 'URL') };
       }
       return { kind: 'URL', url: r.astring('URL') };
