@@ -30,6 +30,8 @@ export class MailboxView {
   private readonly flagSetIds = new Map<string, number>();
   /** UIDs expunged in the store that the client has not been told about yet. */
   private readonly pendingExpunge = new Set<number>();
+  /** Expunged by this session, to be reported by expungeOwn() (see expectOwnExpunge). */
+  private readonly ownExpunges = new Set<number>();
   /** New message count the client has not been told (EXISTS pending). */
   private existsAnnounced = 0;
   /** UIDs whose flags changed externally and were not reported yet. */
@@ -111,6 +113,25 @@ export class MailboxView {
   flagsOf(uid: number): string[] {
     const seq = this.seqOf(uid);
     return seq === 0 ? [] : this.flagSets[this.flagSet[seq - 1]!]!;
+  }
+
+  /**
+   * The flags the client knows for a UID: null when the view does not hold
+   * it or holds a change the client has not been told yet.
+   */
+  toldFlags(uid: number): string[] | null {
+    if (this.seqOf(uid) === 0 || this.pendingFlags.has(uid)) return null;
+    return this.flagsOf(uid);
+  }
+
+  /** The flags the view holds for the message at MSN `seq` (which must exist), told or pending. Do not modify. */
+  flagsAtSeq(seq: number): string[] {
+    return this.flagSets[this.flagSet[seq - 1]!]!;
+  }
+
+  /** The modseq the view holds for the message at MSN `seq` (which must exist). */
+  modseqAtSeq(seq: number): number {
+    return this.modseqs[seq - 1]!;
   }
 
   /** The modseq the client was last told (or would be told) for a UID; 0 when unknown. */
@@ -237,6 +258,7 @@ export class MailboxView {
   expungeOwn(uids: number[]): Array<{ seq: number; uid: number }> {
     const out: Array<{ seq: number; uid: number }> = [];
     for (const uid of [...uids].sort((a, b) => b - a)) {
+      this.ownExpunges.delete(uid);
       const seq = this.seqOf(uid);
       if (seq === 0) continue;
       this.removeAt(seq);
@@ -250,13 +272,22 @@ export class MailboxView {
     return out;
   }
 
+  /**
+   * Our own expunge, committed, whose EXPUNGE expungeOwn() sends after other
+   * updates (REPLACE: EXISTS first): refresh() must not hold it as another
+   * session's. Only for an expunge already committed.
+   */
+  expectOwnExpunge(uid: number): void {
+    this.ownExpunges.add(uid);
+  }
+
   /** Pulls the change log and records what the client must be told. */
   async refresh(): Promise<void> {
     this.dirty = false;
     const changes = await this.store.changesSince(this.mailboxId, this.highestModseq);
     const last = this.lastUid;
     for (const uid of changes.expunged) {
-      if (this.seqOf(uid) === 0) continue;
+      if (this.seqOf(uid) === 0 || this.ownExpunges.has(uid)) continue;
       if (this.pendingExpunge.size === 0) this.heldSince = this.highestModseq;
       this.pendingExpunge.add(uid);
     }

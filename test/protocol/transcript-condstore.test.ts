@@ -11,7 +11,7 @@ import { message, startTestServer, type TestServer } from './transcript.js';
 
 const M = (n: number): string => message([`Subject: message ${n}`, '', `body ${n}`]);
 
-const USERS = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9', 'u10'];
+const USERS = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9', 'u10', 'u11'];
 
 /** The untagged lines of a rev1 SELECT of INBOX (no \Recent, no keywords). */
 function selectLines(o: { exists: number; unseen?: number; uidNext: number; modseq?: number; readOnly?: boolean }): string[] {
@@ -105,10 +105,11 @@ describe('CONDSTORE and QRESYNC (RFC 7162)', () => {
     await g.run('b STATUS INBOX (HIGHESTMODSEQ)', ['* OK [HIGHESTMODSEQ 3] Highest', '* STATUS INBOX (HIGHESTMODSEQ 3)', 'b OK STATUS completed']);
   });
 
-  test('STORE (UNCHANGEDSINCE): changed, unchanged and failed messages, MODIFIED as MSNs or UIDs (3.1.3)', async () => {
+  test('STORE (UNCHANGEDSINCE): changed, unchanged and failed messages, MODIFIED as MSNs or UIDs (3.1.3, 3.1.12)', async () => {
     // UIDs 1..5 at modseqs 2..6.
     await deliver('u3', 5);
     const c = await ts.login('u3');
+    const other = await ts.login('u3');
     await c.run('a SELECT INBOX (CONDSTORE)', [...selectLines({ exists: 5, unseen: 1, uidNext: 6, modseq: 6 }), 'a OK [READ-WRITE] SELECT completed']);
     // Example 3: all pass; .SILENT still answers with UID and MODSEQ.
     await c.run('b UID STORE 4,2,5 (UNCHANGEDSINCE 6) +FLAGS.SILENT (\\Deleted)', [
@@ -117,39 +118,98 @@ describe('CONDSTORE and QRESYNC (RFC 7162)', () => {
       '* 5 FETCH (UID 5 MODSEQ (7))',
       'b OK STORE completed',
     ]);
-    // Example 6 (with the RECOMMENDED FETCH of the failed ones): 2 and 4 changed after modseq 6.
+    // Another session sets \Seen on 2 and 4 (modseq 8), unknown to c.
+    other.send('o1 SELECT INBOX\r\n');
+    await other.until('o1');
+    await other.run('o2 STORE 2,4 +FLAGS.SILENT (\\Seen)', ['o2 OK STORE completed']);
+    // Example 6 (with the RECOMMENDED FETCH of the failed ones): the flag asked for changed on 2 and 4.
     await c.run('c STORE 4,3,2 (UNCHANGEDSINCE 6) +FLAGS.SILENT (\\Seen)', [
-      '* 2 FETCH (UID 2 FLAGS (\\Deleted) MODSEQ (7))',
-      '* 3 FETCH (UID 3 MODSEQ (8))',
-      '* 4 FETCH (UID 4 FLAGS (\\Deleted) MODSEQ (7))',
+      '* 2 FETCH (UID 2 FLAGS (\\Seen \\Deleted) MODSEQ (8))',
+      '* 3 FETCH (UID 3 MODSEQ (9))',
+      '* 4 FETCH (UID 4 FLAGS (\\Seen \\Deleted) MODSEQ (8))',
       'c OK [MODIFIED 2,4] Conditional STORE failed for some messages',
     ]);
-    // UID STORE reports UIDs; a message whose flags do not change still gets its MODSEQ.
+    // 3.1.12: 2 and 3 changed after modseq 7, but not in \Deleted as c knows them, so the STORE
+    // is done (2 already had it: its MODSEQ stays); FLAGS tell what else changed.
     await c.run('d UID STORE 1:3 (UNCHANGEDSINCE 7) +FLAGS.SILENT (\\Deleted)', [
-      '* 1 FETCH (UID 1 MODSEQ (9))',
-      '* 2 FETCH (UID 2 MODSEQ (7))',
-      '* 3 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (8))',
-      'd OK [MODIFIED 3] Conditional STORE failed for some messages',
+      '* 1 FETCH (UID 1 MODSEQ (10))',
+      '* 2 FETCH (UID 2 FLAGS (\\Seen \\Deleted) MODSEQ (8))',
+      '* 3 FETCH (UID 3 FLAGS (\\Seen \\Deleted) MODSEQ (11))',
+      'd OK STORE completed',
     ]);
-    // Example 8: UNCHANGEDSINCE 0 always fails.
-    await c.run('e STORE 5 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)', [
-      '* 5 FETCH (UID 5 FLAGS (\\Deleted) MODSEQ (7))',
-      'e OK [MODIFIED 5] Conditional STORE failed for some messages',
+    // 3.1.12, Example 10's "nice server": another session's \Flagged does not conflict with $Processed.
+    other.send('o3 STORE 5 +FLAGS.SILENT (\\Flagged)\r\n');
+    await other.until('o3');
+    await c.run('e STORE 5 (UNCHANGEDSINCE 7) +FLAGS.SILENT ($Processed)', [
+      '* 5 FETCH (UID 5 FLAGS (\\Flagged \\Deleted $Processed) MODSEQ (13))',
+      'e OK STORE completed',
     ]);
-    // Without .SILENT every message gets FLAGS; duplicates in the set are one message (Example 11 note).
-    await c.run('f STORE 1,1:2 (UNCHANGEDSINCE 9) -FLAGS (\\Deleted)', [
-      '* 1 FETCH (UID 1 FLAGS () MODSEQ (10))',
-      '* 2 FETCH (UID 2 FLAGS () MODSEQ (10))',
+    // Example 8: UNCHANGEDSINCE 0 tests that an item does not exist: a keyword not set passes
+    // (the MDN is sent once), a keyword set or any system flag fails.
+    await c.run('f STORE 5 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)', [
+      '* 5 FETCH (UID 5 FLAGS (\\Flagged \\Deleted $Processed $MDNSent) MODSEQ (14))',
       'f OK STORE completed',
     ]);
-    await c.run('g FETCH 1:5 (UID FLAGS MODSEQ)', [
-      '* 1 FETCH (UID 1 FLAGS () MODSEQ (10))',
-      '* 2 FETCH (UID 2 FLAGS () MODSEQ (10))',
-      '* 3 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (8))',
-      '* 4 FETCH (UID 4 FLAGS (\\Deleted) MODSEQ (7))',
-      '* 5 FETCH (UID 5 FLAGS (\\Deleted) MODSEQ (7))',
-      'g OK FETCH completed',
+    await c.run('f2 STORE 5 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)', [
+      '* 5 FETCH (UID 5 FLAGS (\\Flagged \\Deleted $Processed $MDNSent) MODSEQ (14))',
+      'f2 OK [MODIFIED 5] Conditional STORE failed for some messages',
     ]);
+    await c.run('f3 STORE 5 (UNCHANGEDSINCE 0) -FLAGS.SILENT (\\Answered)', [
+      '* 5 FETCH (UID 5 FLAGS (\\Flagged \\Deleted $Processed $MDNSent) MODSEQ (14))',
+      'f3 OK [MODIFIED 5] Conditional STORE failed for some messages',
+    ]);
+    // STORE FLAGS (no + or -) cannot be saved by 3.1.12: message 1 changed after modseq 9.
+    await c.run('g STORE 1 (UNCHANGEDSINCE 9) FLAGS.SILENT (\\Answered)', [
+      '* 1 FETCH (UID 1 FLAGS (\\Deleted) MODSEQ (10))',
+      'g OK [MODIFIED 1] Conditional STORE failed for some messages',
+    ]);
+    // Without .SILENT every message gets FLAGS; duplicates in the set are one message (Example 11 note).
+    await c.run('h STORE 1,1:2 (UNCHANGEDSINCE 14) -FLAGS (\\Deleted)', [
+      '* 1 FETCH (UID 1 FLAGS () MODSEQ (15))',
+      '* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (15))',
+      'h OK STORE completed',
+    ]);
+    await c.run('i FETCH 1:5 (UID FLAGS MODSEQ)', [
+      '* 1 FETCH (UID 1 FLAGS () MODSEQ (15))',
+      '* 2 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (15))',
+      '* 3 FETCH (UID 3 FLAGS (\\Seen \\Deleted) MODSEQ (11))',
+      '* 4 FETCH (UID 4 FLAGS (\\Seen \\Deleted) MODSEQ (8))',
+      '* 5 FETCH (UID 5 FLAGS (\\Flagged \\Deleted $Processed $MDNSent) MODSEQ (14))',
+      'i OK FETCH completed',
+    ]);
+  });
+
+  test('conditional STORE on messages expunged by another session: NO, with [MODIFIED] for the failed ones (3.1.3 Example 11)', async () => {
+    // UIDs 1..4 at modseqs 2..5.
+    await deliver('u11', 4);
+    const c = await ts.login('u11');
+    const other = await ts.login('u11');
+    await c.run('a SELECT INBOX (CONDSTORE)', [...selectLines({ exists: 4, unseen: 1, uidNext: 5, modseq: 5 }), 'a OK [READ-WRITE] SELECT completed']);
+    other.send('o1 SELECT INBOX\r\n');
+    await other.until('o1');
+    await other.run('o2 STORE 2 +FLAGS.SILENT (\\Answered)', ['o2 OK STORE completed']);
+    await other.run('o3 UID STORE 4 +FLAGS.SILENT (\\Deleted)', ['o3 OK STORE completed']);
+    await other.run('o4 UID EXPUNGE 4', ['* 4 EXPUNGE', 'o4 OK EXPUNGE completed']);
+    // 1 and 3 change; 2 changed in \Answered after modseq 5 (MODIFIED); 4 is gone.
+    await c.run('b STORE 1:4 (UNCHANGEDSINCE 5) +FLAGS (\\Answered)', [
+      '* 1 FETCH (UID 1 FLAGS (\\Answered) MODSEQ (9))',
+      '* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ (6))',
+      '* 3 FETCH (UID 3 FLAGS (\\Answered) MODSEQ (9))',
+      // The expunge is held during a STORE by sequence numbers: HIGHESTMODSEQ says where the client is.
+      '* OK [HIGHESTMODSEQ 5] Expunges pending',
+      'b NO [MODIFIED 2] Some of the messages no longer exist',
+    ]);
+    await c.run('c NOOP', ['* 4 EXPUNGE', 'c OK NOOP completed']);
+    // Only expunged messages fail: NO [EXPUNGEISSUED].
+    await other.run('o5 UID STORE 3 +FLAGS.SILENT (\\Deleted)', ['* 1 FETCH (UID 1 FLAGS (\\Answered))', 'o5 OK STORE completed']);
+    await other.run('o6 UID EXPUNGE 3', ['* 3 EXPUNGE', 'o6 OK EXPUNGE completed']);
+    await c.run('d STORE 3 (UNCHANGEDSINCE 11) +FLAGS.SILENT (\\Seen)', [
+      '* OK [HIGHESTMODSEQ 9] Expunges pending',
+      'd NO [EXPUNGEISSUED] Some of the messages no longer exist',
+    ]);
+    // Without UNCHANGEDSINCE a STORE on an expunged message is still OK (RFC 2180 4.2.1).
+    await c.run('e STORE 3 +FLAGS.SILENT (\\Seen)', ['* OK [HIGHESTMODSEQ 9] Expunges pending', 'e OK STORE completed']);
+    await c.run('f NOOP', ['* 3 EXPUNGE', 'f OK NOOP completed']);
   });
 
   test('FETCH (CHANGEDSINCE), UID FETCH (CHANGEDSINCE n VANISHED), \\Seen set by FETCH (3.1.4, 3.2.6)', async () => {

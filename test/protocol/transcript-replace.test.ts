@@ -5,7 +5,8 @@
 // from the original (4.2); VANISHED and HIGHESTMODSEQ with QRESYNC (4.5);
 // the errors: selected state only, bad sequence number, unknown UID,
 // read-only mailbox, TRYCREATE, and a failed append that leaves the original
-// in place (3.4).
+// in place (3.4); quota on the net change (3.4) and one transaction: an
+// original expunged meanwhile fails the whole command, nothing is appended.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ const draft = (n: number): string => message(['From: Fritz <fritz@example.org>',
 describe('REPLACE (RFC 8508)', () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ users: ['alice', 'bob', 'carol'] });
+    ts = await startTestServer({ users: ['alice', 'bob', 'carol', 'dave', 'erin'] });
   });
   after(async () => {
     await ts.close();
@@ -119,5 +120,68 @@ describe('REPLACE (RFC 8508)', () => {
     const m = draft(3);
     c.send(`c UID REPLACE 1 Queue {${m.length}+}\r\n${m}\r\n`);
     await c.expect(['* OK [APPENDUID %d 3] Replacement Message ready', '* 3 EXISTS', '* VANISHED 1', 'c OK [HIGHESTMODSEQ %d] UID REPLACE completed']);
+  });
+
+  /** A draft of exactly `size` octets. */
+  const sized = (n: number, size: number): string => {
+    const head = draft(n);
+    return head + 'x'.repeat(size - head.length - 2) + '\r\n';
+  };
+
+  test('quota counts the net change: a REPLACE that adds nothing fits where an APPEND does not (3.4)', async () => {
+    await ts.repo.directory.setQuota('dave', { storage: 1, messages: 2 }); // 1024 octets
+    const account = await ts.repo.directory.findAccount('dave');
+    await ts.repo.store.createMailbox(account!.id, 'Drafts');
+    await ts.deliver('dave', 'Drafts', sized(1, 500));
+    await ts.deliver('dave', 'Drafts', sized(2, 500));
+    const c = await ts.login('dave');
+    c.send('a SELECT Drafts\r\n');
+    await c.until('a');
+    const same = sized(3, 500);
+    c.send(`b APPEND Drafts {${same.length}+}\r\n${same}\r\n`);
+    await c.expect(['b NO [OVERQUOTA] Quota exceeded']);
+    // Net zero messages and octets: at both limits, still fine.
+    c.send(`c UID REPLACE 1 Drafts {${same.length}+}\r\n${same}\r\n`);
+    await c.expect(['* OK [APPENDUID %d 3] Replacement Message ready', '* 3 EXISTS', '* 1 EXPUNGE', 'c OK UID REPLACE completed']);
+    // Net +200 octets: over the storage limit; the original stays.
+    const bigger = sized(4, 700);
+    c.send(`d UID REPLACE 2 Drafts {${bigger.length}+}\r\n${bigger}\r\n`);
+    await c.expect(['d NO [OVERQUOTA] Quota exceeded']);
+    await c.run('e UID FETCH 1:* (UID RFC822.SIZE)', [
+      '* 1 FETCH (UID 2 RFC822.SIZE 500)',
+      '* 2 FETCH (UID 3 RFC822.SIZE 500)',
+      'e OK UID FETCH completed',
+    ]);
+    // A smaller replacement frees octets; the failed one took no UID.
+    const smaller = sized(5, 300);
+    c.send(`f UID REPLACE 2 Drafts {${smaller.length}+}\r\n${smaller}\r\n`);
+    await c.expect(['* OK [APPENDUID %d 4] Replacement Message ready', '* 3 EXISTS', '* 1 EXPUNGE', 'f OK UID REPLACE completed']);
+    await c.run('g GETQUOTAROOT Drafts', [
+      '* QUOTAROOT Drafts ""',
+      '* QUOTA "" (STORAGE 1 1 MESSAGE 2 2)',
+      'g OK GETQUOTAROOT completed',
+    ]);
+  });
+
+  test('one transaction: an original expunged by another session fails REPLACE, and nothing is appended', async () => {
+    await seed('erin', 'Drafts', 1);
+    await seed('erin', 'Drafts', 2);
+    const c = await ts.login('erin');
+    const other = await ts.login('erin');
+    c.send('a SELECT Drafts\r\n');
+    await c.until('a');
+    other.send('o1 SELECT Drafts\r\n');
+    await other.until('o1');
+    await other.run('o2 STORE 1 +FLAGS.SILENT (\\Deleted)', ['o2 OK STORE completed']);
+    await other.run('o3 EXPUNGE', ['* 1 EXPUNGE', 'o3 OK EXPUNGE completed']);
+    const m = draft(3);
+    c.send(`b REPLACE 1 Drafts {${m.length}+}\r\n${m}\r\n`);
+    await c.expect(['b NO [EXPUNGEISSUED] Message was expunged']);
+    await c.run('c NOOP', ['* 1 EXPUNGE', 'c OK NOOP completed']);
+    await c.run('d STATUS Drafts (MESSAGES UIDNEXT)', ['* STATUS Drafts (MESSAGES 1 UIDNEXT 3)', 'd OK STATUS completed']);
+    // The other session sees the REPLACE as one change: EXISTS and EXPUNGE, never the original flagged \Deleted.
+    c.send(`e REPLACE 1 Drafts (\\Seen) {${m.length}+}\r\n${m}\r\n`);
+    await c.expect(['* OK [APPENDUID %d 3] Replacement Message ready', '* 2 EXISTS', '* 1 EXPUNGE', 'e OK REPLACE completed']);
+    await other.run('o4 NOOP', ['* 1 EXPUNGE', '* 1 EXISTS', 'o4 OK NOOP completed']);
   });
 });

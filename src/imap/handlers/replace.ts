@@ -1,17 +1,17 @@
 // REPLACE and UID REPLACE (RFC 8508): append the new message to the named
-// mailbox, then remove the given message from the selected one. The client
-// sees one action: the untagged OK [APPENDUID] comes first (RFC 8508 4.3),
-// then EXISTS when the target is the selected mailbox, then EXPUNGE (or
-// VANISHED with QRESYNC, RFC 8508 4.5) only once both steps are done; the
-// tagged OK carries HIGHESTMODSEQ with CONDSTORE, as after UID EXPUNGE.
-// The append is the one APPEND path (CATENATE and UTF8 included); the
-// original is expunged alone, whatever the other \Deleted messages.
+// mailbox and remove the given message from the selected one, as one store
+// transaction within a repository (../append-commit.ts). The client sees one
+// action: the untagged OK [APPENDUID] comes first (RFC 8508 4.3), then
+// EXISTS when the target is the selected mailbox, then EXPUNGE (or VANISHED
+// with QRESYNC, RFC 8508 4.5); the tagged OK carries HIGHESTMODSEQ with
+// CONDSTORE, as after UID EXPUNGE. The append is the one APPEND path
+// (CATENATE and UTF8 included); the original is expunged alone, whatever the
+// other \Deleted messages.
 
 import { compressUids } from '../../protocol/imap/sequence.js';
 import { stageAppendMessage } from '../append-message.js';
 import type { CommandOf, Handler } from '../context.js';
-import { commitAppend } from '../append-commit.js';
-import { expungeMoved } from '../cross-copy.js';
+import { commitReplace } from '../append-commit.js';
 import { targetMailbox } from './copy.js';
 import { expungeResponses } from './expunge.js';
 
@@ -30,9 +30,11 @@ export const replaceHandler: Handler<CommandOf<'REPLACE'>> = async ({ session, c
   const target = await targetMailbox(session, command.mailbox);
   const msg = command.message;
   const staged = await stageAppendMessage(session, session.home, msg);
-  const appended = await commitAppend(session, target, [
-    { staged, flags: msg.flags.filter((f) => f !== '\\Recent'), internalDate: msg.date ?? new Date() },
-  ]);
+  const { appended, expunged } = await commitReplace(session, sel.ref, uid, target, {
+    staged,
+    flags: msg.flags.filter((f) => f !== '\\Recent'),
+    internalDate: msg.date ?? new Date(),
+  });
   await session.send({
     kind: 'status',
     status: 'OK',
@@ -41,12 +43,10 @@ export const replaceHandler: Handler<CommandOf<'REPLACE'>> = async ({ session, c
   });
   if (target.mailbox.id === sel.mailbox.id && target.repository === sel.ref.repository) {
     // The new message's EXISTS before the EXPUNGE, as RFC 8508 3.2 shows; other expunges stay held.
+    view.expectOwnExpunge(uid);
     view.dirty = true;
     await session.releaseUpdates(false, false);
   }
-  // Exactly the original, whatever the other \Deleted messages (as MOVE's second half).
-  const expunged = await expungeMoved(sel.ref.repository, sel.mailbox, [uid]);
-  session.publishChange(sel.ref, expunged.highestModseq);
   const gone = expungeResponses(session, view.expungeOwn(expunged.uids));
   if (gone.length > 0) await session.send(...gone);
   if (session.condstore) {

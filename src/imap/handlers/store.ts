@@ -6,10 +6,17 @@
 // that fail UNCHANGEDSINCE are left alone, listed in [MODIFIED] (MSNs, or
 // UIDs for UID STORE), and get a FETCH with their current flags so the
 // client need not poll (the RECOMMENDED behaviour of 3.1.3, Example 6).
+// A +FLAGS/-FLAGS that failed UNCHANGEDSINCE only because other flags
+// changed is done after all (3.1.12), as is one with UNCHANGEDSINCE 0 on
+// keywords the message does not have (3.1.3); a conditional STORE on
+// messages expunged meanwhile answers NO, with [MODIFIED] if some also
+// failed the test (3.1.3 Example 11).
 
-import type { FetchItem, Response } from '../../protocol/imap/response.js';
+import type { SequenceSet } from '../../protocol/imap/ast.js';
+import type { FetchItem, Response, ResponseCode } from '../../protocol/imap/response.js';
 import { compressUids } from '../../protocol/imap/sequence.js';
 import type { CommandOf, Handler } from '../context.js';
+import { systemFlagBit } from '../../mail/flags.js';
 import type { MailStore } from '../../mail/ports.js';
 import type { MailboxId, StoreFlagsResult } from '../../mail/types.js';
 import { mayChangeAllFlags, permittedFlags, replacedFlags } from '../rights.js';
@@ -39,14 +46,20 @@ export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps,
     return { status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (no right to change these flags)' };
   }
   if (uids.length === 0) return { status: 'OK', text: 'STORE completed' };
-  const result =
+  let result =
     command.operation === 'replace' && !mayChangeAllFlags(rights)
       ? await replaceWithinRights(deps.store, sel.mailbox.id, uids, rights, requested, command.unchangedSince ?? undefined)
       : await deps.store.storeFlags(sel.mailbox.id, MailboxView.toUidSet(uids), command.operation, flags, command.unchangedSince ?? undefined);
+  // Done on a retry: their FETCH carries FLAGS, as the client may not know the other flags' change.
+  let retried = new Set<number>();
+  if (command.operation !== 'replace' && command.unchangedSince !== null && result.modified.length > 0) {
+    const retry = { operation: command.operation, flags, unchangedSince: command.unchangedSince };
+    ({ result, retried } = await retryWithoutConflict(deps.store, sel.mailbox.id, view, result, retry));
+  }
   const reported = new Map<number, Reported>();
   for (const c of result.changed) {
     view.applyOwnFlags(c.uid, c.flags, c.modseq);
-    reported.set(c.uid, { flags: c.flags, modseq: c.modseq, forceFlags: false });
+    reported.set(c.uid, { flags: c.flags, modseq: c.modseq, forceFlags: retried.has(c.uid) });
   }
   if (result.changed.length > 0) session.publishChange(sel.ref, result.highestModseq);
 
@@ -58,7 +71,7 @@ export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps,
   if (lookUp.length > 0) {
     for (const m of await deps.store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(lookUp))) {
       if (m.expungedModseq !== null) continue;
-      reported.set(m.uid, { flags: m.flags, modseq: m.modseq, forceFlags: modified.has(m.uid) });
+      reported.set(m.uid, { flags: m.flags, modseq: m.modseq, forceFlags: modified.has(m.uid) || retried.has(m.uid) });
       view.applyOwnFlags(m.uid, m.flags, m.modseq);
     }
   }
@@ -77,12 +90,63 @@ export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps,
     if (out.length >= 256) await session.send(...out.splice(0));
   }
   if (out.length > 0) await session.send(...out);
+  const modifiedSet = (): SequenceSet =>
+    compressUids(command.uid ? [...modified] : [...modified].map((u) => view.seqOf(u)).filter((s) => s !== 0));
+  // A conditional STORE looked every message up: one neither reported nor MODIFIED is expunged.
+  if (conditional && uids.some((u) => !reported.has(u) && !modified.has(u))) {
+    const code: ResponseCode = modified.size > 0 ? { kind: 'MODIFIED', set: modifiedSet() } : { kind: 'EXPUNGEISSUED' };
+    return { status: 'NO', code, text: 'Some of the messages no longer exist' };
+  }
   if (modified.size > 0) {
-    const set = command.uid ? [...modified] : [...modified].map((u) => view.seqOf(u)).filter((s) => s !== 0);
-    return { status: 'OK', code: { kind: 'MODIFIED', set: compressUids(set) }, text: 'Conditional STORE failed for some messages' };
+    return { status: 'OK', code: { kind: 'MODIFIED', set: modifiedSet() }, text: 'Conditional STORE failed for some messages' };
   }
   return { status: 'OK', text: 'STORE completed' };
 };
+
+const hasFlag = (flags: readonly string[], flag: string): boolean => flags.some((f) => f.toLowerCase() === flag.toLowerCase());
+
+/** Whether a message that failed the UNCHANGEDSINCE test of a +FLAGS/-FLAGS of `flags` is in conflict with it. */
+function conflicts(flags: readonly string[], unchangedSince: number, now: readonly string[], told: readonly string[] | null): boolean {
+  // 3.1.3: UNCHANGEDSINCE 0 fails if the item exists; a system flag always exists, a keyword when it is set.
+  if (unchangedSince === 0) return flags.some((f) => systemFlagBit(f) !== 0 || hasFlag(now, f));
+  // 3.1.12: only a requested flag that differs from what the client was told is a conflict.
+  return told === null || flags.some((f) => hasFlag(told, f) !== hasFlag(now, f));
+}
+
+/**
+ * RFC 7162 3.1.12: a +FLAGS/-FLAGS whose UNCHANGEDSINCE test failed need not
+ * fail when its change does not conflict with what changed (see conflicts()).
+ * Those messages are tried once more, with UNCHANGEDSINCE the highest modseq
+ * just read: a change after that read takes a higher modseq and still fails.
+ */
+async function retryWithoutConflict(
+  store: MailStore,
+  mailboxId: MailboxId,
+  view: MailboxView,
+  first: StoreFlagsResult,
+  retry: { operation: 'add' | 'remove'; flags: string[]; unchangedSince: number },
+): Promise<{ result: StoreFlagsResult; retried: Set<number> }> {
+  const { operation, flags } = retry;
+  const candidates: number[] = [];
+  let since = 0;
+  for (const m of await store.fetchMessages(mailboxId, MailboxView.toUidSet(first.modified))) {
+    if (m.expungedModseq !== null || conflicts(flags, retry.unchangedSince, m.flags, view.toldFlags(m.uid))) continue;
+    candidates.push(m.uid);
+    since = Math.max(since, m.modseq);
+  }
+  if (candidates.length === 0) return { result: first, retried: new Set() };
+  const again = await store.storeFlags(mailboxId, MailboxView.toUidSet(candidates), operation, flags, since);
+  const stillModified = new Set(again.modified);
+  const retried = new Set(candidates.filter((u) => !stillModified.has(u)));
+  return {
+    result: {
+      changed: [...first.changed, ...again.changed].sort((a, b) => a.uid - b.uid),
+      modified: first.modified.filter((u) => !retried.has(u)),
+      highestModseq: Math.max(first.highestModseq, again.highestModseq),
+    },
+    retried,
+  };
+}
 
 /**
  * STORE FLAGS for a user who may change only some flags: each message keeps
