@@ -16,7 +16,7 @@ import { CommandFramer } from '../protocol/imap/framer.js';
 import type { FrameEvent } from '../protocol/imap/framing-types.js';
 import { parseCommand } from '../protocol/imap/parser/index.js';
 import type { Response, WirePart } from '../protocol/imap/response.js';
-import { serializeResponse } from '../protocol/imap/serializer.js';
+import { serializeResponses } from '../protocol/imap/serializer.js';
 import type { Logger } from '../util/log.js';
 import { DeflateStream } from './compression.js';
 import type { ImapServerDeps } from './context.js';
@@ -120,10 +120,7 @@ export class ImapConnection implements SessionIO {
   // ---------- SessionIO ----------
 
   send(responses: Response[]): Promise<void> {
-    const opts = this.session.serializeOptions;
-    const parts: WirePart[] = [];
-    for (const r of responses) for (const p of serializeResponse(r, opts)) parts.push(p);
-    return this.enqueueWrite(parts);
+    return this.enqueueWrite(serializeResponses(responses, this.session.serializeOptions));
   }
 
   readLine(): Promise<Buffer | null> {
@@ -306,8 +303,9 @@ export class ImapConnection implements SessionIO {
 
   private async onLiteral(ev: Extract<FrameEvent, { kind: 'literal' }>): Promise<void> {
     const limits = this.deps.config.limits;
-    // Message data (APPEND, RFC 8508 REPLACE, CATENATE TEXT parts) is staged while it arrives.
-    if (ev.command === 'APPEND' || ev.command === 'REPLACE' || ev.command === 'UID REPLACE') {
+    // Message data (APPEND, RFC 8508 REPLACE, CATENATE TEXT parts) is staged while it arrives;
+    // a CATENATE URL sent as a literal is a string for the parser, held in memory.
+    if ((ev.command === 'APPEND' || ev.command === 'REPLACE' || ev.command === 'UID REPLACE') && !ev.catenateUrl) {
       // Nobody may make us spool a message before logging in.
       if (!this.session.account) {
         this.framer.rejectLiteral();
@@ -502,6 +500,24 @@ export class ImapConnection implements SessionIO {
       }
       this.flushOut();
       let sent = 0;
+      if (part.pipe) {
+        // A closed socket stops the reading (the error is only a signal, not a failure).
+        const closed = new Error('socket closed');
+        try {
+          await part.pipe(async (chunk) => {
+            if (this.socket.destroyed) throw closed;
+            sent += chunk.length;
+            if (sent > part.size) throw new Error('streamed literal longer than announced');
+            await this.writeConsumed(chunk);
+          });
+        } catch (err) {
+          if (err === closed) return;
+          throw err;
+        }
+        if (this.socket.destroyed) return;
+        if (sent !== part.size) throw new Error(`streamed literal shorter than announced (${sent} of ${part.size})`);
+        continue;
+      }
       for await (const chunk of part.open()) {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
         sent += b.length;
@@ -524,6 +540,17 @@ export class ImapConnection implements SessionIO {
         this.drainWaiters.push(resolve);
       });
     }
+  }
+
+  /**
+   * Resolves once the socket is done with `buf` (its write callback: the
+   * bytes went to the kernel, TLS or the compressor), so the caller may
+   * reuse it; also when the socket is gone.
+   */
+  private writeConsumed(buf: Buffer): Promise<void> {
+    const sock = this.socket;
+    if (sock.destroyed || sock.writableEnded) return RESOLVED;
+    return new Promise<void>((resolve) => sock.write(buf, () => resolve()));
   }
 
   // ---------- timers ----------

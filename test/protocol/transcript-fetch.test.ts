@@ -132,6 +132,46 @@ describe('FETCH body parts and APPEND data', () => {
     await c.run(`e APPEND INBOX {${m.length}+}\r\n${m} {9+}\r\nA: b\r\n\r\n\x00`, ['e NO Message contains NUL; use a literal8 (~{n})']);
     await c.run('f STATUS INBOX (MESSAGES)', ['* STATUS INBOX (MESSAGES 5)', 'f OK STATUS completed']);
   });
+
+  test('large BODY[n] and BINARY[n] stream whole and partial, decoded across chunk boundaries', async () => {
+    // Decoded text (CRLF lines, so the line-based client reads it back exactly), far above the streaming threshold.
+    const text = Array.from({ length: 12000 }, (_, i) => `line ${i} of the attachment ${'z'.repeat(i % 37)}`).join('\r\n');
+    const encoded = Buffer.from(text).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = message([
+      'Subject: big attachment',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="B"',
+      '',
+      '--B',
+      'Content-Type: text/plain',
+      '',
+      'see attached',
+      '--B',
+      'Content-Type: text/plain',
+      'Content-Transfer-Encoding: base64',
+      '',
+      encoded,
+      '--B--',
+    ]);
+    assert.ok(text.length > 500_000);
+    await ts.deliver('alice', 'INBOX', raw);
+    await c.run('n NOOP', ['* 6 EXISTS', 'n OK NOOP completed']);
+    const fetchData = async (tag: string, item: string, head: string): Promise<string> => {
+      c.send(`${tag} FETCH 6 (${item})\r\n`);
+      const lines = await c.until(tag);
+      assert.equal(lines[0], head);
+      assert.equal(lines[lines.length - 1], `${tag} OK FETCH completed`);
+      const got = lines.slice(1, -1).join('\r\n');
+      assert.ok(got.endsWith(')'));
+      return got.slice(0, -1);
+    };
+    assert.equal(await fetchData('a', 'BODY.PEEK[2]', `* 6 FETCH (BODY[2] {${encoded.length}}`), encoded);
+    assert.equal(await fetchData('b', 'BINARY.PEEK[2]', `* 6 FETCH (BINARY[2] {${text.length}}`), text);
+    assert.equal(await fetchData('c', 'BINARY.PEEK[2]<262000.10000>', '* 6 FETCH (BINARY[2]<262000> {10000}'), text.slice(262000, 272000));
+    const tail = text.length - 100;
+    assert.equal(await fetchData('d', `BINARY.PEEK[2]<${tail}.1000>`, `* 6 FETCH (BINARY[2]<${tail}> {100}`), text.slice(tail));
+    await c.run('e FETCH 6 BINARY.SIZE[2]', [`* 6 FETCH (BINARY.SIZE[2] ${text.length})`, 'e OK FETCH completed']);
+  });
 });
 
 describe('APPEND before login', () => {

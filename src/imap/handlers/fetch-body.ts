@@ -107,7 +107,9 @@ async function blobData(blobs: BlobStore, meta: MessageMeta, r: { start: number;
   const size = r.end - r.start;
   if (size <= 0) return Buffer.alloc(0);
   if (size <= STREAM_THRESHOLD) return blobs.readBuffer(meta.blobId, r);
-  return { kind: 'stream', size, binary: false, open: () => blobs.read(meta.blobId, r) as Readable & AsyncIterable<Buffer> };
+  const open = (): Readable & AsyncIterable<Buffer> => blobs.read(meta.blobId, r) as Readable & AsyncIterable<Buffer>;
+  if (!blobs.pipeRange) return { kind: 'stream', size, binary: false, open };
+  return { kind: 'stream', size, binary: false, open, pipe: (sink) => blobs.pipeRange!(meta.blobId, r, sink) };
 }
 
 interface BinaryTarget {
@@ -156,15 +158,58 @@ function decoded(src: BodySource, t: BinaryTarget): AsyncIterable<Buffer> {
   return decodeStream(raw, createTransferDecoder(t.encoding!)!);
 }
 
+/** Returned by forEachDecoded's callback: no more bytes are wanted. */
+const STOP = Symbol('stop');
+
+/**
+ * Calls `each` with the decoded bytes of the target in order, reading the
+ * raw bytes through the store's reused buffers when it has them (the
+ * decoders never keep their input, so a raw buffer is free again once `each`
+ * resolved). Returning STOP from `each` ends the reading early.
+ */
+async function forEachDecoded(src: BodySource, t: BinaryTarget, each: (out: Buffer) => Promise<unknown> | unknown): Promise<void> {
+  const { blobs, meta } = src;
+  if (!blobs.pipeRange) {
+    for await (const out of decoded(src, t)) if ((await each(out)) === STOP) return;
+    return;
+  }
+  const decoder = createTransferDecoder(t.encoding!)!;
+  const stopped = new Error('stop');
+  try {
+    await blobs.pipeRange(meta.blobId, t.range, async (chunk) => {
+      const out = decoder.push(chunk);
+      if (out.length > 0 && (await each(out)) === STOP) throw stopped;
+    });
+  } catch (err) {
+    if (err === stopped) return;
+    throw err;
+  }
+  const tail = decoder.end();
+  if (tail.length > 0) await each(tail);
+}
+
 /** Decoded size and whether a NUL occurs, by streaming (nothing is kept). */
 async function scanDecoded(src: BodySource, t: BinaryTarget): Promise<{ size: number; nul: boolean }> {
   let size = 0;
   let nul = false;
-  for await (const chunk of decoded(src, t)) {
+  await forEachDecoded(src, t, (chunk) => {
     size += chunk.length;
     if (!nul && chunk.includes(0)) nul = true;
-  }
+  });
   return { size, nul };
+}
+
+/** Sends decoded bytes [skip, skip+limit) of the target through `sink`. */
+async function pipeDecoded(src: BodySource, t: BinaryTarget, skip: number, limit: number, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
+  let pos = 0;
+  const end = skip + limit;
+  await forEachDecoded(src, t, async (out) => {
+    const from = Math.max(0, skip - pos);
+    const to = Math.min(out.length, end - pos);
+    pos += out.length;
+    if (to > from) await sink(out.subarray(from, to));
+    return pos >= end ? STOP : undefined;
+  });
 }
 
 async function binarySection(src: BodySource, name: string, part: number[], partial: Partial | null): Promise<FetchItem> {
@@ -194,6 +239,7 @@ async function binarySection(src: BodySource, name: string, part: number[], part
     size,
     binary: scan.nul,
     open: () => toReadableLike(sliceStream(decoded(src, t), p.start, size)),
+    pipe: (sink) => pipeDecoded(src, t, p.start, size, sink),
   };
   return { kind: 'data', name, data: size === 0 ? Buffer.alloc(0) : stream };
 }

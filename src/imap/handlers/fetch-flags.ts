@@ -1,9 +1,12 @@
 // FETCH of UID, FLAGS and MODSEQ only: what a client syncing a big mailbox
-// asks (FETCH 1:* (UID FLAGS), CHANGEDSINCE resyncs). Reads the store's
-// compact flag listing (16 bytes a message) per chunk of UIDs instead of full
-// message metadata, and builds and sends the responses a few thousand at a
-// time: FETCH 1:* of a million messages streams, holding one chunk's compact
-// arrays and one send's responses.
+// asks (FETCH 1:* (UID FLAGS), CHANGEDSINCE resyncs). The session's view
+// already holds every message's flags and modseq as of its highest modseq:
+// when the store has had no change since (the usual case, e.g. right after
+// SELECT) they are answered from the view without reading the store.
+// Otherwise the store's compact flag listing (16 bytes a message) is read per
+// chunk of UIDs instead of full message metadata. Responses are built and
+// sent a few thousand at a time: FETCH 1:* of a million messages streams,
+// holding one chunk's compact arrays and one send's responses.
 
 import type { MailStore } from '../../mail/ports.js';
 import type { FetchAttribute } from '../../protocol/imap/ast.js';
@@ -40,6 +43,16 @@ export async function fetchFlagItems(
   changedSince: number | undefined,
 ): Promise<number> {
   const { chunk: chunkSize, send: sendSize } = f.sizes ?? { chunk: CHUNK, send: SEND };
+  const current = uids.length > 0 ? await f.store.getMailboxById(f.mailboxId) : null;
+  const viewIsCurrent = current !== null && current.highestModseq === f.view.highestModseq;
+  // One FLAGS item per distinct flag set (the view's and the listing's sets are shared arrays):
+  // a response per message is garbage enough.
+  const flagItems = new Map<readonly string[], FetchItem>();
+  const flagsItem = (set: string[]): FetchItem => {
+    let item = flagItems.get(set);
+    if (!item) flagItems.set(set, (item = { kind: 'FLAGS', flags: set }));
+    return item;
+  };
   let missing = 0;
   for (let i = 0; i < uids.length; i += chunkSize) {
     const chunk = uids.slice(i, i + chunkSize);
@@ -48,7 +61,18 @@ export async function fetchFlagItems(
     const first = chunk[0]!;
     const last = chunk[chunk.length - 1]!;
     const rest: number[] = [];
-    if (last - first < 4 * chunk.length) {
+    if (viewIsCurrent) {
+      chunk.forEach((uid, j) => {
+        const seq = f.view.seqOf(uid);
+        // An expunge not told yet: the view may have missed a flag change made just before it.
+        if (seq === 0 || f.view.isPendingExpunge(uid)) {
+          rest.push(j);
+        } else {
+          flags[j] = f.view.flagsAtSeq(seq);
+          modseqs[j] = f.view.modseqAtSeq(seq);
+        }
+      });
+    } else if (last - first < 4 * chunk.length) {
       // Dense (1:* and the like): one range of the listing.
       const listing = await f.store.listFlags(f.mailboxId, { start: first, end: last });
       let k = 0;
@@ -85,9 +109,12 @@ export async function fetchFlagItems(
           missing++;
           continue;
         }
-        const items: FetchItem[] = attrs.map((a) =>
-          a.kind === 'UID' ? { kind: 'UID', uid } : a.kind === 'FLAGS' ? { kind: 'FLAGS', flags: set } : { kind: 'MODSEQ', modseq: modseqs[j]! },
-        );
+        const items: FetchItem[] = [];
+        for (const a of attrs) {
+          if (a.kind === 'UID') items.push({ kind: 'UID', uid });
+          else if (a.kind === 'FLAGS') items.push(flagsItem(set));
+          else items.push({ kind: 'MODSEQ', modseq: modseqs[j]! });
+        }
         out.push({ kind: 'FETCH', seq, items });
       }
       if (out.length > 0) await f.send(...out);

@@ -70,6 +70,12 @@ export interface StreamedLiteral {
   /** Serialise as literal8 (~{n}) because the data may contain NUL (BINARY). */
   readonly binary: boolean;
   open(): NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  /**
+   * Optional, preferred over open(): sends the bytes through `sink` in
+   * reused buffers; a chunk may be overwritten once sink's promise for it
+   * resolved (the socket has taken its bytes).
+   */
+  pipe?(sink: (chunk: Buffer) => Promise<void>): Promise<void>;
 }
 
 /** nstring content: null -> NIL; Buffer/string -> quoted or literal as the serializer sees fit. */

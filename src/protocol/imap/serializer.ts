@@ -169,6 +169,14 @@ function fetchItem(w: WireWriter, item: FetchItem): void {
   }
 }
 
+/** The items of a FETCH response, SP between (a plain loop: FETCH 1:* writes one response per message). */
+function fetchItems(w: WireWriter, items: readonly FetchItem[]): void {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) w.raw(' ');
+    fetchItem(w, items[i]!);
+  }
+}
+
 type Namespace = Array<{ prefix: string; delimiter: string | null }> | null;
 
 function namespace(w: WireWriter, ns: Namespace): void {
@@ -262,10 +270,14 @@ function write(w: WireWriter, r: Response): void {
       return;
     }
     case 'FETCH':
-      w.raw(`* ${r.seq} FETCH `).list(r.items, (item) => fetchItem(w, item)).crlf();
+      w.raw(`* ${r.seq} FETCH (`);
+      fetchItems(w, r.items);
+      w.raw(')\r\n');
       return;
     case 'UIDFETCH':
-      w.raw(`* ${r.uid} UIDFETCH `).list(r.items, (item) => fetchItem(w, item)).crlf();
+      w.raw(`* ${r.uid} UIDFETCH (`);
+      fetchItems(w, r.items);
+      w.raw(')\r\n');
       return;
     case 'NAMESPACE':
       w.raw('* NAMESPACE ');
@@ -341,8 +353,13 @@ function write(w: WireWriter, r: Response): void {
 
 /** Serialises one response (with its CRLF). */
 export function serializeResponse(r: Response, opts: SerializeOptions): WirePart[] {
+  return serializeResponses([r], opts);
+}
+
+/** Serialises responses in order into as few parts as their streamed literals allow. */
+export function serializeResponses(responses: readonly Response[], opts: SerializeOptions): WirePart[] {
   const w = new WireWriter(opts);
-  write(w, r);
+  for (const r of responses) write(w, r);
   return w.finish();
 }
 

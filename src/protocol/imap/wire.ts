@@ -6,6 +6,9 @@ import type { SerializeOptions, StreamedLiteral, WirePart } from './response.js'
 /** Longest string sent quoted; longer ones go as literals. */
 export const MAX_QUOTED = 1000;
 
+/** Buffers from this size on are kept as parts of their own (not copied when the output is joined). */
+const OWN_PART = 64 * 1024;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function isValidUtf8(b: Buffer): boolean {
@@ -31,16 +34,28 @@ export function canQuote(b: Buffer, opts: SerializeOptions): boolean {
 export class WireWriter {
   private parts: WirePart[] = [];
   private pending: Buffer[] = [];
+  /**
+   * Raw text not encoded yet: tokens are joined as one string and encoded
+   * once (a Buffer per token made FETCH 1:* of a big mailbox allocation-bound).
+   */
+  private unencoded = '';
 
   constructor(readonly opts: SerializeOptions) {}
 
   /** Raw ASCII/UTF-8 text (protocol tokens; callers ensure it is safe). */
   raw(text: string): this {
-    this.pending.push(Buffer.from(text, 'utf8'));
+    this.unencoded += text;
     return this;
   }
 
   bytes(b: Buffer): this {
+    if (b.length >= OWN_PART) {
+      // A large literal stays a part of its own rather than be copied into the joined bytes.
+      this.flush();
+      this.parts.push(b);
+      return this;
+    }
+    this.encodeText();
     this.pending.push(b);
     return this;
   }
@@ -103,7 +118,14 @@ export class WireWriter {
     return this.raw('\r\n');
   }
 
+  private encodeText(): void {
+    if (this.unencoded === '') return;
+    this.pending.push(Buffer.from(this.unencoded, 'utf8'));
+    this.unencoded = '';
+  }
+
   private flush(): void {
+    this.encodeText();
     if (this.pending.length === 0) return;
     this.parts.push(this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending));
     this.pending = [];

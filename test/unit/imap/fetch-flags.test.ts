@@ -87,6 +87,40 @@ describe('fetchFlagItems', () => {
     assert.deepEqual(flagsOnly.responses, [{ kind: 'FETCH', seq: 2, items: [{ kind: 'FLAGS', flags: ['\\Seen'] }] }]);
   });
 
+  test('a view with every change pulled answers from itself, without reading the listing', async () => {
+    await view.refresh(); // now current: uid 3's new flag is in the view, uid 5 is a pending expunge
+    assert.ok(view.isPendingExpunge(5));
+    let listings = 0;
+    const counting = new Proxy(t.repo.store, {
+      get: (target, key, receiver) => {
+        if (key === 'listFlags') listings++;
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const fetch = async (uids: number[]) => {
+      const sent: Response[] = [];
+      const missing = await fetchFlagItems(
+        { store: counting, mailboxId: inbox.id, view, send: async (...r) => void sent.push(...r), sizes: { chunk: 4, send: 3 } },
+        uids,
+        ATTRS,
+        undefined,
+      );
+      return { missing, sent };
+    };
+    const uids = view.allUids();
+    const fromView = await fetch(uids);
+    assert.equal(listings, 0, 'no listing read');
+    assert.equal(fromView.missing, 0);
+    assert.deepEqual(fromView.sent, await expected(uids));
+    // A change the view has not pulled: the listing is read again, and tells it.
+    await t.repo.store.storeFlags(inbox.id, [{ start: 7, end: 7 }], 'add', ['\\Answered']);
+    const fromStore = await fetch(uids);
+    assert.ok(listings > 0);
+    assert.deepEqual(fromStore.sent, await expected(uids));
+    await view.refresh();
+  });
+
   test('a message gone from the store is counted missing, not answered', async () => {
     await t.repo.store.pruneExpunged(new Date(Date.now() + 60_000));
     const { missing, responses } = await run(view.allUids(), ATTRS);

@@ -57,6 +57,72 @@ test('base64: chunked, whitespace and junk skipped, padding mid-stream', () => {
   }
 });
 
+/** The plain byte-at-a-time decoder the streaming one must equal: skip junk, "=" ends a group of 2 or 3. */
+function referenceBase64(input: Buffer): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const out: number[] = [];
+  let quad = 0;
+  let have = 0;
+  const flush = (): void => {
+    if (have === 2) out.push((quad >> 4) & 0xff);
+    if (have === 3) out.push((quad >> 10) & 0xff, (quad >> 2) & 0xff);
+    quad = 0;
+    have = 0;
+  };
+  for (const c of input) {
+    const ch = String.fromCharCode(c);
+    const v = ch === '-' ? 62 : ch === '_' ? 63 : alphabet.indexOf(ch);
+    if (v >= 0) {
+      quad = (quad << 6) | v;
+      if (++have === 4) {
+        out.push((quad >> 16) & 0xff, (quad >> 8) & 0xff, quad & 0xff);
+        quad = 0;
+        have = 0;
+      }
+    } else if (ch === '=' && have >= 2) flush();
+  }
+  flush();
+  return Buffer.from(out);
+}
+
+test('base64: random input in random chunks decodes as the byte loop does', () => {
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const pool = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_AQgw/+09zZ', 'latin1');
+  const junk = [0x0d, 0x0a, 0x20, 0x09, 0x3d, 0x2a, 0x00, 0x80, 0xff, 0xc3];
+  for (let round = 0; round < 400; round++) {
+    // Small inputs, then larger ones, then some over the decoder's native slice size (32 KB) in large chunks.
+    const size = rand(round < 300 ? 40 : round < 390 ? 3000 : 200_000);
+    const input = Buffer.alloc(size);
+    const junkRate = [0, 2, 10, 50][round % 4]!;
+    for (let i = 0; i < size; i++) input[i] = rand(100) < junkRate ? junk[rand(junk.length)]! : pool[rand(pool.length)]!;
+    const d = createTransferDecoder('base64')!;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < size; ) {
+      const n = 1 + rand(round >= 390 ? 100_000 : round % 2 ? 7 : 600);
+      parts.push(d.push(input.subarray(i, i + n)));
+      i += n;
+    }
+    parts.push(d.end());
+    assert.deepEqual(Buffer.concat(parts), referenceBase64(input), `round ${round}: ${input.toString('latin1')}`);
+  }
+});
+
+test('base64: a large attachment in 64 KB chunks', () => {
+  const raw = Buffer.alloc(1_000_003);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + (i >> 8)) & 0xff;
+  const text = raw.toString('base64').replace(/.{76}/g, '$&\r\n');
+  const encoded = Buffer.from(text);
+  const d = createTransferDecoder('base64')!;
+  const parts: Buffer[] = [];
+  for (let i = 0; i < encoded.length; i += 65536) parts.push(d.push(encoded.subarray(i, i + 65536)));
+  parts.push(d.end());
+  assert.deepEqual(Buffer.concat(parts), raw);
+});
+
 test('quoted-printable: soft breaks, trailing space, bad escapes kept', () => {
   const cases: Array<[string, string]> = [
     ['caf=C3=A9', 'café'],

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope, MimePart } from '../../../src/mime/types.js';
 import type { Response, SerializeOptions, StreamedLiteral } from '../../../src/protocol/imap/response.js';
-import { serializeResponse, wireToBuffer } from '../../../src/protocol/imap/serializer.js';
+import { serializeResponse, serializeResponses, wireToBuffer } from '../../../src/protocol/imap/serializer.js';
 import { compressUids } from '../../../src/protocol/imap/sequence.js';
 
 const REV1: SerializeOptions = { utf8: false, rev2: false };
@@ -253,5 +253,24 @@ describe('FETCH', () => {
     assert.equal(out, `* 7 FETCH (ENVELOPE ({1001}\r\n${'x'.repeat(1001)} {4}\r\na\r\nb NIL NIL NIL NIL NIL NIL NIL {7}\r\nGrüße))\r\n`);
     const out2 = wire({ kind: 'FETCH', seq: 7, items: [{ kind: 'ENVELOPE', envelope: { ...env, date: null, subject: null } }] }, REV2);
     assert.equal(out2, '* 7 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL "Grüße"))\r\n');
+  });
+
+  test('several responses: the bytes of each in order, joined; a large literal stays a part of its own', () => {
+    const big = Buffer.alloc(100 * 1024, 0x61);
+    const responses: Response[] = [
+      { kind: 'FETCH', seq: 1, items: [{ kind: 'UID', uid: 4 }, { kind: 'FLAGS', flags: ['\\Seen', '$Work'] }] },
+      { kind: 'FETCH', seq: 2, items: [{ kind: 'UID', uid: 5 }, { kind: 'data', name: 'BODY[]', data: Buffer.from('hi') }] },
+      { kind: 'FETCH', seq: 3, items: [{ kind: 'data', name: 'BODY[]', data: big }] },
+      { kind: 'EXISTS', count: 3 },
+    ];
+    const parts = serializeResponses(responses, REV1);
+    const one = responses.map((r) => wireToBuffer(serializeResponse(r, REV1)));
+    assert.deepEqual(wireToBuffer(parts), Buffer.concat(one));
+    assert.equal(parts.length, 3, 'text before the large literal, the literal, text after');
+    assert.equal(parts[1], big, 'not copied');
+    assert.equal(
+      (parts[0] as Buffer).toString(),
+      '* 1 FETCH (UID 4 FLAGS (\\Seen $Work))\r\n* 2 FETCH (UID 5 BODY[] {2}\r\nhi)\r\n* 3 FETCH (BODY[] {102400}\r\n',
+    );
   });
 });

@@ -86,3 +86,42 @@ test('list yields blobs last touched before the given time', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pipeRange: the range in reused buffers, each kept until its sink promise resolves', async () => {
+  const dir = tempDir();
+  try {
+    const s = new FsBlobStore(dir, { fsync: false });
+    const data = Buffer.alloc(700_001);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 10)) & 0xff;
+    const w = s.beginWrite();
+    await w.write(data);
+    const { blobId } = await w.commit();
+    for (const range of [
+      { start: 0, end: data.length },
+      { start: 12_345, end: 600_000 },
+      { start: 5, end: 6 },
+      { start: 650_000, end: 800_000 }, // past the end: stops at the end of the file
+    ]) {
+      const got: Buffer[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      await s.pipeRange(blobId, range, async (chunk) => {
+        buffers.add(chunk.buffer);
+        // Copied only after a delay: the store must not overwrite the chunk meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        got.push(Buffer.from(chunk));
+      });
+      assert.deepEqual(Buffer.concat(got), data.subarray(range.start, Math.min(range.end, data.length)), JSON.stringify(range));
+      assert.ok(buffers.size <= 2, `at most two buffers, got ${buffers.size}`);
+    }
+    await assert.rejects(
+      s.pipeRange('0'.repeat(64), { start: 0, end: 10 }, async () => {}),
+      (err: Error & { code?: string }) => err.code === 'NOT_FOUND',
+    );
+    const failing = s.pipeRange(blobId, { start: 0, end: data.length }, async () => {
+      throw new Error('sink failed');
+    });
+    await assert.rejects(failing, /sink failed/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
