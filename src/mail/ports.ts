@@ -34,6 +34,8 @@ export interface RepositoryEntry {
   name: string;
   /** postgres:// URL; may list several hosts (the primary is chosen at connect). */
   url: string;
+  /** Streaming replicas serving reads (ARCHITECTURE.md, decision 8): one postgres:// URL each. */
+  replicas?: string[];
 }
 
 /**
@@ -55,8 +57,18 @@ export interface Directory {
   listRepositories(): Promise<RepositoryEntry[]>;
   /** ALREADY_EXISTS; INVALID_NAME for an empty name or the default repository's. */
   addRepository(entry: RepositoryEntry): Promise<void>;
+  /** Replaces the repository's list of read replicas. NOT_FOUND; INVALID_NAME for a bad URL. */
+  setRepositoryReplicas(name: string, replicas: string[]): Promise<void>;
   setPassword(name: string, passwordHash: string): Promise<void>; // NOT_FOUND
   setDisabled(name: string, disabled: boolean): Promise<void>; // NOT_FOUND
+  /** `petrel user move`'s write freeze until `until` (null ends it). NOT_FOUND. */
+  setFrozenUntil(name: string, until: Date | null): Promise<void>;
+  /**
+   * Points the account at `to` and ends its freeze, only if it is still in
+   * `from` and frozen past now (a lapsed freeze may have let writes through):
+   * false, and nothing changes, otherwise.
+   */
+  switchRepository(name: string, from: string, to: string): Promise<boolean>;
   /** Deletes the account and, through the MailStore, all its mailboxes. */
   deleteAccount(name: string): Promise<void>; // NOT_FOUND
   listAccounts(): Promise<Account[]>;
@@ -84,6 +96,16 @@ export interface CreateMailboxOptions {
  *   that has not yet been told of the expunge can still FETCH them.
  */
 export interface MailStore {
+  /**
+   * Optional: a view for one account's sessions whose metadata reads may be
+   * served by read replicas that have replayed what the account wrote or was
+   * told of (a store without replicas returns itself). Writes through the
+   * view, and the account's change events, move that point.
+   */
+  forReader?(accountId: AccountId): MailStore;
+  /** Optional, on such a view: the reader was told of a change (an event), which its next reads must show. */
+  noteChange?(): void;
+
   // --- mailboxes ---
   listMailboxes(accountId: AccountId): Promise<MailboxInfo[]>;
   /** Case-sensitive name lookup, except that "inbox" in any case means INBOX. */
@@ -154,6 +176,15 @@ export interface MailStore {
   /** Copy then expunge from the source, in one transaction. */
   moveMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult & { expunged: ExpungeResult }>;
   /**
+   * RFC 8508 REPLACE in one transaction: appends `item` to `target` and
+   * expunges the live message `uid` of `source` (whatever its flags), so no
+   * other session sees one without the other. Quota counts the net change
+   * (RFC 8508 3.4): within one account the original's octets and message
+   * leave as the new ones arrive. EXPUNGED, and nothing changes, when the
+   * original is no longer live. The blob must already be durable.
+   */
+  replaceMessage(source: MailboxId, uid: number, target: MailboxId, item: AppendItem): Promise<{ appended: AppendResult; expunged: ExpungeResult }>;
+  /**
    * Exact usage of the account (live messages of all its mailboxes). Appends,
    * copies and moves check it against the account's QuotaLimits inside their
    * own transaction (serialized per account) and fail whole with OVER_QUOTA.
@@ -189,6 +220,30 @@ export interface MailStore {
    */
   setMetadata(target: MetadataTarget, changes: MetadataChange[], limits: MetadataLimits): Promise<void>;
 
+  // --- moving an account between repositories (`petrel user move`; src/cluster/user-move.ts) ---
+  /**
+   * Optional (a backend that can receive a moved account): makes the
+   * account's mailboxes here exactly `mailboxes`, matched by UIDVALIDITY
+   * (created with that UIDVALIDITY, renamed, re-flagged, or deleted with
+   * their messages), in one transaction. Returns them in the given order.
+   */
+  importMailboxes?(accountId: AccountId, mailboxes: ImportedMailbox[]): Promise<MailboxInfo[]>;
+  /**
+   * Optional, with importMailboxes: writes messages with their own UIDs and
+   * modseqs (new rows, or new flags and modseq of rows already here), marks
+   * `expunged` UIDs expunged at their modseq (a tombstone where no row is
+   * here), and raises UIDNEXT and HIGHESTMODSEQ to the given values, in one
+   * transaction. The blobs must already be durable in this repository.
+   */
+  importMessages?(mailboxId: MailboxId, batch: ImportBatch): Promise<void>;
+  /**
+   * Optional: locks the account's mailboxes against every writer (on any
+   * server) until the hold is released, or its data here (mailboxes,
+   * messages, subscriptions, its /private server annotations) is dropped
+   * in the same transaction, which fails the writers that waited.
+   */
+  holdAccount?(accountId: AccountId): Promise<AccountHold>;
+
   // --- maintenance ---
   /** Drops expunged rows older than `olderThan` (keeping (uid, modseq) tombstones). Returns rows pruned. */
   pruneExpunged(olderThan: Date): Promise<number>;
@@ -199,6 +254,36 @@ export interface MailStore {
   /** Runs the backend's own consistency check; returns a list of problems (empty = fine). */
   integrityCheck(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** A mailbox as `petrel user move` recreates it (MailStore.importMailboxes). */
+export interface ImportedMailbox {
+  name: string;
+  uidValidity: number;
+  specialUse: SpecialUse | null;
+  selectable: boolean;
+}
+
+/** A message with the UID and modseq it had in the source repository. */
+export interface ImportedMessage extends AppendItem {
+  uid: number;
+  modseq: number;
+  saveDate: Date;
+}
+
+export interface ImportBatch {
+  /** New messages, or live ones whose flags and modseq changed. */
+  messages: ImportedMessage[];
+  expunged: Array<{ uid: number; modseq: number }>;
+  uidNext: number;
+  highestModseq: number;
+}
+
+export interface AccountHold {
+  /** Deletes the account's data in this repository and releases the lock. */
+  drop(): Promise<void>;
+  /** Releases the lock, changing nothing. */
+  release(): Promise<void>;
 }
 
 /** A blob being written. Bytes are streamed in; nothing is visible until commit. */
@@ -230,6 +315,13 @@ export interface BlobStore {
   read(blobId: BlobId, range?: ByteRange): Readable;
   /** Reads a (small) range into memory. */
   readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer>;
+  /**
+   * Optional: hands `range` to `sink` chunk by chunk in buffers the store
+   * reuses, so sending a big body makes no garbage. A chunk may be
+   * overwritten once the promise `sink` returned for it has resolved (the
+   * consumer is done with its bytes), not before. NOT_FOUND if absent.
+   */
+  pipeRange?(blobId: BlobId, range: ByteRange, sink: (chunk: Buffer) => Promise<void>): Promise<void>;
   /**
    * Removes the blob (no error if absent). With `untouchedForSeconds` (the
    * garbage collector's safety), the blob is kept if it was written or

@@ -23,6 +23,11 @@ export interface Account {
   createdAt: Date;
   /** Name of the repository holding the account's mailboxes (DEFAULT_REPOSITORY in embedded mode). */
   repository: string;
+  /**
+   * Set while `petrel user move` copies the last changes: until then logins
+   * and deliveries get temporary failures (see src/mail/account-freeze.ts).
+   */
+  frozenUntil?: Date | null;
 }
 
 export interface MailboxInfo {
@@ -151,7 +156,14 @@ export type SearchQuery =
 export type MailEvent =
   | { kind: 'mailbox-changed'; repository: string; accountId: AccountId; mailboxId: MailboxId; modseq: number }
   | { kind: 'mailboxes-changed'; repository: string; accountId: AccountId }
-  | { kind: 'account-changed'; accountName: string };
+  | { kind: 'account-changed'; accountName: string }
+  /**
+   * An ACL entry of a mailbox of `accountId` (the owner) changed for
+   * `identifier` (a user name, "anyone" or "authenticated"; without the "-"
+   * of a negative right): that user's set of other users' mailboxes may have
+   * changed, whatever owners it saw before (NOTIFY, RFC 5465 5.4).
+   */
+  | { kind: 'rights-changed'; repository: string; accountId: AccountId; identifier: string };
 
 /**
  * Per-account quota limits (RFC 9208). `storage` is in units of 1024 octets

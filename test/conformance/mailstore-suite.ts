@@ -11,10 +11,13 @@ import type { AccountId, MailboxInfo } from '../../src/mail/types.js';
 import { putBlob, testMessage, uniqueName, type TestMessage } from './fixtures.js';
 import { mailStoreSearchConformance } from './mailstore-search.js';
 import { mailStoreSearchIndexConformance } from './mailstore-search-index.js';
+import { mailStoreSearchCasemapConformance } from './mailstore-search-casemap.js';
 import { mailStoreQuotaConformance } from './mailstore-quota.js';
+import { mailStoreReplaceConformance } from './mailstore-replace.js';
 import { mailStoreMetadataConformance } from './mailstore-metadata.js';
 import { mailStoreAclConformance } from './mailstore-acl.js';
 import { mailStoreFlagListingConformance } from './mailstore-flag-listing.js';
+import { mailStoreCountersConformance } from './mailstore-counters.js';
 
 export interface RepositoryHandle {
   store: MailStore;
@@ -293,9 +296,12 @@ export function mailStoreConformance(name: string, open: OpenRepository): void {
     messageTests(withCtx, open);
     mailStoreSearchConformance(withCtx);
     mailStoreSearchIndexConformance(withCtx);
+    mailStoreSearchCasemapConformance(withCtx);
     mailStoreQuotaConformance(withCtx, open);
+    mailStoreReplaceConformance(withCtx, open);
     mailStoreMetadataConformance(withCtx);
     mailStoreFlagListingConformance(withCtx);
+    mailStoreCountersConformance(withCtx, open);
     mailStoreAclConformance(withCtx);
   });
 }

@@ -32,6 +32,7 @@ import {
   type Pg,
   type PgConnectOptions,
 } from '../../store/postgres/pg.js';
+import type { ReadRouter } from '../../store/postgres/read-routing.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 const DEFAULT_CHUNK = 1024 * 1024;
@@ -87,6 +88,8 @@ interface Contents {
 
 export class PostgresBlobStore implements BlobStore {
   readonly chunkSize: number;
+  /** Read replicas of the same database: bodies are immutable, so any of them may serve a read. */
+  private router: ReadRouter | null = null;
   /** pgGuard options of our reads: bounded by this pool's timeouts, run again after a lost connection. */
   private readonly reads: PgGuardOptions;
 
@@ -114,23 +117,43 @@ export class PostgresBlobStore implements BlobStore {
     }
   }
 
+  /** The database's read replicas (set once, at open). */
+  useReadRouter(router: ReadRouter): void {
+    this.router = router;
+  }
+
   beginWrite(): BlobWriter {
     return new PgBlobWriter(this);
   }
 
-  private async contents(blobId: BlobId): Promise<Contents | undefined> {
+  private async contents(blobId: BlobId, sql = this.sql): Promise<Contents | undefined> {
     if (!BLOB_ID.test(blobId)) return undefined;
     const [row] = await pgGuard(
-      () => this.sql<Contents[]>`SELECT upload_id, size, chunk_size FROM blob_contents WHERE blob_id = ${blobId}`,
-      this.reads,
+      () => sql<Contents[]>`SELECT upload_id, size, chunk_size FROM blob_contents WHERE blob_id = ${blobId}`,
+      { sql, idempotent: true },
     );
     return row;
   }
 
-  private async requireContents(blobId: BlobId): Promise<Contents> {
-    const row = await this.contents(blobId);
+  private async requireContents(blobId: BlobId, sql = this.sql): Promise<Contents> {
+    const row = await this.contents(blobId, sql);
     if (!row) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
     return row;
+  }
+
+  /**
+   * Where to read a blob: a replica in rotation that has it, else the
+   * primary (a body committed a moment ago may not have been replayed yet).
+   */
+  private async source(blobId: BlobId): Promise<{ sql: Pg; contents: Contents }> {
+    const found = this.router
+      ? await this.router.readImmutable(
+          async (sql) => ({ sql, contents: await this.contents(blobId, sql) }),
+          (r) => r.contents === undefined,
+        )
+      : { sql: this.sql, contents: await this.contents(blobId) };
+    if (!found.contents) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
+    return found as { sql: Pg; contents: Contents };
   }
 
   async has(blobId: BlobId): Promise<boolean> {
@@ -147,7 +170,7 @@ export class PostgresBlobStore implements BlobStore {
 
   /** The bytes of `range`, one chunk query at a time (pulled: the consumer's pace). */
   private async *chunks(blobId: BlobId, range?: ByteRange): AsyncGenerator<Buffer> {
-    const c = await this.requireContents(blobId);
+    let { sql, contents: c } = await this.source(blobId);
     const start = Math.min(Math.max(0, range?.start ?? 0), c.size);
     const end = Math.max(start, Math.min(range?.end ?? c.size, c.size));
     if (end === start) return;
@@ -156,11 +179,24 @@ export class PostgresBlobStore implements BlobStore {
       const from = Math.max(start - base, 0);
       const length = Math.min(end - base, c.chunk_size) - from;
       this.options.hooks?.chunkRead?.(blobId, seq);
-      const [row] = await pgGuard(
-        () => this.sql<Array<{ data: Buffer }>>`SELECT substring(data FROM ${from + 1}::int FOR ${length}::int) AS data
-          FROM blob_chunks WHERE upload_id = ${c.upload_id} AND seq = ${seq}`,
-        this.reads,
-      );
+      const chunk = (db: Pg, upload: string) =>
+        pgGuard(
+          () => db<Array<{ data: Buffer }>>`SELECT substring(data FROM ${from + 1}::int FOR ${length}::int) AS data
+            FROM blob_chunks WHERE upload_id = ${upload} AND seq = ${seq}`,
+          { sql: db, idempotent: true },
+        );
+      let row: { data: Buffer } | undefined;
+      try {
+        [row] = await chunk(sql, c.upload_id);
+      } catch (err) {
+        if (sql === this.sql) throw err;
+        row = undefined; // the replica failed mid-blob: the primary has it
+      }
+      if (sql !== this.sql && (!row || row.data.length !== length)) {
+        sql = this.sql;
+        c = await this.requireContents(blobId);
+        [row] = await chunk(sql, c.upload_id);
+      }
       if (!row || row.data.length !== length)
         throw new MailError('NOT_FOUND', `blob ${blobId} was deleted while being read (chunk ${seq})`);
       yield row.data;

@@ -7,7 +7,14 @@ import type { Directory, RepositoryEntry } from '../../mail/ports.js';
 import { DEFAULT_REPOSITORY } from '../../mail/repository.js';
 import type { Account, AccountId, QuotaLimits } from '../../mail/types.js';
 import { toQuotaLimits, validateLimits, type QuotaRow } from '../shared/quota.js';
-import { toRepositoryEntry, validateRepositoryEntry, type RepositoryRow } from '../shared/repositories.js';
+import {
+  REPOSITORY_COLUMNS,
+  joinReplicaUrls,
+  toRepositoryEntry,
+  validateReplicaUrls,
+  validateRepositoryEntry,
+  type RepositoryRow,
+} from '../shared/repositories.js';
 import { ACCOUNT_COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import { pgGuard, type Pg } from './pg.js';
 
@@ -57,13 +64,22 @@ export class PostgresDirectory implements Directory {
   }
 
   async listRepositories(): Promise<RepositoryEntry[]> {
-    const rows = await pgGuard(() => this.sql<RepositoryRow[]>`SELECT name, url FROM repositories ORDER BY name`, this.read);
+    const rows = await pgGuard(() => this.sql.unsafe<RepositoryRow[]>(`SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY name`), this.read);
     return rows.map(toRepositoryEntry);
   }
 
   async addRepository(entry: RepositoryEntry): Promise<void> {
     validateRepositoryEntry(entry);
-    await pgGuard(() => this.sql`INSERT INTO repositories (name, url, created_at) VALUES (${entry.name}, ${entry.url}, ${Date.now()})`);
+    await pgGuard(
+      () => this.sql`INSERT INTO repositories (name, url, replica_urls, created_at)
+        VALUES (${entry.name}, ${entry.url}, ${joinReplicaUrls(entry.replicas)}, ${Date.now()})`,
+    );
+  }
+
+  async setRepositoryReplicas(name: string, replicas: string[]): Promise<void> {
+    validateReplicaUrls(replicas);
+    const rows = await pgGuard(() => this.sql`UPDATE repositories SET replica_urls = ${joinReplicaUrls(replicas)} WHERE name = ${name}`);
+    if (rows.count === 0) throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(name)}`);
   }
 
   async setPassword(name: string, passwordHash: string): Promise<void> {
@@ -72,6 +88,18 @@ export class PostgresDirectory implements Directory {
 
   async setDisabled(name: string, disabled: boolean): Promise<void> {
     await this.expectOne(name, () => this.sql`UPDATE accounts SET disabled = ${disabled} WHERE name = ${name}`);
+  }
+
+  async setFrozenUntil(name: string, until: Date | null): Promise<void> {
+    await this.expectOne(name, () => this.sql`UPDATE accounts SET frozen_until = ${until === null ? null : until.getTime()} WHERE name = ${name}`);
+  }
+
+  async switchRepository(name: string, from: string, to: string): Promise<boolean> {
+    const result = await pgGuard(
+      () => this.sql`UPDATE accounts SET repository = ${to}, frozen_until = NULL
+        WHERE name = ${name} AND repository = ${from} AND frozen_until > ${Date.now()}`,
+    );
+    return result.count === 1;
   }
 
   async deleteAccount(name: string): Promise<void> {

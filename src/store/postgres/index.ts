@@ -4,7 +4,7 @@
 // at open for now (a `petrel db migrate` command comes later); a schema newer
 // than this Petrel is refused.
 
-import { connectPostgres, migrate, type PgConnectOptions } from './pg.js';
+import { connectPostgres, migrate, type Pg, type PgConnectOptions } from './pg.js';
 import { PostgresDirectory } from './directory.js';
 import { PostgresMailStore } from './mail-store.js';
 import { MAILSTORE_COMPONENT, MAILSTORE_MIGRATIONS } from './schema.js';
@@ -19,6 +19,8 @@ export const POSTGRES_SCHEMA_VERSION = MAILSTORE_MIGRATIONS.length;
 export type PostgresRepositoryOptions = PgConnectOptions;
 
 export interface PostgresRepository {
+  /** The pool (read replicas measure their lag against it). */
+  sql: Pg;
   store: PostgresMailStore;
   directory: PostgresDirectory;
   close(): Promise<void>;
@@ -37,5 +39,5 @@ export async function openPostgresRepository(
   }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= sql.end({ timeout: 5 }));
-  return { store: new PostgresMailStore(sql, close), directory: new PostgresDirectory(sql), close };
+  return { sql, store: new PostgresMailStore(sql, close), directory: new PostgresDirectory(sql), close };
 }

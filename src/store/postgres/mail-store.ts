@@ -3,8 +3,9 @@
 // the writer lock, retried on serialization failure or deadlock; multi-
 // statement reads: one REPEATABLE READ snapshot).
 
+import { randomUUID } from 'node:crypto';
 import { MailError } from '../../mail/errors.js';
-import type { CreateMailboxOptions, FlagListing, MailStore } from '../../mail/ports.js';
+import type { AccountHold, CreateMailboxOptions, FlagListing, ImportBatch, ImportedMailbox, MailStore } from '../../mail/ports.js';
 import type { AclEntry } from '../../mail/acl.js';
 import { ACL_SQL, groupSharedRows, toAclEntry, type AclRow } from '../shared/acl.js';
 import { numberedPlaceholders } from '../shared/metadata.js';
@@ -38,8 +39,10 @@ import { postgresTextIndex, searchStatement } from '../shared/search-sql.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import * as metadata from './metadata.js';
+import * as userImport from './user-import.js';
 import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
-import { pgGuard, pgRead, pgTransaction, type Pg } from './pg.js';
+import { pgGuard, pgRead, pgTransaction, type Pg, type PgTx } from './pg.js';
+import type { ReadFloor, ReadRouter } from './read-routing.js';
 
 /**
  * strpos() on the folded text columns, as SQLite's instr(): ILIKE is not
@@ -61,26 +64,78 @@ export const postgresSearchDialect: SearchDialect = {
 };
 
 export class PostgresMailStore implements MailStore {
-  private readonly indexCache = new IndexCache();
-
   constructor(
     private readonly sql: Pg,
     private readonly onClose: () => Promise<void>,
+    /** Read replicas, when the repository has any (src/cluster/replicas.ts). */
+    private router: ReadRouter | null = null,
+    /** Set on a reader's view (forReader): its metadata reads may go to replicas. */
+    private readonly floor: ReadFloor | null = null,
+    private readonly indexCache = new IndexCache(),
   ) {}
+
+  /** The repository's read replicas (set once, at open, before any view is made). */
+  useReadRouter(router: ReadRouter): void {
+    this.router = router;
+  }
+
+  /**
+   * A view of this store for one account's sessions: metadata reads go to a
+   * replica that has replayed everything the account wrote or was told of
+   * (its writes through the view, and its change events, mark the floor).
+   * Without replicas, the store itself.
+   */
+  forReader(accountId: AccountId): MailStore {
+    if (!this.router) return this;
+    return new PostgresMailStore(this.sql, async () => {}, this.router, this.router.floorFor(accountId), this.indexCache);
+  }
+
+  noteChange(): void {
+    this.floor?.markStale();
+  }
 
   /** One statement outside a transaction. All of ours are reads or repeatable (idempotent) writes: retried once after a lost connection. */
   private guard<T>(fn: () => Promise<T>): Promise<T> {
     return pgGuard(fn, { sql: this.sql, idempotent: true });
   }
 
+  /** A single-statement metadata read: on a replica past the reader's floor, else the primary. */
+  private read<T>(fn: (sql: Pg) => Promise<T>): Promise<T> {
+    const run = (sql: Pg) => pgGuard(() => fn(sql), { sql, idempotent: true });
+    return this.router && this.floor ? this.router.readMetadata(this.floor, run) : run(this.sql);
+  }
+
+  /** A consistent multi-statement metadata read (one snapshot), routed as read(). */
+  private snapshot<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
+    return this.router && this.floor ? this.router.readMetadata(this.floor, (sql) => pgRead(sql, fn)) : pgRead(this.sql, fn);
+  }
+
+  /** A write transaction; afterwards the reader's floor waits for it. */
+  private async write<T>(fn: (tx: PgTx) => Promise<T>, options: { verifiable?: boolean } = {}): Promise<T> {
+    try {
+      return await pgTransaction(this.sql, fn, '', options);
+    } finally {
+      this.floor?.markStale();
+    }
+  }
+
+  /** A single-statement write, as write(). */
+  private async writeOne<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.guard(fn);
+    } finally {
+      this.floor?.markStale();
+    }
+  }
+
   // --- access control ---
   async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
-    const rows = await this.guard(() => this.sql.unsafe<AclRow[]>(numberedPlaceholders(ACL_SQL.get), [mailboxId]));
+    const rows = await this.read((sql) => sql.unsafe<AclRow[]>(numberedPlaceholders(ACL_SQL.get), [mailboxId]));
     return rows.map(toAclEntry);
   }
 
   async setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void> {
-    await pgTransaction(this.sql, async (tx) => {
+    await this.write(async (tx) => {
       const found = await tx.unsafe(numberedPlaceholders(ACL_SQL.mailboxExists), [mailboxId]);
       if (found.length === 0) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
       if (rights) await tx.unsafe(numberedPlaceholders(ACL_SQL.upsert), [mailboxId, identifier, rights]);
@@ -90,13 +145,13 @@ export class PostgresMailStore implements MailStore {
 
   async mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>> {
     const sql = numberedPlaceholders(ACL_SQL.mailboxesWithAcl('identifier = ANY(?::text[])'));
-    const rows = await this.guard(() => this.sql.unsafe<Array<MailboxRow & AclRow>>(sql, [identifiers] as never[]));
+    const rows = await this.read((db) => db.unsafe<Array<MailboxRow & AclRow>>(sql, [identifiers] as never[]));
     return groupSharedRows(rows);
   }
 
   // --- mailboxes ---
   async listMailboxes(accountId: AccountId): Promise<MailboxInfo[]> {
-    return this.guard(() => mailboxes.listMailboxes(this.sql, accountId));
+    return this.read((sql) => mailboxes.listMailboxes(sql, accountId));
   }
 
   async getMailbox(accountId: AccountId, name: string): Promise<MailboxInfo | null> {
@@ -106,69 +161,92 @@ export class PostgresMailStore implements MailStore {
     } catch {
       return null;
     }
-    const row = await this.guard(() => mailboxes.mailboxByName(this.sql, accountId, canonical));
+    const row = await this.read((sql) => mailboxes.mailboxByName(sql, accountId, canonical));
     return row ? toMailboxInfo(row) : null;
   }
 
   async getMailboxById(mailboxId: MailboxId): Promise<MailboxInfo | null> {
-    const row = await this.guard(() => mailboxes.mailboxById(this.sql, mailboxId));
+    const row = await this.read((sql) => mailboxes.mailboxById(sql, mailboxId));
     return row ? toMailboxInfo(row) : null;
   }
 
   async createMailbox(accountId: AccountId, name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
-    return pgTransaction(this.sql, (tx) => mailboxes.createMailbox(tx, accountId, name, options.specialUse ?? null));
+    return this.write((tx) => mailboxes.createMailbox(tx, accountId, name, options.specialUse ?? null));
   }
 
   async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
-    await pgTransaction(this.sql, (tx) => mailboxes.deleteMailbox(tx, accountId, name));
+    await this.write((tx) => mailboxes.deleteMailbox(tx, accountId, name));
   }
 
   async renameMailbox(accountId: AccountId, from: string, to: string): Promise<void> {
-    await pgTransaction(this.sql, (tx) => mailboxes.renameMailbox(tx, accountId, from, to));
+    await this.write((tx) => mailboxes.renameMailbox(tx, accountId, from, to));
   }
 
   async setSpecialUse(mailboxId: MailboxId, specialUse: SpecialUse | null): Promise<void> {
-    await this.guard(() => mailboxes.setSpecialUse(this.sql, mailboxId, specialUse));
+    await this.writeOne(() => mailboxes.setSpecialUse(this.sql, mailboxId, specialUse));
   }
 
   // --- subscriptions ---
   async listSubscriptions(accountId: AccountId): Promise<string[]> {
-    return this.guard(() => mailboxes.listSubscriptions(this.sql, accountId));
+    return this.read((sql) => mailboxes.listSubscriptions(sql, accountId));
   }
 
   async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
-    await pgTransaction(this.sql, (tx) => mailboxes.setSubscribed(tx, accountId, name, subscribed));
+    await this.write((tx) => mailboxes.setSubscribed(tx, accountId, name, subscribed));
   }
 
   // --- messages ---
   async counts(mailboxId: MailboxId): Promise<MailboxCounts> {
-    return pgRead(this.sql, (tx) => messages.counts(tx, mailboxId));
+    return this.snapshot((tx) => messages.counts(tx, mailboxId));
   }
 
+  /**
+   * A delivery acknowledged once must be stored once, even when the primary
+   * is lost while COMMIT is in flight: the transaction records a token with
+   * its result, and a run after such a loss first looks for the token (under
+   * the mailbox's lock, so an in-flight commit on a still-living primary is
+   * waited for). Found: the first run committed, and its result is the
+   * answer. Not found: it did not, and this run appends.
+   */
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
-    return pgTransaction(this.sql, (tx) => messages.appendMessages(tx, mailboxId, items));
+    const token = randomUUID();
+    let again = false;
+    return this.write(async (tx) => {
+      if (again) {
+        const earlier = await messages.committedAppend(tx, mailboxId, token);
+        if (earlier) return earlier;
+      }
+      again = true;
+      const result = await messages.appendMessages(tx, mailboxId, items);
+      await messages.recordAppend(tx, token, result);
+      // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
+      if (this.router) for (const item of items) this.indexCache.add(item.blobId, JSON.stringify(item.index));
+      return result;
+    }, { verifiable: true });
   }
 
   async quotaUsage(accountId: AccountId): Promise<QuotaUsage> {
-    return this.guard(() => messages.quotaUsage(this.sql, accountId));
+    return this.read((sql) => messages.quotaUsage(sql, accountId));
   }
 
   async listUids(mailboxId: MailboxId): Promise<number[]> {
-    return pgRead(this.sql, (tx) => messages.listUids(tx, mailboxId));
+    return this.snapshot((tx) => messages.listUids(tx, mailboxId));
   }
 
   async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
-    return pgRead(this.sql, (tx) => messages.listFlags(tx, mailboxId, range));
+    return this.snapshot((tx) => messages.listFlags(tx, mailboxId, range));
   }
 
   async fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
-    return this.guard(() => messages.fetchMessages(this.sql, mailboxId, uids));
+    return this.read((sql) => messages.fetchMessages(sql, mailboxId, uids));
   }
 
   async getIndex(blobId: BlobId): Promise<MessageIndex> {
     const cached = this.indexCache.get(blobId);
     if (cached) return cached;
-    const [row] = await this.guard(() => this.sql<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`);
+    const query = (sql: Pg) => pgGuard(() => sql<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`, { sql, idempotent: true });
+    // The index of a blob never changes: any replica that has it will do.
+    const [row] = this.router ? await this.router.readImmutable(query, (rows) => rows.length === 0) : await query(this.sql);
     if (!row) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
     return this.indexCache.add(blobId, row.idx);
   }
@@ -180,15 +258,15 @@ export class PostgresMailStore implements MailStore {
     flags: string[],
     unchangedSince?: number,
   ): Promise<StoreFlagsResult> {
-    return pgTransaction(this.sql, (tx) => messages.storeFlags(tx, mailboxId, uids, operation, flags, unchangedSince));
+    return this.write((tx) => messages.storeFlags(tx, mailboxId, uids, operation, flags, unchangedSince));
   }
 
   async expunge(mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
-    return pgTransaction(this.sql, (tx) => messages.expunge(tx, mailboxId, uids));
+    return this.write((tx) => messages.expunge(tx, mailboxId, uids));
   }
 
   async copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {
-    return pgTransaction(this.sql, (tx) => messages.copyMessages(tx, source, uids, target));
+    return this.write((tx) => messages.copyMessages(tx, source, uids, target));
   }
 
   async moveMessages(
@@ -196,16 +274,37 @@ export class PostgresMailStore implements MailStore {
     uids: UidSet,
     target: MailboxId,
   ): Promise<CopyResult & { expunged: ExpungeResult }> {
-    return pgTransaction(this.sql, (tx) => messages.moveMessages(tx, source, uids, target));
+    return this.write((tx) => messages.moveMessages(tx, source, uids, target));
+  }
+
+  async replaceMessage(
+    source: MailboxId,
+    uid: number,
+    target: MailboxId,
+    item: AppendItem,
+  ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
+    return this.write((tx) => messages.replaceMessage(tx, source, uid, target, item));
+  }
+
+  async importMailboxes(accountId: AccountId, wanted: ImportedMailbox[]): Promise<MailboxInfo[]> {
+    return this.write((tx) => userImport.importMailboxes(tx, accountId, wanted));
+  }
+
+  async importMessages(mailboxId: MailboxId, batch: ImportBatch): Promise<void> {
+    await this.write((tx) => userImport.importMessages(tx, mailboxId, batch));
+  }
+
+  holdAccount(accountId: AccountId): Promise<AccountHold> {
+    return userImport.holdAccount(this.sql, accountId);
   }
 
   async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {
-    return pgRead(this.sql, (tx) => messages.changesSince(tx, mailboxId, since));
+    return this.snapshot((tx) => messages.changesSince(tx, mailboxId, since));
   }
 
   async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {
     const { sql, params } = searchStatement(query, postgresSearchDialect, mailboxId);
-    return pgRead(this.sql, async (tx) => {
+    return this.snapshot(async (tx) => {
       await mailboxes.selectableMailbox(tx, mailboxId);
       // Unnamed (not prepared): a generic plan would guess the LIKE's selectivity,
       // and use the trigram index even for a term that is in every message.
@@ -216,11 +315,11 @@ export class PostgresMailStore implements MailStore {
 
   // --- annotations (RFC 5464) ---
   async getMetadata(target: MetadataTarget, names: string[], options: { depth?: MetadataDepth } = {}): Promise<MetadataEntry[]> {
-    return pgRead(this.sql, (tx) => metadata.getMetadata(tx, target, names, options.depth ?? 0));
+    return this.snapshot((tx) => metadata.getMetadata(tx, target, names, options.depth ?? 0));
   }
 
   async setMetadata(target: MetadataTarget, changes: MetadataChange[], limits: MetadataLimits): Promise<void> {
-    await pgTransaction(this.sql, (tx) => metadata.setMetadata(tx, target, changes, limits));
+    await this.write((tx) => metadata.setMetadata(tx, target, changes, limits));
   }
 
   // --- maintenance ---
@@ -251,6 +350,7 @@ export class PostgresMailStore implements MailStore {
         refs: await all(INVARIANT_QUERIES.refs),
         orphanText: await all(INVARIANT_QUERIES.orphanText),
         missingText: await all(INVARIANT_QUERIES.missingText),
+        mailboxCounters: await all(INVARIANT_QUERIES.mailboxCounters),
       });
     });
   }

@@ -5,7 +5,7 @@
 // their order is the commit order, whatever server the writers run on.
 // Statements work on whole sets (unnest of arrays), not row by row.
 
-import { formatFlags, keywordsToColumn, parseFlags, DELETED, SEEN } from '../../mail/flags.js';
+import { formatFlags, keywordsToColumn, parseFlags, DELETED } from '../../mail/flags.js';
 import { MailError } from '../../mail/errors.js';
 import type {
   AppendItem,
@@ -24,6 +24,7 @@ import type {
 } from '../../mail/types.js';
 import type { FlagListing } from '../../mail/ports.js';
 import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
+import { COUNTS_COLUMNS, toMailboxCounts, type CountsRow } from '../shared/counters.js';
 import { normalizeUidSet } from '../shared/names.js';
 import {
   blobRecord,
@@ -70,7 +71,7 @@ async function bumpMailbox(tx: PgTx, mailbox: MailboxRow, newUids = 0): Promise<
  * upsert locks an existing row until commit, so a concurrent forgetBlobs()
  * (which deletes only rows with refs = 0) waits and then sees our reference.
  */
-async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
+export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
   const byId = new Map<string, AppendItem>();
   for (const item of items) byId.set(item.blobId, item);
   const records: BlobRecord[] = [...byId.keys()].sort().map((id) => blobRecord(byId.get(id)!));
@@ -89,11 +90,11 @@ async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void
     ON CONFLICT (blob_id) DO NOTHING`;
 }
 
+/** Live messages and octets of the account: the sum of its mailboxes' counters. */
 export async function quotaUsage(q: PgQuery, accountId: number): Promise<QuotaUsage> {
-  const [r] = await q<Array<{ messages: number; bytes: number }>>`SELECT count(*) AS messages,
-      coalesce(sum(m.size), 0)::bigint AS bytes
-    FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id AND m.expunged_modseq IS NULL
-    WHERE b.account_id = ${accountId}`;
+  const [r] = await q<Array<{ messages: number; bytes: number }>>`SELECT coalesce(sum(message_count), 0)::bigint AS messages,
+      coalesce(sum(total_size), 0)::bigint AS bytes
+    FROM mailboxes WHERE account_id = ${accountId}`;
   return { messages: r!.messages, storageBytes: r!.bytes };
 }
 
@@ -127,8 +128,7 @@ async function enforceQuota(
 }
 
 export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
-  const internal = items.map(internalDateMs); // validate before taking any lock
-  const flags = items.map((i) => parseFlags(i.flags));
+  items.forEach(internalDateMs); // validate before taking any lock
   if (items.length === 0) {
     const mb = await lockSelectable(tx, mailboxId);
     return { uidValidity: mb.uidvalidity, uids: [], highestModseq: mb.highestmodseq };
@@ -142,8 +142,30 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
     await lockSelectable(tx, mailboxId); // NOT_FOUND or NOT_SELECTABLE, unless it just became selectable:
     return appendMessages(tx, mailboxId, items); // then it is locked now and the UPDATE matches
   }
-  const first = mb.uidnext - items.length;
-  const modseq = mb.highestmodseq;
+  const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
+  return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
+}
+
+/**
+ * The result of an append whose transaction recorded `token` (recordAppend),
+ * or null if it never committed. Takes the mailbox's lock first: a commit of
+ * that transaction still in flight is waited for.
+ */
+export async function committedAppend(tx: PgTx, mailboxId: MailboxId, token: string): Promise<AppendResult | null> {
+  await tx`SELECT 1 FROM mailboxes WHERE id = ${mailboxId} FOR UPDATE`;
+  const [row] = await tx<Array<{ result: string }>>`SELECT result::text AS result FROM append_tokens WHERE token = ${token}::uuid`;
+  return row ? (JSON.parse(row.result) as AppendResult) : null;
+}
+
+/** Records, in the append's transaction, that it committed and what it answered (pruned after a day by pruneExpunged). */
+export async function recordAppend(tx: PgTx, token: string, result: AppendResult): Promise<void> {
+  await tx`INSERT INTO append_tokens (token, result) VALUES (${token}::uuid, ${JSON.stringify(result)}::text::jsonb)`;
+}
+
+/** Inserts the items under UIDs first, first + 1, ... and `modseq`, taken already from the locked mailbox. */
+async function insertItems(tx: PgTx, mailboxId: MailboxId, first: number, modseq: number, items: AppendItem[]): Promise<number[]> {
+  const internal = items.map(internalDateMs);
+  const flags = items.map((i) => parseFlags(i.flags));
   await ensureBlobs(tx, items);
   const uids = items.map((_, i) => first + i);
   const now = Date.now();
@@ -152,7 +174,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
     FROM unnest(${uids}::bigint[], ${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
       ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
       AS u(uid, f, k, d, s, b)`;
-  return { uidValidity: mb.uidvalidity, uids, highestModseq: modseq };
+  return uids;
 }
 
 export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number[]> {
@@ -175,26 +197,11 @@ export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidS
   return (await rowsIn(q, mailboxId, uids, false)).map(toMeta);
 }
 
+/** STATUS: the counters of the mailbox row (kept by triggers, see shared/counters.ts). */
 export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<MailboxCounts> {
-  const mailbox = await mailboxById(q, mailboxId);
-  if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-  const [c] = await q<Array<{ messages: number; unseen: number; deleted: number; size: number; deleted_size: number }>>`SELECT
-      count(*) AS messages,
-      count(*) FILTER (WHERE (system_flags & ${SEEN}::int) = 0) AS unseen,
-      count(*) FILTER (WHERE (system_flags & ${DELETED}::int) <> 0) AS deleted,
-      coalesce(sum(size), 0)::bigint AS size,
-      coalesce(sum(size) FILTER (WHERE (system_flags & ${DELETED}::int) <> 0), 0)::bigint AS deleted_size
-    FROM messages WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL`;
-  return {
-    messages: c!.messages,
-    unseen: c!.unseen,
-    deleted: c!.deleted,
-    size: c!.size,
-    deletedSize: c!.deleted_size,
-    uidNext: mailbox.uidnext,
-    uidValidity: mailbox.uidvalidity,
-    highestModseq: mailbox.highestmodseq,
-  };
+  const [row] = await q<CountsRow[]>`SELECT ${q.unsafe(COUNTS_COLUMNS)} FROM mailboxes WHERE id = ${mailboxId}`;
+  if (!row) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+  return toMailboxCounts(row);
 }
 
 export async function storeFlags(
@@ -316,6 +323,34 @@ export async function moveMessages(
   return { ...copied, highestModseq: targetRow.highestmodseq, expunged };
 }
 
+/** RFC 8508 REPLACE: see MailStore.replaceMessage. Locks: account (quota), then both mailboxes in id order. */
+export async function replaceMessage(
+  tx: PgTx,
+  source: MailboxId,
+  uid: number,
+  target: MailboxId,
+  item: AppendItem,
+): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
+  internalDateMs(item); // validate before taking any lock
+  const one = [{ start: uid, end: uid }];
+  // The quota check runs before any mailbox lock (see enforceQuota); the size read here is final, a message never changes.
+  const [seen] = await rowsIn(tx, source, one, true);
+  if (!seen) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
+  const [owners] = await tx<Array<{ n: number }>>`SELECT count(DISTINCT account_id) AS n FROM mailboxes
+    WHERE id IN (${source}, ${target})`;
+  // RFC 8508 3.4: within one account only the net change counts.
+  if (Number(owners?.n) === 1) await enforceQuota(tx, target, 0, item.index.size - seen.size);
+  else await enforceQuota(tx, target, 1, item.index.size);
+  const [sourceRow, targetRow] = await lockPair(tx, source, target);
+  // Expunged by another session before the lock: nothing is done.
+  if ((await rowsIn(tx, source, one, true)).length === 0) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
+  const modseq = await bumpMailbox(tx, targetRow, 1);
+  const uids = await insertItems(tx, target, targetRow.uidnext - 1, modseq, [item]);
+  const appended = { uidValidity: targetRow.uidvalidity, uids, highestModseq: modseq };
+  // Same mailbox: sourceRow is targetRow, whose counters the append moved.
+  return { appended, expunged: await expungeRows(tx, sourceRow, [uid]) };
+}
+
 /** RENAME INBOX: every live message moves to `target`; both rows are locked (target is new). */
 export async function moveAllLive(tx: PgTx, source: MailboxRow, target: MailboxRow): Promise<void> {
   const rows = await rowsIn(tx, source.id, [{ start: 1, end: Infinity }], true);
@@ -349,6 +384,8 @@ export async function pruneExpunged(q: PgQuery, olderThan: Date): Promise<number
       RETURNING mailbox_id, uid, expunged_modseq)
     INSERT INTO tombstones (mailbox_id, uid, modseq) SELECT mailbox_id, uid, expunged_modseq FROM gone
     ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq`;
+  // Tokens of appends (committedAppend): a retry comes within seconds.
+  await q`DELETE FROM append_tokens WHERE created_at < now() - interval '1 day'`;
   return result.count;
 }
 

@@ -162,7 +162,7 @@ function unavailableAfter(ms: number, what: string): MailError {
 }
 
 /** Rejects with UNAVAILABLE after `ms`; `promise` is left to settle on its own (its rejection handled). */
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(unavailableAfter(ms, what)), ms);
     promise.then(
@@ -296,10 +296,12 @@ function closesConnection(err: unknown): boolean {
  * was not yet sent, nothing committed, and the transaction runs once more on
  * whatever primary the pool reaches now (with several hosts, the promoted
  * standby). If COMMIT was sent, the outcome is unknown: never retried (it may
- * have committed), answered UNAVAILABLE. Read-only transactions are always
- * safe to run again.
+ * have committed), answered UNAVAILABLE, unless `options.verifiable`: then
+ * `fn` itself finds out, when it runs again, whether its first run committed
+ * (see PostgresMailStore.appendMessages), and it is run once more. Read-only
+ * transactions are always safe to run again.
  */
-export async function pgTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mode = ''): Promise<T> {
+export async function pgTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mode = '', options: { verifiable?: boolean } = {}): Promise<T> {
   const readOnly = /\bread only\b/i.test(mode);
   let reconnected = false;
   for (let attempt = 1; ; attempt++) {
@@ -312,7 +314,7 @@ export async function pgTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mo
         continue;
       }
       if (isConnectionError(err)) {
-        if (!reconnected && (!progress.committing || readOnly)) {
+        if (!reconnected && (!progress.committing || readOnly || options.verifiable)) {
           reconnected = true;
           // The pool's other connections to the lost server die at the same
           // moment; let their close events be seen before picking one again.
@@ -336,8 +338,10 @@ export function pgRead<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>): Promise<T> {
 
 export interface Migration {
   description: string;
-  /** One or more statements, run in the migration's transaction. */
+  /** One or more statements, run in the migration's transaction ('' for none). */
   sql: string;
+  /** A step SQL cannot do (e.g. our text folding), run after `sql` in the same transaction; statements kept short. */
+  run?: (tx: PgTx) => Promise<void>;
 }
 
 /**
@@ -366,7 +370,8 @@ export async function migrate(sql: Pg, component: string, migrations: readonly M
         `database schema of ${component} is at version ${current}, newer than this Petrel supports (${target}); upgrade Petrel`,
       );
     for (let v = current; v < target; v++) {
-      await tx.unsafe(migrations[v]!.sql);
+      if (migrations[v]!.sql.trim() !== '') await tx.unsafe(migrations[v]!.sql);
+      await migrations[v]!.run?.(tx);
       await tx`INSERT INTO schema_migrations (component, version, description)
         VALUES (${component}, ${v + 1}, ${migrations[v]!.description})`;
     }

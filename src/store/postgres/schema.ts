@@ -7,11 +7,54 @@
 // case-sensitive, and LIST order must not depend on the server's locale).
 
 import type { Migration } from './pg.js';
+import { addCounterColumns, counterDeltaSql, INIT_COUNTERS_SQL } from '../shared/counters.js';
+import { refoldSearchText } from './search-refold.js';
 
 /** The component name of these tables in schema_migrations. */
 export const MAILSTORE_COMPONENT = 'mailstore';
 
+const REFOLD_DESCRIPTION = 'SEARCH text folded with i;unicode-casemap';
+
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+
+/**
+ * The per-mailbox counters for STATUS and quota (src/store/shared/counters.ts).
+ * Exported for the test that runs it over a database with rows.
+ */
+export const COUNTERS_MIGRATION: Migration = {
+  // Statement triggers with transition tables: one UPDATE of the mailbox row
+  // per statement, however many messages it changes (a row trigger would
+  // write a new version of the mailbox row per message). Every writer already
+  // holds the mailbox row's lock, so the triggers take no new lock; ALTER
+  // TABLE locks mailboxes until commit, so no change slips between the count
+  // and the triggers.
+  description: 'per-mailbox counters for STATUS and quota, kept by statement triggers on messages',
+  sql: `
+${addCounterColumns('BIGINT')}
+CREATE FUNCTION petrel_counters_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  ${counterDeltaSql('new_rows', null)};
+  RETURN NULL;
+END $$;
+CREATE FUNCTION petrel_counters_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  ${counterDeltaSql('new_rows', 'old_rows')};
+  RETURN NULL;
+END $$;
+CREATE FUNCTION petrel_counters_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  ${counterDeltaSql(null, 'old_rows')};
+  RETURN NULL;
+END $$;
+CREATE TRIGGER messages_counters_insert AFTER INSERT ON messages
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION petrel_counters_insert();
+CREATE TRIGGER messages_counters_update AFTER UPDATE ON messages
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION petrel_counters_update();
+CREATE TRIGGER messages_counters_delete AFTER DELETE ON messages
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION petrel_counters_delete();
+${INIT_COUNTERS_SQL}
+`,
+};
 
 export const MAILSTORE_MIGRATIONS: readonly Migration[] = [
   {
@@ -174,4 +217,30 @@ export const MAILSTORE_MIGRATIONS: readonly Migration[] = [
   CREATE INDEX metadata_entries_owner ON metadata_entries (owner_id);
   `,
   },
+  {
+    description: `${REFOLD_DESCRIPTION} (RFC 5051, for I18NLEVEL=1), made again from each blob index`,
+    sql: '',
+    run: (tx) => refoldSearchText(tx),
+  },
+  {
+    description: 'read replicas of each registered repository (space-separated postgres:// URLs)',
+    sql: `ALTER TABLE repositories ADD COLUMN replica_urls TEXT NOT NULL DEFAULT '';`,
+  },
+  {
+    description: 'tokens of committed appends: a delivery retried after a lost COMMIT is stored once',
+    sql: `CREATE TABLE append_tokens (
+    token UUID PRIMARY KEY,
+    result JSONB NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  );
+  CREATE INDEX append_tokens_created ON append_tokens (created_at);`,
+  },
+  COUNTERS_MIGRATION,
+  {
+    description: "`petrel user move`'s write freeze: until then logins and deliveries of the account get temporary failures",
+    sql: `ALTER TABLE accounts ADD COLUMN frozen_until BIGINT;`,
+  },
 ];
+
+/** The mailstore version that folds the SEARCH text with i;unicode-casemap (for the test that upgrades an older database). */
+export const SEARCH_REFOLD_VERSION = MAILSTORE_MIGRATIONS.findIndex((m) => m.description.startsWith(REFOLD_DESCRIPTION)) + 1;

@@ -1,6 +1,8 @@
 // The store's own invariants, checked by integrityCheck() of the SQL
 // backends: the same queries run on SQLite and PostgreSQL (no parameters).
 
+import { COUNTER_MISMATCH_SQL, counterProblems } from './counters.js';
+
 const COUNTERS = `SELECT mb.id, mb.name, mb.uidnext, max(x.uid) AS maxuid, mb.highestmodseq, max(x.modseq) AS maxmodseq
   FROM mailboxes mb JOIN (
     SELECT mailbox_id, uid, modseq FROM messages UNION ALL SELECT mailbox_id, uid, modseq FROM tombstones
@@ -27,6 +29,7 @@ export const INVARIANT_QUERIES = {
   refs: REFS,
   orphanText: ORPHAN_TEXT,
   missingText: MISSING_TEXT,
+  mailboxCounters: COUNTER_MISMATCH_SQL,
 } as const;
 
 /** The rows of each INVARIANT_QUERIES query, as the backend read them. */
@@ -35,6 +38,8 @@ export interface InvariantRows {
   refs: unknown[];
   orphanText: unknown[];
   missingText: unknown[];
+  /** STATUS counters that disagree with the live messages (shared/counters.ts). */
+  mailboxCounters: unknown[];
 }
 
 /** Describes what the invariant queries found wrong (empty = fine). */
@@ -53,5 +58,6 @@ export function invariantProblems(rows: InvariantRows): string[] {
   if (orphanText > 0) problems.push(`${orphanText} search text rows without a blob`);
   const missingText = count(rows.missingText);
   if (missingText > 0) problems.push(`${missingText} blobs without search text`);
+  problems.push(...counterProblems(rows.mailboxCounters));
   return problems;
 }

@@ -40,13 +40,14 @@ export function validateLimits(l: QuotaLimits): void {
 
 /**
  * Throws OVER_QUOTA if adding `addMessages` messages of `addBytes` octets to
- * an account using `usage` would exceed a limit. Adding nothing never fails
- * (an account already over a lowered limit can still expunge and move).
+ * an account using `usage` would exceed a limit. Only a resource that grows
+ * is checked: adding nothing never fails (an account already over a lowered
+ * limit can still expunge and move), nor does a REPLACE that adds no message
+ * or no octets on net (RFC 8508 3.4; the deltas may then be negative).
  */
 export function checkQuota(limits: QuotaLimits, usage: QuotaUsage, addMessages: number, addBytes: number): void {
-  if (addMessages <= 0 && addBytes <= 0) return;
-  if (limits.messages !== null && usage.messages + addMessages > limits.messages)
+  if (limits.messages !== null && addMessages > 0 && usage.messages + addMessages > limits.messages)
     throw new MailError('OVER_QUOTA', `message quota of ${limits.messages} messages exceeded`);
-  if (limits.storage !== null && usage.storageBytes + addBytes > limits.storage * STORAGE_UNIT)
+  if (limits.storage !== null && addBytes > 0 && usage.storageBytes + addBytes > limits.storage * STORAGE_UNIT)
     throw new MailError('OVER_QUOTA', `storage quota of ${limits.storage} KiB exceeded`);
 }

@@ -22,6 +22,7 @@ import type {
   MessageMeta,
   SpecialUse,
 } from '../../mail/types.js';
+import type { MessageIndex } from '../../mime/types.js';
 
 type SqlBool = number | boolean;
 const truthy = (v: SqlBool): boolean => v === true || v === 1;
@@ -63,7 +64,7 @@ export function isSelectable(row: MailboxRow): boolean {
   return truthy(row.selectable);
 }
 
-export const ACCOUNT_COLUMNS = 'id, name, password_hash, disabled, created_at, repository';
+export const ACCOUNT_COLUMNS = 'id, name, password_hash, disabled, created_at, repository, frozen_until';
 
 export interface AccountRow {
   id: number;
@@ -73,6 +74,8 @@ export interface AccountRow {
   /** ms since the epoch */
   created_at: number;
   repository: string;
+  /** ms since the epoch, or null */
+  frozen_until: number | null;
 }
 
 export function toAccount(r: AccountRow): Account {
@@ -83,6 +86,7 @@ export function toAccount(r: AccountRow): Account {
     disabled: truthy(r.disabled),
     createdAt: new Date(r.created_at),
     repository: r.repository,
+    frozenUntil: r.frozen_until === null ? null : new Date(Number(r.frozen_until)),
   };
 }
 
@@ -172,7 +176,34 @@ export function blobRecord(item: AppendItem): BlobRecord {
     size: idx.size,
     idx: JSON.stringify(idx),
     sentDay: sentDay(idx.sentDate, idx.sentDateOffset),
-    headerText: headerSearchText(idx.headers),
-    bodyText: foldText(idx.bodyText),
+    ...searchText(idx),
   };
+}
+
+/** The folded search text of a message (the blob_text columns), from its index. */
+export interface SearchText {
+  headerText: string;
+  bodyText: string;
+}
+
+export function searchText(idx: Pick<MessageIndex, 'headers' | 'bodyText'>): SearchText {
+  return { headerText: headerSearchText(idx.headers), bodyText: foldText(idx.bodyText) };
+}
+
+/**
+ * The search text of a stored index (the blobs.idx JSON), for the migrations
+ * that fold the stored text again; null when it is not an index we can read
+ * (the row then keeps its text).
+ */
+export function searchTextOfStoredIndex(idxJson: string): SearchText | null {
+  let idx: unknown;
+  try {
+    idx = JSON.parse(idxJson);
+  } catch {
+    return null;
+  }
+  if (typeof idx !== 'object' || idx === null) return null;
+  const { headers, bodyText } = idx as Partial<MessageIndex>;
+  if (!Array.isArray(headers) || typeof bodyText !== 'string') return null;
+  return searchText({ headers, bodyText });
 }

@@ -7,7 +7,14 @@ import type { Directory, RepositoryEntry } from '../../mail/ports.js';
 import { DEFAULT_REPOSITORY } from '../../mail/repository.js';
 import type { Account, AccountId, QuotaLimits } from '../../mail/types.js';
 import { toQuotaLimits, validateLimits, type QuotaRow } from '../shared/quota.js';
-import { toRepositoryEntry, validateRepositoryEntry, type RepositoryRow } from '../shared/repositories.js';
+import {
+  REPOSITORY_COLUMNS,
+  joinReplicaUrls,
+  toRepositoryEntry,
+  validateReplicaUrls,
+  validateRepositoryEntry,
+  type RepositoryRow,
+} from '../shared/repositories.js';
 import { ACCOUNT_COLUMNS as COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
 import type { SqlDb } from './db.js';
 
@@ -52,7 +59,7 @@ export class SqliteDirectory implements Directory {
   }
 
   async listRepositories(): Promise<RepositoryEntry[]> {
-    const rows = this.db.read(() => this.db.stmt(`SELECT name, url FROM repositories ORDER BY name`).all()) as RepositoryRow[];
+    const rows = this.db.read(() => this.db.stmt(`SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY name`).all()) as RepositoryRow[];
     return rows.map(toRepositoryEntry);
   }
 
@@ -61,8 +68,16 @@ export class SqliteDirectory implements Directory {
     this.db.write(() => {
       if (this.db.stmt(`SELECT 1 FROM repositories WHERE name = ?`).get(entry.name) !== undefined)
         throw new MailError('ALREADY_EXISTS', `repository ${entry.name} already exists`);
-      this.db.stmt(`INSERT INTO repositories (name, url, created_at) VALUES (?, ?, ?)`).run(entry.name, entry.url, Date.now());
+      this.db
+        .stmt(`INSERT INTO repositories (name, url, replica_urls, created_at) VALUES (?, ?, ?, ?)`)
+        .run(entry.name, entry.url, joinReplicaUrls(entry.replicas), Date.now());
     });
+  }
+
+  async setRepositoryReplicas(name: string, replicas: string[]): Promise<void> {
+    validateReplicaUrls(replicas);
+    const changed = this.db.write(() => this.db.stmt(`UPDATE repositories SET replica_urls = ? WHERE name = ?`).run(joinReplicaUrls(replicas), name).changes);
+    if (changed === 0) throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(name)}`);
   }
 
   async setPassword(name: string, passwordHash: string): Promise<void> {
@@ -71,6 +86,19 @@ export class SqliteDirectory implements Directory {
 
   async setDisabled(name: string, disabled: boolean): Promise<void> {
     this.update(`UPDATE accounts SET disabled = ? WHERE name = ?`, disabled ? 1 : 0, name);
+  }
+
+  async setFrozenUntil(name: string, until: Date | null): Promise<void> {
+    this.update(`UPDATE accounts SET frozen_until = ? WHERE name = ?`, until === null ? null : until.getTime(), name);
+  }
+
+  async switchRepository(name: string, from: string, to: string): Promise<boolean> {
+    return this.db.write(
+      () =>
+        this.db
+          .stmt(`UPDATE accounts SET repository = ?, frozen_until = NULL WHERE name = ? AND repository = ? AND frozen_until > ?`)
+          .run(to, name, from, Date.now()).changes === 1,
+    );
   }
 
   async deleteAccount(name: string): Promise<void> {

@@ -18,6 +18,7 @@ export function integrityProblems(db: SqlDb): string[] {
       refs: all(INVARIANT_QUERIES.refs),
       orphanText: all(INVARIANT_QUERIES.orphanText),
       missingText: all(INVARIANT_QUERIES.missingText),
+      mailboxCounters: all(INVARIANT_QUERIES.mailboxCounters),
     }),
   );
   return problems;

@@ -5,7 +5,7 @@
 
 import type { AclEntry } from '../../mail/acl.js';
 import { MailError } from '../../mail/errors.js';
-import type { CreateMailboxOptions, FlagListing, MailStore } from '../../mail/ports.js';
+import type { CreateMailboxOptions, FlagListing, ImportBatch, ImportedMailbox, MailStore } from '../../mail/ports.js';
 import { headerTextHas, type SearchDialect } from '../../mail/search.js';
 import type {
   AccountId,
@@ -37,6 +37,7 @@ import type { SqlDb } from './db.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import * as metadata from './metadata.js';
+import * as userImport from './user-import.js';
 import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
 import { integrityProblems } from './integrity.js';
 
@@ -187,6 +188,23 @@ export class SqliteMailStore implements MailStore {
     target: MailboxId,
   ): Promise<CopyResult & { expunged: ExpungeResult }> {
     return this.db.writeDurable(() => messages.moveMessages(this.db, source, uids, target));
+  }
+
+  async replaceMessage(
+    source: MailboxId,
+    uid: number,
+    target: MailboxId,
+    item: AppendItem,
+  ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
+    return this.db.writeDurable(() => messages.replaceMessage(this.db, source, uid, target, item));
+  }
+
+  async importMailboxes(accountId: AccountId, wanted: ImportedMailbox[]): Promise<MailboxInfo[]> {
+    return this.db.write(() => userImport.importMailboxes(this.db, accountId, wanted));
+  }
+
+  async importMessages(mailboxId: MailboxId, batch: ImportBatch): Promise<void> {
+    this.db.write(() => userImport.importMessages(this.db, mailboxId, batch));
   }
 
   async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {

@@ -2,7 +2,7 @@
 // transaction; every change takes the next modseq of its mailbox (one modseq
 // per operation, shared by the messages it changes, as RFC 7162 allows).
 
-import { DELETED, formatFlags, keywordsFromColumn, keywordsToColumn, parseFlags, SEEN } from '../../mail/flags.js';
+import { DELETED, formatFlags, keywordsFromColumn, keywordsToColumn, parseFlags } from '../../mail/flags.js';
 import type {
   AppendItem,
   AppendResult,
@@ -21,6 +21,7 @@ import type {
 import { MailError } from '../../mail/errors.js';
 import type { FlagListing } from '../../mail/ports.js';
 import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
+import { COUNTS_COLUMNS, toMailboxCounts, type CountsRow } from '../shared/counters.js';
 import { normalizeUidSet } from '../shared/names.js';
 import {
   blobRecord,
@@ -56,7 +57,7 @@ function bumpMailbox(db: SqlDb, mailbox: MailboxRow, uidnext = mailbox.uidnext):
   return modseq;
 }
 
-function ensureBlob(db: SqlDb, item: AppendItem): void {
+export function ensureBlob(db: SqlDb, item: AppendItem): void {
   if (db.stmt(`SELECT 1 FROM blobs WHERE blob_id = ?`).get(item.blobId) !== undefined) return;
   const b = blobRecord(item);
   db.stmt(`INSERT INTO blobs (blob_id, size, idx, sent_day) VALUES (?, ?, ?, ?)`).run(b.blobId, b.size, b.idx, b.sentDay);
@@ -67,13 +68,10 @@ function ensureBlob(db: SqlDb, item: AppendItem): void {
   );
 }
 
+/** Live messages and octets of the account: the sum of its mailboxes' counters. */
 export function quotaUsage(db: SqlDb, accountId: number): QuotaUsage {
   const r = db
-    .stmt(
-      `SELECT count(*) AS messages, coalesce(sum(m.size), 0) AS bytes
-       FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id AND m.expunged_modseq IS NULL
-       WHERE b.account_id = ?`,
-    )
+    .stmt(`SELECT coalesce(sum(message_count), 0) AS messages, coalesce(sum(total_size), 0) AS bytes FROM mailboxes WHERE account_id = ?`)
     .get(accountId) as { messages: number; bytes: number };
   return { messages: r.messages, storageBytes: r.bytes };
 }
@@ -93,7 +91,7 @@ function enforceQuota(db: SqlDb, mailbox: MailboxRow, addMessages: number, addBy
   checkQuota(limits, quotaUsage(db, mailbox.account_id), addMessages, addBytes);
 }
 
-const INSERT_MESSAGE = `INSERT INTO messages
+export const INSERT_MESSAGE = `INSERT INTO messages
   (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -101,6 +99,12 @@ export function appendMessages(db: SqlDb, mailboxId: MailboxId, items: AppendIte
   const mailbox = selectableMailbox(db, mailboxId);
   if (items.length === 0) return { uidValidity: mailbox.uidvalidity, uids: [], highestModseq: mailbox.highestmodseq };
   enforceQuota(db, mailbox, items.length, items.reduce((n, i) => n + i.index.size, 0));
+  return insertItems(db, mailbox, items);
+}
+
+/** Inserts the items (at least one) under the mailbox's next UIDs and one new modseq. */
+function insertItems(db: SqlDb, mailbox: MailboxRow, items: AppendItem[]): AppendResult {
+  const mailboxId = mailbox.id;
   const first = mailbox.uidnext;
   const modseq = bumpMailbox(db, mailbox, first + items.length);
   const now = Date.now();
@@ -165,25 +169,11 @@ export function fetchMessages(db: SqlDb, mailboxId: MailboxId, uids: UidSet): Me
   return out;
 }
 
+/** STATUS: the counters of the mailbox row (kept by triggers, see shared/counters.ts). */
 export function counts(db: SqlDb, mailboxId: MailboxId): MailboxCounts {
-  const mailbox = mailboxById(db, mailboxId);
-  if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-  const c = db
-    .stmt(
-      `SELECT count(*) AS messages,
-         coalesce(sum((system_flags & ${SEEN}) = 0), 0) AS unseen,
-         coalesce(sum((system_flags & ${DELETED}) <> 0), 0) AS deleted,
-         coalesce(sum(size), 0) AS size,
-         coalesce(sum(CASE WHEN (system_flags & ${DELETED}) <> 0 THEN size ELSE 0 END), 0) AS deletedSize
-       FROM messages WHERE mailbox_id = ? AND expunged_modseq IS NULL`,
-    )
-    .get(mailboxId) as { messages: number; unseen: number; deleted: number; size: number; deletedSize: number };
-  return {
-    ...c,
-    uidNext: mailbox.uidnext,
-    uidValidity: mailbox.uidvalidity,
-    highestModseq: mailbox.highestmodseq,
-  };
+  const row = db.stmt(`SELECT ${COUNTS_COLUMNS} FROM mailboxes WHERE id = ?`).get(mailboxId) as CountsRow | undefined;
+  if (!row) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
+  return toMailboxCounts(row);
 }
 
 export function storeFlags(
@@ -278,6 +268,26 @@ export function moveMessages(
   const src = source === target ? targetRow : sourceRow;
   const expunged = expungeRows(db, src, copied.sourceUids);
   return { ...copied, highestModseq: targetRow.highestmodseq, expunged };
+}
+
+/** RFC 8508 REPLACE: see MailStore.replaceMessage. */
+export function replaceMessage(
+  db: SqlDb,
+  source: MailboxId,
+  uid: number,
+  target: MailboxId,
+  item: AppendItem,
+): { appended: AppendResult; expunged: ExpungeResult } {
+  const sourceRow = selectableMailbox(db, source);
+  // One row object for one mailbox: the append moves its uidnext and modseq, which the expunge then reads.
+  const targetRow = source === target ? sourceRow : selectableMailbox(db, target);
+  const [original] = liveRows(db, source, [{ start: uid, end: uid }]);
+  if (!original) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
+  // RFC 8508 3.4: within one account only the net change counts.
+  if (sourceRow.account_id === targetRow.account_id) enforceQuota(db, targetRow, 0, item.index.size - original.size);
+  else enforceQuota(db, targetRow, 1, item.index.size);
+  const appended = insertItems(db, targetRow, [item]);
+  return { appended, expunged: expungeRows(db, sourceRow, [uid]) };
 }
 
 /** RENAME INBOX: every live message moves to `target`. */

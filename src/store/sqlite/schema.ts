@@ -4,6 +4,8 @@
 
 import type Database from 'better-sqlite3';
 import { MailError } from '../../mail/errors.js';
+import { searchTextOfStoredIndex, type SearchText } from '../shared/rows.js';
+import { addCounterColumns, COUNTED_FLAGS, counterSetList, INIT_COUNTERS_SQL } from '../shared/counters.js';
 
 /** SQL expression of the current time in ms since the epoch (used in triggers). */
 const NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
@@ -38,6 +40,64 @@ export const SEARCH_INDEX_SQL = `
   END;
   INSERT INTO blob_text_fts (blob_text_fts) VALUES ('rebuild');
 `;
+
+/**
+ * SQL function for the migrations that fold the stored search text again:
+ * (idx JSON, 'header' | 'body', current text) -> the column's text as this
+ * Petrel folds it, or the current text when the index cannot be read. The
+ * fold is not idempotent, so the text is always made from the index.
+ */
+const REFOLD_FUNCTION = 'petrel_search_text';
+
+function registerMigrationFunctions(db: Database.Database): void {
+  // Each row asks twice (header, body) with the same index: parse it once.
+  let lastIdx: string | null = null;
+  let last: SearchText | null = null;
+  db.function(REFOLD_FUNCTION, { deterministic: true }, (idx: unknown, column: unknown, current: unknown) => {
+    if (typeof idx !== 'string') return current;
+    if (idx !== lastIdx) {
+      lastIdx = idx;
+      last = searchTextOfStoredIndex(idx);
+    }
+    if (last === null) return current;
+    return column === 'header' ? last.headerText : last.bodyText;
+  });
+}
+
+/**
+ * Migration 6: the SEARCH text folded with i;unicode-casemap (RFC 5051, for
+ * I18NLEVEL=1) instead of NFC + lower case, made again from each blob's index
+ * (REFOLD_FUNCTION); the update trigger keeps blob_text_fts in step.
+ */
+const SEARCH_REFOLD_SQL = `
+  UPDATE blob_text SET
+    header_text = ${REFOLD_FUNCTION}(b.idx, 'header', blob_text.header_text),
+    body_text = ${REFOLD_FUNCTION}(b.idx, 'body', blob_text.body_text)
+  FROM blobs b WHERE b.blob_id = blob_text.blob_id;
+`;
+
+/**
+ * The per-mailbox counters for STATUS and quota (src/store/shared/counters.ts):
+ * row triggers keep them in the writer's transaction; counted once at the
+ * end. Exported for the test that runs it over a database with rows.
+ */
+export const COUNTERS_SQL = `
+  ${addCounterColumns('INTEGER')}
+  CREATE TRIGGER messages_counters_insert AFTER INSERT ON messages WHEN NEW.expunged_modseq IS NULL BEGIN
+    UPDATE mailboxes SET ${counterSetList('NEW', null)} WHERE id = NEW.mailbox_id;
+  END;
+  CREATE TRIGGER messages_counters_delete AFTER DELETE ON messages WHEN OLD.expunged_modseq IS NULL BEGIN
+    UPDATE mailboxes SET ${counterSetList(null, 'OLD')} WHERE id = OLD.mailbox_id;
+  END;
+  CREATE TRIGGER messages_counters_update AFTER UPDATE OF system_flags, size, expunged_modseq ON messages
+    WHEN (OLD.expunged_modseq IS NULL OR NEW.expunged_modseq IS NULL)
+      AND ((OLD.expunged_modseq IS NULL) <> (NEW.expunged_modseq IS NULL)
+        OR (OLD.system_flags & ${COUNTED_FLAGS}) <> (NEW.system_flags & ${COUNTED_FLAGS}) OR OLD.size <> NEW.size)
+  BEGIN
+    UPDATE mailboxes SET ${counterSetList('NEW', 'OLD')} WHERE id = NEW.mailbox_id;
+  END;
+  ${INIT_COUNTERS_SQL}
+  `;
 
 const MIGRATIONS: string[] = [
   // 1: initial schema
@@ -168,12 +228,29 @@ const MIGRATIONS: string[] = [
   CREATE INDEX metadata_entries_mailbox ON metadata_entries (mailbox_id);
   CREATE INDEX metadata_entries_owner ON metadata_entries (owner_id);
   `,
+  // 6: SEARCH text folded with i;unicode-casemap (SEARCH_REFOLD_SQL above)
+  SEARCH_REFOLD_SQL,
+  // read replicas of each registered repository (space-separated postgres:// URLs)
+  `
+  ALTER TABLE repositories ADD COLUMN replica_urls TEXT NOT NULL DEFAULT '';
+  `,
+  // per-mailbox counters for STATUS and quota (COUNTERS_SQL above)
+  COUNTERS_SQL,
+  // `petrel user move`'s write freeze (ms since the epoch; NULL = not frozen).
+  `ALTER TABLE accounts ADD COLUMN frozen_until INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database to SCHEMA_VERSION, in one IMMEDIATE transaction (another process may be opening it too). */
-export function migrate(db: Database.Database, file: string): void {
+/** The schema version that folds the SEARCH text with i;unicode-casemap (for the test that upgrades an older database). */
+export const SEARCH_REFOLD_VERSION = MIGRATIONS.indexOf(SEARCH_REFOLD_SQL) + 1;
+
+/**
+ * Brings the database to SCHEMA_VERSION (`target`: an older version, for
+ * tests that build an older database), in one IMMEDIATE transaction (another
+ * process may be opening it too).
+ */
+export function migrate(db: Database.Database, file: string, target = SCHEMA_VERSION): void {
   const version = (): number => db.pragma('user_version', { simple: true }) as number;
   const tooNew = (v: number) =>
     new MailError(
@@ -181,11 +258,12 @@ export function migrate(db: Database.Database, file: string): void {
       `database ${file} has schema version ${v}, newer than this Petrel supports (${SCHEMA_VERSION}); upgrade Petrel`,
     );
   if (version() > SCHEMA_VERSION) throw tooNew(version());
-  if (version() === SCHEMA_VERSION) return;
+  if (version() >= target) return;
+  registerMigrationFunctions(db);
   db.transaction(() => {
     const current = version();
     if (current > SCHEMA_VERSION) throw tooNew(current);
-    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    for (let v = current; v < target; v++) db.exec(MIGRATIONS[v]!);
+    if (current < target) db.pragma(`user_version = ${target}`);
   }).immediate();
 }
