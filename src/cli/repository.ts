@@ -17,6 +17,7 @@ import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
 import { PostgresBlobStore } from '../blob/postgres/pg-blob-store.js';
 import { postgresTargetFor, type PostgresTarget } from '../cluster/postgres-config.js';
 import { RepositoryRegistry } from '../cluster/repositories.js';
+import { ReplicaSet } from '../cluster/replicas.js';
 import { outdatedSchemaMessage, repositoryComponents, schemaStatus } from '../cluster/schema.js';
 import type { PetrelConfig } from '../config/types.js';
 import { AdminError, EXIT } from '../admin/types.js';
@@ -93,10 +94,10 @@ async function checkRepositorySchema(config: PetrelConfig, target: PostgresTarge
 async function openCluster(config: PetrelConfig, options: OpenRepositoriesOptions): Promise<Repositories> {
   const url = config.storage.postgresUrl;
   if (url === null) throw new AdminError('storage.postgres_url is not set', EXIT.USAGE);
-  const primary = await openPostgres(config, options, DEFAULT_REPOSITORY, url, config.storage.blobStore === 'postgres');
+  const primary = await openPostgres(config, options, DEFAULT_REPOSITORY, url, config.storage.blobStore === 'postgres', config.storage.postgresReplicaUrls);
   options.onOpened?.(primary.repository);
   return new RepositoryRegistry(primary.directory, primary.repository, async (entry) => {
-    const opened = await openPostgres(config, options, entry.name, entry.url, true);
+    const opened = await openPostgres(config, options, entry.name, entry.url, true, entry.replicas ?? []);
     options.onOpened?.(opened.repository);
     return opened.repository;
   });
@@ -108,10 +109,15 @@ async function openPostgres(
   name: string,
   url: string,
   postgresBlobs: boolean,
+  replicaUrls: readonly string[],
 ): Promise<{ directory: Directory; repository: OpenedRepository }> {
   const target = postgresTargetFor(config, url, options.applicationName);
   await checkRepositorySchema(config, target, postgresBlobs, name);
   const repo = await openPostgresRepository(target.url, target.store);
+  const closing: Array<{ close(): Promise<void> }> = [repo];
+  const closeAll = async () => {
+    for (const c of closing.reverse()) await c.close();
+  };
   try {
     let blobs: BlobStore;
     if (postgresBlobs) {
@@ -120,16 +126,26 @@ async function openPostgres(
       await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
       blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
     }
-    let events: EventBus;
-    try {
-      events = await options.eventsFor({ name, url });
-    } catch (err) {
-      await blobs.close();
-      throw err;
+    closing.push(blobs);
+    // Always made: it also reports the primary (repo status, metrics); it routes reads only with replicas.
+    const replicas = new ReplicaSet(repo.sql, replicaUrls.map((u) => postgresTargetFor(config, u, options.applicationName).url), {
+      maxLagSeconds: config.storage.replicaMaxLagSeconds,
+      checkIntervalMs: config.storage.replicaCheckIntervalMs,
+      connect: target.store,
+    });
+    closing.push(replicas);
+    await replicas.start();
+    if (replicaUrls.length > 0) {
+      repo.store.useReadRouter(replicas);
+      // Bodies are read from replicas only when they live in this database.
+      if (blobs instanceof PostgresBlobStore) blobs.useReadRouter(replicas);
     }
-    return { directory: repo.directory, repository: assemble(config, name, events, repo, blobs) };
+    const events = await options.eventsFor({ name, url });
+    if (replicaUrls.length > 0) events.subscribe((e) => replicas.noteEvent(e));
+    const repository = assemble(config, name, events, repo, blobs, replicas);
+    return { directory: repo.directory, repository };
   } catch (err) {
-    await repo.close();
+    await closeAll();
     throw err;
   }
 }
@@ -140,6 +156,7 @@ function assemble(
   events: EventBus,
   repo: { directory: Directory; store: MailStore; close(): Promise<void> },
   blobs: BlobStore,
+  replicas: ReplicaSet | null = null,
 ): OpenedRepository {
   const ingest = new Ingest({ store: repo.store, blobs, events, maxMessageSize: config.limits.maxMessageSize, repository: name });
   return {
@@ -149,8 +166,10 @@ function assemble(
     ingest,
     events,
     accounts: repo.directory,
+    ...(replicas ? { replicas } : {}),
     async close() {
       await events.close();
+      await replicas?.close();
       await blobs.close();
       await repo.close();
     },

@@ -22,6 +22,7 @@ import { InProcessEventBus } from '../mail/events.js';
 import type { EventBus } from '../mail/ports.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { Repositories } from '../mail/repository.js';
+import { MetricsServer } from '../admin/metrics.js';
 import { openRepositories } from './repository.js';
 
 /** Blobs touched this recently are never collected: far longer than any stage -> commit. */
@@ -83,8 +84,10 @@ export async function serve(config: PetrelConfig): Promise<number> {
     if (e.kind === 'account-changed') auth.invalidate(e.accountName);
   });
 
+  const metrics = config.metrics.listen ? new MetricsServer(repos) : null;
+
   const shutdown = async (): Promise<void> => {
-    await Promise.allSettled([imap.close(), lmtp.close(), control.close()]);
+    await Promise.allSettled([imap.close(), lmtp.close(), control.close(), metrics?.close()]);
     await Promise.allSettled(gcs.map((gc) => gc.stop()));
     unsubscribeAuth();
     await repos.close();
@@ -95,11 +98,14 @@ export async function serve(config: PetrelConfig): Promise<number> {
     // Cluster mode may keep nothing else there, but the control socket lives in the data dir.
     await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
     await control.listen();
+    const metricsAddress = metrics && config.metrics.listen ? await metrics.listen(config.metrics.listen) : null;
     const addresses = await imap.listen();
     const lmtpAddress = await lmtp.listen();
     const listening = (service: string, address: AddressInfo | null): void => {
       if (address) announce.info('listening', { service, host: address.address, port: address.port });
     };
+    // Before imap: a test harness that waits for imap and lmtp has seen it by then.
+    listening('metrics', metricsAddress);
     listening('imap', addresses.imap);
     listening('imaps', addresses.imaps);
     listening('lmtp', lmtpAddress);

@@ -70,7 +70,11 @@ export function defaultConfig(): PetrelConfig {
       postgresStatementTimeoutSeconds: 60,
       autoMigrate: false,
       sharedRepository: 'default',
+      postgresReplicaUrls: [],
+      replicaMaxLagSeconds: 10,
+      replicaCheckIntervalMs: 500,
     },
+    metrics: { listen: null },
     log: { level: 'info' },
   };
 }

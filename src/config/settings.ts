@@ -20,6 +20,7 @@ import {
   optionalText,
   optionalUri,
   postgresUrl,
+  postgresUrlList,
   shortString,
   type ValueParser,
 } from './values.js';
@@ -92,9 +93,14 @@ export const SETTINGS: readonly Setting[] = [
   setting('storage.postgres_statement_timeout_seconds', integer(0, DAY), (c, v) => (c.storage.postgresStatementTimeoutSeconds = v)),
   setting('storage.auto_migrate', boolean, (c, v) => (c.storage.autoMigrate = v)),
   setting('storage.shared_repository', shortString(63), (c, v) => (c.storage.sharedRepository = v)),
+  setting('storage.postgres_replica_urls', postgresUrlList, (c, v) => (c.storage.postgresReplicaUrls = v)),
+  setting('storage.replica_max_lag_seconds', integer(1, 3600), (c, v) => (c.storage.replicaMaxLagSeconds = v)),
+  setting('storage.replica_check_interval_ms', integer(50, 60_000), (c, v) => (c.storage.replicaCheckIntervalMs = v)),
+
+  setting('metrics.listen', listenAddress, (c, v) => (c.metrics.listen = v)),
 
   setting('log.level', oneOf(['debug', 'info', 'warn', 'error'] as const), (c, v) => (c.log.level = v)),
 ];
 
 /** Settings that are tables of their own in the file but have no scalar entry above. */
-export const SECTIONS = ['imap', 'lmtp', 'tls', 'limits', 'storage', 'log'] as const;
+export const SECTIONS = ['imap', 'lmtp', 'tls', 'limits', 'storage', 'metrics', 'log'] as const;

@@ -106,6 +106,20 @@ export interface PetrelConfig {
      * one is created (`petrel shared create`). Default "default".
      */
     sharedRepository: string;
+    /**
+     * Streaming replicas of the default repository (registered repositories
+     * keep theirs in the directory: `petrel repo replicas`). Empty: every
+     * read goes to the primary.
+     */
+    postgresReplicaUrls: string[];
+    /** A replica lagging more than this is taken out of rotation until it catches up. Default 10. */
+    replicaMaxLagSeconds: number;
+    /** How often replicas' replay positions are sampled, ms. Default 500. */
+    replicaCheckIntervalMs: number;
+  };
+  metrics: {
+    /** Prometheus text endpoint (GET /metrics), host:port; null = off (the default). */
+    listen: ListenAddress | null;
   };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';

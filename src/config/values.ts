@@ -126,6 +126,24 @@ export const postgresUrl: ValueParser<string> = (raw) => {
   return url;
 };
 
+/**
+ * Read replicas' URLs: a TOML array of postgres:// URLs, or (environment)
+ * one string of them separated by spaces. Each names one standby; a
+ * target_session_attrs other than standby/prefer-standby/any is refused.
+ */
+export const postgresUrlList: ValueParser<string[]> = (raw) => {
+  const items = typeof raw === 'string' ? raw.split(/\s+/).filter((u) => u !== '') : raw;
+  if (!Array.isArray(items)) throw new Invalid(`expected a list of postgres:// URLs, got ${describe(redactUrl(raw))}`);
+  return items.map((item) => {
+    if (typeof item !== 'string' || !/^postgres(ql)?:\/\/\S+$/.test(item.trim()))
+      throw new Invalid(`expected postgres:// URLs, got ${describe(redactUrl(item))}`);
+    const tsa = /[?&]target_session_attrs=([^&]*)/.exec(item)?.[1];
+    if (tsa !== undefined && !['standby', 'prefer-standby', 'any'].includes(tsa))
+      throw new Invalid(`a replica URL with target_session_attrs=${tsa} may reach the primary; use standby or leave it out`);
+    return item.trim();
+  });
+};
+
 /** The URL with any password replaced by "***" (for messages and `config check`). */
 export function redactUrl<T>(raw: T): T | string {
   if (typeof raw !== 'string') return raw;

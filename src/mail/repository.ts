@@ -26,6 +26,44 @@ export interface Repository {
    * store checks quota and cascades deletes against them).
    */
   readonly accounts: Directory;
+  /** Its read replicas, when it has any: their health and the reads they served (repo status, metrics). */
+  readonly replicas?: ReplicaReport;
+}
+
+/** What `petrel repo status` and the metrics show of one read replica. */
+export interface ReplicaStatus {
+  /** The URL with its password hidden. */
+  url: string;
+  inRotation: boolean;
+  /** Why it is not in rotation ("unreachable: ...", "not in recovery", "lag 12.0 s"), else null. */
+  problem: string | null;
+  replayLsn: string | null;
+  lagBytes: number | null;
+  lagSeconds: number | null;
+  /** Reads it served: metadata, and immutable data (bodies, blob indexes). */
+  reads: { metadata: number; immutable: number };
+}
+
+export interface ReadCounts {
+  primary: { metadata: number; immutable: number };
+  replicas: { metadata: number; immutable: number };
+}
+
+/** The primary as it describes itself, and the standbys streaming from it (pg_stat_replication). */
+export interface PrimaryStatus {
+  server: string;
+  walLsn: string;
+  standbys: Array<{ name: string; client: string; state: string; syncState: string; replayLagSeconds: number | null }>;
+}
+
+export interface ReplicaReport {
+  /** Queries the primary now. UNAVAILABLE when none answers. */
+  primary(): Promise<PrimaryStatus>;
+  /** Petrel's view of each read replica, as of the last check. */
+  status(): ReplicaStatus[];
+  /** Checks every replica now. */
+  check(): Promise<void>;
+  readCounts(): ReadCounts;
 }
 
 /** Every repository a server may reach, opened on first use. */

@@ -26,6 +26,8 @@ export interface RunningServer {
   imapPort: number;
   lmtpPort: number;
   imapsPort: number | null;
+  /** The Prometheus endpoint's port when metrics.listen is set. */
+  metricsPort: number | null;
   env: NodeJS.ProcessEnv;
   process: ChildProcess;
   /** Everything the server logged so far (one JSON object per line). */
@@ -141,6 +143,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     imapPort: ports.imap!,
     lmtpPort: ports.lmtp!,
     imapsPort: ports.imaps ?? null,
+    metricsPort: ports.metrics ?? null,
     env,
     process: child,
     log,

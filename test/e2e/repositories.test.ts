@@ -6,8 +6,9 @@
 // user's repository into the shared one and back into another user's
 // (bodies byte-identical, COPYUID right, the source untouched until the
 // target committed), IDLE on server B seeing a change made through server A
-// in the shared repository, another user's mailbox across repositories, and
-// `petrel check` over all of them.
+// in the shared repository, another user's mailbox across repositories,
+// REPLACE into the shared repository and within it, and `petrel check` over
+// all of them.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,6 +86,15 @@ describe('several repositories', () => {
       repos.map((r) => [r.name, r.users]),
       [['default', 1], ['a', 1], ['b', 1], ['shared', 1]],
     );
+    // Read replicas of a registered repository are kept in the directory.
+    assert.equal((await cli(['repo', 'replicas', 'b', 'mysql://root@db/b'])).code, 64);
+    assert.equal((await cli(['repo', 'replicas', 'default', 'postgres://r@db/x'])).code, 64);
+    assert.equal((await cli(['repo', 'replicas', 'nowhere', 'postgres://r@db/x'])).code, 67);
+    await ok(['repo', 'replicas', 'b', 'postgres://r:pw@127.0.0.1:1/b postgres://r@127.0.0.1:2/b']);
+    const withReplicas = JSON.parse(await ok(['repo', 'list', '--json'])) as Array<{ name: string; replicas: string }>;
+    assert.equal(withReplicas.find((r) => r.name === 'b')?.replicas, 'postgres://r:***@127.0.0.1:1/b postgres://r@127.0.0.1:2/b');
+    await ok(['repo', 'replicas', 'b']);
+    assert.equal((JSON.parse(await ok(['repo', 'list', '--json'])) as Array<{ name: string; replicas: string }>).find((r) => r.name === 'b')?.replicas, '');
     // `db migrate` now covers every registered repository.
     const migrate = JSON.parse(await ok(['db', 'migrate', '--json'])) as Array<{ component: string }>;
     assert.ok(['a/mailstore', 'b/blobstore', 'shared/mailstore'].every((c) => migrate.some((m) => m.component === c)));
@@ -152,6 +162,22 @@ describe('several repositories', () => {
       assert.match((await bob.command('UID COPY 1:2 INBOX')).tagged, /^OK \[COPYUID \d+ 1:2 2:3\]/);
       assert.match((await bob.command('SELECT INBOX')).tagged, /^OK /);
       assert.deepEqual(await body(bob, 3), delivered);
+
+      // REPLACE (RFC 8508) across repositories: the replacement commits into the shared one, then bob's original goes.
+      const draft = Buffer.from('Subject: replaced across\r\n\r\nnew text\r\n');
+      const across = await bob.command(`UID REPLACE 3 Shared/Team {${draft.length}+}\r\n${draft.toString()}`);
+      assert.match(across.tagged, /^OK UID REPLACE completed$/);
+      assert.ok(across.untagged.some((l) => /^\* OK \[APPENDUID \d+ 3\] Replacement Message ready$/.test(l)), across.untagged.join('\n'));
+      assert.ok(across.untagged.includes('* 2 EXPUNGE'), across.untagged.join('\n'));
+      // Within the shared repository, from bob's session (staged in repository b): one transaction there.
+      assert.match((await bob.command('SELECT Shared/Team')).tagged, /^OK \[READ-WRITE\]/);
+      const draft2 = Buffer.from('Subject: replaced within\r\n\r\nnewer text\r\n');
+      const within = await bob.command(`UID REPLACE 3 Shared/Team (\\Seen) {${draft2.length}+}\r\n${draft2.toString()}`);
+      assert.match(within.tagged, /^OK UID REPLACE completed$/);
+      assert.deepEqual(within.untagged.slice(1), ['* 4 EXISTS', '* 3 EXPUNGE']);
+      assert.match(within.untagged[0]!, /^\* OK \[APPENDUID \d+ 4\] Replacement Message ready$/);
+      assert.deepEqual(await body(bob, 4), draft2);
+      assert.match((await bob.command('SELECT INBOX')).tagged, /^OK /);
 
       // Another user's mailbox across repositories: alice (a) shares INBOX with bob (b).
       assert.match((await alice.command('SETACL INBOX bob lr')).tagged, /^OK /);

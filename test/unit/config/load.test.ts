@@ -66,7 +66,11 @@ describe('defaultConfig', () => {
       postgresStatementTimeoutSeconds: 60,
       autoMigrate: false,
       sharedRepository: 'default',
+      postgresReplicaUrls: [],
+      replicaMaxLagSeconds: 10,
+      replicaCheckIntervalMs: 500,
     });
+    assert.deepEqual(c.metrics, { listen: null });
     assert.equal(c.imap.idlePollSeconds, 0);
     assert.equal(c.log.level, 'info');
   });

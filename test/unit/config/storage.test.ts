@@ -86,4 +86,18 @@ describe('storage backend settings', () => {
     assert.equal(load({ PETREL_STORAGE_POSTGRES_URL: 'postgresql://db/petrel' }).storage.postgresUrl, 'postgresql://db/petrel');
     assert.equal(redactUrl(URL), 'postgres://petrel:***@db1:5432,db2:5432/petrel?target_session_attrs=primary');
   });
+
+  test('read replicas: a list of URLs (space-separated in the environment); none may select the primary', () => {
+    assert.deepEqual(load({}).storage.postgresReplicaUrls, []);
+    const c = load({ PETREL_STORAGE_POSTGRES_REPLICA_URLS: ' postgres://r@db2/petrel  postgres://r@db3/petrel?target_session_attrs=standby ' });
+    assert.deepEqual(c.storage.postgresReplicaUrls, ['postgres://r@db2/petrel', 'postgres://r@db3/petrel?target_session_attrs=standby']);
+    const bad = errorOf({ PETREL_STORAGE_POSTGRES_REPLICA_URLS: 'postgres://r@db2/petrel mysql://root:hunter2@db/x' });
+    assert.match(bad, /storage\.postgres_replica_urls .*expected postgres:\/\/ URLs/);
+    assert.ok(!bad.includes('hunter2'), bad);
+    assert.match(
+      errorOf({ PETREL_STORAGE_POSTGRES_REPLICA_URLS: 'postgres://db2/petrel?target_session_attrs=primary' }),
+      /may reach the primary; use standby/,
+    );
+    assert.match(errorOf({ PETREL_STORAGE_REPLICA_MAX_LAG_SECONDS: '0' }), /storage\.replica_max_lag_seconds/);
+  });
 });
