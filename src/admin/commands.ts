@@ -11,7 +11,8 @@ import { accountRepository, requireAccount } from './account-repository.js';
 import type { Account, SpecialUse } from '../mail/types.js';
 import { createSelfSigned } from './cert.js';
 import { importMaildir } from './import.js';
-import { repoAdd, repoList } from './repositories.js';
+import { repoAdd, repoList, repoReplicas, repoStatus } from './repositories.js';
+import { userMove } from './user-move.js';
 import { sharedAcl, sharedCreate, sharedDelete, sharedList } from './shared.js';
 import { formatKiB, parseMessageLimit, parseStorageLimit } from './quota.js';
 import { userAddMany } from './users-batch.js';
@@ -332,6 +333,10 @@ const configCheck = defineCommand({
       c.storage.backend === 'postgres'
         ? `  storage: postgres ${redactUrl(c.storage.postgresUrl ?? '')}  blob_store: ${c.storage.blobStore}  auto_migrate: ${c.storage.autoMigrate}`
         : `  storage: sqlite  blob_store: ${c.storage.blobStore}`,
+      ...(c.storage.backend === 'postgres' && c.storage.postgresReplicaUrls.length > 0
+        ? [`  read replicas: ${c.storage.postgresReplicaUrls.map((u) => redactUrl(u)).join(' ')}  max lag: ${c.storage.replicaMaxLagSeconds} s`]
+        : []),
+      `  metrics.listen: ${formatListen(c.metrics.listen)}`,
     ];
     return { kind: 'message', text: lines.join('\n') };
   },
@@ -413,6 +418,7 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   userAdd,
   userPasswd,
   userDelete,
+  userMove,
   userList,
   setDisabledCommand(true),
   setDisabledCommand(false),
@@ -428,6 +434,8 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   importMaildir,
   repoAdd,
   repoList,
+  repoReplicas,
+  repoStatus,
   sharedCreate,
   sharedList,
   sharedAcl,

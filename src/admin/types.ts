@@ -46,6 +46,8 @@ export interface AdminContext {
   repositories(): Promise<Repositories>;
   /** Directory change events (account-changed): the front end forwards them to the running servers. Mailbox changes go on their repository's bus. */
   events: EventBus;
+  /** Optional: sends the events published on `events` so far to the servers now, not when the command ends (a long command mid-way). */
+  sendEvents?(): Promise<void>;
   /** A new password when none was given as a parameter (prompt or stdin). */
   readNewPassword(): Promise<string>;
   /** The message for `deliver`. */

@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isFrozen } from '../mail/account-freeze.js';
 import type { Account } from '../mail/types.js';
 import type { Directory } from '../mail/ports.js';
 import type { Logger } from '../util/log.js';
@@ -96,6 +97,8 @@ export function createAuthenticator(directory: Directory, options: Authenticator
         return { ok: false, reason: 'disabled' };
       }
       failures.clear('user:' + username);
+      // `petrel user move` is finishing: a temporary refusal, never cached.
+      if (isFrozen(account, now())) return { ok: false, reason: 'unavailable' };
       if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
       cache.set(key, { account, expires: now() + ttlMs });
       return { ok: true, account };

@@ -108,6 +108,7 @@ async function runAdmin(
     config,
     configFile,
     events,
+    sendEvents: () => events.flush(),
     async repositories(): Promise<Repositories> {
       repos ??= await openRepositories(config, {
         applicationName: 'petrel-cli',

@@ -2,7 +2,9 @@
 // release of untagged mailbox updates where RFC 9051 allows them, and the
 // enabled extensions. No socket code here: the connection gives a SessionIO.
 
+import { isFrozen } from '../mail/account-freeze.js';
 import { isMailError } from '../mail/errors.js';
+import { Ingest } from '../mail/ingest.js';
 import type { EventSubscription } from '../mail/ports.js';
 import { needsProvisioning, provisionMailboxes } from '../mail/provision.js';
 import type { Account, AccountId, MailboxInfo, MailEvent } from '../mail/types.js';
@@ -104,7 +106,9 @@ export class Session {
     readonly io: SessionIO,
     private readonly slots: UserSlots,
   ) {
-    this.sessionDeps = withRepository(serverDeps, serverDeps.repositories.primary);
+    const primary = serverDeps.repositories.primary;
+    // Before login nothing reads a mailbox: the repository's own store and ingest.
+    this.sessionDeps = { ...serverDeps, repository: primary, store: primary.store, blobs: primary.blobs, ingest: primary.ingest };
     this.homeDeps = this.sessionDeps;
     const deps = serverDeps;
     this.log = deps.logger.child({ remote: io.remoteAddress });
@@ -189,7 +193,7 @@ export class Session {
   /** Enters the selected state on `ref`'s mailbox; handlers then work in its repository. */
   enterSelected(ref: ExistingRef, view: MailboxView, readOnly: boolean): void {
     const account = this.account!;
-    this.sessionDeps = ref.repository === this.homeDeps.repository ? this.homeDeps : withRepository(this.serverDeps, ref.repository);
+    this.sessionDeps = ref.repository === this.homeDeps.repository ? this.homeDeps : withRepository(this.serverDeps, ref.repository, account);
     this.state = { kind: 'selected', account, mailbox: ref.mailbox, readOnly, view, ref };
   }
 
@@ -358,6 +362,8 @@ export class Session {
         const current = await this.deps.directory.findAccount(account.name);
         if (!current || current.id !== account.id) return this.end('Account was deleted');
         if (current.disabled) return this.end('Account was disabled');
+        // `petrel user move`: the client reconnects and reaches the account where it now is.
+        if (isFrozen(current) || current.repository !== account.repository) return this.end('Account is moving to another repository; reconnect');
       }
       const sel = this.selected;
       if (sel && this.mailboxStale) {
@@ -462,7 +468,11 @@ export class Session {
       this.idleWake?.();
       return;
     }
+    // With read replicas, what the event announces must be read where it is already replayed.
+    this.sessionDeps.store.noteChange?.();
+    if (this.homeDeps !== this.sessionDeps) this.homeDeps.store.noteChange?.();
     this.notifyState?.onEvent(e);
+    if (e.kind === 'rights-changed') return; // NOTIFY's only: the owner's mailboxes-changed tells the selected mailbox
     const sel = this.selected;
     // The selected mailbox may be another owner's, in another repository.
     if (!sel || sel.ref.owner.id !== e.accountId || sel.ref.repository.name !== e.repository) return;
@@ -502,7 +512,7 @@ export class Session {
     this.slotUser = account.name;
     try {
       const home = await this.serverDeps.repositories.forAccount(account);
-      this.homeDeps = this.sessionDeps = withRepository(this.serverDeps, home);
+      this.homeDeps = this.sessionDeps = withRepository(this.serverDeps, home, account);
       this.mailboxAccess = new MailboxAccess(this.serverDeps.repositories, account, home);
     } catch (err) {
       this.slots.release(account.name);
@@ -542,6 +552,23 @@ export class Session {
   }
 }
 
-function withRepository(deps: ImapServerDeps, repository: Repository): SessionDeps {
-  return { ...deps, repository, store: repository.store, blobs: repository.blobs, ingest: repository.ingest };
+/**
+ * The deps of a session working in `repository` for `account`: with read
+ * replicas, its store is the account's view (src/cluster/replicas.ts), and
+ * its ingest writes through that view so the account's next reads wait for
+ * what it appended.
+ */
+function withRepository(deps: ImapServerDeps, repository: Repository, account: Pick<Account, 'id'>): SessionDeps {
+  const store = repository.store.forReader?.(account.id) ?? repository.store;
+  const ingest =
+    store === repository.store
+      ? repository.ingest
+      : new Ingest({
+          store,
+          blobs: repository.blobs,
+          events: repository.events,
+          maxMessageSize: deps.config.limits.maxMessageSize,
+          repository: repository.name,
+        });
+  return { ...deps, repository, store, blobs: repository.blobs, ingest };
 }

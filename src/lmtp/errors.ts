@@ -19,6 +19,11 @@ export function unknownUser(address: string): LmtpReply {
   return new LmtpReply(550, `<${address}> unknown user`);
 }
 
+/** The account is being moved between repositories (`petrel user move`): the MTA retries. */
+export function accountMoving(address: string): LmtpReply {
+  return new LmtpReply(451, `<${address}> mailbox is being moved, try again later`);
+}
+
 /** Maps anything thrown while delivering to one recipient to its reply. Unknown errors are temporary. */
 export function deliveryFailure(address: string, err: unknown): LmtpReply {
   if (isMailError(err)) {

@@ -14,13 +14,14 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { PetrelConfig } from '../config/types.js';
+import { isFrozen } from '../mail/account-freeze.js';
 import { isMailError, MailError } from '../mail/errors.js';
 import type { Directory, MailStore, StagedMessage } from '../mail/ports.js';
 import { copyStaged } from '../mail/transfer.js';
 import type { Repositories, Repository } from '../mail/repository.js';
 import type { MailboxInfo } from '../mail/types.js';
 import type { Logger } from '../util/log.js';
-import { deliveryFailure, LmtpReply, unknownUser } from './errors.js';
+import { accountMoving, deliveryFailure, LmtpReply, unknownUser } from './errors.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipient.js';
 
 export interface LmtpServerDeps {
@@ -103,6 +104,7 @@ export class LmtpServer {
       throw deliveryFailure(address.address, err);
     }
     if (!found) throw unknownUser(address.address);
+    if (isFrozen(found.account)) throw accountMoving(address.address);
   }
 
   /** DATA: stage once, then commit per recipient; returns one reply per recipient, in order. */
@@ -139,7 +141,7 @@ export class LmtpServer {
         this.log.info('delivered', { rcpt, account: found.account.name, mailbox: mailbox.name, uid: result.uids[0], size: staged.size });
         results.push(`<${rcpt}> delivered`);
       } catch (err) {
-        const reply = err instanceof LmtpReply ? err : deliveryFailure(rcpt, err);
+        const reply = err instanceof LmtpReply ? err : await this.failureReply(rcpt, target, err);
         if (reply.responseCode !== 550) this.log.warn('delivery failed', { rcpt, err });
         results.push(reply);
       }
@@ -148,12 +150,27 @@ export class LmtpServer {
   }
 
   /** The recipient's account and repository, or why it cannot be delivered to. */
+  /**
+   * The reply for a failed commit. A `petrel user move` that finished while
+   * the commit waited leaves the old repository without the account (the
+   * commit fails there): the MTA must retry, not bounce.
+   */
+  private async failureReply(rcpt: string, target: { ok: boolean; found?: ResolvedRecipient }, err: unknown): Promise<LmtpReply> {
+    const before = target.found?.account;
+    if (before) {
+      const now = await this.deps.directory.findAccount(before.name).catch(() => null);
+      if (now && now.id === before.id && (now.repository !== before.repository || isFrozen(now))) return accountMoving(rcpt);
+    }
+    return deliveryFailure(rcpt, err);
+  }
+
   private async recipientTarget(
     rcpt: string,
   ): Promise<{ ok: true; rcpt: string; found: ResolvedRecipient; repo: Repository } | { ok: false; rcpt: string; error: unknown }> {
     try {
       const found = await this.resolve(rcpt);
       if (!found) throw new MailError('NOT_FOUND', 'account no longer exists');
+      if (isFrozen(found.account)) throw accountMoving(rcpt);
       return { ok: true, rcpt, found, repo: await this.deps.repositories.forAccount(found.account) };
     } catch (error) {
       return { ok: false, rcpt, error };

@@ -33,6 +33,13 @@ function memoryDirectory(accounts: Account[]): Directory & { lookups: number; fa
       const a = accounts.find((x) => x.name === name);
       if (a) a.disabled = disabled;
     },
+    async setFrozenUntil(name: string, until: Date | null) {
+      const a = accounts.find((x) => x.name === name);
+      if (a) a.frozenUntil = until;
+    },
+    async switchRepository() {
+      return false;
+    },
     async deleteAccount() {},
     async listAccounts() {
       return accounts;
@@ -46,6 +53,7 @@ function memoryDirectory(accounts: Account[]): Directory & { lookups: number; fa
       return [];
     },
     async addRepository() {},
+    async setRepositoryReplicas() {},
   };
   return dir;
 }
@@ -91,6 +99,16 @@ describe('authenticator', () => {
     const { auth } = await setup({ disabled: true });
     assert.deepEqual(await auth.authenticate('alice', 'secret', '1.1.1.1'), { ok: false, reason: 'disabled' });
     assert.deepEqual(await auth.authenticate('alice', 'nope', '1.1.1.1'), { ok: false, reason: 'invalid' });
+  });
+
+  test('an account frozen by `petrel user move` is refused as unavailable, never cached, until the freeze ends or lapses', async () => {
+    const { auth, directory, advance } = await setup();
+    await directory.setFrozenUntil('alice', new Date(1_000_000 + 5_000));
+    assert.deepEqual(await auth.authenticate('alice', 'secret', '1.1.1.1'), { ok: false, reason: 'unavailable' });
+    assert.equal(auth.cacheSize, 0);
+    advance(5_001);
+    assert.equal((await auth.authenticate('alice', 'secret', '1.1.1.1')).ok, true, 'a lapsed freeze lets the user in');
+    await directory.setFrozenUntil('alice', null);
   });
 
   test('directory failure -> unavailable', async () => {
