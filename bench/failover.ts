@@ -1,27 +1,39 @@
 // Fail-over bench (issue 5), run by hand:
 //
-//   node --import tsx bench/failover.ts [--mode sync,async] [--deliveries 2000]
-//       [--connections 8] [--promote-delay-ms 0]
+//   node --import tsx bench/failover.ts [--manager pg_ctl|patroni]
+//       [--mode sync,async] [--deliveries 2000] [--connections 8]
+//       [--promote-delay-ms 0] [--ttl 20]
 //
-// For each replication mode: a private PostgreSQL primary + one streaming
-// standby (test/support/replication.ts), one `petrel serve` over a
-// multi-host URL (target_session_attrs=primary), LMTP deliveries over
-// concurrent connections. Half-way the primary is killed (kill -9 of the
-// postmaster and its backends) and, after --promote-delay-ms, the standby is
-// promoted with pg_ctl promote. Reported per mode:
-//   - the LMTP delivery rate before the kill (deliveries/s),
-//   - the time from the kill to the first 250 on the new primary,
+// For each replication mode: a repository of two PostgreSQL nodes, one
+// `petrel serve` over a multi-host URL (target_session_attrs=primary), LMTP
+// deliveries over concurrent connections. Half-way the primary is lost and
+// another node becomes primary (test/e2e/failover-run.ts has both):
+//   --manager pg_ctl (default): a primary + one streaming standby
+//     (test/support/replication.ts); kill -9 of the postmaster and its
+//     backends, then, after --promote-delay-ms, pg_ctl promote of the standby.
+//   --manager patroni: etcd + two Patroni nodes (test/support/patroni.ts;
+//     synchronous_mode for sync, DCS ttl --ttl seconds, loop_wait 1 s); kill -9
+//     of the leader's Patroni and PostgreSQL (its machine lost), and Patroni
+//     promotes the replica once the leader key's lease expires.
+// Reported per mode:
+//   - the LMTP delivery rate before the kill and after the switch (deliveries/s),
+//   - the time from the kill to the new primary taking writes, and to the
+//     first 250 on the new primary,
+//   - the longest one delivery waited for its reply (4xx or 250),
 //   - acknowledged messages lost (counted by Message-ID over IMAP), and
 //     messages stored twice (a retry after an "outcome unknown" 451).
-// Each point takes well under a minute on a small machine.
+// Each point takes about a minute on a small machine (pg_ctl: well under).
 
 import { parseArgs } from 'node:util';
-import { runCli, startServer } from '../test/e2e/harness.js';
+import type { RunningServer } from '../test/e2e/harness.js';
 import { LmtpSession, RawImap } from '../test/e2e/wire-clients.js';
-import { ReplicatedPostgres, type ReplicationMode } from '../test/support/replication.js';
+import { promotedByPatroni, promotedByPgCtl, startPetrel, type FailoverCluster } from '../test/e2e/failover-run.js';
+import type { ReplicationMode } from '../test/support/replication.js';
 
 const { values } = parseArgs({
   options: {
+    manager: { type: 'string', default: 'pg_ctl' },
+    ttl: { type: 'string', default: '20' },
     mode: { type: 'string', default: 'sync,async' },
     deliveries: { type: 'string', default: '2000' },
     connections: { type: 'string', default: '8' },
@@ -32,36 +44,32 @@ const modes = values.mode.split(',') as ReplicationMode[];
 const deliveries = Number(values.deliveries);
 const connections = Number(values.connections);
 const promoteDelayMs = Number(values['promote-delay-ms']);
+const manager = values.manager;
+if (manager !== 'pg_ctl' && manager !== 'patroni') throw new Error(`--manager: pg_ctl or patroni, not ${manager}`);
+const ttl = Number(values.ttl);
+
+function startCluster(mode: ReplicationMode): Promise<FailoverCluster> {
+  return manager === 'patroni' ? promotedByPatroni(mode, { ttl }) : promotedByPgCtl(mode, promoteDelayMs);
+}
 
 interface Result {
   mode: ReplicationMode;
   ratePerSecond: number;
+  rateAfterPerSecond: number;
   killToPromotedMs: number;
   killToFirstDeliveryMs: number;
   tempFailures: number;
+  /** The longest one LMTP delivery waited for its reply (the server holds deliveries while no primary exists). */
+  longestAttemptMs: number;
   lost: number;
   duplicates: number;
 }
 
 async function runMode(mode: ReplicationMode): Promise<Result> {
-  const pg = await ReplicatedPostgres.start({ mode });
-  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  const pg = await startCluster(mode);
+  let server: RunningServer | null = null;
   try {
-    const url = await pg.createDatabase();
-    const env: Record<string, string> = {
-      PETREL_STORAGE_BACKEND: 'postgres',
-      PETREL_STORAGE_POSTGRES_URL: url,
-      PETREL_STORAGE_POSTGRES_CONNECT_TIMEOUT_SECONDS: '5',
-      PETREL_STORAGE_FSYNC: 'false',
-      PETREL_LOG_LEVEL: 'error',
-    };
-    const cliEnv = { ...process.env, ...env, PETREL_DATA_DIR: '/nonexistent-petrel' };
-    for (const args of [['db', 'migrate'], ['user', 'add', 'alice', '--password', 'secret']]) {
-      const r = await runCli(cliEnv, args);
-      if (r.code !== 0) throw new Error(`petrel ${args.join(' ')}: ${r.stderr}`);
-    }
-    await pg.waitForReplay();
-    server = await startServer({ env });
+    server = (await startPetrel(pg, { PETREL_LOG_LEVEL: 'error' })).server;
     const lmtpPort = server.lmtpPort;
 
     const ackedAt: number[] = new Array<number>(deliveries).fill(0);
@@ -74,6 +82,7 @@ async function runMode(mode: ReplicationMode): Promise<Result> {
     let promotedAt = 0;
     let rateEnd = 0;
     let failover: Promise<void> | null = null;
+    let longestAttemptMs = 0;
     const started = performance.now();
     const deliverer = async (): Promise<void> => {
       let session: LmtpSession | null = null;
@@ -85,6 +94,7 @@ async function runMode(mode: ReplicationMode): Promise<Result> {
             attemptAt[i] = performance.now();
             const msg = Buffer.from(`Message-ID: <bench-${i}@failover>\r\nSubject: ${i}\r\n\r\nbody ${i}\r\n`);
             const reply = await session.deliver('sender@example.net', 'alice@example.org', msg);
+            longestAttemptMs = Math.max(longestAttemptMs, performance.now() - attemptAt[i]!);
             if (reply.startsWith('250')) {
               ackedAt[i] = performance.now();
               if (++acked === deliveries / 2) {
@@ -92,8 +102,7 @@ async function runMode(mode: ReplicationMode): Promise<Result> {
                 failover = (async () => {
                   killedAt = performance.now();
                   await pg.crashPrimary();
-                  if (promoteDelayMs > 0) await new Promise((r) => setTimeout(r, promoteDelayMs));
-                  await pg.promote();
+                  await pg.newPrimary();
                   promotedAt = performance.now();
                 })();
               }
@@ -112,6 +121,7 @@ async function runMode(mode: ReplicationMode): Promise<Result> {
       session?.close();
     };
     await Promise.all(Array.from({ length: connections }, deliverer));
+    const finished = performance.now();
     await failover;
 
     const imap = await RawImap.connect(server.imapPort);
@@ -135,9 +145,11 @@ async function runMode(mode: ReplicationMode): Promise<Result> {
     return {
       mode,
       ratePerSecond: deliveries / 2 / ((rateEnd - started) / 1000),
+      rateAfterPerSecond: ackedAt.filter((t) => t > promotedAt).length / ((finished - promotedAt) / 1000),
       killToPromotedMs: promotedAt - killedAt,
       killToFirstDeliveryMs: firstAfter - killedAt,
       tempFailures,
+      longestAttemptMs,
       lost,
       duplicates,
     };
@@ -152,9 +164,10 @@ for (const mode of modes) {
   const r = await runMode(mode);
   results.push(r);
   console.log(
-    `${mode.padEnd(5)}  ${r.ratePerSecond.toFixed(0).padStart(5)} deliveries/s before the kill; ` +
+    `${manager} ${mode.padEnd(5)}  ${r.ratePerSecond.toFixed(0).padStart(5)} deliveries/s before the kill, ` +
+      `${r.rateAfterPerSecond.toFixed(0)} after the switch; ` +
       `kill -9 -> promoted ${r.killToPromotedMs.toFixed(0)} ms, -> first 250 ${r.killToFirstDeliveryMs.toFixed(0)} ms; ` +
-      `${r.tempFailures} 4xx/retries, ${r.lost} acknowledged lost, ${r.duplicates} stored twice`,
+      `${r.tempFailures} 4xx/retries, longest reply wait ${r.longestAttemptMs.toFixed(0)} ms, ${r.lost} acknowledged lost, ${r.duplicates} stored twice`,
   );
 }
-console.log(JSON.stringify({ deliveries, connections, promoteDelayMs, results }, null, 2));
+console.log(JSON.stringify({ manager, deliveries, connections, promoteDelayMs, ttl, results }, null, 2));

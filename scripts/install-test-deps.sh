@@ -2,7 +2,8 @@
 # Installs the programs the tests drive, when missing: python3 (imaplib),
 # curl, openssl, mbsync (Debian package isync), offlineimap (offlineimap3) and
 # the PostgreSQL server binaries (postgresql: initdb, pg_ctl), which the
-# PostgreSQL backend tests run privately. Idempotent and quiet: does nothing
+# PostgreSQL backend tests run privately, and patroni + etcd (etcd-server) for
+# the Patroni fail-over test (test/support/patroni.ts). Idempotent and quiet: does nothing
 # when all are present. `npm test` runs it first.
 # Uses apt-get, so it needs root (CI runs as root) when something is missing.
 set -euo pipefail
@@ -14,10 +15,12 @@ declare -A PACKAGE_OF=(
   [openssl]=openssl
   [mbsync]=isync
   [offlineimap]=offlineimap3
+  [patroni]=patroni
+  [etcd]=etcd-server
 )
 
 missing=()
-for cmd in python3 curl openssl mbsync offlineimap; do
+for cmd in python3 curl openssl mbsync offlineimap patroni etcd; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PACKAGE_OF[$cmd]}")
 done
 # PostgreSQL's server binaries live outside PATH on Debian (test/support/postgres.ts looks there too).
@@ -32,7 +35,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-test-deps: no apt-get here; install these yourself: ${missing[*]} (python3 curl openssl isync offlineimap3 postgresql)" >&2
+  echo "install-test-deps: no apt-get here; install these yourself: ${missing[*]} (python3 curl openssl isync offlineimap3 postgresql patroni etcd-server)" >&2
   exit 1
 fi
 

@@ -40,7 +40,7 @@ export interface PostgresInstance {
   stop(): Promise<void>;
 }
 
-const SUPERUSER = 'postgres';
+export const SUPERUSER = 'postgres';
 let databaseCounter = 0;
 
 /** initdb/pg_ctl: PETREL_PG_BIN, else the highest /usr/lib/postgresql/<v>/bin, else PATH. */
@@ -210,16 +210,8 @@ export class PgServer {
   async crash(): Promise<void> {
     const pid = this.postmasterPid();
     if (pid === null) throw new Error(`no postmaster.pid in ${this.dataDir}`);
-    const doomed = [pid, ...childrenOf(pid)];
-    for (const p of doomed) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
     this.running = false;
-    await waitFor(() => doomed.every((p) => !isAlive(p)), 10_000, `processes of ${this.dataDir} to exit`);
+    await killAtOnce([pid, ...childrenOf(pid)], `processes of ${this.dataDir}`);
   }
 
   /** Stops the server (immediate) and deletes its directory. */
@@ -271,8 +263,20 @@ export function baseSettings(root: string): Record<string, string> {
   };
 }
 
+/** SIGKILL to every pid in one go (as a machine's crash would), resolving when all are gone. */
+export async function killAtOnce(pids: number[], what: string): Promise<void> {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await waitFor(() => pids.every((p) => !isAlive(p)), 10_000, `${what} to exit`);
+}
+
 /** The process exists and is not a zombie (a killed postmaster waits for its adoptive parent to reap it). */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
@@ -282,7 +286,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Pids whose parent is `pid` (from /proc). */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   const children: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -35,17 +35,34 @@ export interface ReplicationOptions {
   standbys?: number;
   /** Extra settings for every node. */
   settings?: Record<string, string>;
+  /** Extra settings of each standby (index 0: the first), e.g. recovery_min_apply_delay for a lagging read replica. */
+  standbySettings?: Array<Record<string, string>>;
 }
 
 const WAIT_MS = 30_000;
 
 /** Runs one query on `url` over a short-lived connection. */
-async function queryOnce<T extends object>(url: string, text: string): Promise<T[]> {
+export async function queryOnce<T extends object>(url: string, text: string): Promise<T[]> {
   const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {}, idle_timeout: 1 });
   try {
     return (await sql.unsafe(text)) as unknown as T[];
   } finally {
     await sql.end({ timeout: 1 });
+  }
+}
+
+/** Waits until each standby (by URL) has replayed all WAL the primary has written so far. */
+export async function waitForReplay(primaryUrl: string, standbyUrls: string[]): Promise<void> {
+  const [{ lsn }] = (await queryOnce<{ lsn: string }>(primaryUrl, 'SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
+  for (const url of standbyUrls) {
+    await waitFor(
+      async () => {
+        const [row] = await queryOnce<{ behind: boolean }>(url, `SELECT pg_last_wal_replay_lsn() < '${lsn}'::pg_lsn AS behind`);
+        return row?.behind === false;
+      },
+      WAIT_MS,
+      `standby ${url} to replay to ${lsn}`,
+    );
   }
 }
 
@@ -91,7 +108,7 @@ export class ReplicatedPostgres {
       for (let i = 1; i <= count; i++) {
         const root = makeServerRoot(user);
         const port = await freePort();
-        const node = new PgServer(bin, user, root, port, { ...baseSettings(root), ...replicationSettings });
+        const node = new PgServer(bin, user, root, port, { ...baseSettings(root), ...replicationSettings, ...options.standbySettings?.[i - 1] });
         nodes.push(node);
         await set.cloneStandby(node, names[i]!, user);
         await node.start();
@@ -163,22 +180,7 @@ export class ReplicatedPostgres {
 
   /** Waits until every running standby has replayed all WAL the primary has written so far. */
   async waitForReplay(): Promise<void> {
-    const [{ lsn }] = (await queryOnce<{ lsn: string }>(this.primary.url(), 'SELECT pg_current_wal_lsn()::text AS lsn')) as [
-      { lsn: string },
-    ];
-    for (const standby of this.standbys) {
-      await waitFor(
-        async () => {
-          const [row] = await queryOnce<{ behind: boolean }>(
-            standby.url(),
-            `SELECT pg_last_wal_replay_lsn() < '${lsn}'::pg_lsn AS behind`,
-          );
-          return row?.behind === false;
-        },
-        WAIT_MS,
-        `standby on port ${standby.port} to replay to ${lsn}`,
-      );
-    }
+    await waitForReplay(this.primary.url(), this.standbys.map((s) => s.url()));
   }
 
   /** How many WAL bytes each standby's replay is behind the primary's current position (for reports). */
