@@ -38,7 +38,8 @@ const SCENARIOS: Record<string, Scenario> = {
 const HELP = `Usage: npm run bench -- [options]
 
   --scenario LIST      ${Object.keys(SCENARIOS).join(',')} (default: all)
-  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel-cluster, petrel-cluster-N
+  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel@PATH (CLI entry at PATH), petrel-cluster, petrel-cluster-N,
+                       petrel-replicas (one server over a PostgreSQL primary + streaming standbys it reads from), petrel-replicas-sync
   --clients LIST       mixed: concurrent IMAP clients per point (default 10,50,200)
   --users N            mixed: users shared by the clients (default 20)
   --prefill N          mixed: messages per user before the first point (default 200)
@@ -61,6 +62,8 @@ const HELP = `Usage: npm run bench -- [options]
   --petrel-env K=V,..  extra env for petrel (e.g. a raised per-IP connection limit)
   --petrel-data DIR    petrel's data dir, kept and reused (large-mailbox: the import is skipped when INBOX is full)
   --petrel-servers N   petrel-cluster: \`petrel serve\` processes over one PostgreSQL (default 2; target petrel-cluster-N sets N)
+  --replicas N         petrel-replicas: streaming standbys serving reads (default 1)
+  --replica-mode MODE  petrel-replicas: async (default) or sync replication (petrel-replicas-sync sets sync)
   --deliveries N       cross-server: deliveries, one at a time (default 1000)
   --out FILE           result JSON (default bench/results/<timestamp>.json)
 `;
@@ -113,11 +116,14 @@ function petrelEnv(args: Map<string, string>): Record<string, string> {
 
 function makeTarget(name: string, args: Map<string, string>, logDir: string, connections: ConnectionNeeds | null): Target {
   if (name === 'dovecot') return new DovecotTarget({ keepLogIn: logDir, connections });
-  if (name === 'petrel') {
+  // petrel@PATH: the CLI entry at PATH (as PETREL_BENCH_CLI), so one run can compare two builds.
+  const petrelAt = /^petrel(?:@(.+))?$/.exec(name);
+  if (petrelAt) {
     const env = petrelEnv(args);
     const run = args.get('petrel-run') ?? 'dist';
     if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
-    return new PetrelTarget({ run, env, keepLogIn: logDir, dataDir: args.get('petrel-data') ?? null, connections });
+    const cli = petrelAt[1] ?? null;
+    return new PetrelTarget({ run, env, keepLogIn: logDir, dataDir: args.get('petrel-data') ?? null, connections, cli });
   }
   const cluster = /^petrel-cluster(?:-(\d+))?$/.exec(name);
   if (cluster) {
@@ -126,7 +132,17 @@ function makeTarget(name: string, args: Map<string, string>, logDir: string, con
     const servers = Number(cluster[1] ?? num(args.get('petrel-servers'), 2));
     return new PetrelClusterTarget({ servers, run, env: petrelEnv(args), keepLogIn: logDir, connections }, name);
   }
-  throw new Error(`unknown target ${name} (petrel, petrel-cluster, petrel-cluster-N, dovecot)`);
+  // One server over a primary with streaming standbys it reads from; the suffix names the replication mode.
+  const replicated = /^petrel-replicas(?:-(sync|async))?$/.exec(name);
+  if (replicated) {
+    const run = args.get('petrel-run') ?? 'dist';
+    if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
+    const mode = replicated[1] ?? args.get('replica-mode') ?? 'async';
+    if (mode !== 'sync' && mode !== 'async') throw new Error('--replica-mode is sync or async');
+    const replicas = Math.max(1, Math.floor(num(args.get('replicas'), 1)));
+    return new PetrelClusterTarget({ servers: 1, replicas, replicaMode: mode, run, env: petrelEnv(args), keepLogIn: logDir, connections }, name);
+  }
+  throw new Error(`unknown target ${name} (petrel, petrel-cluster, petrel-cluster-N, petrel-replicas, petrel-replicas-sync, dovecot)`);
 }
 
 async function main(): Promise<void> {
@@ -220,9 +236,16 @@ async function main(): Promise<void> {
             const loadBefore = os.loadavg()[0]!;
             log(`-- ${name} ${s.name} ${p}: running (load ${loadBefore.toFixed(2)})`);
             const cpu = await startCpuSample(ep);
+            const server = ep.sampleServer ? await ep.sampleServer() : null;
             const r = await s.runPoint(ep, p, o);
             const serverCpu = cpu ? await cpu() : undefined;
-            r.details = { ...(r.details as object), loadavg1Before: loadBefore, loadavg1After: os.loadavg()[0], serverCpu };
+            // Figures the target adds (e.g. the read share of replicas), over the whole point like the CPU.
+            const serverSample = server ? await server() : undefined;
+            if (serverSample?.figures.length) {
+              r.metrics.push(...serverSample.figures);
+              log(`   server: ${summaryLine(serverSample.figures)}`);
+            }
+            r.details = { ...(r.details as object), loadavg1Before: loadBefore, loadavg1After: os.loadavg()[0], serverCpu, server: serverSample?.details };
             if (serverCpu) log(`   server CPU: ${formatCpuUse(serverCpu)}`);
             sr.points.push(r);
             log(`   ${summaryLine(r.metrics)}`);

@@ -32,7 +32,24 @@ export interface Endpoint {
   servers?: Array<{ imap: HostPort; lmtp: HostPort }>;
   /** Optional: processes whose CPU time is sampled around each point, by group (e.g. petrel, postgres). */
   cpuPids?(): Promise<Record<string, number[]>>;
+  /**
+   * Optional: server-side figures around each point (run.ts samples before
+   * and after, like the CPU), e.g. the share of reads Petrel's read replicas
+   * served, from its /metrics. They join the point's metrics in the table.
+   */
+  sampleServer?: ServerSampler;
 }
+
+/** One figure of a point: a row of the table. */
+export interface Figure {
+  /** e.g. "ops/s", "FETCH_BODY p99 ms". */
+  name: string;
+  value: number;
+  better: 'higher' | 'lower';
+}
+
+/** Samples now; the returned function samples again and gives the figures for the time between (and details for the JSON). */
+export type ServerSampler = () => Promise<() => Promise<{ figures: Figure[]; details: Record<string, unknown> }>>;
 
 /** Server i mod n of a cluster, or the one server: spreads clients round-robin over a cluster. */
 export function serverFor(ep: Endpoint, i: number): { imap: HostPort; lmtp: HostPort } {

@@ -2,8 +2,9 @@
 // and a base64 attachment), then FETCH of BODY.PEEK[] (the whole message),
 // BODY.PEEK[2] (the attachment as stored) and BINARY.PEEK[2] (decoded,
 // RFC 3516). Reported per operation: MB/s (message or section size / time
-// from sending the command to the tagged OK or the LMTP 250) and the
-// server's peak memory growth during it.
+// from sending the command to the tagged OK or the LMTP 250), the server's
+// peak memory growth during it and the CPU time its processes used (utime +
+// stime from /proc/<pid>/stat: the figure to compare on a busy machine).
 //
 // Peak memory: before each operation every process of the server (its main
 // process and descendants: Dovecot's imap and lmtp processes) gets its peak
@@ -17,6 +18,7 @@ import type { BenchUser, Endpoint } from '../lib/endpoint.js';
 import { ImapClient, ascii, type TaggedResult } from '../lib/imap-client.js';
 import { LmtpClient } from '../lib/lmtp-client.js';
 import { peakRssMB, processTree, resetPeakRss, rssMB } from '../lib/proc-mem.js';
+import { processCpuMs } from '../lib/proc.js';
 import { round3, summarize } from '../lib/stats.js';
 import { type Metric, type PointResult, type Scenario } from './types.js';
 
@@ -82,22 +84,33 @@ export function buildBigMessage(totalBytes: number, seed = 1): BigMessage {
   };
 }
 
-/** Peak-memory probe over the server's processes (see the header comment). */
+/** Peak-memory and CPU probe over the server's processes (see the header comment). */
 class PeakProbe {
   private before = new Map<number, number>();
+  private cpuBefore = new Map<number, number>();
   private resetOk = true;
 
   constructor(private readonly root: number | undefined) {}
 
-  start(): void {
+  async start(): Promise<void> {
     this.before.clear();
+    this.cpuBefore.clear();
     if (this.root === undefined) return;
     for (const pid of processTree(this.root)) {
       const rss = rssMB(pid);
       if (!Number.isFinite(rss)) continue;
       this.before.set(pid, rss);
+      this.cpuBefore.set(pid, await processCpuMs([pid]));
       this.resetOk = resetPeakRss(pid) && this.resetOk;
     }
+  }
+
+  /** CPU ms (user + system) the server's processes used since start(); new ones count from 0. NaN without a pid. */
+  async cpuMs(): Promise<number> {
+    if (this.root === undefined) return NaN;
+    let used = 0;
+    for (const pid of processTree(this.root)) used += Math.max(0, (await processCpuMs([pid])) - (this.cpuBefore.get(pid) ?? 0));
+    return used;
   }
 
   /** Growth in MB; NaN when the peaks could not be reset (not root, no /proc). */
@@ -124,6 +137,7 @@ function literalSize(r: TaggedResult): number {
 interface OpSamples {
   mbps: number[];
   peakMB: number[];
+  cpuMs: number[];
   bytes: number;
 }
 
@@ -144,10 +158,11 @@ export const bigMessageScenario: Scenario = {
     const msg = buildBigMessage(size, Math.round(size));
     const probe = new PeakProbe(ep.pid);
     const ops: Record<string, OpSamples> = {};
-    const record = (op: string, bytes: number, ms: number, peak: number): void => {
-      const s = (ops[op] ??= { mbps: [], peakMB: [], bytes });
+    const record = async (op: string, bytes: number, ms: number): Promise<void> => {
+      const s = (ops[op] ??= { mbps: [], peakMB: [], cpuMs: [], bytes });
       s.mbps.push(bytes / MB / (ms / 1000));
-      s.peakMB.push(peak);
+      s.peakMB.push(probe.growthMB());
+      s.cpuMs.push(await probe.cpuMs());
     };
     const timeoutMs = Math.max(o.timeoutMs, 120_000);
 
@@ -165,18 +180,18 @@ export const bigMessageScenario: Scenario = {
       for (let rep = 0; rep < REPETITIONS; rep++) {
         // A distinct header per copy: a content-addressed store must not be flattered by duplicates.
         const appended = Buffer.concat([Buffer.from(`X-Bench-Copy: append-${rep}-${Date.now()}\r\n`), msg.bytes]);
-        probe.start();
+        await probe.start();
         let t0 = performance.now();
         await client.append('INBOX', appended);
-        record('APPEND', appended.length, performance.now() - t0, probe.growthMB());
+        await record('APPEND', appended.length, performance.now() - t0);
 
         const delivered = Buffer.concat([Buffer.from(`X-Bench-Copy: lmtp-${rep}-${Date.now()}\r\n`), msg.bytes]);
-        probe.start();
+        await probe.start();
         t0 = performance.now();
         const [reply] = await lmtp.deliver('big@bench.example', [user.address], delivered);
         const lmtpMs = performance.now() - t0;
         if (reply?.code !== 250) throw new Error(`LMTP delivery of ${point} refused: ${reply?.code} ${reply?.text}`);
-        record('LMTP', delivered.length, lmtpMs, probe.growthMB());
+        await record('LMTP', delivered.length, lmtpMs);
 
         // The newest message (the delivery); NOOP first so the session knows it.
         await client.command('NOOP');
@@ -185,7 +200,7 @@ export const bigMessageScenario: Scenario = {
           ['FETCH BODY[2]', 'BODY.PEEK[2]'],
           ['FETCH BINARY[2]', 'BINARY.PEEK[2]'],
         ] as const) {
-          probe.start();
+          await probe.start();
           t0 = performance.now();
           const r = await client.command(`FETCH * (${item})`);
           const ms = performance.now() - t0;
@@ -196,7 +211,7 @@ export const bigMessageScenario: Scenario = {
           if (!ok) {
             throw new Error(`${op}: got ${got} bytes, expected ${want} (${r.untagged.map((u) => ascii(u.line).slice(0, 120)).join(' | ')})`);
           }
-          record(op, got, ms, probe.growthMB());
+          await record(op, got, ms);
         }
         o.log(`  ${point} round ${rep + 1}/${REPETITIONS}: ${Object.entries(ops).map(([k, v]) => `${k} ${v.mbps.at(-1)!.toFixed(0)} MB/s`).join(', ')}`);
       }
@@ -216,7 +231,9 @@ export const bigMessageScenario: Scenario = {
       const peak = Math.max(...s.peakMB);
       metrics.push({ name: `${op} MB/s`, value: round3(median), better: 'higher' });
       metrics.push({ name: `${op} peak MB`, value: round3(peak), better: 'lower' });
-      details[op] = { mbps: s.mbps.map(round3), peakMB: s.peakMB.map(round3), bytes: s.bytes, ms: summarize(s.mbps.map((v) => (s.bytes / MB / v) * 1000)) };
+      const cpu = [...s.cpuMs].sort((a, b) => a - b)[Math.floor(s.cpuMs.length / 2)]!;
+      if (Number.isFinite(cpu)) metrics.push({ name: `${op} server CPU ms`, value: round3(cpu), better: 'lower' });
+      details[op] = { mbps: s.mbps.map(round3), peakMB: s.peakMB.map(round3), cpuMs: s.cpuMs, bytes: s.bytes, ms: summarize(s.mbps.map((v) => (s.bytes / MB / v) * 1000)) };
     }
     return { point, metrics, details };
   },

@@ -1,6 +1,6 @@
 // The shape every scenario has, so run.ts can run any of them against any target.
 
-import type { ConnectionNeeds, Endpoint } from '../lib/endpoint.js';
+import type { ConnectionNeeds, Endpoint, Figure } from '../lib/endpoint.js';
 
 export interface BenchOptions {
   seed: number;
@@ -40,12 +40,8 @@ export interface BenchOptions {
   log: (msg: string) => void;
 }
 
-export interface Metric {
-  /** e.g. "ops/s", "FETCH_BODY p99 ms". */
-  name: string;
-  value: number;
-  better: 'higher' | 'lower';
-}
+/** A row of the table (the same shape as the figures a target adds: Endpoint.sampleServer). */
+export type Metric = Figure;
 
 export interface PointResult {
   /** e.g. "10 clients". */

@@ -1,75 +1,68 @@
-// Petrel in cluster mode as a bench target: a private PostgreSQL (started by
-// the test support code: initdb into a temp dir, free port, run as the
-// `postgres` user when we are root), `petrel db migrate`, the bench users, then
-// N `petrel serve` processes over that one database, each with its own data
-// dir and loopback ports. Each server is a PetrelTarget (same CLI, same
-// readiness check, same limits) with the PostgreSQL settings in its
-// environment; only the first one builds, migrates and adds the users.
+// Petrel in cluster mode as a bench target: a private PostgreSQL
+// (bench-postgres.ts: one durable node, or a primary with streaming standbys
+// that serve reads), `petrel db migrate`, the bench users, then N `petrel
+// serve` processes over that one database, each with its own data dir and
+// loopback ports. Each server is a PetrelTarget (same CLI, same readiness
+// check, same limits) with the PostgreSQL settings in its environment; only
+// the first one builds, migrates and adds the users.
 //
-// The database is durable like the embedded target (SQLite synchronous=FULL):
-// fsync, synchronous_commit and full_page_writes are on, unlike the test
-// clusters, which turn them off for speed.
+// With replicas, Petrel gets storage.postgres_replica_urls, bodies in
+// PostgreSQL, and metrics on: each point then reports the share of reads the
+// replicas served (lib/petrel-metrics.ts, from GET /metrics).
 
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
-import { startPostgres, type PostgresInstance } from '../../test/support/postgres.js';
+import type { ReplicationMode } from '../../test/support/replication.js';
 import type { ConnectionNeeds, Endpoint, Target } from '../lib/endpoint.js';
+import { readShareSampler } from '../lib/petrel-metrics.js';
 import { childPids } from '../lib/proc.js';
+import { PG_SETTINGS, startBenchPostgres, type BenchPostgres } from './bench-postgres.js';
 import { PetrelTarget } from './petrel.js';
 
 export interface PetrelClusterOptions {
   /** `petrel serve` processes over the one database (default 2). */
   servers?: number;
+  /** Streaming standbys Petrel reads from (default 0: one PostgreSQL node). */
+  replicas?: number;
+  /** Replication mode with replicas (default async). */
+  replicaMode?: ReplicationMode;
   run?: 'src' | 'dist';
   /** Extra environment for every server and CLI command (--petrel-env). */
   env?: Record<string, string>;
-  /** Server logs go to <keepLogIn>/<name>-<i>/petrel.log and <keepLogIn>/<name>-postgres.log; null = discard. */
+  /** Server logs go to <keepLogIn>/<name>-<i>/petrel.log and <keepLogIn>/<name>-<postgres|replica-i>.log; null = discard. */
   keepLogIn?: string | null;
   connections?: ConnectionNeeds | null;
   /**
    * Loads pg_stat_statements and, on stop, writes the top statements (calls,
-   * time, rows) to <keepLogIn>/<name>-pg-statements.txt: which queries a load
-   * costs. Off by default (it costs a little); PETREL_BENCH_PG_STATEMENTS=1.
+   * time, rows) of the primary to <keepLogIn>/<name>-pg-statements.txt: which
+   * queries a load costs. Off by default (it costs a little); PETREL_BENCH_PG_STATEMENTS=1.
    */
   pgStatements?: boolean;
 }
 
-/** PostgreSQL settings for the bench: durable, and Debian's default memory. */
-const PG_SETTINGS: Record<string, string> = {
-  fsync: 'on',
-  synchronous_commit: 'on',
-  full_page_writes: 'on',
-  shared_buffers: '128MB',
-  max_connections: '200',
-};
-
 export class PetrelClusterTarget implements Target {
   readonly name: string;
-  private pg: PostgresInstance | null = null;
+  private pg: BenchPostgres | null = null;
   private servers: PetrelTarget[] = [];
   private readonly count: number;
-  private url: string | null = null;
+  private readonly replicas: number;
   private readonly pgStatements: boolean;
 
   constructor(private readonly opts: PetrelClusterOptions = {}, name = 'petrel-cluster') {
     this.name = name;
     this.count = Math.max(1, Math.floor(opts.servers ?? 2));
+    this.replicas = Math.max(0, Math.floor(opts.replicas ?? 0));
     this.pgStatements = opts.pgStatements ?? process.env.PETREL_BENCH_PG_STATEMENTS === '1';
   }
 
   async start(userIds: string[]): Promise<Endpoint> {
     const statements: Record<string, string> = this.pgStatements ? { shared_preload_libraries: 'pg_stat_statements' } : {};
-    this.pg = await startPostgres({ settings: { ...PG_SETTINGS, ...statements } });
-    const url = await this.pg.createDatabase('petrel_bench');
-    this.url = url;
-    if (this.pgStatements) await withSql(url, (sql) => sql`CREATE EXTENSION pg_stat_statements`);
-    const env: Record<string, string> = {
-      PETREL_STORAGE_BACKEND: 'postgres',
-      PETREL_STORAGE_POSTGRES_URL: url,
-      ...this.opts.env,
-    };
+    const pg = await startBenchPostgres('petrel_bench', { replicas: this.replicas, mode: this.opts.replicaMode ?? 'async', settings: statements });
+    this.pg = pg;
+    if (this.pgStatements) await withSql(pg.primaryUrl, (sql) => sql`CREATE EXTENSION pg_stat_statements`);
+    const env: Record<string, string> = { ...pg.petrelEnv, ...this.opts.env };
     const endpoints: Endpoint[] = [];
     for (let i = 0; i < this.count; i++) {
       const logDir = this.opts.keepLogIn ? path.join(this.opts.keepLogIn, `${this.name}-${i + 1}`) : null;
@@ -88,7 +81,6 @@ export class PetrelClusterTarget implements Target {
       endpoints.push(await server.start(first ? userIds : []));
     }
     const head = endpoints[0]!;
-    const pgDataDir = this.pg.dataDir;
     const petrelPids = () => endpoints.flatMap((e) => (e.pid !== undefined ? [e.pid] : []));
     return {
       name: this.name,
@@ -99,17 +91,29 @@ export class PetrelClusterTarget implements Target {
       pid: head.pid,
       serverPids: async () => (await Promise.all(endpoints.map((e) => e.serverPids?.() ?? []))).flat(),
       cpuPids: async () => {
-        const pm = postmasterPid(pgDataDir);
-        // The postmaster and its children: one backend per pooled connection, and the writers.
-        return { petrel: petrelPids(), postgres: pm === null ? [] : [pm, ...(await childPids(pm, 'postgres'))] };
+        const groups: Record<string, number[]> = { petrel: petrelPids() };
+        for (const node of pg.nodes) {
+          const pm = postmasterPid(node.dataDir);
+          // The postmaster and its children: one backend per pooled connection, the writers, the WAL sender/receiver.
+          groups[node.role] = pm === null ? [] : [pm, ...(await childPids(pm, 'postgres'))];
+        }
+        return groups;
       },
+      // The servers' read counters (reported only when the repository has replicas), summed.
+      sampleServer: readShareSampler(() => this.metricsUrls()),
     };
+  }
+
+  /** The servers' Prometheus endpoints (those that logged one). */
+  metricsUrls(): string[] {
+    return this.servers.flatMap((s) => s.metricsUrl() ?? []);
   }
 
   describe(): Record<string, string> {
     return {
       run: this.opts.run ?? 'src',
       servers: String(this.count),
+      replicas: this.replicas ? `${this.replicas} (${this.opts.replicaMode ?? 'async'})` : '0',
       postgres: Object.entries(PG_SETTINGS)
         .map(([k, v]) => `${k}=${v}`)
         .join(' '),
@@ -122,11 +126,11 @@ export class PetrelClusterTarget implements Target {
   async stop(): Promise<void> {
     for (const s of this.servers.reverse()) await s.stop();
     this.servers = [];
-    if (this.pg && this.pgStatements && this.opts.keepLogIn && this.url) {
+    if (this.pg && this.pgStatements && this.opts.keepLogIn) {
       const file = path.join(this.opts.keepLogIn, `${this.name}-pg-statements.txt`);
-      await withSql(this.url, async (sql) => {
+      await withSql(this.pg.primaryUrl, async (sql) => {
         const rows = await sql<{ calls: string; ms: number; rows: string; query: string }[]>`
-          SELECT calls, round(total_exec_time::numeric, 1)::float8 AS ms, rows, regexp_replace(query, '\s+', ' ', 'g') AS query
+          SELECT calls, round(total_exec_time::numeric, 1)::float8 AS ms, rows, regexp_replace(query, '\\s+', ' ', 'g') AS query
           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40`;
         await writeFile(file, rows.map((r) => `${r.calls}\t${r.ms} ms\t${r.rows} rows\t${r.query.slice(0, 400)}`).join('\n') + '\n');
       }).catch(() => undefined);
@@ -134,8 +138,9 @@ export class PetrelClusterTarget implements Target {
     if (this.pg) {
       const pg = this.pg;
       this.pg = null;
-      // test/support/postgres.ts logs to <root>/server.log, next to the data dir; removed by stop().
-      if (this.opts.keepLogIn) await copyFile(path.join(path.dirname(pg.dataDir), 'server.log'), path.join(this.opts.keepLogIn, `${this.name}-postgres.log`)).catch(() => undefined);
+      // The logs live next to the data dirs, removed by stop().
+      const keep = this.opts.keepLogIn;
+      if (keep) for (const node of pg.nodes) await copyFile(node.logFile, path.join(keep, `${this.name}-${node.role}.log`)).catch(() => undefined);
       await pg.stop().catch(() => undefined);
     }
   }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type ConnectionNeeds, type Endpoint, type Target } from '../lib/endpoint.js';
+import { readShareSampler } from '../lib/petrel-metrics.js';
 import { runCommand, stopChild, waitForPort, withOpenFiles } from '../lib/process.js';
 import { freePort, runLimited } from '../lib/stats.js';
 
@@ -31,6 +32,8 @@ export interface PetrelOptions {
   build?: boolean;
   /** CLI commands run before the users are added, e.g. [['db', 'migrate']] (cluster mode). */
   setupCommands?: string[][];
+  /** Another CLI entry (src/cli/run.ts or bin/petrel.cjs), as PETREL_BENCH_CLI, which it overrides. */
+  cli?: string | null;
 }
 
 /** Users are created in one `user add-many` process above this many (one hash, one process). */
@@ -41,12 +44,19 @@ export class PetrelTarget implements Target {
   private dir: string | null = null;
   private child: ChildProcess | null = null;
   private log: string[] = [];
+  /** Port of GET /metrics, when `serve` logged one (metrics.listen set, e.g. PETREL_METRICS_LISTEN=127.0.0.1:0). */
+  private metricsPort: number | null = null;
 
   constructor(private readonly opts: PetrelOptions = {}) {}
 
+  /** The server's Prometheus endpoint, or null when it has none. */
+  metricsUrl(): string | null {
+    return this.metricsPort === null ? null : `http://127.0.0.1:${this.metricsPort}/metrics`;
+  }
+
   private command(): { cmd: string; args: string[] } {
     // PETREL_BENCH_CLI: another CLI entry (src/cli/run.ts or bin/petrel.cjs), e.g. another checkout.
-    const override = process.env.PETREL_BENCH_CLI;
+    const override = this.opts.cli ?? process.env.PETREL_BENCH_CLI;
     // A .ts entry runs with tsx, a built one (bin/petrel.cjs) as it is.
     if (override) {
       const entry = path.resolve(override);
@@ -120,6 +130,7 @@ export class PetrelTarget implements Target {
           partial = partial.slice(nl + 1);
           this.keepLine(line);
           const seen = listeningLine(line);
+          if (seen?.service === 'metrics' && seen.port > 0) this.metricsPort = seen.port;
           if (seen?.service === 'imap') {
             imapReady = seen;
             resolve();
@@ -161,6 +172,8 @@ export class PetrelTarget implements Target {
       serverPids: async () => (child.pid !== undefined && child.exitCode === null ? [child.pid] : []),
       pid: child.pid,
       cpuPids: async () => ({ petrel: child.pid !== undefined && child.exitCode === null ? [child.pid] : [] }),
+      // Figures only when metrics are on and the repository has read replicas.
+      sampleServer: readShareSampler(() => [this.metricsUrl()].flatMap((u) => (u ? [u] : []))),
     };
   }
 
@@ -196,6 +209,7 @@ export class PetrelTarget implements Target {
       await stopChild(this.child).catch(() => undefined);
       this.child = null;
     }
+    this.metricsPort = null;
     if (this.opts.keepLogIn && this.log.length) {
       await writeFile(path.join(this.opts.keepLogIn, 'petrel.log'), this.log.join('\n') + '\n').catch(() => undefined);
     }
