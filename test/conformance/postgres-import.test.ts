@@ -2,9 +2,8 @@
 // PostgreSQL backend, on a private PostgreSQL started for this file.
 
 import { after } from 'node:test';
-import { PostgresBlobStore } from '../../src/blob/postgres/pg-blob-store.js';
-import { openPostgresRepository } from '../../src/store/postgres/index.js';
 import { startPostgres } from '../support/postgres.js';
+import { openPostgresHandle } from './backends.js';
 import { makeCtxFactory } from './mailstore-suite.js';
 import { mailStoreImportConformance } from './mailstore-import.js';
 
@@ -12,17 +11,5 @@ const pg = await startPostgres();
 after(() => pg.stop());
 const url = await pg.createDatabase();
 
-const { withCtx } = makeCtxFactory(async () => {
-  const repo = await openPostgresRepository(url, { max: 4 });
-  const blobs = await PostgresBlobStore.open(url, { max: 2 });
-  return {
-    store: repo.store,
-    directory: repo.directory,
-    blobs,
-    close: async () => {
-      await blobs.close();
-      await repo.close();
-    },
-  };
-});
+const { withCtx } = makeCtxFactory(() => openPostgresHandle(url));
 mailStoreImportConformance(withCtx, { hold: true });

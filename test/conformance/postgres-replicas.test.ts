@@ -7,10 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { PostgresBlobStore } from '../../src/blob/postgres/pg-blob-store.js';
 import { ReplicaSet } from '../../src/cluster/replicas.js';
-import { openPostgresRepository } from '../../src/store/postgres/index.js';
 import { ReplicatedPostgres } from '../support/replication.js';
+import { openPostgresHandle } from './backends.js';
 import { mailStoreConformance } from './mailstore-suite.js';
 
 const pg = await ReplicatedPostgres.start({ mode: 'async', standbys: 1 });
@@ -20,28 +19,24 @@ const database = new URL(url.replace(/@[^/]+\//, '@h/')).pathname.slice(1);
 const replicaUrl = pg.standbys[0]!.url(database);
 const served = { replica: 0, primary: 0 };
 
-mailStoreConformance('postgres, reads through a replica', async () => {
-  const repo = await openPostgresRepository(url, { max: 4 });
-  const blobs = await PostgresBlobStore.open(url, { max: 2 });
-  const replicas = new ReplicaSet(repo.sql, [replicaUrl], { maxLagSeconds: 60, checkIntervalMs: 50, connect: { max: 2 } });
-  await replicas.start();
-  repo.store.useReadRouter(replicas);
-  blobs.useReadRouter(replicas);
-  return {
-    // One reader for everything the suite does: its writes go through the view too.
-    store: repo.store.forReader(1),
-    directory: repo.directory,
-    blobs,
-    close: async () => {
-      const counts = replicas.readCounts();
-      served.replica += counts.replicas.metadata + counts.replicas.immutable;
-      served.primary += counts.primary.metadata + counts.primary.immutable;
-      await replicas.close();
-      await blobs.close();
-      await repo.close();
-    },
-  };
-});
+mailStoreConformance('postgres, reads through a replica', () =>
+  openPostgresHandle(url, async (repo, blobs) => {
+    const replicas = new ReplicaSet(repo.sql, [replicaUrl], { maxLagSeconds: 60, checkIntervalMs: 50, connect: { max: 2 } });
+    await replicas.start();
+    repo.store.useReadRouter(replicas);
+    blobs.useReadRouter(replicas);
+    return {
+      // One reader for everything the suite does: its writes go through the view too.
+      store: repo.store.forReader(1),
+      close: async () => {
+        const counts = replicas.readCounts();
+        served.replica += counts.replicas.metadata + counts.replicas.immutable;
+        served.primary += counts.primary.metadata + counts.primary.immutable;
+        await replicas.close();
+      },
+    };
+  }),
+);
 
 test('the replica served some of the reads', (t) => {
   t.diagnostic(`reads served: ${served.replica} by the replica, ${served.primary} by the primary`);

@@ -73,7 +73,16 @@ async function mailboxView(c: RawImap, name: string): Promise<{ status: string; 
 }
 
 /** Everything of alice's account that the move must keep, as seen over IMAP. */
-async function accountView(c: RawImap): Promise<Record<string, unknown>> {
+interface AccountView {
+  list: string[];
+  work: { status: string; messages: string[] };
+  archive: { status: string; messages: string[] };
+  acl: string[];
+  metadata: string[];
+  serverMetadata: string[];
+}
+
+async function accountView(c: RawImap): Promise<AccountView> {
   return {
     list: await expectOk(c, 'LIST "" "*" RETURN (SPECIAL-USE SUBSCRIBED)'),
     work: await mailboxView(c, 'Work'),
@@ -185,7 +194,7 @@ describe('petrel user move', () => {
     assert.match(await lmtp.deliver('s@example.net', 'alice@example.org', message('before the move')), /^250 /);
     await expectOk(alice, 'ENABLE QRESYNC');
     const before = await accountView(alice);
-    const workStatus = /UIDVALIDITY (\d+).*HIGHESTMODSEQ (\d+)/.exec(before.work && (before.work as { status: string }).status)!;
+    const workStatus = /UIDVALIDITY (\d+).*HIGHESTMODSEQ (\d+)/.exec(before.work.status)!;
     await expectOk(alice, 'SELECT INBOX');
     const inboxBefore = await expectOk(alice, 'UID FETCH 1:* (UID FLAGS MODSEQ INTERNALDATE RFC822.SIZE)');
     const [inboxStatusBefore] = await expectOk(alice, 'STATUS INBOX (UIDVALIDITY)');
