@@ -4,8 +4,8 @@
 // PostgreSQL backend); ones that exited meanwhile are lost (rare: pools keep
 // their connections). 10 ms resolution.
 
+import { processCpuMs } from '../../test/support/proc.js';
 import type { Endpoint } from './endpoint.js';
-import { processCpuMs } from './proc.js';
 import { nowMs, round3 } from './stats.js';
 
 export interface CpuUse {
@@ -15,9 +15,9 @@ export interface CpuUse {
   groups: Record<string, { cpuMs: number; percentOfOneCore: number }>;
 }
 
-async function perPid(pids: number[]): Promise<Map<number, number>> {
+function perPid(pids: number[]): Map<number, number> {
   const out = new Map<number, number>();
-  for (const pid of pids) out.set(pid, await processCpuMs([pid]));
+  for (const pid of pids) out.set(pid, processCpuMs([pid]));
   return out;
 }
 
@@ -27,7 +27,7 @@ export async function startCpuSample(ep: Endpoint): Promise<(() => Promise<CpuUs
   const cpuPids = ep.cpuPids.bind(ep);
   const t0 = nowMs();
   const before = new Map<string, Map<number, number>>();
-  for (const [group, pids] of Object.entries(await cpuPids())) before.set(group, await perPid(pids));
+  for (const [group, pids] of Object.entries(await cpuPids())) before.set(group, perPid(pids));
   return async () => {
     const groups: CpuUse['groups'] = {};
     const after = await cpuPids();
@@ -35,7 +35,7 @@ export async function startCpuSample(ep: Endpoint): Promise<(() => Promise<CpuUs
     for (const [group, pids] of Object.entries(after)) {
       const start = before.get(group) ?? new Map<number, number>();
       let cpuMs = 0;
-      for (const [pid, ms] of await perPid(pids)) cpuMs += Math.max(0, ms - (start.get(pid) ?? 0));
+      for (const [pid, ms] of perPid(pids)) cpuMs += Math.max(0, ms - (start.get(pid) ?? 0));
       groups[group] = { cpuMs, percentOfOneCore: round3((100 * cpuMs) / Math.max(1, wallMs)) };
     }
     return { wallMs: round3(wallMs), groups };

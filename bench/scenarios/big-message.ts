@@ -14,11 +14,10 @@
 // this near its buffer sizes; one that buffers whole messages grows by
 // several times the message size.
 
+import { peakRssMB, processCpuMs, processTree, resetPeakRss, rssMB } from '../../test/support/proc.js';
 import type { BenchUser, Endpoint } from '../lib/endpoint.js';
 import { ImapClient, ascii, type TaggedResult } from '../lib/imap-client.js';
 import { LmtpClient } from '../lib/lmtp-client.js';
-import { peakRssMB, processTree, resetPeakRss, rssMB } from '../lib/proc-mem.js';
-import { processCpuMs } from '../lib/proc.js';
 import { round3, summarize } from '../lib/stats.js';
 import { type Metric, type PointResult, type Scenario } from './types.js';
 
@@ -100,7 +99,7 @@ class PeakProbe {
       const rss = rssMB(pid);
       if (!Number.isFinite(rss)) continue;
       this.before.set(pid, rss);
-      this.cpuBefore.set(pid, await processCpuMs([pid]));
+      this.cpuBefore.set(pid, processCpuMs([pid]));
       this.resetOk = resetPeakRss(pid) && this.resetOk;
     }
   }
@@ -109,7 +108,7 @@ class PeakProbe {
   async cpuMs(): Promise<number> {
     if (this.root === undefined) return NaN;
     let used = 0;
-    for (const pid of processTree(this.root)) used += Math.max(0, (await processCpuMs([pid])) - (this.cpuBefore.get(pid) ?? 0));
+    for (const pid of processTree(this.root)) used += Math.max(0, processCpuMs([pid]) - (this.cpuBefore.get(pid) ?? 0));
     return used;
   }
 

@@ -13,10 +13,10 @@
 
 import os from 'node:os';
 import path from 'node:path';
+import { processCpuMs, processMemory, type ProcessMemory } from '../../test/support/proc.js';
 import type { Endpoint } from '../lib/endpoint.js';
 import { ascii, ImapClient, parseExists, type ImapResponse } from '../lib/imap-client.js';
 import { BODY_MARK, BODY_MARK_EVERY, ensureLargeMaildir, HEADER_MARK, HEADER_MARK_EVERY, markedCount } from '../lib/maildir.js';
-import { processCpuMs, processMemory, type ProcessMemory } from '../lib/proc.js';
 import { nowMs, round3 } from '../lib/stats.js';
 import type { BenchOptions, Metric, PointResult, Scenario } from './types.js';
 

@@ -8,9 +8,9 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childrenOf } from '../../test/support/proc.js';
 import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type ConnectionNeeds, type Endpoint, type Target } from '../lib/endpoint.js';
 import { runCommand, stopChild, waitForPort, withOpenFiles } from '../lib/process.js';
-import { childPids } from '../lib/proc.js';
 import { freePort } from '../lib/stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -100,7 +100,7 @@ export class DovecotTarget implements Target {
         if (owned.code !== 0) throw new Error(`chown ${home} failed: ${owned.stderr}`);
       },
       // One imap process per session, children of the master.
-      serverPids: async () => (child.pid !== undefined ? childPids(child.pid, 'imap') : []),
+      serverPids: async () => (child.pid !== undefined ? childrenOf(child.pid, 'imap') : []),
       pid: child.pid,
     };
   }

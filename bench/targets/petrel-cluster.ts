@@ -14,10 +14,10 @@ import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
+import { childrenOf } from '../../test/support/proc.js';
 import type { ReplicationMode } from '../../test/support/replication.js';
 import type { ConnectionNeeds, Endpoint, Target } from '../lib/endpoint.js';
 import { readShareSampler } from '../lib/petrel-metrics.js';
-import { childPids } from '../lib/proc.js';
 import { PG_SETTINGS, startBenchPostgres, type BenchPostgres } from './bench-postgres.js';
 import { PetrelTarget } from './petrel.js';
 
@@ -95,7 +95,7 @@ export class PetrelClusterTarget implements Target {
         for (const node of pg.nodes) {
           const pm = postmasterPid(node.dataDir);
           // The postmaster and its children: one backend per pooled connection, the writers, the WAL sender/receiver.
-          groups[node.role] = pm === null ? [] : [pm, ...(await childPids(pm, 'postgres'))];
+          groups[node.role] = pm === null ? [] : [pm, ...childrenOf(pm, 'postgres')];
         }
         return groups;
       },

@@ -39,17 +39,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  childrenOf,
   clusterUser,
   createDatabaseOn,
   findPostgresBinaries,
   freePort,
-  isAlive,
   killAtOnce,
   SUPERUSER,
   waitFor,
   type ClusterUser,
 } from './postgres.js';
+import { childrenOf, isAlive } from './proc.js';
 import { queryOnce, waitForReplay } from './replication.js';
 
 export interface PatroniOptions {

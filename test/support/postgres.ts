@@ -18,6 +18,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import postgres from 'postgres';
+import { childrenOf, isAlive } from './proc.js';
 
 export interface StartPostgresOptions {
   /** Extra server settings (`-c name=value`), e.g. { track_commit_timestamp: 'on' }. */
@@ -273,33 +274,6 @@ export async function killAtOnce(pids: number[], what: string): Promise<void> {
     }
   }
   await waitFor(() => pids.every((p) => !isAlive(p)), 10_000, `${what} to exit`);
-}
-
-/** The process exists and is not a zombie (a killed postmaster waits for its adoptive parent to reap it). */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Pids whose parent is `pid` (from /proc). */
-export function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return children;
 }
 
 /** Polls `condition` (every 20 ms) until true; throws after `ms`. A condition wait, not a sleep. */
