@@ -7,6 +7,8 @@ import { formatListen, redactUrl } from '../config/values.js';
 import { SHARED_OWNER } from '../mail/acl.js';
 import { isMailError } from '../mail/errors.js';
 import { provisionMailboxes } from '../mail/provision.js';
+import { storageUnits } from '../mail/quota.js';
+import { adoptedAccounts } from '../mail/repository.js';
 import { accountRepository, requireAccount } from './account-repository.js';
 import type { Account, SpecialUse } from '../mail/types.js';
 import { createSelfSigned } from './cert.js';
@@ -85,7 +87,7 @@ const userAdd = defineCommand({
       if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
       throw err;
     }
-    if (repo !== repos.primary) await repo.accounts.adoptAccount(account);
+    await adoptedAccounts(repos, repo)?.adoptAccount(account);
     await provisionMailboxes(repo.store, account.id, ctx.config.imap.defaultMailboxes);
     ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `user ${p.name} created` };
@@ -115,7 +117,7 @@ const userDelete = defineCommand({
   async run(ctx, p) {
     const { repo, repos } = await accountRepository(ctx, p.name);
     // Mailboxes first: a failure leaves the account, so the command can be run again.
-    if (repo !== repos.primary) await repo.accounts.deleteAccount(p.name).catch((err: unknown) => {
+    await adoptedAccounts(repos, repo)?.deleteAccount(p.name).catch((err: unknown) => {
       if (!isMailError(err, 'NOT_FOUND')) throw err;
     });
     await repos.directory.deleteAccount(p.name);
@@ -177,10 +179,10 @@ const userQuota = defineCommand({
         messages: p.messages !== undefined ? parseMessageLimit(p.messages) : limits.messages,
       };
       await repos.directory.setQuota(p.name, limits);
-      if (repo !== repos.primary) await repo.accounts.setQuota(p.name, limits);
+      await adoptedAccounts(repos, repo)?.setQuota(p.name, limits);
     }
     const usage = await repo.store.quotaUsage(account.id);
-    const usedKiB = Math.ceil(usage.storageBytes / 1024);
+    const usedKiB = storageUnits(usage.storageBytes);
     return {
       kind: 'table',
       columns: [

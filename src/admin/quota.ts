@@ -1,5 +1,6 @@
 // `petrel user quota`: the values an operator types for quota limits.
 
+import { storageUnits } from '../mail/quota.js';
 import { AdminError, EXIT } from './types.js';
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -15,7 +16,7 @@ export function parseStorageLimit(text: string): number | null {
   if (!m) throw new AdminError(`invalid --storage ${JSON.stringify(text)}: use a size like 500M, 2G, 1048576 or "none"`, EXIT.USAGE);
   const octets = Number(m[1]) * UNITS[m[2]!.toUpperCase()]!;
   if (!Number.isSafeInteger(octets)) throw new AdminError(`--storage ${text} is too large`, EXIT.USAGE);
-  return Math.ceil(octets / 1024);
+  return storageUnits(octets);
 }
 
 /** A message count limit: "none" or a non-negative integer. */

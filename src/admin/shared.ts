@@ -6,7 +6,7 @@
 import { AclSyntaxError, modifyRights, prepareAclIdentifier, SHARED_OWNER, validIdentifier } from '../mail/acl.js';
 import { isMailError } from '../mail/errors.js';
 import { publishRightsChanged } from '../mail/events.js';
-import type { Repositories, Repository } from '../mail/repository.js';
+import { adoptedAccounts, type Repositories, type Repository } from '../mail/repository.js';
 import type { Account } from '../mail/types.js';
 import { AdminError, defineCommand, EXIT, type AdminContext } from './types.js';
 
@@ -30,7 +30,7 @@ async function sharedOwner(ctx: AdminContext, create: boolean): Promise<{ owner:
       owner = (await repos.directory.findAccount(SHARED_OWNER))!;
     }
     await repos.directory.setDisabled(SHARED_OWNER, true);
-    if (repo !== repos.primary) await repo.accounts.adoptAccount(owner);
+    await adoptedAccounts(repos, repo)?.adoptAccount(owner);
   }
   return { owner, repo: await repos.forAccount(owner), repos };
 }

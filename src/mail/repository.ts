@@ -82,6 +82,16 @@ export interface Repositories {
   close(): Promise<void>;
 }
 
+/**
+ * The account rows of `repo`'s own database that must follow the directory
+ * when an account is adopted, deleted or given a quota (Repository.accounts:
+ * copies made by adoptAccount), or null for the default repository, whose
+ * rows are the directory's own and so already changed.
+ */
+export function adoptedAccounts(repos: Pick<Repositories, 'primary'>, repo: Repository): Directory | null {
+  return repo === repos.primary ? null : repo.accounts;
+}
+
 /** The embedded server's registry: one repository, nothing else to open. */
 export function singleRepository(
   directory: Directory,

@@ -5,10 +5,8 @@
 // concurrent adders of one account are serialized and can never overshoot.
 
 import { MailError } from '../../mail/errors.js';
+import { STORAGE_UNIT } from '../../mail/quota.js';
 import type { QuotaLimits, QuotaUsage } from '../../mail/types.js';
-
-/** 1 STORAGE unit = 1024 octets (RFC 9208 section 5.1). */
-export const STORAGE_UNIT = 1024;
 
 export interface QuotaRow {
   quota_storage: number | string | null;
@@ -23,11 +21,6 @@ export function toQuotaLimits(r: QuotaRow): QuotaLimits {
 
 export function hasLimits(l: QuotaLimits): boolean {
   return l.storage !== null || l.messages !== null;
-}
-
-/** Storage usage in RFC 9208 units, rounded up (never exceeds the limit unless the octets do). */
-export function storageUnits(bytes: number): number {
-  return Math.ceil(bytes / STORAGE_UNIT);
 }
 
 /** Rejects limits that are not non-negative integers (or null). */
