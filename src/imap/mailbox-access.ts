@@ -32,6 +32,17 @@ export interface MailboxRef {
 /** A reference to a mailbox that exists and is visible. */
 export type ExistingRef = MailboxRef & { mailbox: MailboxInfo };
 
+/** Where a mailbox is: a repository and the mailbox's id there. */
+export interface MailboxPlace {
+  repository: Repository;
+  mailbox: Pick<MailboxInfo, 'id'>;
+}
+
+/** True when `a` and `b` are the same mailbox (ids are per repository), e.g. a command's target and the selected one. */
+export function sameMailbox(a: MailboxPlace, b: MailboxPlace): boolean {
+  return a.mailbox.id === b.mailbox.id && a.repository === b.repository;
+}
+
 /** A mailbox (or namespace node) LIST may show: `info.name` is the display name. */
 export interface VisibleMailbox {
   info: MailboxInfo;

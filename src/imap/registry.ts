@@ -38,7 +38,7 @@ import { noopHandler } from './handlers/noop.js';
 import { notifyHandler } from './handlers/notify.js';
 import { renameHandler } from './handlers/rename.js';
 import { replaceHandler } from './handlers/replace.js';
-import { searchHandler, searchKeyUses } from './handlers/search.js';
+import { searchHandler } from './handlers/search.js';
 import { sortHandler } from './handlers/sort.js';
 import { threadHandler } from './handlers/thread.js';
 import { examineHandler, selectHandler } from './handlers/select.js';
@@ -49,6 +49,7 @@ import { storeHandler } from './handlers/store.js';
 import { subscribeHandler, unsubscribeHandler } from './handlers/subscribe.js';
 import { uidExpungeHandler } from './handlers/uid-expunge.js';
 import { unselectHandler } from './handlers/unselect.js';
+import { searchKeyUses } from './search-query.js';
 
 export interface CommandSpec {
   states: readonly StateKind[];

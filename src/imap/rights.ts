@@ -1,7 +1,9 @@
 // What a user's rights (RFC 4314) allow on message flags, in one place:
-// "s" for \Seen, "t" for \Deleted, "w" for every other flag (section 4).
+// "s" for \Seen, "t" for \Deleted, "w" for every other flag (section 4);
+// and what removing messages from a mailbox needs.
 
 import { ALL_RIGHTS } from '../mail/acl.js';
+import { CommandError } from './context.js';
 
 export function mayChangeFlag(rights: string, flag: string): boolean {
   if (flag === '\\Seen') return rights.includes('s');
@@ -27,6 +29,17 @@ export function replacedFlags(rights: string, current: readonly string[], reques
   const kept = current.filter((f) => !mayChangeFlag(rights, f));
   const set = new Set([...kept, ...permittedFlags(rights, requested)]);
   return [...set];
+}
+
+/**
+ * MOVE's source and REPLACE's original lose messages: RFC 4314 4 asks for
+ * "t" (they are marked \Deleted) and "e" (and expunged); NO [NOPERM] naming
+ * `command` otherwise.
+ */
+export function requireDeleteAndExpunge(rights: string, command: string): void {
+  if (!rights.includes('t') || !rights.includes('e')) {
+    throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: `Permission denied (${command} needs the "t" and "e" rights here)` });
+  }
 }
 
 /** RFC 4314 5.2: READ-ONLY unless one of "i", "e" or the shared flag rights ("s", "w", "t") is granted. */

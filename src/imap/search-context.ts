@@ -19,12 +19,10 @@
 import type { FetchAttribute, SearchKey, SearchReturnOption, SequenceSet, SortCriterion } from '../protocol/imap/ast.js';
 import type { Response } from '../protocol/imap/response.js';
 import { compressUids } from '../protocol/imap/sequence.js';
-import { resolveObjectIdKeys } from './object-id.js';
 import type { Session } from './session.js';
 import { orderedSequenceSet, sortMessages } from './sorting.js';
 import type { MailboxView } from './view.js';
-import { toQuery } from './handlers/search.js';
-import { loadSortable } from './handlers/sort.js';
+import { loadSortable, searchSelected, selectedQuery, uidsAtMessageNumbers } from './search-query.js';
 
 /**
  * Updating contexts per selected mailbox (RFC 5267 4.3.1: at least one; sort
@@ -129,14 +127,7 @@ function freezeMessageNumbers(key: SearchKey, session: Session): SearchKey {
   switch (key.kind) {
     case 'seq': {
       if (key.set.kind === 'saved') return uidKey(session.savedSearch.filter((u) => view.seqOf(u) !== 0));
-      const uids = new Set<number>();
-      const count = view.exists;
-      for (const r of key.set.ranges) {
-        const a = r.start === '*' ? count : r.start;
-        const b = r.end === '*' ? count : r.end;
-        for (let s = Math.max(1, Math.min(a, b)); s <= Math.min(count, Math.max(a, b)); s++) uids.add(view.uidAt(s));
-      }
-      return uidKey([...uids]);
+      return uidKey([...uidsAtMessageNumbers(key.set.ranges, view)]);
     }
     case 'UID':
       return key.set.kind === 'saved' ? uidKey(session.savedSearch) : key;
@@ -154,10 +145,7 @@ function freezeMessageNumbers(key: SearchKey, session: Session): SearchKey {
 /** The context's result now: UIDs the view holds, in the requested order. */
 async function evaluate(session: Session, c: UpdateContext): Promise<number[]> {
   const sel = session.selected!;
-  if (c.criteria === null) {
-    const found = await session.deps.store.search(sel.mailbox.id, toQuery(await resolveObjectIdKeys(session, c.key), session));
-    return found.filter((u) => sel.view.seqOf(u) !== 0);
-  }
+  if (c.criteria === null) return searchSelected(sel, session.deps.store, await selectedQuery(session, c.key));
   const withIndex = c.criteria.some((s) => s.key !== 'ARRIVAL' && s.key !== 'SIZE');
   const { messages } = await loadSortable(session, c.key, true, withIndex);
   return sortMessages(messages, c.criteria).map((m) => m.id);

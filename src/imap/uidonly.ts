@@ -6,7 +6,7 @@
 
 import type { Command } from '../protocol/imap/ast.js';
 import type { Response } from '../protocol/imap/response.js';
-import { searchKeyUses } from './handlers/search.js';
+import { searchKeyUses } from './search-query.js';
 import type { MailboxView } from './view.js';
 
 /** Why the command may not run once UIDONLY is on, or null when it may. */

@@ -187,6 +187,11 @@ export class MailboxView {
     return Array.from(this.uids.subarray(0, this.count));
   }
 
+  /** A command's message set: UIDs for the UID form (`uid`), else MSNs (see the two below). */
+  uidsForSet(uid: boolean, set: SequenceSet, saved: number[]): number[] {
+    return uid ? this.uidsForUidSet(set, saved) : this.uidsForSeqSet(set, saved);
+  }
+
   /** Resolves a sequence set of MSNs to UIDs (ascending). BAD-worthy when a number is out of range. */
   uidsForSeqSet(set: SequenceSet, saved: number[]): number[] {
     if (set.kind === 'saved') return saved.filter((u) => this.seqOf(u) !== 0);

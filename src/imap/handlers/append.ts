@@ -10,13 +10,13 @@ import { compressUids } from '../../protocol/imap/sequence.js';
 import { stageAppendMessage } from '../append-message.js';
 import { commitAppend } from '../append-commit.js';
 import type { CommandOf, Handler } from '../context.js';
+import { sameMailbox } from '../mailbox-access.js';
 import { targetMailbox } from './copy.js';
 
 export const appendHandler: Handler<CommandOf<'APPEND'>> = async ({ session, deps, command }) => {
   const limits = deps.config.limits;
   // RFC 4314 4: "i" on the target, which may be in another repository.
   const target = await targetMailbox(session, command.mailbox);
-  const mailbox = target.mailbox;
   if (command.messages.length > limits.maxAppendMessages) {
     return { status: 'NO', code: { kind: 'LIMIT' }, text: `At most ${limits.maxAppendMessages} messages per APPEND` };
   }
@@ -29,7 +29,7 @@ export const appendHandler: Handler<CommandOf<'APPEND'>> = async ({ session, dep
   }
   const result = await commitAppend(session, target, staged);
   const sel = session.selected;
-  if (sel && sel.mailbox.id === mailbox.id && sel.ref.repository === target.repository) sel.view.dirty = true;
+  if (sel && sameMailbox(sel.ref, target)) sel.view.dirty = true;
   return {
     status: 'OK',
     code: { kind: 'APPENDUID', uidValidity: result.uidValidity, uids: compressUids(result.uids) },

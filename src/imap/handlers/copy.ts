@@ -6,7 +6,7 @@ import type { CopyResult } from '../../mail/types.js';
 import { compressUids } from '../../protocol/imap/sequence.js';
 import { CommandError, type CommandOf, type Handler, type SelectedMailbox } from '../context.js';
 import { copyAcross } from '../cross-copy.js';
-import type { ExistingRef } from '../mailbox-access.js';
+import { sameMailbox, type ExistingRef } from '../mailbox-access.js';
 import { mayChangeAllFlags, permittedFlags } from '../rights.js';
 import type { Session } from '../session.js';
 import { MailboxView } from '../view.js';
@@ -45,13 +45,13 @@ export async function copySelected(session: Session, sel: SelectedMailbox, uids:
 
 export const copyHandler: Handler<CommandOf<'COPY'>> = async ({ session, command }) => {
   const sel = session.selected!;
-  const uids = command.uid ? sel.view.uidsForUidSet(command.set, session.savedSearch) : sel.view.uidsForSeqSet(command.set, session.savedSearch);
+  const uids = sel.view.uidsForSet(command.uid, command.set, session.savedSearch);
   const target = await targetMailbox(session, command.mailbox);
   if (uids.length === 0) return { status: 'OK', text: 'No messages copied' };
   const result = await copySelected(session, sel, uids, target);
   if (!result) return { status: 'NO', code: { kind: 'EXPUNGEISSUED' }, text: 'The messages were expunged' };
   session.publishChange(target, result.highestModseq);
-  if (target.mailbox.id === sel.mailbox.id && target.repository === sel.ref.repository) sel.view.dirty = true;
+  if (sameMailbox(target, sel.ref)) sel.view.dirty = true;
   return {
     status: 'OK',
     code: { kind: 'COPYUID', uidValidity: result.uidValidity, source: compressUids(result.sourceUids), target: compressUids(result.targetUids) },

@@ -23,7 +23,7 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
   const { changedSince, vanished } = command.modifiers;
   // RFC 7162 3.2.6: VANISHED needs ENABLE QRESYNC (the parser already checked UID FETCH and CHANGEDSINCE).
   if (vanished && !session.qresync) return { status: 'BAD', text: 'VANISHED requires ENABLE QRESYNC' };
-  let uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
+  let uids = view.uidsForSet(command.uid, command.set, session.savedSearch);
   // RFC 9394 3.3: (PARTIAL range) keeps that window of the set's messages, before CHANGEDSINCE filters.
   if (command.modifiers.partial) uids = partialSlice(uids, command.modifiers.partial);
   const attrs: FetchAttribute[] = [...command.attributes];

@@ -7,21 +7,20 @@
 import { compressUids } from '../../protocol/imap/sequence.js';
 import type { Response } from '../../protocol/imap/response.js';
 import type { CopyResult, ExpungeResult } from '../../mail/types.js';
-import { CommandError, type CommandOf, type Handler } from '../context.js';
+import type { CommandOf, Handler } from '../context.js';
 import { expungeMoved } from '../cross-copy.js';
-import { mayChangeAllFlags } from '../rights.js';
+import { expungeCompleted, expungeResponses } from '../expunge-report.js';
+import { sameMailbox } from '../mailbox-access.js';
+import { mayChangeAllFlags, requireDeleteAndExpunge } from '../rights.js';
 import { MailboxView } from '../view.js';
 import { copySelected, targetMailbox } from './copy.js';
-import { expungeResponses } from './expunge.js';
 
 export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, command }) => {
   const sel = session.selected!;
   const { view } = sel;
-  const uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
+  const uids = view.uidsForSet(command.uid, command.set, session.savedSearch);
   if (sel.readOnly) return { status: 'NO', text: 'Mailbox is read-only' };
-  if (!sel.ref.rights.includes('t') || !sel.ref.rights.includes('e')) {
-    throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (MOVE needs the "t" and "e" rights here)' });
-  }
+  requireDeleteAndExpunge(sel.ref.rights, 'MOVE');
   const target = await targetMailbox(session, command.mailbox);
   if (uids.length === 0) return { status: 'OK', text: 'No messages moved' };
   let result: CopyResult & { expunged: ExpungeResult };
@@ -36,7 +35,7 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
   session.publishChange(target, result.highestModseq);
   session.publishChange(sel.ref, result.expunged.highestModseq);
   // RFC 9051 6.4.8: moving into the selected mailbox itself is allowed (new UIDs, then EXISTS).
-  if (target.mailbox.id === sel.mailbox.id && target.repository === sel.ref.repository) view.dirty = true;
+  if (sameMailbox(target, sel.ref)) view.dirty = true;
   const out: Response[] = [
     {
       kind: 'status',
@@ -48,11 +47,6 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
   // With QRESYNC: VANISHED instead of EXPUNGE (RFC 7162 3.2.10, RFC 6851 4.3).
   out.push(...expungeResponses(session, view.expungeOwn(result.expunged.uids)));
   await session.send(...out);
-  if (session.condstore) {
-    // RFC 6851 4.4: the new HIGHESTMODSEQ, after catching up with the log so it covers only what was told.
-    await session.releaseUpdates(command.uid, true);
-    const modseq = session.selected?.view.safeModseq ?? result.expunged.highestModseq;
-    return { status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq }, text: 'MOVE completed' };
-  }
-  return { status: 'OK', text: 'MOVE completed' };
+  // RFC 6851 4.4: with CONDSTORE the new HIGHESTMODSEQ.
+  return expungeCompleted(session, 'MOVE completed', result.expunged.highestModseq, command.uid);
 };

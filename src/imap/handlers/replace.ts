@@ -12,21 +12,21 @@ import { compressUids } from '../../protocol/imap/sequence.js';
 import { stageAppendMessage } from '../append-message.js';
 import type { CommandOf, Handler } from '../context.js';
 import { commitReplace } from '../append-commit.js';
+import { expungeCompleted, expungeResponses } from '../expunge-report.js';
+import { sameMailbox } from '../mailbox-access.js';
+import { requireDeleteAndExpunge } from '../rights.js';
 import { targetMailbox } from './copy.js';
-import { expungeResponses } from './expunge.js';
 
 export const replaceHandler: Handler<CommandOf<'REPLACE'>> = async ({ session, command }) => {
   const sel = session.selected!;
   const { view } = sel;
   const name = command.uid ? 'UID REPLACE' : 'REPLACE';
   const set = { kind: 'set' as const, ranges: [{ start: command.id, end: command.id }] };
-  const [uid] = command.uid ? view.uidsForUidSet(set, []) : view.uidsForSeqSet(set, []);
+  const [uid] = view.uidsForSet(command.uid, set, []);
   if (uid === undefined) return { status: 'NO', text: 'No such message' };
   if (sel.readOnly) return { status: 'NO', code: { kind: 'READ-ONLY' }, text: 'Mailbox is read-only' };
   // The original is expunged: RFC 4314 "t" and "e" on the selected mailbox.
-  if (!sel.ref.rights.includes('t') || !sel.ref.rights.includes('e')) {
-    return { status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (REPLACE needs the "t" and "e" rights here)' };
-  }
+  requireDeleteAndExpunge(sel.ref.rights, 'REPLACE');
   const target = await targetMailbox(session, command.mailbox);
   const msg = command.message;
   const staged = await stageAppendMessage(session, session.home, msg);
@@ -41,7 +41,7 @@ export const replaceHandler: Handler<CommandOf<'REPLACE'>> = async ({ session, c
     code: { kind: 'APPENDUID', uidValidity: appended.uidValidity, uids: compressUids(appended.uids) },
     text: 'Replacement Message ready',
   });
-  if (target.mailbox.id === sel.mailbox.id && target.repository === sel.ref.repository) {
+  if (sameMailbox(target, sel.ref)) {
     // The new message's EXISTS before the EXPUNGE, as RFC 8508 3.2 shows; other expunges stay held.
     view.expectOwnExpunge(uid);
     view.dirty = true;
@@ -49,11 +49,6 @@ export const replaceHandler: Handler<CommandOf<'REPLACE'>> = async ({ session, c
   }
   const gone = expungeResponses(session, view.expungeOwn(expunged.uids));
   if (gone.length > 0) await session.send(...gone);
-  if (session.condstore) {
-    // RFC 7162 3.2.9 via RFC 8508 4.5: the new HIGHESTMODSEQ, after catching up so it covers only what was told.
-    await session.releaseUpdates(command.uid, true);
-    const modseq = session.selected?.view.safeModseq ?? expunged.highestModseq;
-    return { status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq }, text: `${name} completed` };
-  }
-  return { status: 'OK', text: `${name} completed` };
+  // RFC 7162 3.2.9 via RFC 8508 4.5: with CONDSTORE the new HIGHESTMODSEQ.
+  return expungeCompleted(session, `${name} completed`, expunged.highestModseq, command.uid);
 };

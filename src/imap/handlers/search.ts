@@ -1,21 +1,18 @@
 // SEARCH and UID SEARCH (RFC 9051 6.4.4): keys mapped to the domain
-// SearchQuery (sequence numbers and "$" become UIDs through the view),
-// ESEARCH (RFC 4731) for IMAP4rev2 sessions and RETURN options, plain SEARCH
-// for IMAP4rev1, and the search result variable (SEARCHRES, RFC 5182).
+// SearchQuery (../search-query.ts: sequence numbers and "$" become UIDs
+// through the view), ESEARCH (RFC 4731) for IMAP4rev2 sessions and RETURN
+// options, plain SEARCH for IMAP4rev1, and the search result variable
+// (SEARCHRES, RFC 5182).
 
-import type { SearchQuery } from '../../mail/types.js';
-import type { SearchKey, SearchReturnOption, SequenceSet } from '../../protocol/imap/ast.js';
+import type { SearchReturnOption } from '../../protocol/imap/ast.js';
 import { compressUids } from '../../protocol/imap/sequence.js';
 import type { Response } from '../../protocol/imap/response.js';
 import { CommandError, type CommandOf, type Handler } from '../context.js';
 import type { Session } from '../session.js';
-import { resolveObjectIdKeys } from '../object-id.js';
 import { partialSlice } from '../partial.js';
 import { addUpdateContext, resultOptions, tagInUse, updateFetch, wantsUpdate } from '../search-context.js';
+import { checkCharset, searchSelected, selectedQuery, usesModseq } from '../search-query.js';
 import { MailboxView } from '../view.js';
-
-const CHARSETS = ['UTF-8', 'US-ASCII'];
-const NOTHING: SearchQuery = { kind: 'not', query: { kind: 'all' } };
 
 export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, deps, command, tag }) => {
   const sel = session.selected!;
@@ -25,18 +22,14 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
     if (command.charset !== null && session.enabled.has('UTF8=ACCEPT')) {
       throw new CommandError({ status: 'BAD', text: 'SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT' });
     }
-    if (command.charset !== null && !CHARSETS.includes(command.charset.toUpperCase())) {
-      throw new CommandError({ status: 'NO', code: { kind: 'BADCHARSET', charsets: CHARSETS }, text: 'Unsupported charset' });
-    }
+    if (command.charset !== null) checkCharset(command.charset);
     // RFC 5267 4.3: UPDATE with the tag of a live update context is BAD, and changes nothing.
     if (wantsUpdate(command.returns) && tagInUse(session, tag)) throw new CommandError({ status: 'BAD', text: 'Tag reuse' });
-    const query = toQuery(await resolveObjectIdKeys(session, command.key), session);
+    const query = await selectedQuery(session, command.key);
     // SEARCH MODSEQ is a CONDSTORE enabling command (RFC 7162 3.1).
     const byModseq = usesModseq(command.key);
     if (byModseq) await session.enableCondstore();
-    const found = await deps.store.search(sel.mailbox.id, query);
-    // Only messages this session knows of have sequence numbers (new ones come with the next EXISTS).
-    const uids = found.filter((u) => sel.view.seqOf(u) !== 0);
+    const uids = await searchSelected(sel, deps.store, query);
     await respond(session, tag, command, uids, saves, byModseq);
     if (wantsUpdate(command.returns)) {
       const refused = addUpdateContext(session, { tag, uid: command.uid, key: command.key, criteria: null, results: uids, fetch: updateFetch(command.returns) });
@@ -49,25 +42,6 @@ export const searchHandler: Handler<CommandOf<'SEARCH'>> = async ({ session, dep
     throw e;
   }
 };
-
-/** True when the key uses a criterion of this kind anywhere. */
-export function searchKeyUses(key: SearchKey, kind: SearchKey['kind']): boolean {
-  if (key.kind === kind) return true;
-  switch (key.kind) {
-    case 'NOT':
-      return searchKeyUses(key.key, kind);
-    case 'OR':
-      return searchKeyUses(key.left, kind) || searchKeyUses(key.right, kind);
-    case 'AND':
-      return key.keys.some((k) => searchKeyUses(k, kind));
-    default:
-      return false;
-  }
-}
-
-function usesModseq(key: SearchKey): boolean {
-  return searchKeyUses(key, 'MODSEQ');
-}
 
 /** RFC 7162 3.1.5: the highest modseq of the messages returned (the store's current values). */
 async function highestModseq(session: Session, uids: number[]): Promise<number> {
@@ -137,84 +111,4 @@ async function respond(
     r.modseq = await highestModseq(session, returned);
   }
   await session.send(r);
-}
-
-function decode(value: Buffer): string {
-  return value.toString('utf8');
-}
-
-function uidSetQuery(uids: number[]): SearchQuery {
-  return uids.length === 0 ? NOTHING : { kind: 'uid', set: MailboxView.toUidSet(uids) };
-}
-
-/** MSNs in a search key: numbers beyond the mailbox simply match nothing. */
-function seqQuery(set: SequenceSet, session: Session): SearchQuery {
-  const view = session.selected!.view;
-  if (set.kind === 'saved') return uidSetQuery(session.savedSearch.filter((u) => view.seqOf(u) !== 0));
-  const count = view.exists;
-  const uids = new Set<number>();
-  for (const r of set.ranges) {
-    const a = r.start === '*' ? count : r.start;
-    const b = r.end === '*' ? count : r.end;
-    for (let s = Math.max(1, Math.min(a, b)); s <= Math.min(count, Math.max(a, b)); s++) uids.add(view.uidAt(s));
-  }
-  return uidSetQuery([...uids].sort((x, y) => x - y));
-}
-
-function uidQuery(set: SequenceSet, session: Session): SearchQuery {
-  const view = session.selected!.view;
-  if (set.kind === 'saved') return uidSetQuery(session.savedSearch);
-  const last = view.lastUid;
-  return {
-    kind: 'uid',
-    set: set.ranges.map((r) => {
-      const a = r.start === '*' ? last : r.start;
-      const b = r.end === '*' ? last : r.end;
-      return { start: Math.min(a, b), end: Math.max(a, b) };
-    }),
-  };
-}
-
-export function toQuery(key: SearchKey, session: Session): SearchQuery {
-  switch (key.kind) {
-    case 'ALL':
-    case 'SAVEDATESUPPORTED':
-      return { kind: 'all' };
-    case 'flag':
-      // \Recent is never set in Petrel.
-      if (key.flag === '\\Recent') return key.present ? NOTHING : { kind: 'all' };
-      return { kind: 'flag', flag: key.flag, present: key.present };
-    case 'NEW':
-      return NOTHING;
-    case 'OLD':
-      return { kind: 'all' };
-    case 'header':
-      return { kind: 'header', field: key.field.toLowerCase(), value: decode(key.value) };
-    case 'BODY':
-      return { kind: 'body', value: decode(key.value) };
-    case 'TEXT':
-      return { kind: 'text', value: decode(key.value) };
-    case 'date':
-      return { kind: 'date', field: key.field, op: key.op, day: key.day };
-    case 'size':
-      return { kind: 'size', op: key.op, octets: key.octets };
-    case 'seq':
-      return seqQuery(key.set, session);
-    case 'UID':
-      return uidQuery(key.set, session);
-    case 'MODSEQ':
-      return { kind: 'modseq', op: 'ge', modseq: key.modseq };
-    case 'age':
-      return { kind: 'age', op: key.op, seconds: key.seconds };
-    case 'EMAILID':
-    case 'THREADID':
-      // resolveObjectIdKeys (object-id.ts) turns these into UID sets first.
-      throw new Error(`${key.kind} search key was not resolved`);
-    case 'NOT':
-      return { kind: 'not', query: toQuery(key.key, session) };
-    case 'OR':
-      return { kind: 'or', left: toQuery(key.left, session), right: toQuery(key.right, session) };
-    case 'AND':
-      return { kind: 'and', queries: key.keys.map((k) => toQuery(k, session)) };
-  }
 }

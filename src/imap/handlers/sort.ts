@@ -2,87 +2,12 @@
 // (RFC 5267 section 3: RETURN options answered with ESEARCH, in sort order).
 // The search runs in the store; the sort keys come from the stored index.
 
-import type { SearchKey } from '../../protocol/imap/ast.js';
 import type { Response } from '../../protocol/imap/response.js';
-import { CommandError, type CommandOf, type Handler } from '../context.js';
-import type { Session } from '../session.js';
-import { orderedSequenceSet, sortMessages, toSortable, type SortableMessage } from '../sorting.js';
-import { resolveObjectIdKeys } from '../object-id.js';
+import type { CommandOf, Handler } from '../context.js';
+import { orderedSequenceSet, sortMessages, type SortableMessage } from '../sorting.js';
 import { partialSlice } from '../partial.js';
 import { addUpdateContext, resultOptions, tagInUse, updateFetch, wantsUpdate } from '../search-context.js';
-import { MailboxView } from '../view.js';
-import { toQuery } from './search.js';
-import type { MessageIndex } from '../../mime/types.js';
-
-const CHARSETS = ['UTF-8', 'US-ASCII'];
-const CHUNK = 1000;
-
-/** SORT and THREAD name their charset always; only UTF-8 and US-ASCII (a subset) are known. */
-export function checkCharset(charset: string): void {
-  if (!CHARSETS.includes(charset.toUpperCase())) {
-    throw new CommandError({ status: 'NO', code: { kind: 'BADCHARSET', charsets: CHARSETS }, text: 'Unsupported charset' });
-  }
-}
-
-/**
- * The messages matching `key` that this session knows of (they have an MSN),
- * in sequence order, with their sort keys. `withIndex` false skips reading
- * the stored index (ARRIVAL and SIZE need only the metadata).
- */
-export async function loadSortable(session: Session, key: SearchKey, uid: boolean, withIndex: boolean): Promise<Loaded> {
-  const sel = session.selected!;
-  const store = session.deps.store;
-  const found = await store.search(sel.mailbox.id, toQuery(await resolveObjectIdKeys(session, key), session));
-  const uids = found.filter((u) => sel.view.seqOf(u) !== 0);
-  const out: SortableMessage[] = [];
-  const modseqs = new Map<number, number>();
-  const indexes = new Map<string, Promise<MessageIndex>>();
-  for (let i = 0; i < uids.length; i += CHUNK) {
-    const metas = await store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(uids.slice(i, i + CHUNK)));
-    const live = metas.filter((m) => m.expungedModseq === null);
-    const loaded = await Promise.all(
-      live.map((m) => {
-        if (!withIndex) return null;
-        let p = indexes.get(m.blobId);
-        if (!p) {
-          p = store.getIndex(m.blobId);
-          indexes.set(m.blobId, p);
-        }
-        return p;
-      }),
-    );
-    live.forEach((m, j) => {
-      const seq = sel.view.seqOf(m.uid);
-      modseqs.set(seq, m.modseq);
-      out.push(toSortable({ id: uid ? m.uid : seq, seq }, m, loaded[j] ?? null));
-    });
-    indexes.clear();
-  }
-  return { messages: out.sort((a, b) => a.seq - b.seq), modseqs };
-}
-
-export interface Loaded {
-  /** In sequence order. */
-  messages: SortableMessage[];
-  /** MODSEQ of each message, by sequence number. */
-  modseqs: Map<number, number>;
-}
-
-/** True when the key uses the MODSEQ criterion anywhere (RFC 7162 3.1.9). */
-export function usesModseq(key: SearchKey): boolean {
-  switch (key.kind) {
-    case 'MODSEQ':
-      return true;
-    case 'NOT':
-      return usesModseq(key.key);
-    case 'OR':
-      return usesModseq(key.left) || usesModseq(key.right);
-    case 'AND':
-      return key.keys.some(usesModseq);
-    default:
-      return false;
-  }
-}
+import { checkCharset, loadSortable, usesModseq } from '../search-query.js';
 
 export const sortHandler: Handler<CommandOf<'SORT'>> = async ({ session, command, tag }) => {
   checkCharset(command.charset);

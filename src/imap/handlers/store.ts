@@ -32,7 +32,7 @@ interface Reported {
 export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps, command }) => {
   const sel = session.selected!;
   const { view } = sel;
-  const uids = command.uid ? view.uidsForUidSet(command.set, session.savedSearch) : view.uidsForSeqSet(command.set, session.savedSearch);
+  const uids = view.uidsForSet(command.uid, command.set, session.savedSearch);
   if (sel.readOnly) return { status: 'NO', text: 'Mailbox is read-only' };
   const conditional = command.unchangedSince !== null;
   // STORE (UNCHANGEDSINCE) is a CONDSTORE enabling command (RFC 7162 3.1).

@@ -2,7 +2,7 @@
 
 import type { CommandOf, Handler } from '../context.js';
 import { threadOrderedSubject, threadReferences, threadRefs } from '../threading.js';
-import { checkCharset, loadSortable } from './sort.js';
+import { checkCharset, loadSortable } from '../search-query.js';
 
 export const threadHandler: Handler<CommandOf<'THREAD'>> = async ({ session, command }) => {
   checkCharset(command.charset);
