@@ -19,7 +19,7 @@ import type { NotifyEventGroup, NotifyFilter } from '../protocol/imap/notify-ast
 import type { Response, StatusValue } from '../protocol/imap/response.js';
 import { compressUids } from '../protocol/imap/sequence.js';
 import { fetchHandler } from './handlers/fetch.js';
-import { mailboxAttributes } from './handlers/list-tree.js';
+import { mailboxAttributes } from './list-tree.js';
 import type { MailboxRef, VisibleMailbox } from './mailbox-access.js';
 import { normalizeInbox } from './mailbox-names.js';
 import type { Session } from './session.js';

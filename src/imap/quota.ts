@@ -3,6 +3,7 @@
 // octets) and MESSAGE resources. Limits live in the directory, usage is the
 // store's exact aggregate.
 
+import { storageUnits } from '../mail/quota.js';
 import type { Account } from '../mail/types.js';
 import type { Response } from '../protocol/imap/response.js';
 import type { SessionDeps } from './context.js';
@@ -18,7 +19,7 @@ export async function quotaResponse(deps: Pick<SessionDeps, 'store' | 'directory
   const [limits, usage] = await Promise.all([deps.directory.getQuota(account.name), deps.store.quotaUsage(account.id)]);
   const resources: Array<{ name: string; usage: number; limit: number }> = [];
   if (limits.storage !== null)
-    resources.push({ name: 'STORAGE', usage: Math.ceil(usage.storageBytes / 1024), limit: limits.storage });
+    resources.push({ name: 'STORAGE', usage: storageUnits(usage.storageBytes), limit: limits.storage });
   if (limits.messages !== null) resources.push({ name: 'MESSAGE', usage: usage.messages, limit: limits.messages });
   return { kind: 'QUOTA', root: QUOTA_ROOT, resources };
 }

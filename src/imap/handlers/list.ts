@@ -4,7 +4,7 @@
 import type { MailboxInfo } from '../../mail/types.js';
 import type { Response } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler } from '../context.js';
-import { ancestors, compareNames, compilePattern, mailboxAttributes } from './list-tree.js';
+import { ancestors, compareNames, compilePattern, mailboxAttributes } from '../list-tree.js';
 import { statusValues } from './status.js';
 
 interface Entry {

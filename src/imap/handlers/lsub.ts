@@ -3,7 +3,7 @@
 
 import type { Response } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler } from '../context.js';
-import { ancestors, compareNames, compilePattern } from './list-tree.js';
+import { ancestors, compareNames, compilePattern } from '../list-tree.js';
 
 export const lsubHandler: Handler<CommandOf<'LSUB'>> = async ({ session, command }) => {
   const account = session.account!;

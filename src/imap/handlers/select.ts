@@ -8,7 +8,7 @@ import { CommandError, type CommandOf, type Handler, type HandlerContext, type T
 import { mailboxObjectId } from '../object-id.js';
 import { MailboxView } from '../view.js';
 import { permanentFlags, selectsReadOnly } from '../rights.js';
-import { mailboxAttributes } from './list-tree.js';
+import { mailboxAttributes } from '../list-tree.js';
 
 type QresyncParam = Extract<SelectParam, { kind: 'QRESYNC' }>;
 

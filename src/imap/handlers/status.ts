@@ -1,5 +1,6 @@
 // STATUS (RFC 9051 6.3.11; SIZE from RFC 8438; RECENT is always 0; HIGHESTMODSEQ RFC 7162).
 
+import { storageUnits } from '../../mail/quota.js';
 import type { Repository } from '../../mail/repository.js';
 import type { MailboxInfo } from '../../mail/types.js';
 import type { StatusItem } from '../../protocol/imap/ast.js';
@@ -40,7 +41,7 @@ export async function statusValues(
         values.SIZE = counts.size;
         break;
       case 'DELETED-STORAGE': // RFC 9208 4.1.4, in units of 1024 octets like the STORAGE quota
-        values['DELETED-STORAGE'] = Math.ceil((counts.deletedSize ?? 0) / 1024);
+        values['DELETED-STORAGE'] = storageUnits(counts.deletedSize ?? 0);
         break;
       case 'RECENT':
         values.RECENT = 0;

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandError } from '../../../src/imap/context.js';
 import { mapError } from '../../../src/imap/errors.js';
-import { compilePattern, ancestors } from '../../../src/imap/handlers/list-tree.js';
+import { compilePattern, ancestors } from '../../../src/imap/list-tree.js';
 import { mailboxFromWire, mailboxToWire, normalizeInbox, validMailboxName } from '../../../src/imap/mailbox-names.js';
 import { MailError, type MailErrorCode } from '../../../src/mail/errors.js';
 import { createLogger } from '../../../src/util/log.js';

@@ -2,8 +2,8 @@
 // matching (RFC 9051 6.3.9: "*" matches anything, "%" anything but the
 // delimiter), attributes, ordering.
 
-import type { MailboxInfo } from '../../mail/types.js';
-import { normalizeInbox } from '../mailbox-names.js';
+import type { MailboxInfo } from '../mail/types.js';
+import { normalizeInbox } from './mailbox-names.js';
 
 /** INBOX first, then by name (code point order): a stable order for clients and tests. */
 export function compareNames(a: string, b: string): number {
