@@ -6,6 +6,7 @@
 // - mutated commands and random bytes never throw or hang, and whatever
 //   parses only holds valid entry names;
 // - the entry-name check agrees with an independent reading of RFC 5464 3.2.
+import { commandMutation, mutate } from './command-mutations.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -149,16 +150,9 @@ describe('METADATA parsers fuzz', () => {
     );
   });
 
-  const mutation = fc.oneof(
-    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({
-      kind: fc.constant('insert' as const),
-      at: fc.nat(),
-      bytes: fc.constantFrom(...['{', '}', '{3}', '{9+}', '~{2+}', '\r\n', '"', '\\', '(', ')', ' ', '/', '//', '*', '%', 'NIL', 'DEPTH', '0'].map((s) => Buffer.from(s))),
-    }),
-    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 5 }) }),
-  );
+  const mutation = commandMutation(['{', '}', '{3}', '{9+}', '~{2+}', '\r\n', '"', '\\', '(', ')', ' ', '/', '//', '*', '%', 'NIL', 'DEPTH', '0'], {
+    maxDelete: 5,
+  });
   const seeds = [
     't4 GETMETADATA "" /shared/comment\r\n',
     't4 GETMETADATA "INBOX" (MAXSIZE 1024) (/shared/comment /private/comment)\r\n',
@@ -170,14 +164,7 @@ describe('METADATA parsers fuzz', () => {
   test('mutated commands never throw or hang; whatever parses holds only valid entry names', () => {
     fc.assert(
       fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 5 }), (seed, mutations) => {
-        let bytes = Buffer.from(seed, 'latin1');
-        for (const m of mutations) {
-          const at = m.at % (bytes.length + 1);
-          if (m.kind === 'flip' && bytes.length > 0) bytes[at % bytes.length]! ^= 1 << m.bit;
-          else if (m.kind === 'truncate') bytes = bytes.subarray(0, at);
-          else if (m.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
-          else if (m.kind === 'delete') bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.len)]);
-        }
+        const bytes = mutate(Buffer.from(seed, 'latin1'), mutations);
         for (const r of parseAll(Buffer.concat([bytes, Buffer.from('\r\n')]))) {
           if (!r.ok) {
             assert.ok(r.text.length > 0);

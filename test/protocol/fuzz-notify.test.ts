@@ -6,6 +6,7 @@
 //   RFC's rules (one selected filter, MessageNew with MessageExpunge,
 //   FlagChange/AnnotationChange only with both, only message events and
 //   fetch attributes with SELECTED/SELECTED-DELAYED).
+import { commandMutation, mutate } from './command-mutations.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -129,15 +130,9 @@ describe('NOTIFY parser fuzz', () => {
     assert.deepEqual(parseOne('n4 notify none\r\n'), { ok: true, tag: 'n4', command: { name: 'NOTIFY', set: null } });
   });
 
-  const mutation = fc.oneof(
-    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({
-      kind: fc.constant('insert' as const),
-      at: fc.nat(),
-      bytes: fc.constantFrom(...['(', ')', ' ', '"', '{3+}\r\nabc', 'NONE', 'SELECTED', 'MessageNew', 'FlagChange', 'STATUS', '\r\n', 'BODY[', '*'].map((s) => Buffer.from(s))),
-    }),
-    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 6 }) }),
+  const mutation = commandMutation(
+    ['(', ')', ' ', '"', '{3+}\r\nabc', 'NONE', 'SELECTED', 'MessageNew', 'FlagChange', 'STATUS', '\r\n', 'BODY[', '*'],
+    { maxDelete: 6 },
   );
   const seeds = [
     'm NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT)]) MessageExpunge)) (subtree Lists MessageNew)\r\n',
@@ -150,14 +145,7 @@ describe('NOTIFY parser fuzz', () => {
     const message = new Set<string>(MESSAGE_EVENTS);
     fc.assert(
       fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 5 }), (seed, mutations) => {
-        let bytes = Buffer.from(seed, 'latin1');
-        for (const m of mutations) {
-          const at = m.at % (bytes.length + 1);
-          if (m.kind === 'flip' && bytes.length > 0) bytes[at % bytes.length]! ^= 1 << m.bit;
-          else if (m.kind === 'truncate') bytes = bytes.subarray(0, at);
-          else if (m.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
-          else if (m.kind === 'delete') bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.len)]);
-        }
+        const bytes = mutate(Buffer.from(seed, 'latin1'), mutations);
         for (const r of parseAll(Buffer.concat([bytes, Buffer.from('\r\n')]))) {
           if (!r.ok) {
             assert.ok(r.text.length > 0);

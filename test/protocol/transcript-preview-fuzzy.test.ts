@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { message, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
+import { capabilityList, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
+import { HTML_MESSAGE, PICTURE_MESSAGE, PLAIN_MESSAGE } from './preview-messages.js';
 
 const HELLO = 'Hello there, see you tomorrow.';
 
@@ -16,33 +17,9 @@ describe('PREVIEW=FUZZY and SNIPPET=FUZZY', () => {
   let reads: Array<{ blobId: string }> = [];
   before(async () => {
     ts = await startTestServer();
-    await ts.deliver('alice', 'INBOX', message(['From: a@example.com', 'Subject: plain', '', 'Hello   there,', '', 'see you\ttomorrow.']));
-    await ts.deliver(
-      'alice',
-      'INBOX',
-      message([
-        'From: a@example.com',
-        'Subject: html',
-        'MIME-Version: 1.0',
-        'Content-Type: text/html; charset=utf-8',
-        'Content-Transfer-Encoding: quoted-printable',
-        '',
-        '<html><body><p>Caf=C3=A9 &amp; cr=C3=A8me</p></body></html>',
-      ]),
-    );
-    await ts.deliver(
-      'alice',
-      'INBOX',
-      message([
-        'From: a@example.com',
-        'Subject: picture only',
-        'MIME-Version: 1.0',
-        'Content-Type: image/png',
-        'Content-Transfer-Encoding: base64',
-        '',
-        'iVBORw0KGgo=',
-      ]),
-    );
+    await ts.deliver('alice', 'INBOX', PLAIN_MESSAGE);
+    await ts.deliver('alice', 'INBOX', HTML_MESSAGE);
+    await ts.deliver('alice', 'INBOX', PICTURE_MESSAGE);
     // Every read through the BlobStore port is recorded: previews come from the stored index.
     reads = recordBlobReads(ts.blobs);
     c = await ts.login();
@@ -55,8 +32,7 @@ describe('PREVIEW=FUZZY and SNIPPET=FUZZY', () => {
 
   test('advertised next to PREVIEW', async () => {
     c.send('cap CAPABILITY\r\n');
-    const lines = await c.until('cap');
-    const caps = lines.find((l) => l.startsWith('* CAPABILITY '))?.split(' ').slice(2) ?? [];
+    const caps = await capabilityList(c);
     for (const cap of ['PREVIEW', 'PREVIEW=FUZZY', 'SNIPPET=FUZZY']) assert.ok(caps.includes(cap), `${cap} in ${caps.join(' ')}`);
   });
 

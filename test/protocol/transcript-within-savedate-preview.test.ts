@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { compileSearch, type SearchColumns, type SearchDialect } from '../../src/mail/search.js';
-import { message, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
+import { capabilityList, message, recordBlobReads, startTestServer, type Client, type TestServer } from './transcript.js';
+import { HTML_MESSAGE, PICTURE_MESSAGE, PLAIN_MESSAGE } from './preview-messages.js';
 
 const OLD_MSG = message(['From: old@example.com', 'Subject: ancient', '', 'From the archive.']);
 const NEW_MSG = message(['From: new@example.com', 'Subject: fresh', '', 'Just arrived.']);
@@ -15,13 +16,6 @@ async function appendAt(c: Client, tag: string, mailbox: string, date: string, m
   await c.run(`${tag} APPEND ${mailbox} "${date}" {${Buffer.byteLength(msg)}+}\r\n${msg}`, [
     `${tag} OK [APPENDUID %d ${uid}] APPEND completed`,
   ]);
-}
-
-async function capabilityList(c: Client): Promise<string[]> {
-  const lines = await c.until('cap');
-  const caps = lines.find((l) => l.startsWith('* CAPABILITY '));
-  assert.ok(caps, 'an untagged CAPABILITY');
-  return caps.split(' ').slice(2);
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -195,34 +189,10 @@ describe('PREVIEW', () => {
   let reads: Array<{ blobId: string }> = [];
   before(async () => {
     ts = await startTestServer();
-    await ts.deliver('alice', 'INBOX', message(['From: a@example.com', 'Subject: plain', '', 'Hello   there,', '', 'see you\ttomorrow.']));
+    await ts.deliver('alice', 'INBOX', PLAIN_MESSAGE);
     await ts.deliver('alice', 'INBOX', message(['From: a@example.com', 'Subject: long', '', LONG_WORDS]));
-    await ts.deliver(
-      'alice',
-      'INBOX',
-      message([
-        'From: a@example.com',
-        'Subject: html',
-        'MIME-Version: 1.0',
-        'Content-Type: text/html; charset=utf-8',
-        'Content-Transfer-Encoding: quoted-printable',
-        '',
-        '<html><body><p>Caf=C3=A9 &amp; cr=C3=A8me</p></body></html>',
-      ]),
-    );
-    await ts.deliver(
-      'alice',
-      'INBOX',
-      message([
-        'From: a@example.com',
-        'Subject: picture only',
-        'MIME-Version: 1.0',
-        'Content-Type: image/png',
-        'Content-Transfer-Encoding: base64',
-        '',
-        'iVBORw0KGgo=',
-      ]),
-    );
+    await ts.deliver('alice', 'INBOX', HTML_MESSAGE);
+    await ts.deliver('alice', 'INBOX', PICTURE_MESSAGE);
     // Every read through the BlobStore port is recorded: previews come from the stored index.
     reads = recordBlobReads(ts.blobs);
     c = await ts.login();

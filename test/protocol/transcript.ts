@@ -141,6 +141,14 @@ export function recordBlobReads(blobs: FsBlobStore): Array<{ blobId: string; ran
 }
 
 /** A message with CRLF line ends. */
+/** The capabilities of the untagged CAPABILITY answering a command tagged "cap". */
+export async function capabilityList(c: Client): Promise<string[]> {
+  const lines = await c.until('cap');
+  const caps = lines.find((l) => l.startsWith('* CAPABILITY '));
+  if (!caps) throw new Error(`no untagged CAPABILITY in ${JSON.stringify(lines)}`);
+  return caps.split(' ').slice(2);
+}
+
 export function message(lines: string[]): string {
   return lines.join('\r\n') + '\r\n';
 }
