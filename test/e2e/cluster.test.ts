@@ -49,10 +49,7 @@ async function cli(args: string[], input?: string): Promise<{ code: number; stdo
 }
 
 async function login(port: number, user = 'alice'): Promise<RawImap> {
-  const c = await RawImap.connect(port);
-  const r = await c.command(`LOGIN ${user} secret`);
-  assert.match(r.tagged, /^OK /);
-  return c;
+  return RawImap.login(port, user);
 }
 
 /** Enters IDLE on a client that has a mailbox selected. */

@@ -36,10 +36,7 @@ after(async () => {
 });
 
 async function login(user: string): Promise<RawImap> {
-  const c = await RawImap.connect(server.imapPort);
-  const r = await c.command(`LOGIN ${user} secret`);
-  assert.match(r.tagged, /^OK /);
-  return c;
+  return RawImap.login(server.imapPort, user);
 }
 
 describe('METADATA on PostgreSQL (petrel serve)', () => {

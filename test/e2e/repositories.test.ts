@@ -32,10 +32,7 @@ async function ok(args: string[]): Promise<string> {
 }
 
 async function login(port: number, user: string): Promise<RawImap> {
-  const c = await RawImap.connect(port);
-  const r = await c.command(`LOGIN ${user} secret`);
-  assert.match(r.tagged, /^OK /);
-  return c;
+  return RawImap.login(port, user);
 }
 
 /** The whole message of UID `uid` in the selected mailbox. */

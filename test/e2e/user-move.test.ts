@@ -48,10 +48,7 @@ async function ok(args: string[]): Promise<string> {
 }
 
 async function login(port: number, user: string): Promise<RawImap> {
-  const c = await RawImap.connect(port);
-  const r = await c.command(`LOGIN ${user} secret`);
-  assert.match(r.tagged, /^OK /);
-  return c;
+  return RawImap.login(port, user);
 }
 
 async function expectOk(c: RawImap, line: string): Promise<string[]> {

@@ -185,6 +185,14 @@ export class RawImap {
     return c;
   }
 
+  /** Connects and logs `user` in (LOGIN); throws unless the answer is OK. */
+  static async login(port: number, user: string, password = 'secret'): Promise<RawImap> {
+    const c = await RawImap.connect(port);
+    const r = await c.command(`LOGIN ${user} ${password}`);
+    if (!r.tagged.startsWith('OK ')) throw new Error(`LOGIN ${user}: ${r.tagged}`);
+    return c;
+  }
+
   nextTag(): string {
     return `t${++this.tagNo}`;
   }
