@@ -113,7 +113,8 @@ async function runAdmin(
       repos ??= await openRepositories(config, {
         applicationName: 'petrel-cli',
         eventsFor: async ({ url }) => {
-          if (!cluster || url === null) return events;
+          // The default repository's database is the directory's: its events go on `events`.
+          if (!cluster || url === null || url === config.storage.postgresUrl) return events;
           const bus = new ForwardingEventBus(notifySender(config, url));
           repositoryBuses.push(bus);
           return bus;

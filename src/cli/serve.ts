@@ -57,21 +57,20 @@ export async function serve(config: PetrelConfig): Promise<number> {
     await events.close();
     throw err;
   }
-  const repo = { directory: repos.directory };
-  const auth = createAuthenticator(repo.directory, {
+  const auth = createAuthenticator(repos.directory, {
     failuresPerWindow: config.limits.authFailuresPerWindow,
     windowSeconds: config.limits.authFailureWindowSeconds,
     logger: logger.child({ component: 'auth' }),
   });
   const imap = new ImapServer({
     config,
-    directory: repo.directory,
+    directory: repos.directory,
     repositories: repos,
     events,
     auth,
     logger: logger.child({ service: 'imap' }),
   });
-  const lmtp = new LmtpServer({ config, directory: repo.directory, repositories: repos, logger });
+  const lmtp = new LmtpServer({ config, directory: repos.directory, repositories: repos, logger });
   const control = new ControlSocketServer({
     dataDir: config.dataDir,
     events,

@@ -1,6 +1,8 @@
 // The capability list, in one place, built from the session's situation.
 // Only what is really implemented is advertised.
 
+import { RIGHTS_CAPABILITY } from '../mail/acl.js';
+
 export interface CapabilityState {
   authenticated: boolean;
   /** The connection is encrypted (implicit TLS or after STARTTLS). */
@@ -52,7 +54,7 @@ const ALWAYS = [
   'QUOTA=RES-MESSAGE',
   // RFC 4314 with other users' and shared namespaces (src/imap/mailbox-access.ts, src/mail/acl.ts).
   'ACL',
-  'RIGHTS=texk',
+  RIGHTS_CAPABILITY,
   // RFC 5464 mailbox and server annotations (src/imap/metadata.ts). Not also
   // METADATA-SERVER: that one announces server annotations only (RFC 5464 1).
   'METADATA',

@@ -16,8 +16,6 @@ import type { MailStore } from '../mail/ports.js';
 import type { MailboxInfo } from '../mail/types.js';
 import { CommandError, type HandlerContext, type TaggedResult } from './context.js';
 
-/** Every RFC 4314 right: what the user has on their own mailboxes. */
-
 export type MetadataOperation = 'get' | 'set';
 
 /**
@@ -25,7 +23,7 @@ export type MetadataOperation = 'get' | 'set';
  * "l" and any one of "r", "s", "w", "i", "p", for reading and for setting,
  * /private and /shared entries alike. Server annotations need no right.
  */
-export function metadataRightsAllow(rights: string, _operation: MetadataOperation): boolean {
+export function metadataRightsAllow(rights: string): boolean {
   return rights.includes('l') && [...'rswip'].some((r) => rights.includes(r));
 }
 
@@ -45,8 +43,6 @@ export interface MetadataPlace {
  * Resolves the mailbox argument: "" = the server (default repository), else
  * a mailbox the user may annotate: NO [NONEXISTENT] when missing (or not
  * even visible), NO [NOPERM] without the rights.
- * Today every mailbox a user can name is their own (all rights); this is the
- * one place that changes when other users' and shared mailboxes arrive.
  */
 export async function metadataPlace(ctx: HandlerContext, mailboxArg: string, operation: MetadataOperation): Promise<MetadataPlace> {
   const account = ctx.session.account!;
@@ -59,7 +55,7 @@ export async function metadataPlace(ctx: HandlerContext, mailboxArg: string, ope
   const mailbox = ref?.mailbox ?? null;
   const rights = ref?.rights ?? '';
   if (!ref || !mailbox || !rights.includes('l')) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
-  if (!metadataRightsAllow(rights, operation))
+  if (!metadataRightsAllow(rights))
     throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (annotations need "l" and one of "rswip")' });
   // A /private value refers to its user's account row in the mailbox's database.
   const { repositories } = ctx.deps;

@@ -52,4 +52,3 @@ export function permanentFlags(rights: string, flags: readonly string[]): string
   return rights.includes('w') ? [...permittedFlags(rights, flags), '\\*'] : permittedFlags(rights, flags);
 }
 
-export { ALL_RIGHTS };

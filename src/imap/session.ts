@@ -174,11 +174,6 @@ export class Session {
     return this.sessionDeps;
   }
 
-  /** The repository handlers work in: the selected mailbox's, else the account's (the default one before login). */
-  get repository(): Repository {
-    return this.sessionDeps.repository;
-  }
-
   /** Deps of the account's own repository, whatever is selected (APPEND literals are staged there). */
   get home(): SessionDeps {
     return this.homeDeps;

@@ -149,7 +149,6 @@ export class LmtpServer {
     return results;
   }
 
-  /** The recipient's account and repository, or why it cannot be delivered to. */
   /**
    * The reply for a failed commit. A `petrel user move` that finished while
    * the commit waited leaves the old repository without the account (the
@@ -164,6 +163,7 @@ export class LmtpServer {
     return deliveryFailure(rcpt, err);
   }
 
+  /** The recipient's account and repository, or why it cannot be delivered to. */
   private async recipientTarget(
     rcpt: string,
   ): Promise<{ ok: true; rcpt: string; found: ResolvedRecipient; repo: Repository } | { ok: false; rcpt: string; error: unknown }> {

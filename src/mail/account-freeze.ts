@@ -10,4 +10,3 @@ export function isFrozen(account: Pick<Account, 'frozenUntil'>, now = Date.now()
   return account.frozenUntil != null && account.frozenUntil.getTime() > now;
 }
 
-export const FROZEN_TEXT = 'account is being moved to another repository; try again shortly';

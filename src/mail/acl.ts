@@ -77,10 +77,6 @@ export function displayRights(rights: string): string {
   return out;
 }
 
-export function hasRight(rights: string, right: string): boolean {
-  return rights.includes(right);
-}
-
 /**
  * A user's rights from a mailbox's ACL (see the header). `isOwner`: the
  * user owns the mailbox (every right).

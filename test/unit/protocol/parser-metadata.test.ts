@@ -136,9 +136,9 @@ describe('METADATA rules', () => {
     checkMetadataLimits(new Set(['a', 'b', 'c']), [{ name: 'a', value: b('1') }], limits); // over a lowered limit: replace still allowed
   });
   test('rights (RFC 5464 3.3): "l" and one of "rswip"', () => {
-    assert.ok(metadataRightsAllow('lrswipkxtecda', 'get'));
-    assert.ok(metadataRightsAllow('lp', 'set'));
-    assert.ok(!metadataRightsAllow('rswip', 'get'));
-    assert.ok(!metadataRightsAllow('lkxtecda', 'set'));
+    assert.ok(metadataRightsAllow('lrswipkxtecda'));
+    assert.ok(metadataRightsAllow('lp'));
+    assert.ok(!metadataRightsAllow('rswip'));
+    assert.ok(!metadataRightsAllow('lkxtecda'));
   });
 });
