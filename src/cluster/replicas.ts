@@ -112,7 +112,15 @@ const HISTORY_LIMIT = 4096;
 export class ReplicaSet implements ReadRouter, ReplicaReport {
   readonly replicas: Replica[];
   private readonly history: PrimarySample[] = [];
-  private readonly floors = new Map<AccountId, ReadFloor>();
+  /**
+   * Floors by account, held weakly: a floor lives as long as a session's
+   * view uses it (forReader), so the map does not grow with every account
+   * ever seen, and a floor still in use is never replaced.
+   */
+  private readonly floors = new Map<AccountId, WeakRef<ReadFloor>>();
+  private readonly forgetFloor = new FinalizationRegistry<AccountId>((accountId) => {
+    if (this.floors.get(accountId)?.deref() === undefined) this.floors.delete(accountId);
+  });
   private readonly primaryReads = { metadata: 0, immutable: 0 };
   private next = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -144,10 +152,11 @@ export class ReplicaSet implements ReadRouter, ReplicaReport {
 
   /** The floor of one account's readers on this server (shared by its sessions). */
   floorFor(accountId: AccountId): ReadFloor {
-    let floor = this.floors.get(accountId);
+    let floor = this.floors.get(accountId)?.deref();
     if (!floor) {
       floor = new ReadFloor();
-      this.floors.set(accountId, floor);
+      this.floors.set(accountId, new WeakRef(floor));
+      this.forgetFloor.register(floor, accountId);
     }
     return floor;
   }
@@ -155,7 +164,7 @@ export class ReplicaSet implements ReadRouter, ReplicaReport {
   /** A change event of this repository (from any server): the account's readers must see it. */
   noteEvent(e: MailEvent): void {
     if (e.kind === 'account-changed') return;
-    this.floors.get(e.accountId)?.markStale();
+    this.floors.get(e.accountId)?.deref()?.markStale();
   }
 
   async primary(): Promise<PrimaryStatus> {
@@ -227,7 +236,7 @@ export class ReplicaSet implements ReadRouter, ReplicaReport {
           return value;
         }
       } catch (err) {
-        if (isConnectionError(err) || isConnectionError((err as { cause?: unknown }).cause)) replica.fail(err);
+        if (lostReplica(err)) replica.fail(err);
         // Anything else (a query cancelled by recovery, say): the primary answers.
       }
     }
@@ -250,7 +259,7 @@ export class ReplicaSet implements ReadRouter, ReplicaReport {
           this.count(replica, 'metadata');
           return value;
         } catch (err) {
-          if (isConnectionError(err) || isConnectionError((err as { cause?: unknown }).cause)) replica.fail(err);
+          if (lostReplica(err)) replica.fail(err);
         }
       }
     }
@@ -305,7 +314,8 @@ export class ReplicaSet implements ReadRouter, ReplicaReport {
         replica.sql<Array<{ recovery: boolean; replay: string | null }>>`
           SELECT pg_is_in_recovery() AS recovery, pg_last_wal_replay_lsn()::text AS replay`,
         timeoutMs,
-        'replica replay position',
+        'replay position',
+        'read replica',
       );
       replica.reachable = true;
       replica.error = null;
@@ -345,4 +355,9 @@ export class ReplicaSet implements ReadRouter, ReplicaReport {
     await this.checking?.catch(() => {});
     await Promise.allSettled(this.replicas.map((r) => r.sql.end({ timeout: 5 })));
   }
+}
+
+/** The replica itself failed (not the query): pgGuard wraps connection errors in UNAVAILABLE, with the cause. */
+function lostReplica(err: unknown): boolean {
+  return isConnectionError(err) || isConnectionError((err as { cause?: unknown } | null)?.cause);
 }

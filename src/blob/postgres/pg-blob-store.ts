@@ -135,25 +135,10 @@ export class PostgresBlobStore implements BlobStore {
     return row;
   }
 
-  private async requireContents(blobId: BlobId, sql = this.sql): Promise<Contents> {
-    const row = await this.contents(blobId, sql);
+  private async requireContents(blobId: BlobId): Promise<Contents> {
+    const row = await this.contents(blobId);
     if (!row) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
     return row;
-  }
-
-  /**
-   * Where to read a blob: a replica in rotation that has it, else the
-   * primary (a body committed a moment ago may not have been replayed yet).
-   */
-  private async source(blobId: BlobId): Promise<{ sql: Pg; contents: Contents }> {
-    const found = this.router
-      ? await this.router.readImmutable(
-          async (sql) => ({ sql, contents: await this.contents(blobId, sql) }),
-          (r) => r.contents === undefined,
-        )
-      : { sql: this.sql, contents: await this.contents(blobId) };
-    if (!found.contents) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
-    return found as { sql: Pg; contents: Contents };
   }
 
   async has(blobId: BlobId): Promise<boolean> {
@@ -164,13 +149,23 @@ export class PostgresBlobStore implements BlobStore {
     return (await this.requireContents(blobId)).size;
   }
 
+  /** A read of immutable rows: through the read replicas when there are any (the primary when one lacks them). */
+  private readImmutable<T>(fn: (sql: Pg) => Promise<T>, missing: (value: T) => boolean): Promise<T> {
+    return this.router ? this.router.readImmutable(fn, missing) : fn(this.sql);
+  }
+
   read(blobId: BlobId, range?: ByteRange): Readable {
     return Readable.from(this.chunks(blobId, range), { objectMode: false, highWaterMark: 64 * 1024 });
   }
 
-  /** The bytes of `range`, one chunk query at a time (pulled: the consumer's pace). */
+  /**
+   * The bytes of `range`, one chunk query at a time (pulled: the consumer's
+   * pace). Each query may go to another replica: physical replication gives
+   * every node the same upload ids.
+   */
   private async *chunks(blobId: BlobId, range?: ByteRange): AsyncGenerator<Buffer> {
-    let { sql, contents: c } = await this.source(blobId);
+    const c = await this.readImmutable((sql) => this.contents(blobId, sql), (row) => row === undefined);
+    if (!c) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
     const start = Math.min(Math.max(0, range?.start ?? 0), c.size);
     const end = Math.max(start, Math.min(range?.end ?? c.size, c.size));
     if (end === start) return;
@@ -179,24 +174,15 @@ export class PostgresBlobStore implements BlobStore {
       const from = Math.max(start - base, 0);
       const length = Math.min(end - base, c.chunk_size) - from;
       this.options.hooks?.chunkRead?.(blobId, seq);
-      const chunk = (db: Pg, upload: string) =>
-        pgGuard(
-          () => db<Array<{ data: Buffer }>>`SELECT substring(data FROM ${from + 1}::int FOR ${length}::int) AS data
-            FROM blob_chunks WHERE upload_id = ${upload} AND seq = ${seq}`,
-          { sql: db, idempotent: true },
-        );
-      let row: { data: Buffer } | undefined;
-      try {
-        [row] = await chunk(sql, c.upload_id);
-      } catch (err) {
-        if (sql === this.sql) throw err;
-        row = undefined; // the replica failed mid-blob: the primary has it
-      }
-      if (sql !== this.sql && (!row || row.data.length !== length)) {
-        sql = this.sql;
-        c = await this.requireContents(blobId);
-        [row] = await chunk(sql, c.upload_id);
-      }
+      const [row] = await this.readImmutable(
+        (sql) =>
+          pgGuard(
+            () => sql<Array<{ data: Buffer }>>`SELECT substring(data FROM ${from + 1}::int FOR ${length}::int) AS data
+              FROM blob_chunks WHERE upload_id = ${c.upload_id} AND seq = ${seq}`,
+            { sql, idempotent: true },
+          ),
+        (rows) => rows[0]?.data.length !== length,
+      );
       if (!row || row.data.length !== length)
         throw new MailError('NOT_FOUND', `blob ${blobId} was deleted while being read (chunk ${seq})`);
       yield row.data;

@@ -63,6 +63,15 @@ export const postgresSearchDialect: SearchDialect = {
   textIndex: postgresTextIndex,
 };
 
+/** The shared ACL statements with $n placeholders, numbered once (and prepared: one round trip each). */
+const PG_ACL = {
+  get: numberedPlaceholders(ACL_SQL.get),
+  mailboxExists: numberedPlaceholders(ACL_SQL.mailboxExists),
+  upsert: numberedPlaceholders(ACL_SQL.upsert),
+  remove: numberedPlaceholders(ACL_SQL.remove),
+  withAcl: numberedPlaceholders(ACL_SQL.mailboxesWithAcl('identifier = ANY(?::text[])')),
+};
+
 export class PostgresMailStore implements MailStore {
   constructor(
     private readonly sql: Pg,
@@ -130,22 +139,21 @@ export class PostgresMailStore implements MailStore {
 
   // --- access control ---
   async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
-    const rows = await this.read((sql) => sql.unsafe<AclRow[]>(numberedPlaceholders(ACL_SQL.get), [mailboxId]));
+    const rows = await this.read((sql) => sql.unsafe<AclRow[]>(PG_ACL.get, [mailboxId], { prepare: true }));
     return rows.map(toAclEntry);
   }
 
   async setAcl(mailboxId: MailboxId, identifier: string, rights: string | null): Promise<void> {
     await this.write(async (tx) => {
-      const found = await tx.unsafe(numberedPlaceholders(ACL_SQL.mailboxExists), [mailboxId]);
+      const found = await tx.unsafe(PG_ACL.mailboxExists, [mailboxId], { prepare: true });
       if (found.length === 0) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-      if (rights) await tx.unsafe(numberedPlaceholders(ACL_SQL.upsert), [mailboxId, identifier, rights]);
-      else await tx.unsafe(numberedPlaceholders(ACL_SQL.remove), [mailboxId, identifier]);
+      if (rights) await tx.unsafe(PG_ACL.upsert, [mailboxId, identifier, rights], { prepare: true });
+      else await tx.unsafe(PG_ACL.remove, [mailboxId, identifier], { prepare: true });
     });
   }
 
   async mailboxesWithAcl(identifiers: string[]): Promise<Array<{ mailbox: MailboxInfo; acl: AclEntry[] }>> {
-    const sql = numberedPlaceholders(ACL_SQL.mailboxesWithAcl('identifier = ANY(?::text[])'));
-    const rows = await this.read((db) => db.unsafe<Array<MailboxRow & AclRow>>(sql, [identifiers] as never[]));
+    const rows = await this.read((db) => db.unsafe<Array<MailboxRow & AclRow>>(PG_ACL.withAcl, [identifiers] as never[], { prepare: true }));
     return groupSharedRows(rows);
   }
 
@@ -197,7 +205,7 @@ export class PostgresMailStore implements MailStore {
 
   // --- messages ---
   async counts(mailboxId: MailboxId): Promise<MailboxCounts> {
-    return this.snapshot((tx) => messages.counts(tx, mailboxId));
+    return this.read((sql) => messages.counts(sql, mailboxId));
   }
 
   /**
@@ -211,18 +219,19 @@ export class PostgresMailStore implements MailStore {
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
     const token = randomUUID();
     let again = false;
-    return this.write(async (tx) => {
+    const result = await this.write(async (tx) => {
       if (again) {
         const earlier = await messages.committedAppend(tx, mailboxId, token);
         if (earlier) return earlier;
       }
       again = true;
-      const result = await messages.appendMessages(tx, mailboxId, items);
-      await messages.recordAppend(tx, token, result);
-      // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
-      if (this.router) for (const item of items) this.indexCache.add(item.blobId, JSON.stringify(item.index));
-      return result;
+      const appended = await messages.appendMessages(tx, mailboxId, items);
+      await messages.recordAppend(tx, token, appended);
+      return appended;
     }, { verifiable: true });
+    // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
+    if (this.router) for (const item of items) this.indexCache.put(item.blobId, item.index);
+    return result;
   }
 
   async quotaUsage(accountId: AccountId): Promise<QuotaUsage> {

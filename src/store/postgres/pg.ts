@@ -131,11 +131,7 @@ export function isRetryable(err: unknown): boolean {
 export function isConnectionError(err: unknown): boolean {
   const code = codeOf(err);
   return (
-    CONNECTION_CODES.has(code) ||
-    code.startsWith('08') || // connection exception
-    code === '57P01' || // admin shutdown (pg_ctl stop -m fast)
-    code === '57P02' || // crash shutdown
-    code === '57P03' || // cannot connect now (starting up, shutting down)
+    closesConnection(err) ||
     code === '53300' || // too many connections
     code === '25006' // read-only transaction: a standby (a write there did nothing)
   );
@@ -157,14 +153,14 @@ export function mapPgError(err: unknown): unknown {
 }
 
 /** A deadline passed before the database answered: the work never started, and never will (see runTransaction). */
-function unavailableAfter(ms: number, what: string): MailError {
-  return new MailError('UNAVAILABLE', `no PostgreSQL primary answered within ${ms / 1000} s (${what})`);
+function unavailableAfter(ms: number, what: string, who = 'PostgreSQL primary'): MailError {
+  return new MailError('UNAVAILABLE', `no ${who} answered within ${ms / 1000} s (${what})`);
 }
 
 /** Rejects with UNAVAILABLE after `ms`; `promise` is left to settle on its own (its rejection handled). */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string, who?: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(unavailableAfter(ms, what)), ms);
+    const timer = setTimeout(() => reject(unavailableAfter(ms, what, who)), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);
@@ -280,7 +276,11 @@ function runTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mode: string, 
   });
 }
 
-/** Errors after which the server or the client has closed the connection. */
+/**
+ * Errors after which the server or the client has closed the connection:
+ * connection exceptions (08), admin shutdown (57P01, pg_ctl stop -m fast),
+ * crash shutdown (57P02), cannot connect now (57P03: starting or stopping).
+ */
 function closesConnection(err: unknown): boolean {
   const code = codeOf(err);
   return CONNECTION_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';

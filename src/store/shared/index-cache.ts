@@ -15,7 +15,11 @@ export class IndexCache {
 
   /** Parses and remembers the stored JSON of an index. */
   add(blobId: BlobId, json: string): MessageIndex {
-    const index = JSON.parse(json) as MessageIndex;
+    return this.put(blobId, JSON.parse(json) as MessageIndex);
+  }
+
+  /** Remembers an index already in hand (an index is plain data: the same as its stored JSON parsed). */
+  put(blobId: BlobId, index: MessageIndex): MessageIndex {
     if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(blobId, index);
     return index;
