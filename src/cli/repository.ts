@@ -158,7 +158,8 @@ function assemble(
   blobs: BlobStore,
   replicas: ReplicaSet | null = null,
 ): OpenedRepository {
-  const ingest = new Ingest({ store: repo.store, blobs, events, maxMessageSize: config.limits.maxMessageSize, repository: name });
+  const ingestOver = (store: MailStore) => new Ingest({ store, blobs, events, maxMessageSize: config.limits.maxMessageSize, repository: name });
+  const ingest = ingestOver(repo.store);
   return {
     name,
     store: repo.store,
@@ -167,6 +168,10 @@ function assemble(
     events,
     accounts: repo.directory,
     ...(replicas ? { replicas } : {}),
+    forReader(accountId) {
+      const store = repo.store.forReader?.(accountId) ?? repo.store;
+      return store === repo.store ? { store, ingest } : { store, ingest: ingestOver(store) };
+    },
     async close() {
       await events.close();
       await replicas?.close();

@@ -11,9 +11,13 @@ import type { Account } from '../mail/types.js';
 
 type Closable = Repository & { close(): Promise<void> };
 
+/** How long the registry read from the directory serves all() and byName() (see entries()). */
+const REGISTRY_TTL_MS = 5000;
+
 export class RepositoryRegistry implements Repositories {
   private readonly opening = new Map<string, Promise<Closable>>();
   private readonly open = new Map<string, Closable>();
+  private registry: { at: number; list: Promise<RepositoryEntry[]> } | null = null;
   private closed = false;
 
   constructor(
@@ -48,8 +52,26 @@ export class RepositoryRegistry implements Repositories {
     return pending;
   }
 
+  /**
+   * The directory's registry, read at most every REGISTRY_TTL_MS: LIST and
+   * NOTIFY walk every repository (all()), and repositories are only ever
+   * added. A name not found is looked up again at once.
+   */
+  private async entries(fresh = false): Promise<RepositoryEntry[]> {
+    const now = Date.now();
+    if (fresh || !this.registry || now - this.registry.at > REGISTRY_TTL_MS) {
+      const list = this.directory.listRepositories();
+      this.registry = { at: now, list };
+      list.catch(() => {
+        if (this.registry?.list === list) this.registry = null; // not cached when it failed
+      });
+    }
+    return this.registry.list;
+  }
+
   private async openByName(name: string): Promise<Closable> {
-    const entry = (await this.directory.listRepositories()).find((e) => e.name === name);
+    const find = (entries: RepositoryEntry[]) => entries.find((e) => e.name === name);
+    const entry = find(await this.entries()) ?? find(await this.entries(true));
     if (!entry) throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(name)}`);
     try {
       return await this.openEntry(entry);
@@ -61,7 +83,7 @@ export class RepositoryRegistry implements Repositories {
 
   async all(): Promise<Repository[]> {
     const out: Repository[] = [this.primary];
-    for (const entry of await this.directory.listRepositories()) {
+    for (const entry of await this.entries()) {
       try {
         out.push(await this.byName(entry.name));
       } catch (err) {

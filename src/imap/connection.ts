@@ -8,6 +8,7 @@
 // (implicit TLS or after STARTTLS), or a DeflateStream around either of
 // them after COMPRESS; each upgrade wraps the previous stream.
 
+import { carriesMessageLiterals } from '../protocol/imap/catenate-literal.js';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -305,7 +306,7 @@ export class ImapConnection implements SessionIO {
     const limits = this.deps.config.limits;
     // Message data (APPEND, RFC 8508 REPLACE, CATENATE TEXT parts) is staged while it arrives;
     // a CATENATE URL sent as a literal is a string for the parser, held in memory.
-    if ((ev.command === 'APPEND' || ev.command === 'REPLACE' || ev.command === 'UID REPLACE') && !ev.catenateUrl) {
+    if (carriesMessageLiterals(ev.command) && !ev.catenateUrl) {
       // Nobody may make us spool a message before logging in.
       if (!this.session.account) {
         this.framer.rejectLiteral();

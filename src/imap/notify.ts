@@ -9,6 +9,7 @@
 // (EXISTS/EXPUNGE/FETCH); with a SELECTED filter they are also pushed between
 // commands, with SELECTED-DELAYED everything but expunges is (6.1.2).
 
+import { isReservedPersonalName } from './namespaces.js';
 import { identifiersOf } from '../mail/acl.js';
 import { mailboxEventKey, mailboxListEventKey, rightsEventKey } from '../mail/events.js';
 import type { MetadataTarget } from '../mail/metadata.js';
@@ -380,7 +381,7 @@ export class NotifyState {
   /** Groups covering a name that is not (or no longer) a visible mailbox. */
   private eventsForName(name: string, subscribed: ReadonlySet<string>): Set<string> {
     const events = new Set<string>();
-    const personal = !name.startsWith('Other Users/') && !name.startsWith('Shared/') && name !== 'Other Users' && name !== 'Shared';
+    const personal = !isReservedPersonalName(name);
     for (const g of this.groups) {
       if (coversName(g, name, personal, subscribed)) for (const e of g.events) events.add(e);
     }

@@ -4,7 +4,6 @@
 
 import { isFrozen } from '../mail/account-freeze.js';
 import { isMailError } from '../mail/errors.js';
-import { Ingest } from '../mail/ingest.js';
 import type { EventSubscription } from '../mail/ports.js';
 import { needsProvisioning, provisionMailboxes } from '../mail/provision.js';
 import type { Account, AccountId, MailboxInfo, MailEvent } from '../mail/types.js';
@@ -547,23 +546,8 @@ export class Session {
   }
 }
 
-/**
- * The deps of a session working in `repository` for `account`: with read
- * replicas, its store is the account's view (src/cluster/replicas.ts), and
- * its ingest writes through that view so the account's next reads wait for
- * what it appended.
- */
+/** The deps of a session working in `repository` for `account` (its reader's view, with read replicas). */
 function withRepository(deps: ImapServerDeps, repository: Repository, account: Pick<Account, 'id'>): SessionDeps {
-  const store = repository.store.forReader?.(account.id) ?? repository.store;
-  const ingest =
-    store === repository.store
-      ? repository.ingest
-      : new Ingest({
-          store,
-          blobs: repository.blobs,
-          events: repository.events,
-          maxMessageSize: deps.config.limits.maxMessageSize,
-          repository: repository.name,
-        });
+  const { store, ingest } = repository.forReader?.(account.id) ?? repository;
   return { ...deps, repository, store, blobs: repository.blobs, ingest };
 }

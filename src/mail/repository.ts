@@ -7,7 +7,7 @@
 
 import { MailError } from './errors.js';
 import type { BlobStore, Directory, EventBus, IngestPipeline, MailStore } from './ports.js';
-import type { Account } from './types.js';
+import type { Account, AccountId } from './types.js';
 
 /** The repository the config names directly (the SQLite file, or storage.postgres_url). */
 export const DEFAULT_REPOSITORY = 'default';
@@ -26,6 +26,12 @@ export interface Repository {
    * store checks quota and cascades deletes against them).
    */
   readonly accounts: Directory;
+  /**
+   * Optional: the store and ingest of one account's sessions. With read
+   * replicas, a view whose metadata reads wait for what the account wrote
+   * or was told of (MailStore.forReader), and an ingest writing through it.
+   */
+  forReader?(accountId: AccountId): { store: MailStore; ingest: IngestPipeline };
   /** Its read replicas, when it has any: their health and the reads they served (repo status, metrics). */
   readonly replicas?: ReplicaReport;
 }

@@ -4,12 +4,12 @@
 // see: they are answered with no quota root.
 
 import type { CommandOf, Handler } from '../context.js';
-import { parseMailboxName } from '../namespaces.js';
+import { isReservedPersonalName } from '../namespaces.js';
 import { QUOTA_ROOT, quotaResponse } from '../quota.js';
 
 export const getquotarootHandler: Handler<CommandOf<'GETQUOTAROOT'>> = async ({ session, command }) => {
   const name = session.fromWire(command.mailbox); // rejects a name that is not valid on this connection
-  if (parseMailboxName(name).namespace !== 'personal') {
+  if (isReservedPersonalName(name)) {
     await session.access.require(name, 'r');
     await session.send({ kind: 'QUOTAROOT', mailbox: command.mailbox, roots: [] });
     return { status: 'OK', text: 'GETQUOTAROOT completed' };

@@ -8,6 +8,11 @@ import type { CommandPart } from './framing-types.js';
 /** Commands whose literals are message data (RFC 3502 APPEND, RFC 8508 REPLACE). */
 const MESSAGE_COMMANDS = new Set(['APPEND', 'REPLACE', 'UID REPLACE']);
 
+/** The command's literals are message data (save a CATENATE URL: isCatenateUrlLiteral). */
+export function carriesMessageLiterals(command: string | null): boolean {
+  return command !== null && MESSAGE_COMMANDS.has(command);
+}
+
 /** The text just before the literal ends with the URL keyword (after SP or "(", as between cat-parts). */
 const URL_BEFORE = /(?:^|[ (])URL $/i;
 /** A CATENATE list was opened earlier in the command. */
@@ -21,7 +26,7 @@ const CATENATE_OPEN = /(?:^| )CATENATE \(/i;
  * memory literal limit); a mailbox named URL is not one: no CATENATE precedes it.
  */
 export function isCatenateUrlLiteral(command: string | null, parts: readonly CommandPart[]): boolean {
-  if (command === null || !MESSAGE_COMMANDS.has(command)) return false;
+  if (!carriesMessageLiterals(command)) return false;
   const last = parts[parts.length - 1];
   if (!last || last.kind !== 'text' || !URL_BEFORE.test(last.data.toString('latin1'))) return false;
   return parts.some((p) => p.kind === 'text' && CATENATE_OPEN.test(p.data.toString('latin1')));
