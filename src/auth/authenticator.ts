@@ -11,7 +11,7 @@ import type { Account } from '../mail/types.js';
 import type { Directory } from '../mail/ports.js';
 import type { Logger } from '../util/log.js';
 import { hashPassword, verifyPassword } from './password.js';
-import { FailureWindow } from './throttle.js';
+import { FailureWindow, type FailureLog } from './throttle.js';
 import type { AuthResult, Authenticator } from './types.js';
 
 export interface AuthenticatorOptions {
@@ -23,6 +23,8 @@ export interface AuthenticatorOptions {
   cacheTtlSeconds?: number;
   /** Delay added to every failed attempt, to slow down guessing. Default 500 ms. */
   failureDelayMs?: number;
+  /** Where failures are counted; by default a FailureWindow of this process (worker processes share theirs). */
+  failures?: FailureLog;
   /** Clock in ms (tests inject one). */
   now?: () => number;
   /** Waits `ms` (tests inject one that returns at once). */
@@ -44,7 +46,7 @@ export function createAuthenticator(directory: Directory, options: Authenticator
   const delay = options.delay ?? ((ms: number) => sleep(ms).then(() => undefined));
   const ttlMs = (options.cacheTtlSeconds ?? 60) * 1000;
   const failureDelayMs = options.failureDelayMs ?? 500;
-  const failures = new FailureWindow(options.failuresPerWindow, options.windowSeconds * 1000, now);
+  const failures = options.failures ?? new FailureWindow(options.failuresPerWindow, options.windowSeconds * 1000, now);
   const cache = new Map<string, CacheEntry>();
   const log = options.logger;
   // A hash to verify against when the user does not exist, so that the answer

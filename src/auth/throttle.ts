@@ -4,7 +4,14 @@
 // oldest-inserted are forgotten (an attacker cycling keys only gets back the
 // throttling state of keys it already stopped using).
 
-export class FailureWindow {
+/** Failed logins per key ("user:<name>", "ip:<address>"): a FailureWindow, or one shared between worker processes. */
+export interface FailureLog {
+  isThrottled(key: string): boolean;
+  record(key: string): void;
+  clear(key: string): void;
+}
+
+export class FailureWindow implements FailureLog {
   private readonly failures = new Map<string, number[]>();
 
   constructor(

@@ -6,8 +6,10 @@
 // socket (CLI -> server change notifications), logs one
 // {"msg":"listening","service","host","port"} line per listener (tests and
 // operators parse these: keep them stable), and shuts down cleanly on
-// SIGTERM/SIGINT.
+// SIGTERM/SIGINT. With server.workers > 1 this process supervises that many
+// workers (workers/supervisor.ts), each of which runs the rest of serve().
 
+import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAuthenticator } from '../auth/authenticator.js';
@@ -24,6 +26,9 @@ import { createLogger, type Logger } from '../util/log.js';
 import type { Repositories } from '../mail/repository.js';
 import { MetricsServer } from '../admin/metrics.js';
 import { openRepositories } from './repository.js';
+import type { WorkerAddresses } from './workers/messages.js';
+import { WorkerSupervisor } from './workers/supervisor.js';
+import { WorkerLink, type WorkerChannel } from './workers/worker-link.js';
 
 /** Blobs touched this recently are never collected: far longer than any stage -> commit. */
 const GC_GRACE_SECONDS = 3600;
@@ -31,18 +36,30 @@ const GC_GRACE_SECONDS = 3600;
 const EXIT_WATCHDOG_MS = 5000;
 
 export async function serve(config: PetrelConfig): Promise<number> {
-  const logger = createLogger(config.log.level);
+  if (config.server.workers > 1 && cluster.isPrimary) return superviseWorkers(config);
+  // A worker of a supervising `petrel serve` (server.workers > 1), or null for a server of one process.
+  const link = cluster.isWorker
+    ? new WorkerLink(process as unknown as WorkerChannel, {
+        perWindow: config.limits.authFailuresPerWindow,
+        windowSeconds: config.limits.authFailureWindowSeconds,
+      })
+    : null;
+  const logger = link ? createLogger(config.log.level).child({ worker: link.id }) : createLogger(config.log.level);
   // The listening lines are part of the interface: always written, whatever the level.
   const announce = createLogger('info');
+  // The singletons of a server (blob GC, metrics) run in its first worker only.
+  const runsSingletons = link === null || link.id === 1;
   // This server's sessions listen here; every repository's changes arrive on it.
   const events = new InProcessEventBus({ logger: logger.child({ component: 'events' }) });
+  link?.deliverEventsTo(events);
   const gcs: BlobGarbageCollector[] = [];
   let repos: Repositories;
   try {
     repos = await openRepositories(config, {
       applicationName: 'petrel',
-      eventsFor: (repository) => repositoryEventBus(config, repository, events, logger),
+      eventsFor: (repository) => repositoryEventBus(config, repository, events, logger, link),
       onOpened: (repository) => {
+        if (!runsSingletons) return;
         const gc = new BlobGarbageCollector(repository.store, repository.blobs, {
           graceSeconds: GC_GRACE_SECONDS,
           expungedRetentionSeconds: config.storage.expungedRetentionSeconds,
@@ -61,32 +78,39 @@ export async function serve(config: PetrelConfig): Promise<number> {
     failuresPerWindow: config.limits.authFailuresPerWindow,
     windowSeconds: config.limits.authFailureWindowSeconds,
     logger: logger.child({ component: 'auth' }),
+    ...(link ? { failures: link.failures } : {}),
   });
-  const imap = new ImapServer({
-    config,
-    directory: repos.directory,
-    repositories: repos,
-    events,
-    auth,
-    logger: logger.child({ service: 'imap' }),
-  });
+  const imap = new ImapServer(
+    {
+      config,
+      directory: repos.directory,
+      repositories: repos,
+      events,
+      auth,
+      logger: logger.child({ service: 'imap' }),
+    },
+    link?.limits,
+  );
   const lmtp = new LmtpServer({ config, directory: repos.directory, repositories: repos, logger });
-  const control = new ControlSocketServer({
-    dataDir: config.dataDir,
-    events,
-    logger: logger.child({ component: 'control' }),
-    onAccountChanged: (name) => auth.invalidate(name),
-  });
+  // A worker hears the CLI through its supervisor, which owns the socket.
+  const control = link
+    ? null
+    : new ControlSocketServer({
+        dataDir: config.dataDir,
+        events,
+        logger: logger.child({ component: 'control' }),
+        onAccountChanged: (name) => auth.invalidate(name),
+      });
   // Password changes and disabled accounts made through another server or the
   // CLI (cluster mode) arrive on the bus: drop cached credentials at once.
   const unsubscribeAuth = events.subscribe((e) => {
     if (e.kind === 'account-changed') auth.invalidate(e.accountName);
   });
 
-  const metrics = config.metrics.listen ? new MetricsServer(repos) : null;
+  const metrics = config.metrics.listen && runsSingletons ? new MetricsServer(repos) : null;
 
   const shutdown = async (): Promise<void> => {
-    await Promise.allSettled([imap.close(), lmtp.close(), control.close(), metrics?.close()]);
+    await Promise.allSettled([imap.close(), lmtp.close(), control?.close(), metrics?.close()]);
     await Promise.allSettled(gcs.map((gc) => gc.stop()));
     unsubscribeAuth();
     await repos.close();
@@ -96,18 +120,16 @@ export async function serve(config: PetrelConfig): Promise<number> {
   try {
     // Cluster mode may keep nothing else there, but the control socket lives in the data dir.
     await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
-    await control.listen();
+    await control?.listen();
     const metricsAddress = metrics && config.metrics.listen ? await metrics.listen(config.metrics.listen) : null;
     const addresses = await imap.listen();
     const lmtpAddress = await lmtp.listen();
-    const listening = (service: string, address: AddressInfo | null): void => {
-      if (address) announce.info('listening', { service, host: address.address, port: address.port });
-    };
-    // Before imap: a test harness that waits for imap and lmtp has seen it by then.
-    listening('metrics', metricsAddress);
-    listening('imap', addresses.imap);
-    listening('imaps', addresses.imaps);
-    listening('lmtp', lmtpAddress);
+    const listening = { imap: addresses.imap, imaps: addresses.imaps, lmtp: lmtpAddress, metrics: metricsAddress };
+    if (link) {
+      logger.info('worker ready', { pid: process.pid });
+      link.ready(listening);
+    }
+    else announceListening(announce, listening);
     if (config.storage.backend === 'postgres') logger.info('cluster mode', { storage: 'postgres', blobs: config.storage.blobStore });
   } catch (err) {
     logger.error('startup failed', { err });
@@ -115,15 +137,46 @@ export async function serve(config: PetrelConfig): Promise<number> {
     throw err;
   }
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  logger.info('shutting down', { signal });
+  const reason = await Promise.race([stopSignal(), link ? link.stopRequested().then(() => 'supervisor' as const) : new Promise<never>(() => {})]);
+  logger.info('shutting down', { signal: reason });
   await shutdown();
+  logger.info('stopped');
+  link?.close();
+  setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_WATCHDOG_MS).unref();
+  return 0;
+}
+
+/** `petrel serve` with server.workers > 1: forks the workers and supervises them until SIGTERM/SIGINT. */
+async function superviseWorkers(config: PetrelConfig): Promise<number> {
+  const logger = createLogger(config.log.level);
+  const announce = createLogger('info');
+  const supervisor = new WorkerSupervisor({ config, logger, onListening: (addresses) => announceListening(announce, addresses) });
+  await supervisor.start();
+  const signal = await stopSignal();
+  logger.info('shutting down', { signal });
+  await supervisor.stop();
   logger.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_WATCHDOG_MS).unref();
   return 0;
+}
+
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+/** One {"msg":"listening","service","host","port"} line per listener. */
+function announceListening(announce: Logger, addresses: WorkerAddresses): void {
+  const listening = (service: string, address: AddressInfo | null): void => {
+    if (address) announce.info('listening', { service, host: address.address, port: address.port });
+  };
+  // Before imap: a test harness that waits for imap and lmtp has seen it by then.
+  listening('metrics', addresses.metrics);
+  listening('imap', addresses.imap);
+  listening('imaps', addresses.imaps);
+  listening('lmtp', addresses.lmtp);
 }
 
 /**
@@ -137,8 +190,10 @@ async function repositoryEventBus(
   repository: { name: string; url: string | null },
   local: EventBus,
   logger: Logger,
+  link: WorkerLink | null,
 ): Promise<EventBus> {
-  if (repository.url === null) return unclosable(local);
+  // Embedded: the server's own bus, shared with the other workers if any.
+  if (repository.url === null) return link ? link.sharedBus(local) : unclosable(local);
   const target = postgresTargetFor(config, repository.url);
   const bus = await PgEventBus.open({ url: target.url, connect: target.events, logger: logger.child({ component: 'events', repository: repository.name }) });
   bus.subscribe((e) => local.publish(e));

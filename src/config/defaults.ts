@@ -74,6 +74,7 @@ export function defaultConfig(): PetrelConfig {
       replicaMaxLagSeconds: 10,
       replicaCheckIntervalMs: 500,
     },
+    server: { workers: 1 },
     metrics: { listen: null },
     log: { level: 'info' },
   };

@@ -97,10 +97,12 @@ export const SETTINGS: readonly Setting[] = [
   setting('storage.replica_max_lag_seconds', integer(1, 3600), (c, v) => (c.storage.replicaMaxLagSeconds = v)),
   setting('storage.replica_check_interval_ms', integer(50, 60_000), (c, v) => (c.storage.replicaCheckIntervalMs = v)),
 
+  setting('server.workers', integer(1, 64), (c, v) => (c.server.workers = v)),
+
   setting('metrics.listen', listenAddress, (c, v) => (c.metrics.listen = v)),
 
   setting('log.level', oneOf(['debug', 'info', 'warn', 'error'] as const), (c, v) => (c.log.level = v)),
 ];
 
 /** Settings that are tables of their own in the file but have no scalar entry above. */
-export const SECTIONS = ['imap', 'lmtp', 'tls', 'limits', 'storage', 'metrics', 'log'] as const;
+export const SECTIONS = ['imap', 'lmtp', 'tls', 'limits', 'storage', 'server', 'metrics', 'log'] as const;

@@ -117,6 +117,15 @@ export interface PetrelConfig {
     /** How often replicas' replay positions are sampled, ms. Default 500. */
     replicaCheckIntervalMs: number;
   };
+  server: {
+    /**
+     * Processes that serve connections (IMAP, LMTP). 1: the `serve` process
+     * itself. N > 1: it forks N workers that share the listening ports and
+     * supervises them (connection limits and login throttling stay global).
+     * Default 1.
+     */
+    workers: number;
+  };
   metrics: {
     /** Prometheus text endpoint (GET /metrics), host:port; null = off (the default). */
     listen: ListenAddress | null;

@@ -49,6 +49,7 @@ export interface ConnectionOptions {
 
 export class ImapConnection implements SessionIO {
   readonly remoteAddress: string;
+  readonly remotePort: number | null;
   secure: boolean;
   /** COMPRESS=DEFLATE is active (SessionIO). */
   compressed = false;
@@ -91,6 +92,7 @@ export class ImapConnection implements SessionIO {
     this.deps = options.deps;
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remotePort = socket.remotePort ?? null;
     const limits = this.deps.config.limits;
     this.framer = new CommandFramer({
       maxLineLength: limits.maxLineLength,

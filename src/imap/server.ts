@@ -1,11 +1,12 @@
 // The IMAP server: listeners (plain with STARTTLS, implicit TLS), connection
-// limits (total, per address, per user), graceful shutdown.
+// limits (total, per address, per user: connection-limits.ts), graceful shutdown.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { ImapConnection } from './connection.js';
+import { ConnectionCounter, type ConnectionLimits } from './connection-limits.js';
 import type { ImapServerDeps } from './context.js';
 import type { UserSlots } from './session.js';
 
@@ -13,8 +14,6 @@ export type { ImapServerDeps } from './context.js';
 
 export class ImapServer {
   private readonly connections = new Set<ImapConnection>();
-  private readonly perIp = new Map<string, number>();
-  private readonly perUser = new Map<string, number>();
   private plainServer: net.Server | null = null;
   private tlsServer: tls.Server | null = null;
   private readonly secureContext: tls.SecureContext | null;
@@ -22,7 +21,14 @@ export class ImapServer {
   private closing = false;
   private drainWaiters: Array<() => void> = [];
 
-  constructor(private readonly deps: ImapServerDeps) {
+  private readonly limits: ConnectionLimits;
+
+  /** `limits`: where connections are counted; by default in this process, from the config. */
+  constructor(
+    private readonly deps: ImapServerDeps,
+    limits?: ConnectionLimits,
+  ) {
+    this.limits = limits ?? new ConnectionCounter(deps.config.limits);
     const { certFile, keyFile } = deps.config.tls;
     if (certFile && keyFile) {
       this.tlsOptions = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
@@ -57,28 +63,35 @@ export class ImapServer {
   /** Serves one already-connected socket (also used by tests). */
   handle(socket: net.Socket, secure: boolean): void {
     socket.setNoDelay(true);
-    const limits = this.deps.config.limits;
     const ip = socket.remoteAddress ?? 'unknown';
-    const ipCount = this.perIp.get(ip) ?? 0;
-    if (this.closing || this.connections.size >= limits.maxConnections || ipCount >= limits.maxConnectionsPerIp) {
-      const why = this.closing ? 'Server shutting down' : 'Too many connections';
+    const refuse = (why: string): void => {
       socket.on('error', () => {});
       socket.end(`* BYE ${why}\r\n`);
-      return;
-    }
-    this.perIp.set(ip, ipCount + 1);
+    };
+    if (this.closing) return refuse('Server shutting down');
+    const admitted = this.limits.admit(ip);
+    if (admitted === true) return this.serve(socket, secure, ip);
+    if (admitted === false) return refuse('Too many connections');
+    // Limits kept by the supervising process: nothing is read from the socket until it answers.
+    socket.on('error', () => {});
+    admitted.then(
+      (ok) => {
+        if (ok && !this.closing && !socket.destroyed) return this.serve(socket, secure, ip);
+        if (ok) this.limits.leave(ip);
+        refuse(ok ? 'Server shutting down' : 'Too many connections');
+      },
+      (err: unknown) => {
+        this.deps.logger.error('connection limits unavailable', { err: err instanceof Error ? err : String(err) });
+        refuse('Server unavailable');
+      },
+    );
+  }
+
+  private serve(socket: net.Socket, secure: boolean, ip: string): void {
+    const limits = this.limits;
     const slots: UserSlots = {
-      acquire: (user) => {
-        const n = this.perUser.get(user) ?? 0;
-        if (n >= limits.maxConnectionsPerUser) return false;
-        this.perUser.set(user, n + 1);
-        return true;
-      },
-      release: (user) => {
-        const n = (this.perUser.get(user) ?? 1) - 1;
-        if (n <= 0) this.perUser.delete(user);
-        else this.perUser.set(user, n);
-      },
+      acquire: (user) => limits.acquireUser(user),
+      release: (user) => limits.releaseUser(user),
     };
     const conn = new ImapConnection(socket, {
       deps: this.deps,
@@ -88,9 +101,7 @@ export class ImapServer {
       onClose: (c) => {
         this.connections.delete(c);
         if (this.connections.size === 0) for (const w of this.drainWaiters.splice(0)) w();
-        const n = (this.perIp.get(ip) ?? 1) - 1;
-        if (n <= 0) this.perIp.delete(ip);
-        else this.perIp.set(ip, n);
+        limits.leave(ip);
       },
     });
     this.connections.add(conn);

@@ -28,6 +28,8 @@ import type { MailboxView, ViewUpdate } from './view.js';
 /** What the session needs from its connection. */
 export interface SessionIO {
   readonly remoteAddress: string;
+  /** The client's port: with its address, the connection in firewall and proxy logs. */
+  readonly remotePort: number | null;
   readonly secure: boolean;
   /** COMPRESS=DEFLATE (RFC 4978) is active on this connection (optional: test doubles may omit it). */
   readonly compressed?: boolean;
@@ -37,9 +39,9 @@ export interface SessionIO {
   readLine(): Promise<Buffer | null>;
 }
 
-/** Per-user connection accounting, owned by the server. */
+/** Per-user connection accounting, owned by the server (asynchronous with worker processes). */
 export interface UserSlots {
-  acquire(user: string): boolean;
+  acquire(user: string): boolean | Promise<boolean>;
   release(user: string): void;
 }
 
@@ -110,7 +112,8 @@ export class Session {
     this.sessionDeps = { ...serverDeps, repository: primary, store: primary.store, blobs: primary.blobs, ingest: primary.ingest };
     this.homeDeps = this.sessionDeps;
     const deps = serverDeps;
-    this.log = deps.logger.child({ remote: io.remoteAddress });
+    this.log = deps.logger.child({ remote: io.remoteAddress, port: io.remotePort });
+    this.log.debug('connected');
     this.subscription = deps.events.subscribeKeys((e) => this.onEvent(e), []);
   }
 
@@ -499,7 +502,14 @@ export class Session {
 
   /** After LOGIN/AUTHENTICATE verified the credentials. Returns the tagged result. */
   async completeLogin(account: Account): Promise<TaggedResult> {
-    if (!this.slots.acquire(account.name)) {
+    const acquired = await this.slots.acquire(account.name);
+    if (acquired && this.state.kind === 'logout') {
+      // The connection went away while the slot was being granted.
+      this.slots.release(account.name);
+      return { status: 'NO', text: 'Connection closed' };
+    }
+    if (!acquired) {
+      this.log.info('login refused', { user: account.name, reason: 'too many connections for this user' });
       await this.send({ kind: 'status', status: 'BYE', text: 'Too many connections for this user' });
       return { status: 'NO', code: { kind: 'LIMIT' }, text: 'Too many connections for this user', after: 'logout' };
     }

@@ -54,7 +54,8 @@ export function parseMailEvent(value: unknown): MailEvent | null {
 
 export interface ControlSocketDeps {
   dataDir: string;
-  events: EventBus;
+  /** Where the CLI's events are published (the server's bus; a supervisor's relay to its workers). */
+  events: Pick<EventBus, 'publish'>;
   logger: Logger;
   /** Called for 'account-changed' (e.g. Authenticator.invalidate). */
   onAccountChanged?: (name: string) => void;

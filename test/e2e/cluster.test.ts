@@ -52,31 +52,9 @@ async function login(port: number, user = 'alice'): Promise<RawImap> {
   return RawImap.login(port, user);
 }
 
-/** Enters IDLE on a client that has a mailbox selected. */
-async function idle(c: RawImap): Promise<string> {
-  const tag = c.nextTag();
-  c.socket.write(`${tag} IDLE\r\n`);
-  assert.equal(await c.reader.line(), '+ idling');
-  return tag;
-}
-
-/** Reads untagged lines during IDLE until `done` says so; fails after `ms`. */
-async function idleUntil(c: RawImap, done: (line: string, all: string[]) => boolean, ms = WAIT_MS): Promise<string[]> {
-  const lines: string[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not seen within ${ms} ms; got ${JSON.stringify(lines)}`)), ms);
-  });
-  try {
-    for (;;) {
-      const line = await Promise.race([c.reader.line(), timeout]);
-      if (line === '* OK Still here') continue;
-      lines.push(line);
-      if (done(line, lines)) return lines;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
+/** Reads untagged lines during IDLE until `done` says so. */
+function idleUntil(c: RawImap, done: (line: string, all: string[]) => boolean, ms = WAIT_MS): Promise<string[]> {
+  return c.idleUntil(done, ms);
 }
 
 async function endIdle(c: RawImap, tag: string): Promise<string[]> {
@@ -127,7 +105,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
 
     const onA = await login(a.imapPort);
     assert.match((await onA.command('SELECT INBOX')).untagged.join('\n'), /\* 1 EXISTS/);
-    let tag = await idle(onA);
+    let tag = await onA.idle();
 
     // LMTP delivery through B -> EXISTS on A.
     const lmtp = await LmtpSession.connect(b.lmtpPort);
@@ -161,7 +139,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
     assert.deepEqual(uids, ['* 1 FETCH (UID 1)', '* 2 FETCH (UID 3)']);
 
     // And back the other way: A's change reaches an IDLE session on C.
-    tag = await idle(onC);
+    tag = await onC.idle();
     // First what C has pending (the CLI delivery and B's expunge): had C
     // pulled those after A's STORE, the new message would arrive already
     // \Seen, with no FETCH to wait for.
@@ -197,7 +175,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
       while (seenUids.length < total) {
         if (exists === seenUids.length) {
           // Nothing unseen announced yet: wait in IDLE for the next EXISTS.
-          const tag = await idle(watcher);
+          const tag = await watcher.idle();
           await idleUntil(watcher, noteExists, 120000);
           for (const line of await endIdle(watcher, tag)) noteExists(line);
         }

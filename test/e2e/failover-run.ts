@@ -111,15 +111,7 @@ interface Outcome {
 
 /** Reads untagged lines during IDLE until `done`; fails after `ms`. */
 async function idleUntil(c: RawImap, done: (line: string) => boolean, ms = WAIT_MS): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`IDLE: not seen within ${ms} ms`)), ms);
-  });
-  try {
-    for (;;) if (done(await Promise.race([c.reader.line(), timeout]))) return;
-  } finally {
-    clearTimeout(timer);
-  }
+  await c.idleUntil(done, ms);
 }
 
 /** Message-ID -> how many stored copies, read through IMAP. */

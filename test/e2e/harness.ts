@@ -100,6 +100,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     PETREL_ALLOW_PLAINTEXT_AUTH: 'true',
     PETREL_LOG_LEVEL: 'info',
     ...(await testBackendEnv(dataDir, options.env)),
+    // test/e2e/workers/*.test.ts: the same files again with worker processes.
+    ...(process.env.PETREL_TEST_WORKERS ? { PETREL_SERVER_WORKERS: process.env.PETREL_TEST_WORKERS } : {}),
     ...options.env,
   };
   for (const [name, password] of Object.entries(options.users ?? {})) {

@@ -225,6 +225,34 @@ export class RawImap {
     }
   }
 
+  /** Enters IDLE (a mailbox selected); returns the tag that DONE will complete. */
+  async idle(): Promise<string> {
+    const tag = this.nextTag();
+    this.socket.write(`${tag} IDLE\r\n`);
+    const line = await this.reader.line();
+    if (line !== '+ idling') throw new Error(`IDLE: expected "+ idling", got ${JSON.stringify(line)}`);
+    return tag;
+  }
+
+  /** Reads untagged lines during IDLE (keepalives skipped) until `done` says so; fails after `ms`. */
+  async idleUntil(done: (line: string, all: string[]) => boolean, ms: number): Promise<string[]> {
+    const lines: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`IDLE: not seen within ${ms} ms; got ${JSON.stringify(lines)}`)), ms);
+    });
+    try {
+      for (;;) {
+        const line = await Promise.race([this.reader.line(), timeout]);
+        if (line === '* OK Still here') continue;
+        lines.push(line);
+        if (done(line, lines)) return lines;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   close(): void {
     this.socket.destroy();
   }

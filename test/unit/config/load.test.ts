@@ -33,6 +33,7 @@ describe('defaultConfig', () => {
     assert.equal(c.imap.tlsListen, null);
     assert.deepEqual(c.lmtp.listen, { host: '127.0.0.1', port: 2424 });
     assert.equal(c.imap.idleKeepaliveSeconds, 120);
+    assert.equal(c.server.workers, 1);
     assert.deepEqual(
       c.imap.defaultMailboxes.map((m) => [m.name, m.specialUse, m.subscribe]),
       [
@@ -168,6 +169,7 @@ describe('loadConfig: environment', () => {
           PETREL_LIMITS_AUTH_FAILURES_PER_WINDOW: '3',
           PETREL_STORAGE_FSYNC: 'false',
           PETREL_LMTP_RECIPIENT_DELIMITER: '',
+          PETREL_SERVER_WORKERS: '4',
           PETREL_UNRELATED: 'ignored',
         },
       });
@@ -181,6 +183,7 @@ describe('loadConfig: environment', () => {
       assert.equal(c.limits.maxLineLength, 16384);
       assert.equal(c.limits.authFailuresPerWindow, 3);
       assert.equal(c.storage.fsync, false);
+      assert.equal(c.server.workers, 4);
       assert.equal(c.lmtp.recipientDelimiter, '+', 'an empty variable counts as unset');
       assert.equal(c.imap.allowPlaintextAuth, false, 'TLS configured: no plaintext by default');
     });
@@ -202,6 +205,7 @@ describe('loadConfig: errors are one line naming the setting and its source', ()
     ['bad boolean', { PETREL_ALLOW_PLAINTEXT_AUTH: 'maybe' }, 'config: imap.allow_plaintext_auth (from PETREL_ALLOW_PLAINTEXT_AUTH): expected true or false, got "maybe"'],
     ['bad integer', { PETREL_LIMITS_MAX_CONNECTIONS: '12abc' }, 'config: limits.max_connections (from PETREL_LIMITS_MAX_CONNECTIONS): expected an integer from 1 to 1000000, got "12abc"'],
     ['integer out of range', { PETREL_LIMITS_MAX_LINE_LENGTH: '10' }, 'config: limits.max_line_length (from PETREL_LIMITS_MAX_LINE_LENGTH): expected an integer from 1024 to 16777216, got "10"'],
+    ['no workers', { PETREL_SERVER_WORKERS: '0' }, 'config: server.workers (from PETREL_SERVER_WORKERS): expected an integer from 1 to 64, got "0"'],
     ['bad level', { PETREL_LOG_LEVEL: 'loud' }, 'config: log.level (from PETREL_LOG_LEVEL): expected one of debug, info, warn, error, got "loud"'],
     ['cert without key', { PETREL_TLS_CERT: '/x' }, 'config: tls.cert_file (from PETREL_TLS_CERT): tls.key_file must be set too'],
     ['unreadable cert', { PETREL_TLS_CERT: '/nonexistent/cert.pem', PETREL_TLS_KEY: '/nonexistent/key.pem' }, 'config: tls.cert_file (from PETREL_TLS_CERT): cannot read "/nonexistent/cert.pem": no such file'],

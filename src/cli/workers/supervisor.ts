@@ -1,0 +1,199 @@
+// `petrel serve` with server.workers = N > 1: this process forks N workers
+// (Node's cluster module: they share the IMAP, IMAPS and LMTP ports, and
+// this process hands each new connection to the next worker) and serves no
+// client itself. It keeps what must be counted once for the whole server:
+// the connection limits (each worker asks before it greets a client or logs
+// a user in), passes login failures and an embedded repository's changes
+// from each worker to the others, owns the control socket the CLI writes
+// to, and restarts a worker that dies. Why several processes: one Node
+// process uses one core for its JavaScript, and may hold no more connections
+// than its open-files limit.
+
+import cluster, { type Worker } from 'node:cluster';
+import { mkdir } from 'node:fs/promises';
+import type { PetrelConfig } from '../../config/types.js';
+import { ConnectionCounter, decrement, increment } from '../../imap/connection-limits.js';
+import { ControlSocketServer } from '../../mail/control-socket.js';
+import type { Logger } from '../../util/log.js';
+import type { SupervisorMessage, WorkerAddresses, WorkerMessage } from './messages.js';
+import { WORKER_ID_ENV } from './messages.js';
+
+/** A worker that dies is started again after this long, doubling while it keeps dying young. */
+const RESTART_DELAY_MS = 500;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A worker that ran this long before dying is not "dying young": its next restart waits the first delay again. */
+const HEALTHY_RUN_MS = 60_000;
+/** Workers that have not exited this long after the shutdown order are killed. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+interface Slot {
+  id: number;
+  worker: Worker;
+  startedAt: number;
+  /** What this worker holds in the counter ("ip:…", "user:…" -> count), released if it dies. */
+  held: Map<string, number>;
+  restartDelayMs: number;
+}
+
+export interface SupervisorOptions {
+  config: PetrelConfig;
+  logger: Logger;
+  /** Called once every worker is listening, with the first one's addresses. */
+  onListening(addresses: WorkerAddresses): void;
+}
+
+export class WorkerSupervisor {
+  private readonly counter: ConnectionCounter;
+  private readonly slots = new Map<number, Slot>();
+  private readonly control: ControlSocketServer;
+  private stopping = false;
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.counter = new ConnectionCounter(options.config.limits);
+    this.control = new ControlSocketServer({
+      dataDir: options.config.dataDir,
+      events: { publish: (event) => this.broadcast({ type: 'event', event }) },
+      logger: options.logger.child({ component: 'control' }),
+    });
+  }
+
+  /** Forks the workers and resolves once all listen; rejects (and stops them) if one fails to start. */
+  async start(): Promise<void> {
+    const { config, logger } = this.options;
+    await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+    await this.control.listen();
+    const count = config.server.workers;
+    logger.info('starting workers', { workers: count });
+    try {
+      const ready = await Promise.all(Array.from({ length: count }, (_, i) => this.fork(i + 1)));
+      this.options.onListening(ready[0]!);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Orders every worker to shut down (each says BYE to its clients) and waits for them to exit. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.restartTimers) clearTimeout(t);
+    this.restartTimers.clear();
+    const exits = [...this.slots.values()].map(({ worker }) => exited(worker));
+    this.broadcast({ type: 'shutdown' });
+    const killer = setTimeout(() => {
+      for (const { worker } of this.slots.values()) worker.process.kill('SIGKILL');
+    }, SHUTDOWN_GRACE_MS);
+    await Promise.all(exits);
+    clearTimeout(killer);
+    await this.control.close();
+  }
+
+  /** Starts worker `id`; resolves with its addresses when it is listening, rejects if it exits first. */
+  private fork(id: number): Promise<WorkerAddresses> {
+    const worker = cluster.fork({ [WORKER_ID_ENV]: String(id) });
+    const previous = this.slots.get(id);
+    const slot: Slot = { id, worker, startedAt: Date.now(), held: new Map(), restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS };
+    this.slots.set(id, slot);
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'ready') {
+          listening = true;
+          resolve(message.addresses);
+          return;
+        }
+        this.handle(slot, message);
+      });
+      worker.on('exit', (code, signal) => {
+        this.release(slot);
+        if (!listening) {
+          reject(new Error(`worker ${id} exited before listening (${signal ?? `code ${code}`})`));
+          return;
+        }
+        if (!this.stopping) this.restart(slot, code, signal);
+      });
+    });
+  }
+
+  private restart(slot: Slot, code: number | null, signal: string | null): void {
+    const ranMs = Date.now() - slot.startedAt;
+    const delay = ranMs >= HEALTHY_RUN_MS ? RESTART_DELAY_MS : slot.restartDelayMs;
+    slot.restartDelayMs = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
+    this.options.logger.error('worker died, restarting', { worker: slot.id, code, signal, restartInMs: delay });
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (this.stopping) return;
+      this.fork(slot.id).catch((err: unknown) => {
+        this.options.logger.error('worker restart failed', { worker: slot.id, err: err instanceof Error ? err : String(err) });
+      });
+    }, delay);
+    this.restartTimers.add(timer);
+  }
+
+  private handle(slot: Slot, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'admit': {
+        const ok = !this.stopping && this.counter.admit(message.ip);
+        if (ok) increment(slot.held, 'ip:' + message.ip);
+        this.send(slot.worker, { type: 'granted', id: message.id, ok });
+        return;
+      }
+      case 'leave':
+        if (decrement(slot.held, 'ip:' + message.ip)) this.counter.leave(message.ip);
+        return;
+      case 'acquire-user': {
+        const ok = this.counter.acquireUser(message.user);
+        if (ok) increment(slot.held, 'user:' + message.user);
+        this.send(slot.worker, { type: 'granted', id: message.id, ok });
+        return;
+      }
+      case 'release-user':
+        if (decrement(slot.held, 'user:' + message.user)) this.counter.releaseUser(message.user);
+        return;
+      case 'event':
+      case 'auth-failure':
+      case 'auth-clear':
+        this.broadcast(message, slot);
+        return;
+      case 'ready':
+        return;
+    }
+  }
+
+  /** A dead worker's connections are gone: give back what it held. */
+  private release(slot: Slot): void {
+    for (const [key, n] of slot.held) {
+      for (let i = 0; i < n; i++) {
+        if (key.startsWith('ip:')) this.counter.leave(key.slice(3));
+        else this.counter.releaseUser(key.slice(5));
+      }
+    }
+    slot.held.clear();
+  }
+
+  private broadcast(message: SupervisorMessage, except?: Slot): void {
+    for (const slot of this.slots.values()) {
+      if (slot !== except) this.send(slot.worker, message);
+    }
+  }
+
+  private send(worker: Worker, message: SupervisorMessage): void {
+    if (!worker.isConnected()) return;
+    try {
+      worker.send(message);
+    } catch (err) {
+      this.options.logger.warn('could not reach a worker', { err: err instanceof Error ? err : String(err) });
+    }
+  }
+
+  /** Connections admitted now, over all workers (tests). */
+  get connections(): number {
+    return this.counter.connections;
+  }
+}
+
+function exited(worker: Worker): Promise<void> {
+  if (worker.isDead()) return Promise.resolve();
+  return new Promise((resolve) => worker.once('exit', () => resolve()));
+}

@@ -1,0 +1,149 @@
+// A worker process's side of the IPC channel to the supervising `petrel
+// serve` (supervisor.ts): connection limits asked of the supervisor, login
+// failures shared with the other workers, an embedded repository's changes
+// passed on to them, and the supervisor's orders (events to publish,
+// shutdown).
+
+import type { FailureLog } from '../../auth/throttle.js';
+import { FailureWindow } from '../../auth/throttle.js';
+import type { ConnectionLimits } from '../../imap/connection-limits.js';
+import type { EventBus } from '../../mail/ports.js';
+import type { SupervisorMessage, WorkerAddresses, WorkerMessage } from './messages.js';
+import { WORKER_ID_ENV } from './messages.js';
+
+/** The IPC channel of a forked worker: `process` itself. */
+export interface WorkerChannel {
+  send(message: WorkerMessage): void;
+  on(event: 'message', listener: (m: unknown) => void): void;
+  on(event: 'disconnect', listener: () => void): void;
+  disconnect?(): void;
+  readonly connected?: boolean;
+}
+
+export class WorkerLink {
+  /** This worker's number, 1..N: worker 1 also runs the singletons (blob GC, metrics). */
+  readonly id: number;
+  readonly limits: ConnectionLimits;
+  readonly failures: FailureLog;
+  private nextRequest = 1;
+  private readonly pending = new Map<number, (ok: boolean) => void>();
+  private localBus: EventBus | null = null;
+  private readonly stopWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly channel: WorkerChannel,
+    failures: { perWindow: number; windowSeconds: number },
+  ) {
+    this.id = Number(process.env[WORKER_ID_ENV] ?? '1');
+    this.limits = {
+      admit: (ip) => this.ask({ type: 'admit', id: 0, ip }),
+      leave: (ip) => this.send({ type: 'leave', ip }),
+      acquireUser: (user) => this.ask({ type: 'acquire-user', id: 0, user }),
+      releaseUser: (user) => this.send({ type: 'release-user', user }),
+    };
+    const window = new FailureWindow(failures.perWindow, failures.windowSeconds * 1000, Date.now);
+    this.failures = {
+      isThrottled: (key) => window.isThrottled(key),
+      record: (key) => {
+        window.record(key);
+        this.send({ type: 'auth-failure', key });
+      },
+      clear: (key) => {
+        window.clear(key);
+        this.send({ type: 'auth-clear', key });
+      },
+    };
+    channel.on('message', (m) => this.receive(m as SupervisorMessage, window));
+    // The supervisor is gone (killed): stop too rather than serve unsupervised.
+    channel.on('disconnect', () => this.stop());
+  }
+
+  /** Publish the supervisor's events (other workers' changes, the CLI's) on this worker's bus. */
+  deliverEventsTo(bus: EventBus): void {
+    this.localBus = bus;
+  }
+
+  /** An embedded repository's bus: this worker's sessions hear at once, the other workers through the supervisor. */
+  sharedBus(local: EventBus): EventBus {
+    return {
+      publish: (event) => {
+        local.publish(event);
+        this.send({ type: 'event', event });
+      },
+      subscribe: (l) => local.subscribe(l),
+      subscribeKeys: (l, keys) => local.subscribeKeys(l, keys),
+      close: async () => {},
+    };
+  }
+
+  ready(addresses: WorkerAddresses): void {
+    this.send({ type: 'ready', addresses });
+  }
+
+  /** After shutdown: lets go of the channel, which would keep the process alive. */
+  close(): void {
+    this.stop();
+    if (this.channel.connected === false) return;
+    try {
+      this.channel.disconnect?.();
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Resolves when the supervisor orders a shutdown or goes away. */
+  stopRequested(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.stopWaiters.push(resolve));
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    for (const w of this.stopWaiters.splice(0)) w();
+    // Nobody will answer now: refuse what waits.
+    for (const [, answer] of this.pending) answer(false);
+    this.pending.clear();
+  }
+
+  private ask(message: Extract<WorkerMessage, { id: number }>): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    const id = this.nextRequest++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.send({ ...message, id });
+    });
+  }
+
+  private send(message: WorkerMessage): void {
+    if (this.stopped) return;
+    try {
+      this.channel.send(message);
+    } catch {
+      // The channel closed: 'disconnect' stops this worker.
+    }
+  }
+
+  private receive(message: SupervisorMessage, failures: FailureWindow): void {
+    switch (message.type) {
+      case 'granted': {
+        const answer = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        answer?.(message.ok);
+        return;
+      }
+      case 'event':
+        this.localBus?.publish(message.event);
+        return;
+      case 'auth-failure':
+        failures.record(message.key);
+        return;
+      case 'auth-clear':
+        failures.clear(message.key);
+        return;
+      case 'shutdown':
+        this.stop();
+        return;
+    }
+  }
+}
