@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertLoopback, type ConnectionNeeds, type Endpoint, type Target } from './lib/endpoint.js';
-import { formatCpuUse, startCpuSample } from './lib/cpu-sample.js';
+import { formatCpuUse, sampleCpuBetween, startCpuSample, totalCpuMs, type CpuUse } from './lib/cpu-sample.js';
 import { crossServerScenario } from './scenarios/cross-server.js';
 import { deliveryScenario } from './scenarios/delivery.js';
 import { bigMessageScenario } from './scenarios/big-message.js';
@@ -18,7 +18,7 @@ import { idleFanoutScenario } from './scenarios/idle-fanout.js';
 import { idleLatencyScenario } from './scenarios/idle-latency.js';
 import { largeMailboxScenario } from './scenarios/large-mailbox.js';
 import { mixedScenario } from './scenarios/mixed.js';
-import type { BenchOptions, Metric, Scenario } from './scenarios/types.js';
+import type { BenchOptions, Metric, PointHooks, PointResult, Scenario } from './scenarios/types.js';
 import { DovecotTarget } from './targets/dovecot.js';
 import { PetrelTarget } from './targets/petrel.js';
 import { PetrelClusterTarget } from './targets/petrel-cluster.js';
@@ -38,7 +38,7 @@ const SCENARIOS: Record<string, Scenario> = {
 const HELP = `Usage: npm run bench -- [options]
 
   --scenario LIST      ${Object.keys(SCENARIOS).join(',')} (default: all)
-  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel@PATH (CLI entry at PATH), petrel-cluster, petrel-cluster-N,
+  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel@PATH (CLI entry at PATH), petrel-wN (N workers), petrel-cluster, petrel-cluster-N,
                        petrel-replicas (one server over a PostgreSQL primary + streaming standbys it reads from), petrel-replicas-sync
   --clients LIST       mixed: concurrent IMAP clients per point (default 10,50,200)
   --users N            mixed: users shared by the clients (default 20)
@@ -60,6 +60,8 @@ const HELP = `Usage: npm run bench -- [options]
   --seed N             message mix seed (default 1)
   --petrel-run MODE    dist (npm run build, bin/petrel.cjs: what operators run; default) or src (tsx)
   --petrel-env K=V,..  extra env for petrel (e.g. a raised per-IP connection limit)
+  --petrel-workers N   petrel targets: server.workers (PETREL_SERVER_WORKERS): \`serve\` forks N worker processes
+                       (target petrel-wN sets N for that target, e.g. --target petrel,petrel-w2,dovecot)
   --petrel-data DIR    petrel's data dir, kept and reused (large-mailbox: the import is skipped when INBOX is full)
   --petrel-servers N   petrel-cluster: \`petrel serve\` processes over one PostgreSQL (default 2; target petrel-cluster-N sets N)
   --replicas N         petrel-replicas: streaming standbys serving reads (default 1)
@@ -103,9 +105,14 @@ function num(s: string | undefined, def: number): number {
   return v;
 }
 
-/** --petrel-env K=V,... */
-function petrelEnv(args: Map<string, string>): Record<string, string> {
+/** --petrel-workers N (or the N of a petrel-wN target) as PETREL_SERVER_WORKERS, then --petrel-env K=V,... (which wins). */
+function petrelEnv(args: Map<string, string>, workers?: number): Record<string, string> {
   const env: Record<string, string> = {};
+  const n = workers ?? (args.has('petrel-workers') ? num(args.get('petrel-workers'), 1) : undefined);
+  if (n !== undefined) {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--petrel-workers wants a whole number >= 1, got ${n}`);
+    env.PETREL_SERVER_WORKERS = String(n);
+  }
   for (const kv of (args.get('petrel-env') ?? '').split(',').filter(Boolean)) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new Error(`--petrel-env wants K=V, got ${kv}`);
@@ -116,14 +123,17 @@ function petrelEnv(args: Map<string, string>): Record<string, string> {
 
 function makeTarget(name: string, args: Map<string, string>, logDir: string, connections: ConnectionNeeds | null): Target {
   if (name === 'dovecot') return new DovecotTarget({ keepLogIn: logDir, connections });
-  // petrel@PATH: the CLI entry at PATH (as PETREL_BENCH_CLI), so one run can compare two builds.
-  const petrelAt = /^petrel(?:@(.+))?$/.exec(name);
+  // petrel@PATH: the CLI entry at PATH (as PETREL_BENCH_CLI), so one run can compare two builds;
+  // petrel-wN: N worker processes (server.workers), so one run can compare worker counts.
+  const petrelAt = /^petrel(?:-w(\d+))?(?:@(.+))?$/.exec(name);
   if (petrelAt) {
-    const env = petrelEnv(args);
+    const env = petrelEnv(args, petrelAt[1] === undefined ? undefined : Number(petrelAt[1]));
     const run = args.get('petrel-run') ?? 'dist';
     if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
-    const cli = petrelAt[1] ?? null;
-    return new PetrelTarget({ run, env, keepLogIn: logDir, dataDir: args.get('petrel-data') ?? null, connections, cli });
+    const cli = petrelAt[2] ?? null;
+    // petrel.log for the plain target, else e.g. petrel-w2.log: two petrel targets of one run keep both logs.
+    const logName = name === 'petrel' ? 'petrel.log' : `${name.replace(/[^\w.-]+/g, '_')}.log`;
+    return new PetrelTarget({ run, env, keepLogIn: logDir, logName, dataDir: args.get('petrel-data') ?? null, connections, cli });
   }
   const cluster = /^petrel-cluster(?:-(\d+))?$/.exec(name);
   if (cluster) {
@@ -142,7 +152,7 @@ function makeTarget(name: string, args: Map<string, string>, logDir: string, con
     const replicas = Math.max(1, Math.floor(num(args.get('replicas'), 1)));
     return new PetrelClusterTarget({ servers: 1, replicas, replicaMode: mode, run, env: petrelEnv(args), keepLogIn: logDir, connections }, name);
   }
-  throw new Error(`unknown target ${name} (petrel, petrel-cluster, petrel-cluster-N, petrel-replicas, petrel-replicas-sync, dovecot)`);
+  throw new Error(`unknown target ${name} (petrel, petrel-wN, petrel@PATH, petrel-cluster, petrel-cluster-N, petrel-replicas, petrel-replicas-sync, dovecot)`);
 }
 
 async function main(): Promise<void> {
@@ -237,16 +247,37 @@ async function main(): Promise<void> {
             log(`-- ${name} ${s.name} ${p}: running (load ${loadBefore.toFixed(2)})`);
             const cpu = await startCpuSample(ep);
             const server = ep.sampleServer ? await ep.sampleServer() : null;
-            const r = await s.runPoint(ep, p, o);
+            // The server CPU over the measured window only, when the scenario has one (mixed, delivery).
+            const window: { cpu: Promise<CpuUse | null> | null } = { cpu: null };
+            const hooks: PointHooks = {
+              measuredWindow: (startMs, endMs) => {
+                window.cpu ??= sampleCpuBetween(ep, startMs, endMs).catch((e: unknown) => {
+                  log(`   server CPU over the measured window not sampled: ${(e as Error).message}`);
+                  return null;
+                });
+              },
+            };
+            const r = await s.runPoint(ep, p, o, hooks);
             const serverCpu = cpu ? await cpu() : undefined;
+            const measuredCpu = window.cpu ? await window.cpu : null;
+            const perOp = measuredCpu && r.measuredOps !== undefined ? cpuPerOp(measuredCpu, r.measuredOps) : null;
+            if (perOp) insertAfterErrors(r, perOp.figures);
             // Figures the target adds (e.g. the read share of replicas), over the whole point like the CPU.
             const serverSample = server ? await server() : undefined;
             if (serverSample?.figures.length) {
               r.metrics.push(...serverSample.figures);
               log(`   server: ${summaryLine(serverSample.figures)}`);
             }
-            r.details = { ...(r.details as object), loadavg1Before: loadBefore, loadavg1After: os.loadavg()[0], serverCpu, server: serverSample?.details };
+            r.details = {
+              ...(r.details as object),
+              loadavg1Before: loadBefore,
+              loadavg1After: os.loadavg()[0],
+              serverCpu,
+              serverCpuMeasured: perOp?.details,
+              server: serverSample?.details,
+            };
             if (serverCpu) log(`   server CPU: ${formatCpuUse(serverCpu)}`);
+            if (measuredCpu) log(`   server CPU, measured window: ${formatCpuUse(measuredCpu)}; ${perOp?.figures.map((f) => `${f.name}=${f.value}`).join('  ')}`);
             sr.points.push(r);
             log(`   ${summaryLine(r.metrics)}`);
           }
@@ -272,6 +303,25 @@ async function main(): Promise<void> {
   };
   await writeFile(out, JSON.stringify(doc, null, 2) + '\n');
   log(`results: ${out} (server logs in ${logDir})`);
+}
+
+/**
+ * "server CPU ms/op" over the measured window (all groups together: a
+ * cluster's PostgreSQL CPU is part of serving an op), and per group when
+ * there are several.
+ */
+function cpuPerOp(u: CpuUse, ops: number): { figures: Metric[]; details: Record<string, unknown> } {
+  const per = (ms: number) => (ops > 0 ? Math.round((1000 * ms) / ops) / 1000 : NaN);
+  const figures: Metric[] = [{ name: 'server CPU ms/op', value: per(totalCpuMs(u)), better: 'lower' }];
+  const groups = Object.entries(u.groups);
+  if (groups.length > 1) for (const [g, v] of groups) figures.push({ name: `server CPU ms/op: ${g}`, value: per(v.cpuMs), better: 'lower' });
+  return { figures, details: { ...u, ops, cpuMsPerOp: figures[0]!.value } };
+}
+
+/** Server figures go right after the scenario's throughput and error rows, before the latencies. */
+function insertAfterErrors(r: PointResult, figures: Metric[]): void {
+  const at = r.metrics.findIndex((m) => m.name === 'errors');
+  r.metrics.splice(at < 0 ? r.metrics.length : at + 1, 0, ...figures);
 }
 
 function summaryLine(metrics: Metric[]): string {

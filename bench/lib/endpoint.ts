@@ -30,8 +30,22 @@ export interface Endpoint {
   pid?: number;
   /** Optional: every server of a cluster (imap/lmtp above are the first one's); see serverFor(). */
   servers?: Array<{ imap: HostPort; lmtp: HostPort }>;
-  /** Optional: processes whose CPU time is sampled around each point, by group (e.g. petrel, postgres). */
+  /** Optional: processes whose CPU time is sampled around each point, by group, each on its own (lib/cpu-sample.ts). */
   cpuPids?(): Promise<Record<string, number[]>>;
+  /**
+   * Optional: roots of process trees whose CPU time is sampled around each
+   * point, by group (e.g. petrel: the `serve` process and its workers;
+   * dovecot: the master and every child, including those that exited during
+   * the point; postgres: the postmaster and its backends).
+   */
+  cpuTrees?(): Promise<Record<string, number[]>>;
+  /**
+   * Optional: the processes that hold the connections made to `imap` and
+   * `lmtp` (Petrel's workers, or its one `serve` process; a cluster's first
+   * server); their open-file limits together bound how many connections the
+   * server can hold (idle-fanout). Default: [pid].
+   */
+  connectionHolders?(): Promise<number[]>;
   /**
    * Optional: server-side figures around each point (run.ts samples before
    * and after, like the CPU), e.g. the share of reads Petrel's read replicas

@@ -40,7 +40,7 @@ export const deliveryScenario: Scenario = {
 
   points: (o) => o.connections.map((n) => `${n} conn`),
 
-  async runPoint(ep, point, o): Promise<PointResult> {
+  async runPoint(ep, point, o, hooks): Promise<PointResult> {
     const conns = Number.parseInt(point, 10);
     const users = deliveryUsers(ep, o);
     const msgs = messagePool(o.seed);
@@ -48,6 +48,7 @@ export const deliveryScenario: Scenario = {
     const t0 = nowMs();
     const start = t0 + o.warmupS * 1000;
     const end = start + o.durationS * 1000;
+    hooks?.measuredWindow(start, end);
     let next = 0;
     let bytes = 0;
     const pointTag = `${point.replace(/\s+/g, '')}-${o.seed}`;
@@ -106,6 +107,7 @@ export const deliveryScenario: Scenario = {
         { name: 'DELIVERY p99 ms', value: s?.p99Ms ?? NaN, better: 'lower' },
       ],
       details: { perOp: rec.summary(), bytes },
+      measuredOps: count,
     };
   },
 };

@@ -52,12 +52,25 @@ export function fanoutNeeds(o: BenchOptions): ConnectionNeeds {
   return { total: n, perUser: Math.ceil(n / o.fanoutUsers), perIp: Math.ceil(n / sourcesFor(n).length) };
 }
 
-/** Why this machine cannot hold n sessions of this server, or null. */
-function cannotHold(ep: Endpoint, n: number): string | null {
+/** Descriptors a connection-holding process needs besides its connections (listeners, logs, store files). */
+const OWN_FILES = 100;
+
+/**
+ * Why this machine cannot hold n sessions of this server, or null. A server
+ * whose connections are spread over processes (Petrel's workers) can hold as
+ * many as their open-file limits together allow; Dovecot's master stands for
+ * its anvil and log processes, which hold a descriptor per session.
+ */
+export async function cannotHold(ep: Endpoint, n: number): Promise<string | null> {
   if (ep.pid === undefined) return null;
-  const limit = openFileLimit(ep.pid);
-  if (limit.soft < n + 100) {
-    return `the server process may open ${limit.soft} files (ulimit -n; hard ${limit.hard}), ${n} connections need more (raise the hard limit: see bench/README.md)`;
+  const holders = ep.connectionHolders ? await ep.connectionHolders() : [ep.pid];
+  const limits = holders.map((pid) => openFileLimit(pid));
+  const capacity = limits.reduce((sum, l) => sum + Math.max(0, l.soft - OWN_FILES), 0);
+  if (holders.length && capacity < n) {
+    const who = holders.length === 1 ? 'the server process' : `the ${holders.length} server processes that hold connections`;
+    const soft = limits.map((l) => l.soft).join(' + ');
+    const hard = limits.map((l) => l.hard).join(' + ');
+    return `${who} may open ${soft} files (ulimit -n; hard ${hard}), ${n} connections need more (raise the hard limit: see bench/README.md)`;
   }
   if (ep.name === 'dovecot') {
     // A process per session: pids and the per-process descriptors of anvil and log count too.
@@ -130,7 +143,7 @@ export const idleFanoutScenario: Scenario = {
     const n = Number.parseInt(point, 10);
     const users = userIdList('fan', o.fanoutUsers).map((id) => ep.users.get(id)!);
     const u = users.length;
-    const why = cannotHold(ep, n);
+    const why = await cannotHold(ep, n);
     if (why) {
       o.log(`  not run: ${why}`);
       return notRun(point, why);

@@ -189,12 +189,13 @@ export const mixedScenario: Scenario = {
 
   points: (o) => o.clients.map((n) => `${n} clients`),
 
-  async runPoint(ep, point, o): Promise<PointResult> {
+  async runPoint(ep, point, o, hooks): Promise<PointResult> {
     const n = Number.parseInt(point, 10);
     const users = mixedUsers(ep, o);
     const rec = new LatencyRecorder();
     const t0 = nowMs();
     const win: Window = { start: t0 + o.warmupS * 1000, end: t0 + (o.warmupS + o.durationS) * 1000 };
+    hooks?.measuredWindow(win.start, win.end);
     // Appended messages differ per point but are the same on every target.
     const appendBase = (o.clients.indexOf(n) + 1) * 1_000_000_000;
     const clients = Array.from(
@@ -217,6 +218,6 @@ export const mixedScenario: Scenario = {
       metrics.push({ name: `${op} p50 ms`, value: s.p50Ms, better: 'lower' });
       metrics.push({ name: `${op} p99 ms`, value: s.p99Ms, better: 'lower' });
     }
-    return { point, metrics, details: { perOp: summary, wallSeconds: round3(wall / 1000) } };
+    return { point, metrics, details: { perOp: summary, wallSeconds: round3(wall / 1000) }, measuredOps: imapOps };
   },
 };

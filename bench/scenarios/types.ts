@@ -49,6 +49,17 @@ export interface PointResult {
   metrics: Metric[];
   /** Scenario-specific extra data for the JSON file. */
   details?: unknown;
+  /** Operations completed inside the measured window (throughput scenarios): the divisor of server CPU ms per op. */
+  measuredOps?: number;
+}
+
+/** What run.ts lets a scenario tell it during a point. */
+export interface PointHooks {
+  /**
+   * The point's measured window, as nowMs() times (after the warm-up): run.ts
+   * samples the server CPU at both ends, for CPU ms per op over the window only.
+   */
+  measuredWindow(startMs: number, endMs: number): void;
 }
 
 export interface Scenario {
@@ -59,7 +70,7 @@ export interface Scenario {
   prepare(ep: Endpoint, o: BenchOptions): Promise<void>;
   /** Labels of the points to run, in order. */
   points(o: BenchOptions): string[];
-  runPoint(ep: Endpoint, point: string, o: BenchOptions): Promise<PointResult>;
+  runPoint(ep: Endpoint, point: string, o: BenchOptions, hooks?: PointHooks): Promise<PointResult>;
   /** Connection limits the target must allow (passed to the target before it starts). */
   connectionNeeds?(o: BenchOptions): ConnectionNeeds;
 }

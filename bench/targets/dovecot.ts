@@ -102,6 +102,8 @@ export class DovecotTarget implements Target {
       // One imap process per session, children of the master.
       serverPids: async () => (child.pid !== undefined ? childrenOf(child.pid, 'imap') : []),
       pid: child.pid,
+      // The master and every child (imap, imap-login, auth, anvil, log, lmtp, ...), those that exited included.
+      cpuTrees: async () => ({ dovecot: child.pid !== undefined && child.exitCode === null ? [child.pid] : [] }),
     };
   }
 

@@ -14,7 +14,6 @@ import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
-import { childrenOf } from '../../test/support/proc.js';
 import type { ReplicationMode } from '../../test/support/replication.js';
 import type { ConnectionNeeds, Endpoint, Target } from '../lib/endpoint.js';
 import { readShareSampler } from '../lib/petrel-metrics.js';
@@ -81,7 +80,7 @@ export class PetrelClusterTarget implements Target {
       endpoints.push(await server.start(first ? userIds : []));
     }
     const head = endpoints[0]!;
-    const petrelPids = () => endpoints.flatMap((e) => (e.pid !== undefined ? [e.pid] : []));
+    const petrelRoots = () => endpoints.flatMap((e) => (e.pid !== undefined ? [e.pid] : []));
     return {
       name: this.name,
       imap: head.imap,
@@ -90,15 +89,18 @@ export class PetrelClusterTarget implements Target {
       servers: endpoints.map((e) => ({ imap: e.imap, lmtp: e.lmtp })),
       pid: head.pid,
       serverPids: async () => (await Promise.all(endpoints.map((e) => e.serverPids?.() ?? []))).flat(),
-      cpuPids: async () => {
-        const groups: Record<string, number[]> = { petrel: petrelPids() };
+      // Every `serve` process with its workers; every postmaster with its children (one backend per
+      // pooled connection, the writers, the WAL sender/receiver), those that exited during the point included.
+      cpuTrees: async () => {
+        const groups: Record<string, number[]> = { petrel: petrelRoots() };
         for (const node of pg.nodes) {
           const pm = postmasterPid(node.dataDir);
-          // The postmaster and its children: one backend per pooled connection, the writers, the WAL sender/receiver.
-          groups[node.role] = pm === null ? [] : [pm, ...childrenOf(pm, 'postgres')];
+          groups[node.role] = pm === null ? [] : [pm];
         }
         return groups;
       },
+      // Those of the first server: the one scenarios that hold many connections (idle-fanout) use.
+      connectionHolders: head.connectionHolders,
       // The servers' read counters (reported only when the repository has replicas), summed.
       sampleServer: readShareSampler(() => this.metricsUrls()),
     };

@@ -4,11 +4,13 @@
 // ready when it logs {"msg":"listening","service":"imap",...} on stderr (JSON lines).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { childrenOf, processTree } from '../../test/support/proc.js';
 import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type ConnectionNeeds, type Endpoint, type Target } from '../lib/endpoint.js';
 import { readShareSampler } from '../lib/petrel-metrics.js';
 import { runCommand, stopChild, waitForPort, withOpenFiles } from '../lib/process.js';
@@ -23,6 +25,8 @@ export interface PetrelOptions {
   env?: Record<string, string>;
   /** Where to copy the server's stderr log on stop; null = discard. */
   keepLogIn?: string | null;
+  /** File name of that log (default petrel.log; two petrel targets of one run need two names). */
+  logName?: string;
   startTimeoutMs?: number;
   /** Data directory kept and reused across runs (never removed; existing users are kept), instead of a temp dir. */
   dataDir?: string | null;
@@ -38,6 +42,8 @@ export interface PetrelOptions {
 
 /** Users are created in one `user add-many` process above this many (one hash, one process). */
 const BATCH_USERS_OVER = 10;
+/** How long start() waits for `serve` to have forked its workers (a build that ignores server.workers never does). */
+const WORKERS_WAIT_MS = 20_000;
 
 export class PetrelTarget implements Target {
   readonly name = 'petrel';
@@ -46,6 +52,8 @@ export class PetrelTarget implements Target {
   private log: string[] = [];
   /** Port of GET /metrics, when `serve` logged one (metrics.listen set, e.g. PETREL_METRICS_LISTEN=127.0.0.1:0). */
   private metricsPort: number | null = null;
+  /** Worker processes `serve` had forked once it was ready (0: it serves by itself). */
+  private workersSeen = 0;
 
   constructor(private readonly opts: PetrelOptions = {}) {}
 
@@ -157,6 +165,12 @@ export class PetrelTarget implements Target {
       clearTimeout(timer);
     }
     const seen = imapReady as HostPortSeen | null;
+    // server.workers = N > 1 (PETREL_SERVER_WORKERS, from --petrel-workers or a petrel-wN target):
+    // `serve` forks N workers that share the ports and hold the connections.
+    const requested = Number(env.PETREL_SERVER_WORKERS ?? 1);
+    if (requested > 1 && child.pid !== undefined) this.workersSeen = await waitForWorkers(child.pid, requested, WORKERS_WAIT_MS);
+    // The whole server: `serve` and the workers it forked (none with server.workers = 1).
+    const tree = () => (child.pid !== undefined && child.exitCode === null ? processTree(child.pid) : []);
     return {
       name: this.name,
       imap: { host: '127.0.0.1', port: seen && seen.port > 0 ? seen.port : imapPort },
@@ -169,9 +183,15 @@ export class PetrelTarget implements Target {
         const r = await runCommand(cmd, [...args, 'import', 'maildir', maildir, '--user', login], { env, cwd: REPO, timeoutMs: 4 * 3600_000 });
         if (r.code !== 0) throw new Error(`petrel import maildir failed (${r.code}):\n${r.stderr.slice(-2000)}`);
       },
-      serverPids: async () => (child.pid !== undefined && child.exitCode === null ? [child.pid] : []),
+      serverPids: async () => tree(),
       pid: child.pid,
-      cpuPids: async () => ({ petrel: child.pid !== undefined && child.exitCode === null ? [child.pid] : [] }),
+      cpuTrees: async () => ({ petrel: child.pid !== undefined && child.exitCode === null ? [child.pid] : [] }),
+      // The workers hold the connections when there are any; else `serve` itself.
+      connectionHolders: async () => {
+        if (child.pid === undefined || child.exitCode !== null) return [];
+        const workers = workerPids(child.pid);
+        return workers.length ? workers : [child.pid];
+      },
       // Figures only when metrics are on and the repository has read replicas.
       sampleServer: readShareSampler(() => [this.metricsUrl()].flatMap((u) => (u ? [u] : []))),
     };
@@ -198,6 +218,7 @@ export class PetrelTarget implements Target {
   describe(): Record<string, string> {
     return {
       run: this.opts.run ?? 'src',
+      workers: `${this.opts.env?.PETREL_SERVER_WORKERS ?? 1} requested, ${this.workersSeen} worker processes seen`,
       env: Object.entries(this.opts.env ?? {})
         .map(([k, v]) => `${k}=${v}`)
         .join(' '),
@@ -211,13 +232,47 @@ export class PetrelTarget implements Target {
     }
     this.metricsPort = null;
     if (this.opts.keepLogIn && this.log.length) {
-      await writeFile(path.join(this.opts.keepLogIn, 'petrel.log'), this.log.join('\n') + '\n').catch(() => undefined);
+      await writeFile(path.join(this.opts.keepLogIn, this.opts.logName ?? 'petrel.log'), this.log.join('\n') + '\n').catch(() => undefined);
     }
     if (this.dir) {
       await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
       this.dir = null;
     }
   }
+}
+
+/**
+ * Polls the process tree of `serve` until it holds `workers` processes besides
+ * itself or `timeoutMs` passed (polling: the server says nothing when its
+ * workers are up); the number of workers seen. Fewer than asked means a build
+ * that ignores server.workers, or workers that keep dying: the figures then
+ * describe that server, and describe() records it.
+ */
+async function waitForWorkers(pid: number, workers: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = workerPids(pid).length;
+  while (seen < workers && Date.now() < deadline) {
+    await delay(100);
+    seen = workerPids(pid).length;
+  }
+  return seen;
+}
+
+/**
+ * The worker processes of `serve` (pid): its children that run the same
+ * executable (Node's cluster forks node). Others are helpers, e.g. the esbuild
+ * service tsx starts when Petrel runs from src/.
+ */
+function workerPids(pid: number): number[] {
+  const exe = (p: number): string | null => {
+    try {
+      return readlinkSync(`/proc/${p}/exe`);
+    } catch {
+      return null;
+    }
+  };
+  const own = exe(pid);
+  return own === null ? [] : childrenOf(pid).filter((c) => exe(c) === own);
 }
 
 /** Petrel's connection limits raised to what a scenario needs (the defaults: 10,000 total, 50 per user, 100 per IP). */
