@@ -170,18 +170,24 @@ export const mixedScenario: Scenario = {
         await c.logout();
       }
     });
-    // Every server of a cluster logs each user in once before the point, as the first one did during
-    // prefill: no server starts the point with a cold credential cache (a scrypt hash per user).
-    const others = (ep.servers ?? []).slice(1);
-    for (const srv of others) {
+    // Every process that accepts connections (each server of a cluster, each worker of a
+    // server) logs each user in before the point, as the first one did during prefill: none
+    // starts the point with a cold credential cache (a scrypt hash per user). A user's
+    // consecutive connections go to consecutive workers (round robin), so as many sequential
+    // logins as the server has workers reach every one of them.
+    const perServer = Math.max(1, (await ep.connectionHolders?.())?.length ?? 1);
+    const servers = ep.servers?.length ? ep.servers : [{ imap: ep.imap, lmtp: ep.lmtp }];
+    for (const srv of servers) {
       await runLimited(users.length, 8, async (i) => {
         const u = users[i]!;
-        const c = await ImapClient.connect({ ...srv.imap, timeoutMs: o.timeoutMs });
-        try {
-          await c.command(`LOGIN "${u.login}" "${u.password}"`);
-          await c.command('SELECT INBOX');
-        } finally {
-          await c.logout();
+        for (let n = 0; n < perServer; n++) {
+          const c = await ImapClient.connect({ ...srv.imap, timeoutMs: o.timeoutMs });
+          try {
+            await c.command(`LOGIN "${u.login}" "${u.password}"`);
+            await c.command('SELECT INBOX');
+          } finally {
+            await c.logout();
+          }
         }
       });
     }

@@ -3,6 +3,12 @@
 // verified credentials (as Dovecot's auth_cache: a client that logs in every
 // minute costs one hash per TTL, not one per login), and throttling of
 // failures per user and per remote address.
+//
+// A password hash costs 128 MiB and a few hundred ms of one libuv thread.
+// Logins with the same credentials that arrive together (a client's many
+// connections after a restart) share one verification, and at most
+// `maxConcurrentVerifications` run at once, so that a login storm neither
+// takes every thread the file system needs nor holds gigabytes.
 
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +31,10 @@ export interface AuthenticatorOptions {
   failureDelayMs?: number;
   /** Where failures are counted; by default a FailureWindow of this process (worker processes share theirs). */
   failures?: FailureLog;
+  /** Password verifications running at once (each takes a libuv thread and 128 MiB). Default 2. */
+  maxConcurrentVerifications?: number;
+  /** Checks a password against a stored hash (tests inject one that counts). Default: password.ts. */
+  verifyPassword?: (password: string, phc: string) => Promise<boolean>;
   /** Clock in ms (tests inject one). */
   now?: () => number;
   /** Waits `ms` (tests inject one that returns at once). */
@@ -49,6 +59,20 @@ export function createAuthenticator(directory: Directory, options: Authenticator
   const failures = options.failures ?? new FailureWindow(options.failuresPerWindow, options.windowSeconds * 1000, now);
   const cache = new Map<string, CacheEntry>();
   const log = options.logger;
+  const check = options.verifyPassword ?? verifyPassword;
+  const slots = new Semaphore(options.maxConcurrentVerifications ?? 2);
+  // (cache key, stored hash) -> the verification in progress.
+  const verifying = new Map<string, Promise<boolean>>();
+  /** Verifies once for concurrent callers with the same credentials and hash. */
+  const verify = (key: string, password: string, phc: string): Promise<boolean> => {
+    const id = key + '\0' + phc;
+    let pending = verifying.get(id);
+    if (!pending) {
+      pending = slots.run(() => check(password, phc)).finally(() => verifying.delete(id));
+      verifying.set(id, pending);
+    }
+    return pending;
+  };
   // A hash to verify against when the user does not exist, so that the answer
   // takes as long as for a real user (no user enumeration by timing).
   let dummyHash: Promise<string> | null = null;
@@ -89,10 +113,10 @@ export function createAuthenticator(directory: Directory, options: Authenticator
       }
       if (!account) {
         dummyHash ??= hashPassword('petrel-no-such-user');
-        await verifyPassword(password, await dummyHash);
+        await verify(key, password, await dummyHash);
         return fail(username, remoteAddress, 'invalid');
       }
-      if (!(await verifyPassword(password, account.passwordHash))) return fail(username, remoteAddress, 'invalid');
+      if (!(await verify(key, password, account.passwordHash))) return fail(username, remoteAddress, 'invalid');
       // Only a caller who knows the password learns the account is disabled.
       if (account.disabled) {
         log.info('auth refused: account disabled', { user: username, remote: remoteAddress });
@@ -111,4 +135,24 @@ export function createAuthenticator(directory: Directory, options: Authenticator
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
     },
   };
+}
+
+/** At most `limit` tasks at once; the others wait in order. */
+class Semaphore {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }

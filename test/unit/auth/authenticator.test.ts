@@ -84,6 +84,74 @@ async function setup(options: { disabled?: boolean } = {}) {
   return { auth, directory, account, delays, advance: (ms: number) => (now += ms) };
 }
 
+describe('authenticator: password verification under load', () => {
+  /** Verifications that wait until released, counted while they run. */
+  function gatedVerifier() {
+    const gates: Array<() => void> = [];
+    const state = { calls: 0, running: 0, maxRunning: 0 };
+    const verify = async (password: string): Promise<boolean> => {
+      state.calls++;
+      state.running++;
+      state.maxRunning = Math.max(state.maxRunning, state.running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      state.running--;
+      return password === 'secret';
+    };
+    /** Lets every waiting verification finish, until `done` settles. */
+    const drain = async (done: Promise<unknown>): Promise<void> => {
+      let settled = false;
+      void done.finally(() => (settled = true));
+      while (!settled) {
+        await new Promise((r) => setImmediate(r));
+        gates.splice(0).forEach((g) => g());
+      }
+    };
+    return { verify, state, drain };
+  }
+
+  function accounts(names: string[]): Account[] {
+    return names.map((name, i) => ({ id: i + 1, name, passwordHash: '$scrypt$stored', disabled: false, createdAt: new Date(0), repository: 'default' }));
+  }
+
+  test('simultaneous logins with the same credentials share one verification', async () => {
+    const gated = gatedVerifier();
+    const auth = createAuthenticator(memoryDirectory(accounts(['alice'])), {
+      failuresPerWindow: 100,
+      windowSeconds: 60,
+      logger: silentLogger,
+      verifyPassword: gated.verify,
+      delay: async () => {},
+    });
+    const logins = Promise.all(Array.from({ length: 10 }, () => auth.authenticate('alice', 'secret', '10.0.0.1')));
+    await gated.drain(logins);
+    assert.ok((await logins).every((r) => r.ok));
+    assert.equal(gated.state.calls, 1);
+    // A wrong password is not answered by the right one's verification, and vice versa.
+    const mixed = Promise.all([auth.authenticate('alice', 'wrong', '10.0.0.1'), auth.authenticate('alice', 'wrong', '10.0.0.1')]);
+    await gated.drain(mixed);
+    assert.deepEqual((await mixed).map((r) => r.ok), [false, false]);
+    assert.equal(gated.state.calls, 2);
+  });
+
+  test('no more verifications run at once than allowed', async () => {
+    const gated = gatedVerifier();
+    const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    const auth = createAuthenticator(memoryDirectory(accounts(names)), {
+      failuresPerWindow: 100,
+      windowSeconds: 60,
+      logger: silentLogger,
+      verifyPassword: gated.verify,
+      maxConcurrentVerifications: 2,
+      delay: async () => {},
+    });
+    const logins = Promise.all(names.map((n) => auth.authenticate(n, 'secret', '10.0.0.1')));
+    await gated.drain(logins);
+    assert.ok((await logins).every((r) => r.ok));
+    assert.equal(gated.state.calls, 6);
+    assert.equal(gated.state.maxRunning, 2);
+  });
+});
+
 describe('authenticator', () => {
   test('accepts the right password and refuses a wrong one or an unknown user as "invalid"', async () => {
     const { auth, delays } = await setup();
