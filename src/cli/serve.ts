@@ -34,6 +34,12 @@ import { WorkerLink, type WorkerChannel } from './workers/worker-link.js';
 const GC_GRACE_SECONDS = 3600;
 /** If something still holds the event loop after a clean shutdown, exit anyway after this. */
 const EXIT_WATCHDOG_MS = 5000;
+/**
+ * A shutdown that has not finished this long after the signal (a session
+ * stuck in a command whose client is gone) ends the process anyway; under
+ * the supervisor's own deadline (workers/supervisor.ts), so a worker exits by itself.
+ */
+const SHUTDOWN_DEADLINE_MS = 25_000;
 
 export async function serve(config: PetrelConfig): Promise<number> {
   if (config.server.workers > 1 && cluster.isPrimary) return superviseWorkers(config);
@@ -139,6 +145,10 @@ export async function serve(config: PetrelConfig): Promise<number> {
 
   const reason = await Promise.race([stopSignal(), link ? link.stopRequested().then(() => 'supervisor' as const) : new Promise<never>(() => {})]);
   logger.info('shutting down', { signal: reason });
+  setTimeout(() => {
+    logger.error('shutdown did not finish in time, exiting', { deadlineMs: SHUTDOWN_DEADLINE_MS });
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS).unref();
   await shutdown();
   logger.info('stopped');
   link?.close();
