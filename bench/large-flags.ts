@@ -83,7 +83,7 @@ async function measure(name: string, store: MailStore, mailboxId: number): Promi
     const send = async (...r: Response[]) => {
       for (const p of serializeResponses(r, { utf8: false, rev2: false })) bytes += (p as Buffer).length;
     };
-    await fetchFlagItems({ store, mailboxId, view, send }, uids, [{ kind: 'UID' }, { kind: 'FLAGS' }], undefined);
+    await fetchFlagItems({ store, mailboxId, view, send, uidFetch: false }, uids, [{ kind: 'UID' }, { kind: 'FLAGS' }], undefined);
     return bytes;
   };
   for (let run = 0; run < RUNS; run++) {

@@ -109,6 +109,12 @@ export class MailboxView {
     return 0;
   }
 
+  /** seqOf(uid), trying the MSN `hint` first: the ascending UIDs of a dense set are found without a search. */
+  seqOfNear(uid: number, hint: number): number {
+    if (hint >= 1 && hint <= this.count && this.uids[hint - 1] === uid) return hint;
+    return this.seqOf(uid);
+  }
+
   /** The flags the client was last told for a UID ([] when the view does not hold it). Do not modify. */
   flagsOf(uid: number): string[] {
     const seq = this.seqOf(uid);
@@ -138,6 +144,24 @@ export class MailboxView {
   modseqOf(uid: number): number {
     const seq = this.seqOf(uid);
     return seq === 0 ? 0 : this.modseqs[seq - 1]!;
+  }
+
+  /**
+   * Copies of the columns of the messages at MSNs from..to (inclusive, which
+   * must exist): their UIDs, flag set ids (into flagSetList) and modseqs, as
+   * the view holds them (told or pending).
+   */
+  columns(from: number, to: number): { uids: Uint32Array; flagSet: Uint32Array; modseqs: Float64Array } {
+    return {
+      uids: this.uids.slice(from - 1, to),
+      flagSet: this.flagSet.slice(from - 1, to),
+      modseqs: this.modseqs.slice(from - 1, to),
+    };
+  }
+
+  /** The flag sets the ids of columns() refer to. Do not modify; later sets may be added. */
+  get flagSetList(): ReadonlyArray<readonly string[]> {
+    return this.flagSets;
   }
 
   /** Keywords (non-system flags) set on any message the view holds, sorted: SELECT's FLAGS. */
@@ -223,6 +247,8 @@ export class MailboxView {
 
   /** The UIDs at the index spans [from, to), merged, ascending. */
   private collect(spans: Array<[number, number]>): number[] {
+    // One span (1:*, n:m): a built-in copy, not a loop the first FETCH would run uncompiled.
+    if (spans.length === 1) return Array.from(this.uids.subarray(spans[0]![0], Math.max(spans[0]![0], spans[0]![1])));
     spans.sort((x, y) => x[0] - y[0]);
     const out: number[] = [];
     let end = 0;

@@ -6,7 +6,7 @@ import type { MessageMeta } from '../../mail/types.js';
 import type { MessageIndex } from '../../mime/types.js';
 import type { FetchAttribute, SequenceSet } from '../../protocol/imap/ast.js';
 import { compressUids, sequenceSetHas } from '../../protocol/imap/sequence.js';
-import type { FetchItem } from '../../protocol/imap/response.js';
+import type { FetchItem, Response } from '../../protocol/imap/response.js';
 import type { CommandOf, Handler, SelectedMailbox } from '../context.js';
 import type { Session } from '../session.js';
 import { emailObjectId, threadObjectId } from '../object-id.js';
@@ -39,9 +39,12 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
   // RFC 4314 4: no implicit \Seen without the "s" right.
   const marksSeen = !sel.readOnly && sel.ref.rights.includes('s') && attrs.some(setsSeen);
   let missing = 0;
-  // UID/FLAGS/MODSEQ only (a client syncing a big mailbox): the compact listing, in chunks.
+  // UID/FLAGS/MODSEQ only (a client syncing a big mailbox): from the view or the compact listing, as runs of responses.
   const flagsOnly = onlyFlagItems(attrs);
-  if (flagsOnly) missing = await fetchFlagItems({ store: deps.store, mailboxId: sel.mailbox.id, view, send: (...r) => session.send(...r) }, uids, attrs, changedSince);
+  if (flagsOnly) {
+    const send = (...r: Response[]) => session.send(...r);
+    missing = await fetchFlagItems({ store: deps.store, mailboxId: sel.mailbox.id, view, send, uidFetch: session.uidOnly }, uids, attrs, changedSince);
+  }
 
   for (let i = 0; !flagsOnly && i < uids.length; i += BATCH) {
     let batch = uids.slice(i, i + BATCH);

@@ -115,6 +115,30 @@ export interface ListResponse {
   oldName?: string;
 }
 
+/** The items a FetchRun can carry. */
+export type FetchRunItem = 'UID' | 'FLAGS' | 'MODSEQ';
+
+/**
+ * The FETCH responses of many messages at consecutive MSNs whose items are
+ * only UID, FLAGS and MODSEQ (FETCH 1:* (UID FLAGS) of a big mailbox), as
+ * columns instead of a response object per message: message i has MSN
+ * firstSeq + i, UID uids[i], flags flagSets[flagSet[i]] and MODSEQ
+ * modseqs[i]. Written byte for byte as the FETCH response of each message in
+ * order, with `items` in that order; as UIDFETCH responses (RFC 9586 3.3)
+ * when `uidFetch`.
+ */
+export interface FetchRun {
+  kind: 'FETCH-RUN';
+  items: readonly FetchRunItem[];
+  uidFetch: boolean;
+  firstSeq: number;
+  uids: Uint32Array;
+  flagSet: Uint32Array;
+  /** May hold sets no message of the run uses (several runs share one list). */
+  flagSets: ReadonlyArray<readonly string[]>;
+  modseqs: Float64Array;
+}
+
 export type StatusValue = Partial<Record<StatusItem, number | string>>;
 
 /**
@@ -161,6 +185,7 @@ export type Response =
   /** "* THREAD (1)(2 3 (4)(5))" (RFC 5256); each element is a top-level thread. */
   | { kind: 'THREAD'; threads: ThreadNode[] }
   | { kind: 'FETCH'; seq: number; items: FetchItem[] }
+  | FetchRun
   /** RFC 9586 3.3: FETCH data keyed by UID once UIDONLY is enabled. */
   | { kind: 'UIDFETCH'; uid: number; items: FetchItem[] }
   | {

@@ -5,6 +5,7 @@ import type { FetchItem, ListResponse, Response, ResponseCode, SerializeOptions,
 import { formatDateTime } from './datetime.js';
 import { formatSequenceSet } from './sequence.js';
 import { writeBody, writeEnvelope } from './serializer-body.js';
+import { writeFetchRun } from './serializer-fetch-run.js';
 import { writeMetadataEntries, writeMetadataEntryList } from './serializer-metadata.js';
 import { WireWriter } from './wire.js';
 import { formatThreads } from './thread-format.js';
@@ -273,6 +274,9 @@ function write(w: WireWriter, r: Response): void {
       w.raw(`* ${r.seq} FETCH (`);
       fetchItems(w, r.items);
       w.raw(')\r\n');
+      return;
+    case 'FETCH-RUN':
+      writeFetchRun(w, r);
       return;
     case 'UIDFETCH':
       w.raw(`* ${r.uid} UIDFETCH (`);
