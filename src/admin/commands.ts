@@ -6,11 +6,9 @@ import { hashPassword } from '../auth/password.js';
 import { formatListen, redactUrl } from '../config/values.js';
 import { SHARED_OWNER } from '../mail/acl.js';
 import { isMailError } from '../mail/errors.js';
-import { provisionMailboxes } from '../mail/provision.js';
 import { storageUnits } from '../mail/quota.js';
-import { adoptedAccounts } from '../mail/repository.js';
 import { accountRepository, requireAccount } from './account-repository.js';
-import type { Account, SpecialUse } from '../mail/types.js';
+import type { SpecialUse } from '../mail/types.js';
 import { createSelfSigned } from './cert.js';
 import { importMaildir } from './import.js';
 import { repoAdd, repoList, repoReplicas, repoStatus } from './repositories.js';
@@ -18,25 +16,10 @@ import { userMove } from './user-move.js';
 import { sharedAcl, sharedCreate, sharedDelete, sharedList } from './shared.js';
 import { formatKiB, parseMessageLimit, parseStorageLimit } from './quota.js';
 import { userAddMany } from './users-batch.js';
+import { checkAccountName, checkPassword, createUser } from './user-create.js';
 import { AdminError, defineCommand, EXIT, type AdminCommand, type AdminContext } from './types.js';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
-
-/** Account names: printable, no spaces, quotes or backslashes (they must survive IMAP LOGIN and LMTP). */
-const ACCOUNT_NAME = /^[^\s"\\\x00-\x1f\x7f]{1,255}$/;
-
-export function checkAccountName(name: string): void {
-  if (!ACCOUNT_NAME.test(name)) {
-    throw new AdminError(`invalid user name ${JSON.stringify(name)}: use 1-255 characters without spaces, quotes or backslashes`, EXIT.USAGE);
-  }
-}
-
-export function checkPassword(password: string): void {
-  if (password.length === 0) throw new AdminError('the password must not be empty', EXIT.USAGE);
-  if (/[\r\n\0]/.test(password)) throw new AdminError('the password must not contain line breaks or NUL', EXIT.USAGE);
-}
-
-
 
 /** Turns storage errors into one-line admin errors with a fitting exit status. */
 export function adminErrorFrom(err: unknown, what: string): AdminError {
@@ -80,16 +63,12 @@ const userAdd = defineCommand({
       throw err;
     });
     const hash = await hashPassword(await password(ctx, p.password));
-    let account: Account;
     try {
-      account = await repos.directory.createAccount(p.name, hash, { repository: repo.name });
+      await createUser(ctx, repos, repo, p.name, hash);
     } catch (err) {
       if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`user ${JSON.stringify(p.name)} already exists`);
       throw err;
     }
-    await adoptedAccounts(repos, repo)?.adoptAccount(account);
-    await provisionMailboxes(repo.store, account.id, ctx.config.imap.defaultMailboxes);
-    ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `user ${p.name} created` };
   },
 });
@@ -115,12 +94,8 @@ const userDelete = defineCommand({
   summary: 'delete a user and all its mail',
   params: [{ name: 'name', type: 'string', positional: true, required: true, description: 'user name' }] as const,
   async run(ctx, p) {
-    const { repo, repos } = await accountRepository(ctx, p.name);
-    // Mailboxes first: a failure leaves the account, so the command can be run again.
-    await adoptedAccounts(repos, repo)?.deleteAccount(p.name).catch((err: unknown) => {
-      if (!isMailError(err, 'NOT_FOUND')) throw err;
-    });
-    await repos.directory.deleteAccount(p.name);
+    const repos = await ctx.repositories();
+    await repos.deleteAccount(await requireAccount(repos, p.name));
     ctx.events.publish({ kind: 'account-changed', accountName: p.name });
     return { kind: 'message', text: `user ${p.name} deleted` };
   },
@@ -178,8 +153,7 @@ const userQuota = defineCommand({
         storage: p.storage !== undefined ? parseStorageLimit(p.storage) : limits.storage,
         messages: p.messages !== undefined ? parseMessageLimit(p.messages) : limits.messages,
       };
-      await repos.directory.setQuota(p.name, limits);
-      await adoptedAccounts(repos, repo)?.setQuota(p.name, limits);
+      await repos.setQuota(account, limits);
     }
     const usage = await repo.store.quotaUsage(account.id);
     const usedKiB = storageUnits(usage.storageBytes);

@@ -15,10 +15,10 @@ export const repoAdd = defineCommand({
     { name: 'url', type: 'string', positional: true, required: true, description: 'postgres:// URL, may list several hosts' },
   ] as const,
   async run(ctx, p) {
-    if (ctx.config.storage.backend !== 'postgres') {
+    const repos = await ctx.repositories();
+    if (!repos.multiRepository) {
       throw new AdminError('repositories can be added in cluster mode only (storage.backend = "postgres")', EXIT.USAGE);
     }
-    const repos = await ctx.repositories();
     if ((await repos.directory.listRepositories()).some((e) => e.name === p.name) || p.name === DEFAULT_REPOSITORY) {
       throw new AdminError(`repository ${JSON.stringify(p.name)} already exists`);
     }

@@ -6,7 +6,7 @@
 import { AclSyntaxError, modifyRights, prepareAclIdentifier, SHARED_OWNER, validIdentifier } from '../mail/acl.js';
 import { isMailError } from '../mail/errors.js';
 import { publishRightsChanged } from '../mail/events.js';
-import { adoptedAccounts, type Repositories, type Repository } from '../mail/repository.js';
+import type { Repositories, Repository } from '../mail/repository.js';
 import type { Account } from '../mail/types.js';
 import { AdminError, defineCommand, EXIT, type AdminContext } from './types.js';
 
@@ -24,13 +24,13 @@ async function sharedOwner(ctx: AdminContext, create: boolean): Promise<{ owner:
     });
     try {
       // "!" is no password hash: nobody can log in as the owner.
-      owner = await repos.directory.createAccount(SHARED_OWNER, '!', { repository: repo.name });
+      owner = await repos.createAccount(SHARED_OWNER, '!', repo);
     } catch (err) {
       if (!isMailError(err, 'ALREADY_EXISTS')) throw err;
       owner = (await repos.directory.findAccount(SHARED_OWNER))!;
+      await repos.adoptAccount(owner, repo);
     }
     await repos.directory.setDisabled(SHARED_OWNER, true);
-    await adoptedAccounts(repos, repo)?.adoptAccount(owner);
   }
   return { owner, repo: await repos.forAccount(owner), repos };
 }

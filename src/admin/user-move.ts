@@ -33,10 +33,10 @@ export async function runUserMove(
   repo: string,
   options: Omit<MoveOptions, 'announce'>,
 ): Promise<{ kind: 'message'; text: string }> {
-  if (ctx.config.storage.backend !== 'postgres') {
+  const repos = await ctx.repositories();
+  if (!repos.multiRepository) {
     throw new AdminError('users can be moved in cluster mode only (storage.backend = "postgres"); the embedded server has one repository', EXIT.USAGE);
   }
-  const repos = await ctx.repositories();
   await requireAccount(repos, name);
   try {
     const report = await moveAccount(repos, name, repo, {

@@ -7,8 +7,7 @@
 
 import { hashPassword } from '../auth/password.js';
 import { isMailError } from '../mail/errors.js';
-import { provisionMailboxes } from '../mail/provision.js';
-import { checkAccountName, checkPassword } from './commands.js';
+import { checkAccountName, checkPassword, createUser } from './user-create.js';
 import { AdminError, defineCommand, EXIT } from './types.js';
 
 async function* lines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
@@ -47,14 +46,11 @@ export const userAddMany = defineCommand({
       let hash = hashes.get(password);
       if (!hash) hashes.set(password, (hash = await hashPassword(password)));
       try {
-        const account = await repos.directory.createAccount(name, hash);
-        const repo = await repos.forAccount(account);
-        await provisionMailboxes(repo.store, account.id, ctx.config.imap.defaultMailboxes);
+        await createUser(ctx, repos, repos.primary, name, hash);
       } catch (err) {
         if (isMailError(err, 'ALREADY_EXISTS')) throw new AdminError(`line ${lineNo}: user ${JSON.stringify(name)} already exists (${created} created before it)`);
         throw err;
       }
-      ctx.events.publish({ kind: 'account-changed', accountName: name });
       created++;
     }
     return { kind: 'message', text: `${created} users created` };

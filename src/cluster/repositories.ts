@@ -6,15 +6,15 @@
 
 import { MailError, isMailError } from '../mail/errors.js';
 import type { Directory, RepositoryEntry } from '../mail/ports.js';
-import type { Repositories, Repository } from '../mail/repository.js';
-import type { Account } from '../mail/types.js';
+import { AccountKeepingRepositories, type Repository } from '../mail/repository.js';
 
 type Closable = Repository & { close(): Promise<void> };
 
 /** How long the registry read from the directory serves all() and byName() (see entries()). */
 const REGISTRY_TTL_MS = 5000;
 
-export class RepositoryRegistry implements Repositories {
+export class RepositoryRegistry extends AccountKeepingRepositories {
+  readonly multiRepository = true;
   private readonly opening = new Map<string, Promise<Closable>>();
   private readonly open = new Map<string, Closable>();
   private registry: { at: number; list: Promise<RepositoryEntry[]> } | null = null;
@@ -25,11 +25,8 @@ export class RepositoryRegistry implements Repositories {
     readonly primary: Closable,
     private readonly openEntry: (entry: RepositoryEntry) => Promise<Closable>,
   ) {
+    super();
     this.open.set(primary.name, primary);
-  }
-
-  forAccount(account: Pick<Account, 'repository'>): Promise<Repository> {
-    return this.byName(account.repository);
   }
 
   async byName(name: string): Promise<Repository> {

@@ -21,7 +21,7 @@
 
 import { isMailError, MailError } from '../mail/errors.js';
 import type { AccountHold, ImportedMessage } from '../mail/ports.js';
-import { adoptedAccounts, type Repositories, type Repository } from '../mail/repository.js';
+import type { Repositories, Repository } from '../mail/repository.js';
 import type { Account, BlobId, MailboxInfo, MessageMeta, UidSet } from '../mail/types.js';
 
 export interface MoveOptions {
@@ -70,11 +70,7 @@ export async function moveAccount(repos: Repositories, name: string, targetName:
   if (source.blobs === target.blobs) throw new MailError('CANNOT', `repositories ${source.name} and ${target.name} share a blob store`);
 
   // The account row the target's mailboxes belong to, with the quota checked there.
-  const adopted = adoptedAccounts(repos, target);
-  if (adopted) {
-    await adopted.adoptAccount({ id: account.id, name: account.name, repository: target.name });
-    await adopted.setQuota(account.name, await repos.directory.getQuota(account.name));
-  }
+  await repos.adoptAccount({ id: account.id, name: account.name, repository: target.name }, target, await repos.directory.getQuota(account.name));
   // What an earlier, interrupted run left in the target: start again from nothing.
   await (await target.store.holdAccount(account.id)).drop();
 

@@ -57,11 +57,8 @@ export async function metadataPlace(ctx: HandlerContext, mailboxArg: string, ope
   if (!ref || !mailbox || !rights.includes('l')) throw new CommandError({ status: 'NO', code: { kind: 'NONEXISTENT' }, text: 'Mailbox does not exist' });
   if (!metadataRightsAllow(rights))
     throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (annotations need "l" and one of "rswip")' });
-  // A /private value refers to its user's account row in the mailbox's database.
-  const { repositories } = ctx.deps;
-  if (operation === 'set' && ref.repository !== repositories.primary && ref.repository !== ctx.session.home.repository) {
-    await ref.repository.accounts.adoptAccount(account);
-  }
+  // A /private value refers to its user's account row in the mailbox's database (its home has it already).
+  if (operation === 'set' && ref.repository !== ctx.session.home.repository) await ctx.deps.repositories.adoptAccount(account, ref.repository);
   return {
     repository: ref.repository,
     store: ref.repository.store,

@@ -6,13 +6,18 @@
 //   UIDVALIDITY). Moving an account to another repository gives its mailboxes
 //   new ids, so their MAILBOXIDs change then (UIDVALIDITY does not).
 // - EMAILID: the blob id (SHA-256 of the content): copies, moves and identical
-//   appends share it, as RFC 8474 5.1 allows.
+//   appends share it, as RFC 8474 5.1 allows. SEARCH EMAILID is the store's
+//   query on the message's blob id (SearchQuery 'blob'), answered in SQL.
 // - THREADID: a hash of the thread's root message-id as the message itself
 //   names it (the first References id, else the In-Reply-To id, else its own
 //   Message-ID; a message with none of them is a thread of its own, keyed by
 //   its blob). It depends only on the message's content, so it is the same for
 //   the same EMAILID and never changes once reported (5.2), and related
-//   messages in different mailboxes share it.
+//   messages in different mailboxes share it. The store cannot answer
+//   SEARCH THREADID: the root is chosen by parsing msg-ids out of the stored
+//   index (the folded search text has lost their case), and SQLite has no
+//   SHA-256; it would need a column written at ingest (and filled for the
+//   messages stored before). So that search reads the mailbox's messages.
 // All start with a letter and use only [A-Za-z0-9_-] (objectid, RFC 8474 7).
 
 import { createHash } from 'node:crypto';
@@ -39,8 +44,15 @@ export function mailboxObjectId(mailbox: Pick<MailboxInfo, 'id' | 'uidValidity'>
   return repository === DEFAULT_REPOSITORY ? base : `${base}_${hashHex(repository, 8)}`;
 }
 
+const EMAIL_PREFIX = 'M';
+
 export function emailObjectId(blobId: BlobId): string {
-  return `M${blobId}`;
+  return `${EMAIL_PREFIX}${blobId}`;
+}
+
+/** The blob an EMAILID names, or null for an id that is no EMAILID of ours (it matches nothing). */
+export function emailObjectIdBlob(emailId: string): BlobId | null {
+  return emailId.startsWith(EMAIL_PREFIX) && emailId.length > EMAIL_PREFIX.length ? emailId.slice(EMAIL_PREFIX.length) : null;
 }
 
 /** The message-id a message names as its thread's root (null when it names none). */
@@ -57,66 +69,39 @@ export function threadObjectId(blobId: BlobId, index: MessageIndex): string {
 const NOTHING: SearchKey = { kind: 'NOT', key: { kind: 'ALL' } };
 const CHUNK = 1000;
 
-function usesObjectIds(key: SearchKey): boolean {
-  switch (key.kind) {
-    case 'EMAILID':
-    case 'THREADID':
-      return true;
-    case 'NOT':
-      return usesObjectIds(key.key);
-    case 'OR':
-      return usesObjectIds(key.left) || usesObjectIds(key.right);
-    case 'AND':
-      return key.keys.some(usesObjectIds);
-    default:
-      return false;
-  }
-}
-
 /**
- * Replaces the EMAILID/THREADID search keys (RFC 8474 6) by the UIDs of the
- * messages the session knows that carry that id. The store has no column for
- * them, so this reads the metadata (and, for THREADID, the stored index) of
- * the selected mailbox's messages: only done when a search uses these keys.
+ * Replaces the THREADID search keys (RFC 8474 6) by the UIDs of the messages
+ * the session knows that carry that id. The store cannot answer them (see
+ * above), so this reads the metadata and the stored index of the selected
+ * mailbox's messages: call it only for a search that uses THREADID. EMAILID
+ * is left to the store (toQuery in search-query.ts).
  */
-export async function resolveObjectIdKeys(session: Session, key: SearchKey): Promise<SearchKey> {
-  if (!usesObjectIds(key)) return key;
+export async function resolveThreadIdKeys(session: Session, key: SearchKey): Promise<SearchKey> {
   const sel = session.selected!;
   const store = session.deps.store;
-  const wantsThreads = JSON.stringify(key).includes('"THREADID"');
-  const byEmail = new Map<string, number[]>();
   const byThread = new Map<string, number[]>();
-  const add = (map: Map<string, number[]>, id: string, uid: number): void => {
-    const list = map.get(id);
-    if (list) list.push(uid);
-    else map.set(id, [uid]);
-  };
   const uids = sel.view.allUids();
   const threadOfBlob = new Map<BlobId, string>();
   for (let i = 0; i < uids.length; i += CHUNK) {
     const metas: MessageMeta[] = await store.fetchMessages(sel.mailbox.id, MailboxView.toUidSet(uids.slice(i, i + CHUNK)));
     for (const m of metas) {
       if (m.expungedModseq !== null) continue;
-      add(byEmail, emailObjectId(m.blobId), m.uid);
-      if (!wantsThreads) continue;
       let thread = threadOfBlob.get(m.blobId);
       if (thread === undefined) {
         thread = threadObjectId(m.blobId, await store.getIndex(m.blobId));
         threadOfBlob.set(m.blobId, thread);
       }
-      add(byThread, thread, m.uid);
+      const list = byThread.get(thread);
+      if (list) list.push(m.uid);
+      else byThread.set(thread, [m.uid]);
     }
   }
-  const toKey = (found: number[] | undefined): SearchKey => {
-    if (!found || found.length === 0) return NOTHING;
-    return { kind: 'UID', set: compressUids(found) };
-  };
   const rewrite = (k: SearchKey): SearchKey => {
     switch (k.kind) {
-      case 'EMAILID':
-        return toKey(byEmail.get(k.id));
-      case 'THREADID':
-        return toKey(byThread.get(k.id));
+      case 'THREADID': {
+        const found = byThread.get(k.id);
+        return found ? { kind: 'UID', set: compressUids(found) } : NOTHING;
+      }
       case 'NOT':
         return { kind: 'NOT', key: rewrite(k.key) };
       case 'OR':

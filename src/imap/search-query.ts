@@ -10,7 +10,7 @@ import type { SearchQuery } from '../mail/types.js';
 import type { SearchKey, SeqRange, SequenceSet } from '../protocol/imap/ast.js';
 import type { MailStore } from '../mail/ports.js';
 import { CommandError, type SelectedMailbox } from './context.js';
-import { resolveObjectIdKeys } from './object-id.js';
+import { emailObjectIdBlob, resolveThreadIdKeys } from './object-id.js';
 import type { Session } from './session.js';
 import { toSortable, type SortableMessage } from './sorting.js';
 import { MailboxView } from './view.js';
@@ -58,9 +58,9 @@ export function uidsAtMessageNumbers(ranges: readonly SeqRange[], view: MailboxV
   return uids;
 }
 
-/** The domain query for `key` in the selected mailbox (EMAILID/THREADID resolved through the store). */
+/** The domain query for `key` in the selected mailbox (THREADID resolved through the store's messages first). */
 export async function selectedQuery(session: Session, key: SearchKey): Promise<SearchQuery> {
-  return toQuery(await resolveObjectIdKeys(session, key), session);
+  return toQuery(searchKeyUses(key, 'THREADID') ? await resolveThreadIdKeys(session, key) : key, session);
 }
 
 /**
@@ -144,7 +144,7 @@ function uidQuery(set: SequenceSet, session: Session): SearchQuery {
   };
 }
 
-/** The domain query for an IMAP search key (EMAILID/THREADID must be resolved first, object-id.ts). */
+/** The domain query for an IMAP search key (THREADID must be resolved first, object-id.ts). */
 export function toQuery(key: SearchKey, session: Session): SearchQuery {
   switch (key.kind) {
     case 'ALL':
@@ -176,10 +176,13 @@ export function toQuery(key: SearchKey, session: Session): SearchQuery {
       return { kind: 'modseq', op: 'ge', modseq: key.modseq };
     case 'age':
       return { kind: 'age', op: key.op, seconds: key.seconds };
-    case 'EMAILID':
+    case 'EMAILID': {
+      const blobId = emailObjectIdBlob(key.id);
+      return blobId === null ? NOTHING : { kind: 'blob', blobId };
+    }
     case 'THREADID':
-      // resolveObjectIdKeys (object-id.ts) turns these into UID sets first.
-      throw new Error(`${key.kind} search key was not resolved`);
+      // resolveThreadIdKeys (object-id.ts) turns it into a UID set first.
+      throw new Error('THREADID search key was not resolved');
     case 'NOT':
       return { kind: 'not', query: toQuery(key.key, session) };
     case 'OR':

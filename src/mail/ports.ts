@@ -80,6 +80,11 @@ export interface Directory {
 
 export interface CreateMailboxOptions {
   specialUse?: SpecialUse | null;
+  /**
+   * A mailbox of the same repository whose ACL the new one gets, in the
+   * creating transaction (RFC 4314 4: a new mailbox inherits its parent's).
+   */
+  aclFrom?: MailboxId;
 }
 
 /**

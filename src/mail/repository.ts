@@ -5,9 +5,9 @@
 // Mailbox ids are only unique inside a repository, so change events carry
 // the repository's name.
 
-import { MailError } from './errors.js';
+import { isMailError, MailError } from './errors.js';
 import type { BlobStore, Directory, EventBus, IngestPipeline, MailStore } from './ports.js';
-import type { Account, AccountId } from './types.js';
+import type { Account, AccountId, QuotaLimits } from './types.js';
 
 /** The repository the config names directly (the SQLite file, or storage.postgres_url). */
 export const DEFAULT_REPOSITORY = 'default';
@@ -23,7 +23,8 @@ export interface Repository {
    * The account rows of this repository's own database: for the default
    * repository the directory of record itself; elsewhere copies made by
    * adoptAccount, which quota changes and deletions must also reach (the
-   * store checks quota and cascades deletes against them).
+   * store checks quota and cascades deletes against them). Changed through
+   * Repositories' account methods, which keep them in step.
    */
   readonly accounts: Directory;
   /**
@@ -74,9 +75,19 @@ export interface ReplicaReport {
 
 /** Every repository a server may reach, opened on first use. */
 export interface Repositories {
+  /**
+   * The directory of record. Accounts are created, deleted and given quotas
+   * through the methods below, which also change their rows in the
+   * repository holding them (Repository.accounts).
+   */
   readonly directory: Directory;
   /** The repository named DEFAULT_REPOSITORY, always open. */
   readonly primary: Repository;
+  /**
+   * Repositories besides the default one can be registered and accounts
+   * moved between them (a cluster); false for the embedded server's one.
+   */
+  readonly multiRepository: boolean;
   /** The repository holding the account's mailboxes. NOT_FOUND (unknown name) or UNAVAILABLE. */
   forAccount(account: Pick<Account, 'repository'>): Promise<Repository>;
   /** A repository by name. NOT_FOUND when the directory has none of that name; UNAVAILABLE when it cannot be opened. */
@@ -85,17 +96,105 @@ export interface Repositories {
   opened(): Repository[];
   /** Every repository the directory knows, opened; those that cannot be reached now are left out. */
   all(): Promise<Repository[]>;
+  /** Creates the account in the directory, its mailboxes to be in `repository`, and its row there. ALREADY_EXISTS. */
+  createAccount(name: string, passwordHash: string, repository: Repository): Promise<Account>;
+  /**
+   * Copies the directory's account into `repository`'s database (no
+   * credentials; nothing if it is there), with `quota` when given, so that
+   * mailboxes and /private annotations there can belong to it. Nothing for
+   * the default repository, whose rows are the directory's own.
+   */
+  adoptAccount(account: Pick<Account, 'id' | 'name' | 'repository'>, repository: Repository, quota?: QuotaLimits): Promise<void>;
+  /** Deletes the account: its row in its repository (and so its mailboxes there) first, then the directory's. NOT_FOUND. */
+  deleteAccount(account: Pick<Account, 'name' | 'repository'>): Promise<void>;
+  /** Sets the account's quota in the directory and in its repository. NOT_FOUND. */
+  setQuota(account: Pick<Account, 'name' | 'repository'>, limits: QuotaLimits): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * The account rows of `repo`'s own database that must follow the directory
- * when an account is adopted, deleted or given a quota (Repository.accounts:
- * copies made by adoptAccount), or null for the default repository, whose
- * rows are the directory's own and so already changed.
+ * What every registry shares: the account methods, which change the
+ * directory and the account rows of the repository concerned together.
  */
-export function adoptedAccounts(repos: Pick<Repositories, 'primary'>, repo: Repository): Directory | null {
-  return repo === repos.primary ? null : repo.accounts;
+export abstract class AccountKeepingRepositories implements Repositories {
+  abstract readonly directory: Directory;
+  abstract readonly primary: Repository;
+  abstract readonly multiRepository: boolean;
+  abstract byName(name: string): Promise<Repository>;
+  abstract opened(): Repository[];
+  abstract all(): Promise<Repository[]>;
+  abstract close(): Promise<void>;
+
+  forAccount(account: Pick<Account, 'repository'>): Promise<Repository> {
+    return this.byName(account.repository);
+  }
+
+  /**
+   * The account rows of `repository`'s own database that must follow the
+   * directory (copies made by adoptAccount), or null for the default
+   * repository, whose rows are the directory's own and so already changed.
+   */
+  private adopted(repository: Repository): Directory | null {
+    return repository.name === this.primary.name ? null : repository.accounts;
+  }
+
+  async createAccount(name: string, passwordHash: string, repository: Repository): Promise<Account> {
+    const account = await this.directory.createAccount(name, passwordHash, { repository: repository.name });
+    await this.adoptAccount(account, repository);
+    return account;
+  }
+
+  async adoptAccount(account: Pick<Account, 'id' | 'name' | 'repository'>, repository: Repository, quota?: QuotaLimits): Promise<void> {
+    const adopted = this.adopted(repository);
+    if (!adopted) return;
+    await adopted.adoptAccount(account);
+    if (quota) await adopted.setQuota(account.name, quota);
+  }
+
+  async deleteAccount(account: Pick<Account, 'name' | 'repository'>): Promise<void> {
+    // Mailboxes first: a failure leaves the account, so the deletion can be tried again.
+    await this.adopted(await this.forAccount(account))
+      ?.deleteAccount(account.name)
+      .catch((err: unknown) => {
+        if (!isMailError(err, 'NOT_FOUND')) throw err;
+      });
+    await this.directory.deleteAccount(account.name);
+  }
+
+  async setQuota(account: Pick<Account, 'name' | 'repository'>, limits: QuotaLimits): Promise<void> {
+    await this.directory.setQuota(account.name, limits);
+    await this.adopted(await this.forAccount(account))?.setQuota(account.name, limits);
+  }
+}
+
+/** One repository, the default one (singleRepository). */
+class SingleRepository extends AccountKeepingRepositories {
+  readonly multiRepository = false;
+
+  constructor(
+    readonly directory: Directory,
+    readonly primary: Repository,
+    private readonly onClose?: () => Promise<void>,
+  ) {
+    super();
+  }
+
+  async byName(name: string): Promise<Repository> {
+    if (name === this.primary.name) return this.primary;
+    throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(name)}`);
+  }
+
+  opened(): Repository[] {
+    return [this.primary];
+  }
+
+  async all(): Promise<Repository[]> {
+    return [this.primary];
+  }
+
+  async close(): Promise<void> {
+    await this.onClose?.();
+  }
 }
 
 /** The embedded server's registry: one repository, nothing else to open. */
@@ -104,20 +203,5 @@ export function singleRepository(
   repository: Omit<Repository, 'name' | 'accounts'> & { name?: string },
   onClose?: () => Promise<void>,
 ): Repositories {
-  const primary: Repository = { ...repository, name: repository.name ?? DEFAULT_REPOSITORY, accounts: directory };
-  const byName = async (name: string): Promise<Repository> => {
-    if (name === primary.name) return primary;
-    throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(name)}`);
-  };
-  return {
-    directory,
-    primary,
-    forAccount: (account) => byName(account.repository),
-    byName,
-    opened: () => [primary],
-    all: async () => [primary],
-    close: async () => {
-      await onClose?.();
-    },
-  };
+  return new SingleRepository(directory, { ...repository, name: repository.name ?? DEFAULT_REPOSITORY, accounts: directory }, onClose);
 }

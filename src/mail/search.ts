@@ -152,6 +152,7 @@ export interface SearchColumns {
   internalDate: string; // ms
   saveDate: string; // ms
   size: string;
+  blobId: string;
   sentDay: string; // "YYYY-MM-DD" or NULL
   headerText: string;
   bodyText: string;
@@ -250,6 +251,8 @@ export function compileSearch(
           ? `(${cols.internalDate} < ${p((target + 1) * 1000)})`
           : `(${cols.internalDate} >= ${p(target * 1000)})`;
       }
+      case 'blob':
+        return `(${cols.blobId} = ${p(q.blobId)})`;
       case 'not':
         return `(NOT ${walk(q.query)})`;
       case 'or':

@@ -148,6 +148,8 @@ export type SearchQuery =
   | { kind: 'modseq'; op: 'ge'; modseq: number }
   /** Age in seconds relative to now (WITHIN OLDER/YOUNGER). */
   | { kind: 'age'; op: 'older' | 'younger'; seconds: number }
+  /** The message's content is this blob (EMAILID, RFC 8474: src/imap/object-id.ts). */
+  | { kind: 'blob'; blobId: BlobId }
   | { kind: 'not'; query: SearchQuery }
   | { kind: 'or'; left: SearchQuery; right: SearchQuery }
   | { kind: 'and'; queries: SearchQuery[] };

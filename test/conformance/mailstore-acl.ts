@@ -44,6 +44,33 @@ export function mailStoreAclConformance(withCtx: (fn: (c: Ctx) => Promise<void>)
         assert.deepEqual(await store.getAcl(again.id), []);
       }));
 
+    test("createMailbox with aclFrom gets that mailbox's ACL, also when it re-creates a \\Noselect placeholder", () =>
+      withCtx(async ({ store, accountId }) => {
+        const base = uniqueName('Inherit');
+        const parent = await store.createMailbox(accountId, base);
+        await store.setAcl(parent.id, 'zoe', 'lrk');
+        await store.setAcl(parent.id, 'anyone', 'l');
+        const child = await store.createMailbox(accountId, `${base}/child`, { aclFrom: parent.id, specialUse: '\\Archive' });
+        const inherited = [
+          { identifier: 'anyone', rights: 'l' },
+          { identifier: 'zoe', rights: 'lrk' },
+        ];
+        assert.deepEqual(await store.getAcl(child.id), inherited);
+        assert.equal(child.specialUse, '\\Archive');
+        assert.deepEqual(await store.getAcl(parent.id), inherited, 'the source keeps its own');
+        // A placeholder made selectable again (its ACL went with DELETE).
+        await store.createMailbox(accountId, `${base}/child/grandchild`);
+        await store.deleteMailbox(accountId, `${base}/child`);
+        const again = await store.createMailbox(accountId, `${base}/child`, { aclFrom: parent.id });
+        assert.equal(again.id, child.id);
+        assert.deepEqual(await store.getAcl(again.id), inherited);
+        // Without aclFrom, none; a source without entries gives none.
+        const plain = await store.createMailbox(accountId, `${base}/plain`);
+        assert.deepEqual(await store.getAcl(plain.id), []);
+        const fromBare = await store.createMailbox(accountId, `${base}/plain/sub`, { aclFrom: plain.id });
+        assert.deepEqual(await store.getAcl(fromBare.id), []);
+      }));
+
     test('mailboxesWithAcl finds the mailboxes with an entry for any identifier, with their whole ACL', () =>
       withCtx(async ({ store, accountId }) => {
         const user = uniqueName('reader');

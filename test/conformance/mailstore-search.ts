@@ -118,6 +118,26 @@ export function mailStoreSearchConformance(withCtx: (fn: (c: Ctx) => Promise<voi
       assert.deepEqual(await search({ kind: 'age', op: 'younger', seconds: 3600 }), []);
     });
 
+    run('blob (EMAILID): the messages of this mailbox with that content, live only', async (search, c) => {
+      const blob = (m: { blobId: string }): SearchQuery => ({ kind: 'blob', blobId: m.blobId });
+      assert.deepEqual(await search(blob(m2)), [2]);
+      assert.deepEqual(await search({ kind: 'blob', blobId: 'f'.repeat(64) }), []);
+      assert.deepEqual(await search({ kind: 'not', query: blob(m2) }), [1, 3]);
+      assert.deepEqual(await search({ kind: 'or', left: blob(m1), right: blob(m3) }), [1, 3]);
+      const mb = (await c.store.getMailbox(c.accountId, 'search'))!;
+      // The same content appended again, and copied here from another mailbox: they share the id.
+      assert.deepEqual(await c.append(mb, [{ m: m2 }]), [4]);
+      const other = await c.store.createMailbox(c.accountId, 'search-other');
+      await c.append(other, [{ m: m1 }]);
+      await c.store.copyMessages(other.id, [{ start: 1, end: 1 }], mb.id);
+      assert.deepEqual(await search(blob(m2)), [2, 4]);
+      assert.deepEqual(await search(blob(m1)), [1, 5]);
+      assert.deepEqual(await c.store.search(other.id, blob(m2)), [], 'another mailbox holding none');
+      await c.store.storeFlags(mb.id, [{ start: 2, end: 2 }], 'add', ['\\Deleted']);
+      await c.store.expunge(mb.id);
+      assert.deepEqual(await search(blob(m2)), [4]);
+    });
+
     run('not, or, and; expunged messages never match', async (search, c) => {
       assert.deepEqual(await search({ kind: 'not', query: { kind: 'flag', flag: '\\Seen', present: true } }), [2, 3]);
       assert.deepEqual(

@@ -376,12 +376,16 @@ describe('petrel user move', () => {
     assert.equal((await cli(['user', 'move', 'alice', 'nowhere'])).code, 64);
   });
 
-  test('embedded mode: a usage error', async () => {
+  test('embedded mode: a usage error (as repo add)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'petrel-move-'));
     try {
-      const r = await runCli({ ...process.env, PETREL_DATA_DIR: dir, PETREL_LOG_LEVEL: 'warn' }, ['user', 'move', 'alice', 'b']);
+      const env = { ...process.env, PETREL_DATA_DIR: dir, PETREL_LOG_LEVEL: 'warn' };
+      const r = await runCli(env, ['user', 'move', 'alice', 'b']);
       assert.equal(r.code, 64);
       assert.match(r.stderr, /cluster mode only/);
+      const add = await runCli(env, ['repo', 'add', 'b', 'postgres://localhost/b']);
+      assert.equal(add.code, 64);
+      assert.match(add.stderr, /cluster mode only/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

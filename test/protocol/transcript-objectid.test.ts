@@ -95,11 +95,18 @@ describe('OBJECTID', () => {
     await c.run('f UID SEARCH NOT THREADID ' + thread[0], ['* SEARCH 3', 'f OK UID SEARCH completed']);
     await c.run('g SEARCH OR EMAILID ' + email[2] + ' EMAILID Mnothing', ['* SEARCH 3', 'g OK SEARCH completed']);
     await c.run('h SEARCH THREADID Tnothing', ['* SEARCH', 'h OK SEARCH completed']);
+    await c.run('h2 UID SEARCH NOT EMAILID ' + email[1], ['* SEARCH 1 3', 'h2 OK UID SEARCH completed']);
+    await c.run('h3 SEARCH EMAILID ' + thread[0], ['* SEARCH', 'h3 OK SEARCH completed']);
+    await c.run('h4 SEARCH EMAILID M', ['* SEARCH', 'h4 OK SEARCH completed']);
+    await c.run('h5 SEARCH EMAILID ' + email[0] + ' THREADID ' + thread[0], ['* SEARCH 1', 'h5 OK SEARCH completed']);
+    // The same content delivered again is the same email (RFC 8474 5.1).
+    await ts.deliver('alice', 'renamed', B);
     c.send('i SELECT renamed\r\n');
     const sel = await c.until('i');
     assert.equal(sel[sel.length - 1], 'i OK [READ-WRITE] SELECT completed');
     await c.run('j FETCH 1 (EMAILID THREADID)', [`* 1 FETCH (EMAILID (${email[1]}) THREADID (${thread[1]}))`, 'j OK FETCH completed']);
-    await c.run('k SEARCH EMAILID ' + email[1], ['* SEARCH 1', 'k OK SEARCH completed']);
+    await c.run('k SEARCH EMAILID ' + email[1], ['* SEARCH 1 2', 'k OK SEARCH completed']);
+    await c.run('l SEARCH NOT EMAILID ' + email[1], ['* SEARCH', 'l OK SEARCH completed']);
   });
 
   test('errors: an objectid is 1*255 of A-Z a-z 0-9 _ -', async () => {
@@ -125,7 +132,7 @@ describe('OBJECTID', () => {
       assert.deepEqual(await flow.search({ emailId: seen[2]!.emailId! }, { uid: true }), [3]);
       assert.deepEqual(await flow.search({ threadId: seen[0]!.threadId! }, { uid: true }), [1, 2]);
       const status = await flow.status('renamed', { messages: true });
-      assert.equal(status && status.messages, 1);
+      assert.equal(status && status.messages, 2);
     } finally {
       await flow.logout();
     }

@@ -94,6 +94,7 @@ describe('WITHIN: the comparison is to the second, inclusive (RFC 5032 2)', () =
     internalDate: 'idate',
     saveDate: 'sdate',
     size: 'size',
+    blobId: 'blob',
     sentDay: 'sent',
     headerText: 'hdr',
     bodyText: 'body',

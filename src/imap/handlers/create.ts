@@ -31,9 +31,10 @@ export const createHandler: Handler<CommandOf<'CREATE'>> = async ({ session, com
   // RFC 4314 4: "k" on the nearest existing parent; a new one inherits the parent's ACL.
   const { rights, parent } = await session.access.parentRights(ref);
   if (!rights.includes('k')) throw new CommandError({ status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (needs the "k" right on the parent)' });
-  const store = ref.repository.store;
-  const created = await store.createMailbox(ref.owner.id, ref.name, specialUse ? { specialUse } : {});
-  if (parent) for (const e of await store.getAcl(parent.id)) await store.setAcl(created.id, e.identifier, e.rights);
+  const created = await ref.repository.store.createMailbox(ref.owner.id, ref.name, {
+    ...(specialUse && { specialUse }),
+    ...(parent && { aclFrom: parent.id }),
+  });
   session.publishMailboxesChanged(ref);
   // RFC 8474 4.1: every successful CREATE names the new MAILBOXID.
   return { status: 'OK', code: { kind: 'MAILBOXID', id: mailboxObjectId(created, ref.repository.name) }, text: 'CREATE completed' };

@@ -16,14 +16,14 @@ import {
   type RepositoryRow,
 } from '../shared/repositories.js';
 import { ACCOUNT_COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
-import { pgGuard, type Pg } from './pg.js';
+import { pgGuard, pgIdempotent, type Pg } from './pg.js';
 
 export class PostgresDirectory implements Directory {
-  /** Reads (and the repeatable adoptAccount) are retried once after a lost connection (fail-over). */
-  private readonly read: { sql: Pg; idempotent: true };
+  constructor(private readonly sql: Pg) {}
 
-  constructor(private readonly sql: Pg) {
-    this.read = { sql, idempotent: true };
+  /** A read: retried once after a lost connection (fail-over). */
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    return pgIdempotent(this.sql, fn);
   }
 
   private get columns() {
@@ -31,12 +31,12 @@ export class PostgresDirectory implements Directory {
   }
 
   async findAccount(name: string): Promise<Account | null> {
-    const [row] = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE name = ${name}`, this.read);
+    const [row] = await this.read(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE name = ${name}`);
     return row ? toAccount(row) : null;
   }
 
   async getAccount(id: AccountId): Promise<Account | null> {
-    const [row] = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE id = ${id}`, this.read);
+    const [row] = await this.read(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE id = ${id}`);
     return row ? toAccount(row) : null;
   }
 
@@ -44,7 +44,7 @@ export class PostgresDirectory implements Directory {
     if (name.length === 0) throw new MailError('INVALID_NAME', 'account name is empty');
     const repository = options.repository ?? DEFAULT_REPOSITORY;
     if (repository !== DEFAULT_REPOSITORY) {
-      const found = await pgGuard(() => this.sql`SELECT 1 FROM repositories WHERE name = ${repository}`, this.read);
+      const found = await this.read(() => this.sql`SELECT 1 FROM repositories WHERE name = ${repository}`);
       if (found.length === 0) throw new MailError('NOT_FOUND', `no repository named ${JSON.stringify(repository)}`);
     }
     // The unique constraint decides between concurrent creators (-> ALREADY_EXISTS).
@@ -56,15 +56,16 @@ export class PostgresDirectory implements Directory {
   }
 
   async adoptAccount(account: Pick<Account, 'id' | 'name' | 'repository'>): Promise<void> {
-    await pgGuard(
+    // Repeatable: a second run finds the row there.
+    await pgIdempotent(
+      this.sql,
       () => this.sql`INSERT INTO accounts (id, name, password_hash, created_at, repository, disabled)
         VALUES (${account.id}, ${account.name}, '', ${Date.now()}, ${account.repository}, true) ON CONFLICT DO NOTHING`,
-      this.read,
     );
   }
 
   async listRepositories(): Promise<RepositoryEntry[]> {
-    const rows = await pgGuard(() => this.sql.unsafe<RepositoryRow[]>(`SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY name`), this.read);
+    const rows = await this.read(() => this.sql.unsafe<RepositoryRow[]>(`SELECT ${REPOSITORY_COLUMNS} FROM repositories ORDER BY name`));
     return rows.map(toRepositoryEntry);
   }
 
@@ -107,15 +108,12 @@ export class PostgresDirectory implements Directory {
   }
 
   async listAccounts(): Promise<Account[]> {
-    const rows = await pgGuard(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts ORDER BY name`, this.read);
+    const rows = await this.read(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts ORDER BY name`);
     return rows.map(toAccount);
   }
 
   async getQuota(name: string): Promise<QuotaLimits> {
-    const [row] = await pgGuard(
-      () => this.sql<QuotaRow[]>`SELECT quota_storage, quota_messages FROM accounts WHERE name = ${name}`,
-      this.read,
-    );
+    const [row] = await this.read(() => this.sql<QuotaRow[]>`SELECT quota_storage, quota_messages FROM accounts WHERE name = ${name}`);
     if (!row) throw new MailError('NOT_FOUND', `account ${name} does not exist`);
     return toQuotaLimits(row);
   }

@@ -41,7 +41,7 @@ import * as messages from './messages.js';
 import * as metadata from './metadata.js';
 import * as userImport from './user-import.js';
 import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
-import { pgGuard, pgRead, pgTransaction, type Pg, type PgTx } from './pg.js';
+import { pgIdempotent, pgRead, pgTransaction, type Pg, type PgTx } from './pg.js';
 import type { ReadFloor, ReadRouter } from './read-routing.js';
 
 /**
@@ -69,6 +69,7 @@ const PG_ACL = {
   mailboxExists: numberedPlaceholders(ACL_SQL.mailboxExists),
   upsert: numberedPlaceholders(ACL_SQL.upsert),
   remove: numberedPlaceholders(ACL_SQL.remove),
+  copy: numberedPlaceholders(ACL_SQL.copy),
   withAcl: numberedPlaceholders(ACL_SQL.mailboxesWithAcl('identifier = ANY(?::text[])')),
 };
 
@@ -105,12 +106,12 @@ export class PostgresMailStore implements MailStore {
 
   /** One statement outside a transaction. All of ours are reads or repeatable (idempotent) writes: retried once after a lost connection. */
   private guard<T>(fn: () => Promise<T>): Promise<T> {
-    return pgGuard(fn, { sql: this.sql, idempotent: true });
+    return pgIdempotent(this.sql, fn);
   }
 
   /** A single-statement metadata read: on a replica past the reader's floor, else the primary. */
   private read<T>(fn: (sql: Pg) => Promise<T>): Promise<T> {
-    const run = (sql: Pg) => pgGuard(() => fn(sql), { sql, idempotent: true });
+    const run = (sql: Pg) => pgIdempotent(sql, fn);
     return this.router && this.floor ? this.router.readMetadata(this.floor, run) : run(this.sql);
   }
 
@@ -179,7 +180,11 @@ export class PostgresMailStore implements MailStore {
   }
 
   async createMailbox(accountId: AccountId, name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
-    return this.write((tx) => mailboxes.createMailbox(tx, accountId, name, options.specialUse ?? null));
+    return this.write(async (tx) => {
+      const created = await mailboxes.createMailbox(tx, accountId, name, options.specialUse ?? null);
+      if (options.aclFrom !== undefined) await tx.unsafe(PG_ACL.copy, [created.id, options.aclFrom], { prepare: true });
+      return created;
+    });
   }
 
   async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
@@ -253,7 +258,7 @@ export class PostgresMailStore implements MailStore {
   async getIndex(blobId: BlobId): Promise<MessageIndex> {
     const cached = this.indexCache.get(blobId);
     if (cached) return cached;
-    const query = (sql: Pg) => pgGuard(() => sql<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`, { sql, idempotent: true });
+    const query = (sql: Pg) => pgIdempotent(sql, (db) => db<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`);
     // The index of a blob never changes: any replica that has it will do.
     const [row] = this.router ? await this.router.readImmutable(query, (rows) => rows.length === 0) : await query(this.sql);
     if (!row) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);

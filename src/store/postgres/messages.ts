@@ -304,6 +304,12 @@ export async function copyMessages(tx: PgTx, source: MailboxId, uids: UidSet, ta
   return copyRows(tx, source, rows, targetRow);
 }
 
+/** True when the two mailboxes belong to different accounts (quota: what moves between them adds to the target's usage). */
+async function acrossAccounts(tx: PgTx, a: MailboxId, b: MailboxId): Promise<boolean> {
+  const [owners] = await tx<Array<{ n: string }>>`SELECT count(DISTINCT account_id) AS n FROM mailboxes WHERE id IN (${a}, ${b})`;
+  return Number(owners?.n) > 1;
+}
+
 export async function moveMessages(
   tx: PgTx,
   source: MailboxId,
@@ -311,9 +317,7 @@ export async function moveMessages(
   target: MailboxId,
 ): Promise<CopyResult & { expunged: ExpungeResult }> {
   // Within one account a move adds nothing to its usage; across accounts it adds the rows.
-  const [owners] = await tx<Array<{ n: number }>>`SELECT count(DISTINCT account_id) AS n FROM mailboxes
-    WHERE id IN (${source}, ${target})`;
-  const gate = owners && owners.n > 1 ? await enforceCopyQuota(tx, source, uids, target) : null;
+  const gate = (await acrossAccounts(tx, source, target)) ? await enforceCopyQuota(tx, source, uids, target) : null;
   const [sourceRow, targetRow] = await lockPair(tx, source, target);
   const rows = await rowsIn(tx, source, uids, true);
   recheck(gate, rows);
@@ -336,11 +340,9 @@ export async function replaceMessage(
   // The quota check runs before any mailbox lock (see enforceQuota); the size read here is final, a message never changes.
   const [seen] = await rowsIn(tx, source, one, true);
   if (!seen) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
-  const [owners] = await tx<Array<{ n: number }>>`SELECT count(DISTINCT account_id) AS n FROM mailboxes
-    WHERE id IN (${source}, ${target})`;
   // RFC 8508 3.4: within one account only the net change counts.
-  if (Number(owners?.n) === 1) await enforceQuota(tx, target, 0, item.index.size - seen.size);
-  else await enforceQuota(tx, target, 1, item.index.size);
+  if (await acrossAccounts(tx, source, target)) await enforceQuota(tx, target, 1, item.index.size);
+  else await enforceQuota(tx, target, 0, item.index.size - seen.size);
   const [sourceRow, targetRow] = await lockPair(tx, source, target);
   // Expunged by another session before the lock: nothing is done.
   if ((await rowsIn(tx, source, one, true)).length === 0) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);

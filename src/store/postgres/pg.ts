@@ -209,6 +209,15 @@ export async function pgGuard<T>(fn: () => Promise<T>, options: PgGuardOptions =
   }
 }
 
+/**
+ * One statement that may run twice (a read, or a write whose repetition
+ * changes nothing) on `sql`, outside a transaction: retried once after a
+ * lost connection (fail-over).
+ */
+export function pgIdempotent<T>(sql: Pg, fn: (sql: Pg) => Promise<T>): Promise<T> {
+  return pgGuard(() => fn(sql), { sql, idempotent: true });
+}
+
 const MAX_ATTEMPTS = 5;
 
 /** How far one attempt of a transaction got: decides whether it may run again after a lost connection. */

@@ -26,6 +26,9 @@ export const ACL_SQL = {
   upsert: `INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (?, ?, ?)
     ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`,
   remove: `DELETE FROM mailbox_acl WHERE mailbox_id = ? AND identifier = ?`,
+  /** Target, source: the source's entries set on the target (CreateMailboxOptions.aclFrom). */
+  copy: `INSERT INTO mailbox_acl (mailbox_id, identifier, rights) SELECT ?, identifier, rights FROM mailbox_acl WHERE mailbox_id = ?
+    ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`,
   /** `identifierIn`: the dialect's test of `identifier` against the one list parameter. */
   mailboxesWithAcl: (identifierIn: string) => `SELECT ${SHARED_MAILBOX_COLUMNS}, a.identifier, a.rights
     FROM mailboxes m JOIN mailbox_acl a ON a.mailbox_id = m.id

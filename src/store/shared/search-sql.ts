@@ -32,6 +32,7 @@ export const SEARCH_COLUMNS: SearchColumns = {
   internalDate: 'm.internal_date',
   saveDate: 'm.save_date',
   size: 'm.size',
+  blobId: 'm.blob_id',
   sentDay: 'b.sent_day',
   headerText: 't.header_text',
   bodyText: 't.body_text',

@@ -105,7 +105,11 @@ export class SqliteMailStore implements MailStore {
   }
 
   async createMailbox(accountId: AccountId, name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
-    return this.db.writeDurable(() => mailboxes.createMailbox(this.db, accountId, name, options.specialUse ?? null));
+    return this.db.writeDurable(() => {
+      const created = mailboxes.createMailbox(this.db, accountId, name, options.specialUse ?? null);
+      if (options.aclFrom !== undefined) this.db.stmt(ACL_SQL.copy).run(created.id, options.aclFrom);
+      return created;
+    });
   }
 
   async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
