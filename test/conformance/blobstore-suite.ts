@@ -95,6 +95,39 @@ export function blobStoreConformance(name: string, open: () => Promise<BlobStore
         assert.equal(await s.has(sha(data)), false);
       }));
 
+    test('pipeRange: the range in order, each buffer unchanged until its sink promise resolved; NOT_FOUND; sink errors', () =>
+      withStore(async (s) => {
+        assert.ok(s.pipeRange, `${name} has pipeRange (FETCH streams big bodies through it)`);
+        const data = randomBytes(700_000);
+        const { blobId } = await put(s, data);
+        const ranges = [
+          { start: 0, end: data.length },
+          { start: 1, end: 600_001 },
+          { start: 65_535, end: 65_537 },
+          { start: 10, end: 10 },
+          { start: 690_000, end: 900_000 },
+        ];
+        for (const range of ranges) {
+          const got: Buffer[] = [];
+          await s.pipeRange!(blobId, range, async (chunk) => {
+            const copy = Buffer.from(chunk);
+            // Yield: a store reading ahead must use its other buffer meanwhile.
+            await new Promise((resolve) => setImmediate(resolve));
+            assert.ok(chunk.equals(copy), 'chunk changed before its sink promise resolved');
+            got.push(copy);
+          });
+          assert.ok(Buffer.concat(got).equals(data.subarray(range.start, range.end)), `range ${range.start}-${range.end}`);
+        }
+        await assert.rejects(s.pipeRange!('0'.repeat(64), { start: 0, end: 10 }, async () => {}), notFound);
+        await assert.rejects(
+          s.pipeRange!(blobId, { start: 0, end: data.length }, async () => {
+            throw new Error('sink failed');
+          }),
+          /sink failed/,
+        );
+        assert.ok((await s.readBuffer(blobId)).equals(data), 'the store still reads after a failed pipe');
+      }));
+
     test('missing blobs: NOT_FOUND from size, read, readBuffer; has() false; delete is idempotent', () =>
       withStore(async (s) => {
         const missing = sha(randomBytes(16));

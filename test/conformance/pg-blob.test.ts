@@ -44,6 +44,46 @@ describe('PostgresBlobStore', () => {
     }
   });
 
+  test('1 MiB chunks by COPY, read in slices of at most 256 KiB, one connection reused throughout', async () => {
+    const seen: number[] = [];
+    // One connection: a COPY that left it unusable (postgres.js's paused socket) would hang the next read.
+    const s = await PostgresBlobStore.open(url, { max: 1, hooks: { chunkRead: (_id, seq) => seen.push(seq) } });
+    try {
+      const MiB = 1024 * 1024;
+      const data = randomBytes(2 * MiB + 300_000); // two full chunks (COPY while writing), a last one by COPY in the commit
+      const w = s.beginWrite();
+      await w.write(data.subarray(0, MiB + 5)); // bigger than a chunk: split, never joined
+      await w.write(data.subarray(MiB + 5));
+      const { blobId, size } = await w.commit();
+      assert.equal(size, data.length);
+      const rows = await s.sql<Array<{ seq: number; n: number }>>`SELECT c.seq, octet_length(c.data) AS n
+        FROM blob_chunks c JOIN blob_contents b USING (upload_id) WHERE b.blob_id = ${blobId} ORDER BY c.seq`;
+      assert.deepEqual(rows.map((r) => [r.seq, r.n]), [[0, MiB], [1, MiB], [2, 300_000]]);
+
+      const range = { start: MiB - 100, end: 2 * MiB + 200 }; // across both chunk boundaries
+      const parts: Buffer[] = [];
+      await s.pipeRange(blobId, range, async (chunk) => {
+        assert.ok(chunk.length <= 256 * 1024);
+        parts.push(Buffer.from(chunk));
+      });
+      assert.ok(Buffer.concat(parts).equals(data.subarray(range.start, range.end)));
+      // 100 bytes of chunk 0, chunk 1 in four slices, 200 bytes of chunk 2.
+      assert.deepEqual(seen, [0, 1, 1, 1, 1, 2]);
+      assert.deepEqual(parts.map((p) => p.length), [100, 262_144, 262_144, 262_144, 262_144, 200]);
+
+      const whole: Buffer[] = [];
+      for await (const part of s.read(blobId)) whole.push(part as Buffer);
+      assert.ok(Buffer.concat(whole).equals(data));
+      assert.ok((await s.readBuffer(blobId, range)).equals(data.subarray(range.start, range.end)));
+
+      // A small blob: its one chunk goes in the commit's INSERT.
+      const small = await put(s, data.subarray(0, 5000));
+      assert.ok((await s.readBuffer(small.blobId)).equals(data.subarray(0, 5000)));
+    } finally {
+      await s.close();
+    }
+  });
+
   test('GC delete: a blob touched by a deduplicating commit within the grace period is kept', async () => {
     const s = await PostgresBlobStore.open(url);
     try {

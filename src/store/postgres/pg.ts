@@ -2,6 +2,7 @@
 // blob/postgres): the connection pool, transactions with retry, the mapping of
 // PostgreSQL and connection errors to MailError, and versioned migrations.
 
+import { connect as netConnect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import { MailError } from '../../mail/errors.js';
 
@@ -19,6 +20,8 @@ export interface PgConnectOptions {
   idleTimeoutSeconds?: number;
   /** application_name seen in pg_stat_activity (default "petrel"). */
   applicationName?: string;
+  /** TCP_NODELAY on the pool's connections (see noDelaySockets; default off). */
+  noDelay?: boolean;
 }
 
 /** int8 (BIGINT, count(*)) as a JS number: every value we store (UIDs, modseqs, sizes, ms) is far below 2^53. */
@@ -81,6 +84,7 @@ export function connectPostgres(url: string, options: PgConnectOptions = {}): Pg
     onnotice: () => {},
     types: { int8: int8AsNumber },
     connection: { application_name: options.applicationName ?? 'petrel' },
+    ...(options.noDelay ? { socket: noDelaySockets() } : {}),
   }) as unknown as Pg;
   // With several hosts and none primary (between a primary's loss and a
   // promotion), postgres.js tries the hosts in a loop and never fails a
@@ -88,6 +92,27 @@ export function connectPostgres(url: string, options: PgConnectOptions = {}): Pg
   const startMs = connectSeconds * 1000;
   deadlines.set(sql, { startMs, statementMs: startMs + (statementTimeoutMs(url) ?? 60_000) });
   return sql;
+}
+
+/**
+ * postgres.js's `socket` option (a factory it calls for every connection
+ * attempt): TCP connections with Nagle's algorithm off, which postgres.js
+ * 3.4.9 has no option for. With it on, a client message that follows an
+ * unacknowledged small segment waits for the server's delayed ACK (40 ms on
+ * Linux): the CopyDone after a COPY's data always does (libpq sets
+ * TCP_NODELAY). postgres.js leaves the connecting to a given factory, so
+ * this one connects: to the hosts in turn (per pool; postgres.js turns per
+ * connection), target_session_attrs still making postgres.js try the next
+ * one, or to the Unix socket.
+ */
+function noDelaySockets(): (options: { host: string[]; port: number[]; path: string | false }) => Socket {
+  let next = 0;
+  return ({ host, port, path }) => {
+    if (path) return netConnect({ path });
+    const i = next++ % host.length;
+    // host and port: what postgres.js's connection errors name.
+    return Object.assign(netConnect({ host: host[i], port: port[i]!, noDelay: true }), { host: host[i], port: port[i] });
+  };
 }
 
 /** Node and postgres.js codes meaning "the database cannot be reached right now". */
