@@ -21,6 +21,7 @@ import { copyStaged } from '../mail/transfer.js';
 import type { Repositories, Repository } from '../mail/repository.js';
 import type { MailboxInfo } from '../mail/types.js';
 import type { Logger } from '../util/log.js';
+import { chunksOf, useLinearDataPhase } from './data-phase.js';
 import { accountMoving, deliveryFailure, LmtpReply, unknownUser } from './errors.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipient.js';
 
@@ -40,6 +41,7 @@ export class LmtpServer {
 
   constructor(private readonly deps: LmtpServerDeps) {
     this.log = deps.logger.child({ service: 'lmtp' });
+    if (!useLinearDataPhase()) this.log.debug('smtp-server is not the checked version: its own DATA parser is used');
   }
 
   async listen(): Promise<AddressInfo | null> {
@@ -204,7 +206,5 @@ async function targetMailbox(store: MailStore, found: ResolvedRecipient): Promis
  */
 async function* prepend(head: Buffer, stream: Readable): AsyncGenerator<Buffer> {
   yield head;
-  for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
-    yield chunk as Buffer;
-  }
+  yield* chunksOf(stream);
 }

@@ -124,6 +124,28 @@ describe('LMTP delivery', () => {
     assert.ok(f.events.some((e) => e.kind === 'mailbox-changed' && e.accountId === f.alice.id));
   });
 
+  test('a dot-stuffed message written in pieces is stored exactly, dots undone', async () => {
+    const lines = ['From: sender@example.net', 'Subject: dots', ''];
+    for (let i = 0; i < 40; i++) lines.push(i % 3 === 0 ? `..line ${i} starts with a dot` : i % 5 === 0 ? '..' : `line ${i} ${'z'.repeat(i)}`);
+    const wire = Buffer.from(lines.join('\r\n') + '\r\n.\r\n', 'latin1');
+    const c = await LmtpClient.connect(f.port);
+    try {
+      await c.reply();
+      await c.command('LHLO mta.test');
+      await c.command('MAIL FROM:<sender@example.net>');
+      assert.match(await c.command('RCPT TO:<alice+Lists@example.org>'), /^250 /);
+      assert.match(await c.command('DATA'), /^354 /);
+      // Pieces that split "\r\n..", "\r\n." and the final "\r\n.\r\n" (the socket may join them again).
+      for (let pos = 0, n = 1; pos < wire.length; pos += n, n = (n * 7) % 97 + 1) c.write(wire.subarray(pos, pos + n));
+      assert.match(await c.reply(), /^250 /);
+    } finally {
+      c.close();
+    }
+    const expected = Buffer.from('Return-Path: <sender@example.net>\r\n' + lines.map((l) => (l.startsWith('.') ? l.slice(1) : l)).join('\r\n') + '\r\n', 'latin1');
+    const stored = await messagesIn(f, f.alice, 'Lists');
+    assert.deepEqual(stored.at(-1), expected);
+  });
+
   test('SIZE above the limit is refused at MAIL FROM, before DATA', async () => {
     const c = await LmtpClient.connect(f.port);
     try {

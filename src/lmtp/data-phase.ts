@@ -1,0 +1,182 @@
+// The DATA phase of smtp-server (3.21.6), linear. Its SMTPStream looks at
+// every byte of the message in JavaScript for "<LF>." and copies every
+// socket chunk once more to join it to the last 4 bytes of the previous one:
+// a 50 MB delivery cost about 120 ms of CPU there, as much as hashing,
+// indexing and writing the message together.
+//
+// feedDataStream() gives the same bytes, the same end of the message and the
+// same remainder (what follows the final "."), found with Buffer.indexOf (at
+// memchr speed), and joins nothing: the kept bytes of the previous chunk are
+// written on their own before the chunk. The library's own code still runs
+// where the two chunks meet on a "<LF>." (and for the first chunk of a
+// message and small chunks), so every case this does not handle itself is
+// the library's. test/unit/lmtp/data-phase.test.ts compares both on random
+// messages and chunkings.
+//
+// It replaces the method on SMTPStream's prototype (the class is exported as
+// smtp-server/lib/smtp-stream.js), and only for the version it was checked
+// against: another version keeps its own code.
+//
+// chunksOf() reads the resulting data stream for the ingest, chunk by chunk
+// as written (stream.iterator() would join the kept bytes and the chunk
+// again).
+
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+
+type Callback = (err?: Error | null) => void;
+
+/** The smtp-server version whose SMTPStream internals (_lastBytes, _atDataStart, ...) this follows. */
+const CHECKED_VERSION = '3.21.6';
+const LF = 0x0a;
+const CR = 0x0d;
+const DOT = 0x2e;
+const LF_DOT = Buffer.from('\n.');
+/** Bytes held back at the end of a chunk (the library's: a "\r\n.\r\n" may straddle chunks). */
+const KEPT = 4;
+/** Smaller chunks take the library's path (its bounds then need no second thought). */
+const MIN_FAST_CHUNK = 16;
+
+const libraryFeed = SMTPStream.prototype._feedDataStream;
+
+/**
+ * Whether the message so far (kept ++ chunk, as the library sees it) has a
+ * dot after an LF at an offset i in [2, kept.length + 2]: the offsets that
+ * touch the kept bytes or the first 3 of the chunk, which the library handles.
+ */
+function dotNearSeam(kept: Buffer | null, chunk: Buffer): boolean {
+  // Every "\n." in kept ++ chunk[0..3) from offset 1 on has its dot at i <= kept.length + 2.
+  const seam = kept ? Buffer.concat([kept, chunk.subarray(0, 3)]) : chunk.subarray(0, 3);
+  return seam.indexOf(LF_DOT, 1) >= 0;
+}
+
+/** SMTPStream#_feedDataStream with the library's results (see the header); `this` is the parser. */
+export function feedDataStream(this: SMTPStream, chunk: Buffer, done: Callback): void {
+  const kept = this._lastBytes && this._lastBytes.length > 0 ? this._lastBytes : null;
+  const len = chunk.length;
+  if (this._atDataStart || len < MIN_FAST_CHUNK || dotNearSeam(kept, chunk)) {
+    libraryFeed.call(this, chunk, done);
+    return;
+  }
+  const dataStream = this._dataStream!;
+  const k = kept ? kept.length : 0;
+  this._lastBytes = false;
+  // Candidates at chunk offset j >= 3; the library's loop stops before offset len - 2.
+  for (let p = chunk.indexOf(LF_DOT, 2); p >= 0 && p <= len - 4; p = chunk.indexOf(LF_DOT, p + 1)) {
+    const j = p + 1;
+    if (chunk[j - 2] === CR && chunk[j + 1] === CR && chunk[j + 2] === LF) {
+      // "\r\n.\r\n": the message ends before the dot, the rest is the next command(s).
+      this._countDataBytes(k + j);
+      if (kept && dataStream.writable) dataStream.write(kept);
+      this._endDataMode(chunk.subarray(0, j), chunk.subarray(j + 3), done);
+      return;
+    }
+    if (chunk[j + 1] === DOT) {
+      // A stuffed dot: drop it and go on after it (the library yields to the event loop here too).
+      this._countDataBytes(k + j);
+      if (dataStream.writable) {
+        if (kept) dataStream.write(kept);
+        dataStream.write(chunk.subarray(0, j));
+      }
+      const rest = chunk.subarray(j + 1);
+      setImmediate(() => this._feedDataStream(rest, done));
+      return;
+    }
+  }
+  // A copy: the kept bytes must not hold the whole chunk in memory.
+  this._lastBytes = Buffer.from(chunk.subarray(len - KEPT));
+  this._countDataBytes(k + len - KEPT);
+  if (!dataStream.writable) {
+    done();
+    return;
+  }
+  if (kept) dataStream.write(kept);
+  const handled = dataStream.write(chunk.subarray(0, len - KEPT));
+  if (handled || dataStream.destroyed) {
+    done();
+    return;
+  }
+  // A stream the application destroys never drains, it only closes.
+  const onDrain = (): void => {
+    dataStream.removeListener('drain', onDrain);
+    dataStream.removeListener('close', onDrain);
+    done();
+  };
+  dataStream.once('drain', onDrain);
+  dataStream.once('close', onDrain);
+}
+
+/** The library's own method, for the comparison test. */
+export const libraryFeedDataStream = libraryFeed;
+
+/** Installs feedDataStream on SMTPStream when the installed smtp-server is the checked version; true if it is in place. */
+export function useLinearDataPhase(): boolean {
+  const proto = SMTPStream.prototype;
+  if (proto._feedDataStream === feedDataStream) return true;
+  const version = (createRequire(import.meta.url)('smtp-server/package.json') as { version?: string }).version;
+  if (version !== CHECKED_VERSION || proto._feedDataStream !== libraryFeed) return false;
+  proto._feedDataStream = feedDataStream;
+  return true;
+}
+
+/**
+ * The stream's chunks as they were written. Not stream.iterator(): its read()
+ * joins whatever is buffered into one new Buffer, a copy of the message when
+ * the DATA parser writes two pieces per socket chunk (above). The
+ * stream is paused while a chunk waits for the consumer (backpressure) and
+ * left paused, not destroyed, when the consumer stops early.
+ */
+export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: { error: unknown } | null = null;
+  let wake: (() => void) | null = null;
+  const signal = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    queue.push(chunk);
+    stream.pause();
+    signal();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    signal();
+  };
+  const onError = (error: unknown): void => {
+    failure ??= { error };
+    signal();
+  };
+  // Destroyed before its end (the connection went away): the message is incomplete.
+  const onClose = (): void => {
+    if (!ended) onError(new Error('DATA stream closed before its end'));
+  };
+  // Its end or its destruction may have come before we listened.
+  if (stream.readableEnded) return;
+  if (stream.destroyed) throw new Error('DATA stream closed before its end');
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+  try {
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk) {
+        yield chunk;
+        if (queue.length === 0 && !ended) stream.resume();
+        continue;
+      }
+      if (failure) throw (failure as { error: unknown }).error;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    stream.off('close', onClose);
+  }
+}
