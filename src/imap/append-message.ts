@@ -53,8 +53,12 @@ async function stageLiteral(deps: SessionDeps, msg: AppendMessage): Promise<Stag
   return staged;
 }
 
-/** True when the message's top-level header holds an octet >= 0x80 (read by streaming its byte range). */
+/**
+ * True when the message's top-level header holds an octet >= 0x80: as the
+ * ingest saw it while staging, else read by streaming the header's byte range.
+ */
 async function eightBitHeader(deps: SessionDeps, staged: StagedMessage): Promise<boolean> {
+  if (staged.headerEightBit !== undefined) return staged.headerEightBit;
   const { headerStart, bodyStart } = staged.index.root;
   if (bodyStart <= headerStart) return false;
   const stream = deps.blobs.read(staged.blobId, { start: headerStart, end: bodyStart }) as Readable & AsyncIterable<Buffer>;

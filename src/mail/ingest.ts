@@ -62,7 +62,7 @@ export class Ingest implements IngestPipeline {
       }
       const index = indexer.finish();
       const { blobId, size: stored } = await writer.commit();
-      return { blobId, size: stored, index };
+      return { blobId, size: stored, index, headerEightBit: indexer.headerEightBit };
     } catch (err) {
       await writer.abort();
       if (!isMailError(err, 'TOO_BIG')) await iterator.return?.().catch(() => undefined);

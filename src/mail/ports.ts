@@ -382,6 +382,12 @@ export interface StagedMessage {
   blobId: BlobId;
   size: number;
   index: MessageIndex;
+  /**
+   * The top-level header holds an octet >= 0x80 (RFC 6855 4), seen by
+   * stage() while the bytes went by; absent when not known (the APPEND
+   * check then reads the header back from the blob).
+   */
+  headerEightBit?: boolean;
 }
 
 /**

@@ -345,3 +345,48 @@ describe('indexMessage', () => {
     }
   });
 });
+
+describe('MessageIndexer.headerEightBit', () => {
+  /** The definition the APPEND check used to read back from the blob: an octet >= 0x80 in root's header range. */
+  const inHeaderRange = (data: Buffer, index: MessageIndex): boolean =>
+    data.subarray(index.root.headerStart, index.root.bodyStart).some((b) => b >= 0x80);
+
+  test('fixtures and edge cases: the header range decides, not the body', () => {
+    const cases = [
+      ...fx.allFixtures,
+      fx.crlf('Subject: caf\u00e9', '', 'body'),
+      fx.crlf('Subject: plain', '', 'caf\u00e9 only in the body'),
+      Buffer.from('Subject: no blank line, \xff at the end', 'latin1'),
+      Buffer.concat([Buffer.from('X-Long: '), Buffer.alloc(300 * 1024, 0x61), Buffer.from('\xe9\r\n\r\nbody', 'latin1')]),
+      Buffer.alloc(0),
+    ];
+    for (const data of cases) {
+      const indexer = new MessageIndexer();
+      indexer.write(data);
+      const index = indexer.finish();
+      assert.equal(indexer.headerEightBit, inHeaderRange(data, index), data.subarray(0, 60).toString('latin1'));
+    }
+  });
+
+  test('any bytes, any chunking (property)', () => {
+    const line = fc.oneof(
+      fc.constant(''),
+      fc.stringMatching(/^[A-Za-z-]{1,12}: [ -~]{0,30}$/),
+      fc.uint8Array({ minLength: 0, maxLength: 40 }).map((a) => Buffer.from(a).toString('latin1').replace(/[\r\n]/g, '')),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 8 }), fc.boolean(), (lines, sizes, lf) => {
+        const data = Buffer.from(lines.join(lf ? '\n' : '\r\n'), 'latin1');
+        const indexer = new MessageIndexer();
+        for (let pos = 0, k = 0; pos < data.length; k++) {
+          const n = sizes[k % sizes.length]!;
+          indexer.write(data.subarray(pos, pos + n));
+          pos += n;
+        }
+        const index = indexer.finish();
+        assert.equal(indexer.headerEightBit, inHeaderRange(data, index));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

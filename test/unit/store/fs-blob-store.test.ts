@@ -125,3 +125,22 @@ test('pipeRange: the range in reused buffers, each kept until its sink promise r
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('abort after several batches leaves no temp file; the writer refuses more', async () => {
+  const dir = tempDir();
+  try {
+    const s = new FsBlobStore(dir, { fsync: false });
+    const w = s.beginWrite();
+    for (let i = 0; i < 10; i++) await w.write(Buffer.alloc(100_000, i));
+    await w.abort();
+    await assert.rejects(w.write(Buffer.from('x')));
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
+    // The store (and its pooled buffers) still work.
+    const w2 = s.beginWrite();
+    await w2.write(Buffer.alloc(300_000, 1));
+    const { blobId } = await w2.commit();
+    assert.ok((await s.readBuffer(blobId)).equals(Buffer.alloc(300_000, 1)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
