@@ -151,7 +151,9 @@ export async function serve(config: PetrelConfig): Promise<number> {
   }, SHUTDOWN_DEADLINE_MS).unref();
   await shutdown();
   logger.info('stopped');
-  link?.close();
+  // A worker's IPC channel would keep it alive, and closing the channel makes
+  // Node's cluster module exit with 0 whatever happened: exit here, with our code.
+  if (link) process.exit(process.exitCode ?? 0);
   setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_WATCHDOG_MS).unref();
   return 0;
 }
@@ -161,8 +163,10 @@ async function superviseWorkers(config: PetrelConfig): Promise<number> {
   const logger = createLogger(config.log.level);
   const announce = createLogger('info');
   const supervisor = new WorkerSupervisor({ config, logger, onListening: (addresses) => announceListening(announce, addresses) });
+  // Listened for before the workers start: a signal during start-up stops them cleanly too.
+  const stopped = stopSignal();
   await supervisor.start();
-  const signal = await stopSignal();
+  const signal = await stopped;
   logger.info('shutting down', { signal });
   await supervisor.stop();
   logger.info('stopped');

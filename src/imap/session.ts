@@ -519,11 +519,14 @@ export class Session {
       this.homeDeps = this.sessionDeps = withRepository(this.serverDeps, home, account);
       this.mailboxAccess = new MailboxAccess(this.serverDeps.repositories, account, home);
     } catch (err) {
-      this.slots.release(account.name);
+      // dispose() may have released it already (the connection closed meanwhile).
+      if (this.slotUser) this.slots.release(this.slotUser);
       this.slotUser = null;
       throw err;
     }
     await this.ensureDefaultMailboxes(account);
+    // Gone while the account was being opened: dispose() released the slot; stay logged out.
+    if (this.state.kind === 'logout') return { status: 'NO', text: 'Connection closed' };
     this.state = { kind: 'authenticated', account };
     this.log.info('login', { user: account.name });
     return { status: 'OK', code: { kind: 'CAPABILITY', capabilities: this.capabilities() }, text: 'Logged in' };

@@ -49,7 +49,8 @@ function rowHead(uploadId: string, seq: number, size: number): Buffer {
 function writeCopyData(stream: Writable, data: Buffer, failure: () => unknown): Promise<void> {
   return new Promise<void>((resolve, reject) =>
     stream.write(data, (err) => {
-      const failed = err ?? failure();
+      // The server's error (shutdown, timeout, disk full) says more than the local write's.
+      const failed = failure() ?? err;
       if (failed) reject(failed);
       else resolve();
     }),
@@ -113,18 +114,17 @@ export async function copyChunkSliceOut(conn: PgQuery, slice: ChunkSlice, target
       WHERE upload_id = '${slice.uploadId}' AND seq = ${slice.seq}) TO STDOUT (FORMAT binary)`,
   ).readable();
   const parser = new SingleValueParser(target);
-  try {
-    // Read to the end whatever comes: a stream left unread would leave postgres.js's socket paused.
-    for await (const data of stream) parser.push(data as Buffer);
-  } finally {
-    // postgres.js 3.4.9 pauses its socket when a CopyData overfills the
-    // stream's buffer and resumes it only from the stream's read(). When
-    // CopyDone came in the same network read, the stream ends without another
-    // read() and the connection's next query would wait forever
-    // (porsager/postgres#499, fix proposed in #1016). Its read() only resumes
-    // the socket: harmless when it flows.
-    stream._read(0);
-  }
+  // Read to the end whatever comes: a stream left unread would leave postgres.js's socket paused.
+  for await (const data of stream) parser.push(data as Buffer);
+  // postgres.js 3.4.9 pauses its socket when a CopyData overfills the
+  // stream's buffer and resumes it only from the stream's read(). When
+  // CopyDone came in the same network read, the stream ends without another
+  // read() and the connection's next query would wait forever
+  // (porsager/postgres#499, fix proposed in #1016). Its read() only resumes
+  // the socket: harmless when it flows. Only after a normal end: on a lost
+  // connection postgres.js has dropped the socket, and the loop above has
+  // thrown its CONNECTION_CLOSED (which fail-over handling needs to see).
+  stream._read(0);
   return parser.finish();
 }
 

@@ -89,8 +89,12 @@ export class WorkerSupervisor {
     await this.control.close();
   }
 
-  /** Starts worker `id`; resolves with its addresses when it is listening, rejects if it exits first. */
-  private fork(id: number): Promise<WorkerAddresses> {
+  /**
+   * Starts worker `id`; resolves with its addresses when it is listening,
+   * rejects if it exits first. A `restarted` worker is restarted again
+   * whenever it dies; one of the first start is not (start() fails instead).
+   */
+  private fork(id: number, restarted = false): Promise<WorkerAddresses> {
     const worker = cluster.fork({ [WORKER_ID_ENV]: String(id) });
     const previous = this.slots.get(id);
     const slot: Slot = { id, worker, startedAt: Date.now(), held: new Map(), restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS };
@@ -100,6 +104,8 @@ export class WorkerSupervisor {
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'ready') {
           listening = true;
+          // Forked before a shutdown order it could not hear yet (no listener so early): tell it again.
+          if (this.stopping) this.send(worker, { type: 'shutdown' });
           resolve(message.addresses);
           return;
         }
@@ -107,11 +113,9 @@ export class WorkerSupervisor {
       });
       worker.on('exit', (code, signal) => {
         this.release(slot);
-        if (!listening) {
-          reject(new Error(`worker ${id} exited before listening (${signal ?? `code ${code}`})`));
-          return;
-        }
-        if (!this.stopping) this.restart(slot, code, signal);
+        if (!listening) reject(new Error(`worker ${id} exited before listening (${signal ?? `code ${code}`})`));
+        // A worker started again that dies before listening (its database still down) is retried, later each time.
+        if (!this.stopping && (listening || restarted)) this.restart(slot, code, signal);
       });
     });
   }
@@ -124,7 +128,8 @@ export class WorkerSupervisor {
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
       if (this.stopping) return;
-      this.fork(slot.id).catch((err: unknown) => {
+      this.fork(slot.id, true).catch((err: unknown) => {
+        // Its exit has scheduled the next attempt.
         this.options.logger.error('worker restart failed', { worker: slot.id, err: err instanceof Error ? err : String(err) });
       });
     }, delay);

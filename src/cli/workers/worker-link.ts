@@ -15,9 +15,6 @@ import { WORKER_ID_ENV } from './messages.js';
 export interface WorkerChannel {
   send(message: WorkerMessage): void;
   on(event: 'message', listener: (m: unknown) => void): void;
-  on(event: 'disconnect', listener: () => void): void;
-  disconnect?(): void;
-  readonly connected?: boolean;
 }
 
 export class WorkerLink {
@@ -55,8 +52,9 @@ export class WorkerLink {
       },
     };
     channel.on('message', (m) => this.receive(m as SupervisorMessage, window));
-    // The supervisor is gone (killed): stop too rather than serve unsupervised.
-    channel.on('disconnect', () => this.stop());
+    // No 'disconnect' handler: when the supervisor dies (killed), Node's
+    // cluster module ends the worker at once, before any listener of ours
+    // runs; its clients see their connections close.
   }
 
   /** Publish the supervisor's events (other workers' changes, the CLI's) on this worker's bus. */
@@ -81,18 +79,7 @@ export class WorkerLink {
     this.send({ type: 'ready', addresses });
   }
 
-  /** After shutdown: lets go of the channel, which would keep the process alive. */
-  close(): void {
-    this.stop();
-    if (this.channel.connected === false) return;
-    try {
-      this.channel.disconnect?.();
-    } catch {
-      // already gone
-    }
-  }
-
-  /** Resolves when the supervisor orders a shutdown or goes away. */
+  /** Resolves when the supervisor orders a shutdown. */
   stopRequested(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => this.stopWaiters.push(resolve));
@@ -120,7 +107,7 @@ export class WorkerLink {
     try {
       this.channel.send(message);
     } catch {
-      // The channel closed: 'disconnect' stops this worker.
+      // The channel closed: the supervisor is gone, and Node's cluster module ends this worker.
     }
   }
 
