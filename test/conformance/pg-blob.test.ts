@@ -6,6 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PostgresBlobStore } from '../../src/blob/postgres/pg-blob-store.js';
 import { startPostgres } from '../support/postgres.js';
 import { blobStoreConformance } from './blobstore-suite.js';
@@ -138,3 +139,75 @@ async function collectList(it: AsyncIterable<string>): Promise<string[]> {
   for await (const id of it) out.push(id);
   return out;
 }
+
+/**
+ * A TCP proxy to PostgreSQL that, once armed, cuts the connection that next
+ * sends a binary COPY's output (the "PGCOPY" signature) before passing it on.
+ */
+class CopyOutCutter {
+  private armed = false;
+  cuts = 0;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => this.relay(client));
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve((this.server.address() as AddressInfo).port)));
+  }
+
+  arm(): void {
+    this.armed = true;
+  }
+
+  private relay(client: Socket): void {
+    const upstream = connect(this.target.port, this.target.host);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d: Buffer) => {
+      if (this.armed && d.includes(PGCOPY)) {
+        this.armed = false;
+        this.cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(d);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const PGCOPY = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+test('a connection lost while a chunk is read by COPY is read again on a new one', async () => {
+  const target = new URL(url);
+  const proxy = new CopyOutCutter({ host: target.hostname, port: Number(target.port) });
+  const proxied = new URL(url);
+  proxied.port = String(await proxy.listen());
+  const s = await PostgresBlobStore.open(proxied.toString(), { chunkSize: 64 * 1024, max: 2 });
+  try {
+    const data = randomBytes(150_000);
+    const w = s.beginWrite();
+    await w.write(data);
+    const { blobId } = await w.commit();
+    proxy.arm();
+    assert.ok((await s.readBuffer(blobId)).equals(data));
+    assert.equal(proxy.cuts, 1, 'the first COPY out was cut');
+  } finally {
+    await s.close();
+    await proxy.close();
+  }
+});

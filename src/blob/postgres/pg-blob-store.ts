@@ -27,6 +27,7 @@ import { MailError } from '../../mail/errors.js';
 import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../mail/ports.js';
 import type { BlobId } from '../../mail/types.js';
 import {
+  closesConnection,
   connectPostgres,
   migrate,
   pgGuard,
@@ -423,9 +424,17 @@ class PgBlobWriter implements BlobWriter {
 /** Runs `fn` on one connection of the pool, reserved for it (a COPY must not share its connection). */
 async function withReserved<T>(sql: Pg, fn: (conn: PgQuery) => Promise<T>): Promise<T> {
   const conn = await sql.reserve();
+  let result: T;
   try {
-    return await fn(conn);
-  } finally {
-    conn.release();
+    result = await fn(conn);
+  } catch (err) {
+    // A connection that closed is already back in postgres.js's closed
+    // queue: release() would put it among the open ones, and the next query
+    // given to it would write to a null socket inside a setImmediate, an
+    // uncaught TypeError that ends the process (postgres.js 3.4.9).
+    if (!closesConnection(err)) conn.release();
+    throw err;
   }
+  conn.release();
+  return result;
 }

@@ -315,7 +315,7 @@ function runTransaction<T>(sql: Pg, fn: (tx: PgTx) => Promise<T>, mode: string, 
  * connection exceptions (08), admin shutdown (57P01, pg_ctl stop -m fast),
  * crash shutdown (57P02), cannot connect now (57P03: starting or stopping).
  */
-function closesConnection(err: unknown): boolean {
+export function closesConnection(err: unknown): boolean {
   const code = codeOf(err);
   return CONNECTION_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
 }
