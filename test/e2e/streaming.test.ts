@@ -10,7 +10,14 @@ import { startServer, type RunningServer } from './harness.js';
 import { RawImap } from './wire-clients.js';
 
 const SIZE = 200 * 1024 * 1024;
-const LIMIT_GROWTH = 64 * 1024 * 1024;
+/**
+ * The file blob store keeps to 64 MB (43-51 MB measured). The PostgreSQL one
+ * needs more: postgres.js allocates every message it reads and copies each
+ * chunk on its way out, so the garbage depends on when the collector runs
+ * (54-58 MB in 10 runs alone, 89 MB once in a full CI run). Either bound
+ * still fails a server that holds the 200 MB message whole.
+ */
+const LIMIT_GROWTH = (process.env.PETREL_TEST_BACKEND === 'postgres' ? 128 : 64) * 1024 * 1024;
 
 /** Resets the process's peak RSS to its current RSS (Linux: clear_refs 5), so startup peaks do not hide growth. */
 async function resetPeakRss(pid: number): Promise<void> {
@@ -46,7 +53,7 @@ describe('streaming of big messages', () => {
     await server?.cleanup();
   });
 
-  test('APPEND and FETCH of a 200 MB message keep the server under +64 MB', async (t) => {
+  test(`APPEND and FETCH of a 200 MB message keep the server under +${LIMIT_GROWTH / 1048576} MB`, async (t) => {
     server = await startServer({
       users: { big: 'pw' },
       env: { PETREL_LIMITS_MAX_MESSAGE_SIZE: String(256 * 1024 * 1024) },

@@ -1,6 +1,6 @@
 // test/e2e/streaming.test.ts again on PostgreSQL, blobs included (the
 // backend's default blob store): APPEND + FETCH of a 200 MB message within
-// the same +64 MB peak RSS budget as the file blob store (issue 6).
+// +128 MB of peak RSS (the file blob store: +64 MB; see ../streaming.test.ts).
 
 import { after } from 'node:test';
 import { stopTestPostgres } from '../harness.js';
