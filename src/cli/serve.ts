@@ -22,6 +22,7 @@ import { postgresTargetFor } from '../cluster/postgres-config.js';
 import { ControlSocketServer } from '../mail/control-socket.js';
 import { InProcessEventBus } from '../mail/events.js';
 import type { EventBus } from '../mail/ports.js';
+import type { MailEvent } from '../mail/types.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { Repositories } from '../mail/repository.js';
 import { MetricsServer } from '../admin/metrics.js';
@@ -207,17 +208,23 @@ async function repositoryEventBus(
   link: WorkerLink | null,
 ): Promise<EventBus> {
   // Embedded: the server's own bus, shared with the other workers if any.
-  if (repository.url === null) return link ? link.sharedBus(local) : unclosable(local);
+  if (repository.url === null) return unclosable(local, link ? (e) => link.relay(e) : undefined);
   const target = postgresTargetFor(config, repository.url);
   const bus = await PgEventBus.open({ url: target.url, connect: target.events, logger: logger.child({ component: 'events', repository: repository.name }) });
   bus.subscribe((e) => local.publish(e));
   return bus;
 }
 
-/** The server's own bus lent to its repository: closed by the server, not by the repository. */
-function unclosable(bus: EventBus): EventBus {
+/**
+ * The server's own bus lent to its repository: closed by the server, not by
+ * the repository; what is published also goes to `relay` (the other workers).
+ */
+function unclosable(bus: EventBus, relay?: (e: MailEvent) => void): EventBus {
   return {
-    publish: (e) => bus.publish(e),
+    publish: (e) => {
+      bus.publish(e);
+      relay?.(e);
+    },
     subscribe: (l) => bus.subscribe(l),
     subscribeKeys: (l, keys) => bus.subscribeKeys(l, keys),
     close: async () => {},

@@ -22,6 +22,8 @@ export class ImapServer {
   private drainWaiters: Array<() => void> = [];
 
   private readonly limits: ConnectionLimits;
+  /** The per-user half of the limits, as sessions see it. */
+  private readonly userSlots: UserSlots;
 
   /** `limits`: where connections are counted; by default in this process, from the config. */
   constructor(
@@ -29,6 +31,8 @@ export class ImapServer {
     limits?: ConnectionLimits,
   ) {
     this.limits = limits ?? new ConnectionCounter(deps.config.limits);
+    const counted = this.limits;
+    this.userSlots = { acquire: (user) => counted.acquireUser(user), release: (user) => counted.releaseUser(user) };
     const { certFile, keyFile } = deps.config.tls;
     if (certFile && keyFile) {
       this.tlsOptions = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
@@ -89,15 +93,11 @@ export class ImapServer {
 
   private serve(socket: net.Socket, secure: boolean, ip: string): void {
     const limits = this.limits;
-    const slots: UserSlots = {
-      acquire: (user) => limits.acquireUser(user),
-      release: (user) => limits.releaseUser(user),
-    };
     const conn = new ImapConnection(socket, {
       deps: this.deps,
       secure,
       secureContext: this.secureContext,
-      slots,
+      slots: this.userSlots,
       onClose: (c) => {
         this.connections.delete(c);
         if (this.connections.size === 0) for (const w of this.drainWaiters.splice(0)) w();

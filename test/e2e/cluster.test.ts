@@ -48,9 +48,6 @@ async function cli(args: string[], input?: string): Promise<{ code: number; stdo
   return runCli({ ...process.env, ...env, PETREL_DATA_DIR: servers[0]?.dataDir ?? '/nonexistent-petrel' }, args, input);
 }
 
-async function login(port: number, user = 'alice'): Promise<RawImap> {
-  return RawImap.login(port, user);
-}
 
 /** Reads untagged lines during IDLE until `done` says so. */
 function idleUntil(c: RawImap, done: (line: string, all: string[]) => boolean, ms = WAIT_MS): Promise<string[]> {
@@ -103,7 +100,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
     assert.equal(added.code, 0, added.stderr);
     assert.equal((await cli(['deliver', 'alice'], mail('first').toString())).code, 0);
 
-    const onA = await login(a.imapPort);
+    const onA = await RawImap.login(a.imapPort, 'alice');
     assert.match((await onA.command('SELECT INBOX')).untagged.join('\n'), /\* 1 EXISTS/);
     let tag = await onA.idle();
 
@@ -117,7 +114,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
 
     // A third server joins; a flag change through it -> FETCH FLAGS on A.
     const c = await start();
-    const onC = await login(c.imapPort);
+    const onC = await RawImap.login(c.imapPort, 'alice');
     await onC.command('SELECT INBOX');
     const flagged = performance.now();
     assert.match((await onC.command('UID STORE 1 +FLAGS (\\Flagged)')).tagged, /^OK /);
@@ -129,7 +126,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
     await idleUntil(onA, (l) => l === '* 3 EXISTS');
 
     // Expunge of the middle message through B -> "* 2 EXPUNGE" on A.
-    const onB = await login(b.imapPort);
+    const onB = await RawImap.login(b.imapPort, 'alice');
     await onB.command('SELECT INBOX');
     assert.match((await onB.command('UID STORE 2 +FLAGS.SILENT (\\Deleted)')).tagged, /^OK /);
     assert.match((await onB.command('EXPUNGE')).untagged.join('\n'), /\* 2 EXPUNGE/);
@@ -159,7 +156,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
     assert.equal((await cli(['mailbox', 'create', 'alice', 'Load'])).code, 0);
     const total = 4 * APPENDS_PER_CLIENT;
 
-    const watcher = await login(c.imapPort);
+    const watcher = await RawImap.login(c.imapPort, 'alice');
     await watcher.command('SELECT Load');
     const seenUids: number[] = [];
     let exists = 0;
@@ -198,7 +195,7 @@ describe('cluster mode: several servers over one PostgreSQL', () => {
 
     const started = performance.now();
     const appender = async (port: number, name: string): Promise<number[]> => {
-      const client = await login(port);
+      const client = await RawImap.login(port, 'alice');
       const uids: number[] = [];
       for (let i = 0; i < APPENDS_PER_CLIENT; i++) {
         const body = mail(`${name} #${i}`);

@@ -31,9 +31,6 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function login(port: number, user: string): Promise<RawImap> {
-  return RawImap.login(port, user);
-}
 
 /** The whole message of UID `uid` in the selected mailbox. */
 async function body(c: RawImap, uid: number): Promise<Buffer> {
@@ -116,9 +113,9 @@ describe('several repositories', () => {
       lmtp.close();
     }
 
-    const alice = await login(A.imapPort, 'alice');
-    const bob = await login(B.imapPort, 'bob');
-    const carol = await login(B.imapPort, 'carol');
+    const alice = await RawImap.login(A.imapPort, 'alice');
+    const bob = await RawImap.login(B.imapPort, 'bob');
+    const carol = await RawImap.login(B.imapPort, 'carol');
     try {
       assert.match((await alice.command('SELECT INBOX')).tagged, /^OK /);
       const delivered = await body(alice, 1);

@@ -47,9 +47,6 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function login(port: number, user: string): Promise<RawImap> {
-  return RawImap.login(port, user);
-}
 
 async function expectOk(c: RawImap, line: string): Promise<string[]> {
   const r = await c.command(line);
@@ -168,7 +165,7 @@ after(async () => {
 describe('petrel user move', () => {
   test('moves alice from a to b online: same UIDs and MODSEQs, a short freeze, nothing lost or duplicated', { timeout: 180_000 }, async () => {
     const [A, B] = servers as [RunningServer, RunningServer];
-    const alice = await login(A.imapPort, 'alice');
+    const alice = await RawImap.login(A.imapPort, 'alice');
     await expectOk(alice, 'CREATE Work');
     // Archive (\Archive) is one of the default mailboxes; a rename must arrive too.
     await expectOk(alice, 'RENAME Junk Spam');
@@ -197,7 +194,7 @@ describe('petrel user move', () => {
     const [inboxStatusBefore] = await expectOk(alice, 'STATUS INBOX (UIDVALIDITY)');
 
     // Alice idles on server B; an MTA keeps delivering through server A, retrying what gets 4xx.
-    let idler = await login(B.imapPort, 'alice');
+    let idler = await RawImap.login(B.imapPort, 'alice');
     await expectOk(idler, 'SELECT INBOX');
     idler.socket.write('i1 IDLE\r\n');
     assert.equal(await idler.reader.line(), '+ idling');
@@ -249,7 +246,7 @@ describe('petrel user move', () => {
       assert.equal(dir.frozenUntil, null);
       assert.ok((await (await (await admin.ctx.repositories()).byName('b')).store.listMailboxes(dir.id)).length > 0, 'a partial copy in b');
       idler.close();
-      idler = await login(B.imapPort, 'alice');
+      idler = await RawImap.login(B.imapPort, 'alice');
       await expectOk(idler, 'SELECT INBOX');
       idler.socket.write('i1 IDLE\r\n');
       assert.equal(await idler.reader.line(), '+ idling');
@@ -299,7 +296,7 @@ describe('petrel user move', () => {
     retry.close();
 
     // Alice reconnects (through the other server) and finds everything as it was.
-    const again = await login(B.imapPort, 'alice');
+    const again = await RawImap.login(B.imapPort, 'alice');
     await expectOk(again, 'ENABLE QRESYNC');
     assert.deepEqual(await accountView(again), before);
     const resync = await expectOk(again, `SELECT Work (QRESYNC (${workStatus[1]} ${workStatus[2]}))`);
@@ -316,7 +313,7 @@ describe('petrel user move', () => {
     again.close();
 
     // Bob (on b) still reaches alice's Work folder through her ACL.
-    const bob = await login(A.imapPort, 'bob');
+    const bob = await RawImap.login(A.imapPort, 'bob');
     const list = await expectOk(bob, 'LIST "Other Users/" "*"');
     assert.ok(list.some((l) => l.endsWith('"Other Users/alice/Work"')), list.join('\n'));
     bob.close();
@@ -356,7 +353,7 @@ describe('petrel user move', () => {
     const back = await ok(['user', 'move', 'alice', 'a']);
     assert.match(back, /^user alice moved to repository a: /);
     console.log(`# user move back (CLI, idle user): ${back.trim()}`);
-    const home = await login(A.imapPort, 'alice');
+    const home = await RawImap.login(A.imapPort, 'alice');
     await expectOk(home, 'ENABLE QRESYNC');
     assert.deepEqual(await accountView(home), before);
     home.close();

@@ -8,6 +8,7 @@ import type { FailureLog } from '../../auth/throttle.js';
 import { FailureWindow } from '../../auth/throttle.js';
 import type { ConnectionLimits } from '../../imap/connection-limits.js';
 import type { EventBus } from '../../mail/ports.js';
+import type { MailEvent } from '../../mail/types.js';
 import type { SupervisorMessage, WorkerAddresses, WorkerMessage } from './messages.js';
 import { WORKER_ID_ENV } from './messages.js';
 
@@ -62,17 +63,9 @@ export class WorkerLink {
     this.localBus = bus;
   }
 
-  /** An embedded repository's bus: this worker's sessions hear at once, the other workers through the supervisor. */
-  sharedBus(local: EventBus): EventBus {
-    return {
-      publish: (event) => {
-        local.publish(event);
-        this.send({ type: 'event', event });
-      },
-      subscribe: (l) => local.subscribe(l),
-      subscribeKeys: (l, keys) => local.subscribeKeys(l, keys),
-      close: async () => {},
-    };
+  /** An embedded repository's change, for the other workers' sessions (this worker's own bus has it already). */
+  relay(event: MailEvent): void {
+    this.send({ type: 'event', event });
   }
 
   ready(addresses: WorkerAddresses): void {
