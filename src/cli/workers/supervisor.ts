@@ -30,8 +30,8 @@ interface Slot {
   id: number;
   worker: Worker;
   startedAt: number;
-  /** What this worker holds in the counter ("ip:…", "user:…" -> count), released if it dies. */
-  held: Map<string, number>;
+  /** What this worker holds in the counter (address or user -> count), given back if it dies. */
+  held: { ips: Map<string, number>; users: Map<string, number> };
   restartDelayMs: number;
 }
 
@@ -97,7 +97,7 @@ export class WorkerSupervisor {
   private fork(id: number, restarted = false): Promise<WorkerAddresses> {
     const worker = cluster.fork({ [WORKER_ID_ENV]: String(id) });
     const previous = this.slots.get(id);
-    const slot: Slot = { id, worker, startedAt: Date.now(), held: new Map(), restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS };
+    const slot: Slot = { id, worker, startedAt: Date.now(), held: { ips: new Map(), users: new Map() }, restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS };
     this.slots.set(id, slot);
     return new Promise((resolve, reject) => {
       let listening = false;
@@ -140,21 +140,21 @@ export class WorkerSupervisor {
     switch (message.type) {
       case 'admit': {
         const ok = !this.stopping && this.counter.admit(message.ip);
-        if (ok) increment(slot.held, 'ip:' + message.ip);
+        if (ok) increment(slot.held.ips, message.ip);
         this.send(slot.worker, { type: 'granted', id: message.id, ok });
         return;
       }
       case 'leave':
-        if (decrement(slot.held, 'ip:' + message.ip)) this.counter.leave(message.ip);
+        if (decrement(slot.held.ips, message.ip)) this.counter.leave(message.ip);
         return;
       case 'acquire-user': {
         const ok = this.counter.acquireUser(message.user);
-        if (ok) increment(slot.held, 'user:' + message.user);
+        if (ok) increment(slot.held.users, message.user);
         this.send(slot.worker, { type: 'granted', id: message.id, ok });
         return;
       }
       case 'release-user':
-        if (decrement(slot.held, 'user:' + message.user)) this.counter.releaseUser(message.user);
+        if (decrement(slot.held.users, message.user)) this.counter.releaseUser(message.user);
         return;
       case 'event':
       case 'auth-failure':
@@ -168,13 +168,10 @@ export class WorkerSupervisor {
 
   /** A dead worker's connections are gone: give back what it held. */
   private release(slot: Slot): void {
-    for (const [key, n] of slot.held) {
-      for (let i = 0; i < n; i++) {
-        if (key.startsWith('ip:')) this.counter.leave(key.slice(3));
-        else this.counter.releaseUser(key.slice(5));
-      }
-    }
-    slot.held.clear();
+    for (const [ip, n] of slot.held.ips) for (let i = 0; i < n; i++) this.counter.leave(ip);
+    for (const [user, n] of slot.held.users) for (let i = 0; i < n; i++) this.counter.releaseUser(user);
+    slot.held.ips.clear();
+    slot.held.users.clear();
   }
 
   private broadcast(message: SupervisorMessage, except?: Slot): void {
