@@ -39,6 +39,11 @@ export interface OpenRepositoriesOptions {
   eventsFor: EventsFor;
   /** Called once for every repository after it is opened (the server starts its blob GC). */
   onOpened?: (repository: Repository) => void;
+  /**
+   * The embedded repository's background thread (SEARCH indexing, WAL
+   * checkpoints): the server runs one; one-shot commands do not.
+   */
+  background?: { onFailure(err: Error): void };
 }
 
 /** An open repository and what must be closed with it. */
@@ -53,7 +58,11 @@ export function openRepositories(config: PetrelConfig, options: OpenRepositories
 
 async function openEmbedded(config: PetrelConfig, options: OpenRepositoriesOptions): Promise<Repositories> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
-  const repo = await openSqliteRepository(join(config.dataDir, DATABASE_FILE), { fsync: config.storage.fsync });
+  const repo = await openSqliteRepository(join(config.dataDir, DATABASE_FILE), {
+    fsync: config.storage.fsync,
+    background: options.background !== undefined,
+    onBackgroundFailure: options.background?.onFailure,
+  });
   let opened: OpenedRepository;
   try {
     const blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });

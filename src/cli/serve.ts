@@ -65,6 +65,10 @@ export async function serve(config: PetrelConfig): Promise<number> {
     repos = await openRepositories(config, {
       applicationName: 'petrel',
       eventsFor: (repository) => repositoryEventBus(config, repository, events, logger, link),
+      background: {
+        onFailure: (err) =>
+          logger.error('background thread failed: the WAL is checkpointed on commit and SEARCH reads unindexed text', { err }),
+      },
       onOpened: (repository) => {
         if (!runsSingletons) return;
         const gc = new BlobGarbageCollector(repository.store, repository.blobs, {

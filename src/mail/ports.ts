@@ -258,6 +258,12 @@ export interface MailStore {
   forgetBlobs(blobIds: BlobId[]): Promise<void>;
   /** Runs the backend's own consistency check; returns a list of problems (empty = fine). */
   integrityCheck(): Promise<string[]>;
+  /**
+   * Indexes, now, the SEARCH text the backend's index does not hold yet
+   * (SQLite fills its index after the commit; imports call this so that what
+   * they stored is indexed when they return). Returns the texts indexed.
+   */
+  indexSearchText?(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,12 @@
 // The SEARCH text indexes themselves (semantics: mailstore-search-index.ts,
 // run against both backends): the query plans use them for terms of 3+
-// characters and not below; the SQLite FTS5 table follows inserts and blob
-// deletions and its migration indexes existing rows; the indexed statement
-// answers as the scan statement; PostgreSQL's migration says what to do when
-// the role may not create pg_trgm.
+// characters and not below; the SQLite FTS5 index (a file of its own, filled
+// after the commit) follows inserts and blob deletions, is built from the
+// rows already there, is rebuilt when it belongs to another database or to a
+// later state of this one, and searches find the text it does not hold yet;
+// the background thread catches up by itself; the indexed statement answers
+// as the scan statement; PostgreSQL's migration says what to do when the
+// role may not create pg_trgm.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +20,6 @@ import { foldText, headerTextHas } from '../../src/mail/search.js';
 import type { SearchQuery } from '../../src/mail/types.js';
 import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
 import { sqliteSearchDialect } from '../../src/store/sqlite/mail-store.js';
-import { SEARCH_INDEX_SQL } from '../../src/store/sqlite/schema.js';
 import { SqlDb } from '../../src/store/sqlite/db.js';
 import { sqliteTextPlan } from '../../src/store/sqlite/search.js';
 import { openPostgresRepository, postgresSearchDialect } from '../../src/store/postgres/index.js';
@@ -65,6 +67,7 @@ describe('SQLite FTS5 search index', () => {
     file = path.join(dir, 'petrel.db');
     repo = openSqliteRepository(file, { fsync: false });
     raw = new Database(file);
+    raw.prepare(`ATTACH DATABASE ? AS search`).run(`${file}-search`);
     raw.function('petrel_header_has', { deterministic: true }, (t: unknown, f: unknown, v: unknown) =>
       headerTextHas(String(t), String(f), String(v)) ? 1 : 0,
     );
@@ -88,14 +91,17 @@ describe('SQLite FTS5 search index', () => {
     const first = requiredTextTerms(q)[0];
     return { textPlan: (t) => (first && textTermKey(t) === textTermKey(first) ? 'drive' : 'index') };
   };
-  const ftsCheck = () => raw.exec(`INSERT INTO blob_text_fts (blob_text_fts, rank) VALUES ('integrity-check', 1)`);
+  const ftsCheck = () => raw.exec(`INSERT INTO search.blob_text_fts (blob_text_fts) VALUES ('integrity-check')`);
+  const indexed = (term: string) =>
+    raw.prepare(`SELECT count(*) FROM search.blob_text_fts WHERE blob_text_fts MATCH ?`).pluck().get(ftsTrigramQuery(['body'], foldText(term)));
 
   test('the plan reads the FTS5 table for a 3-character term, not for shorter ones', async () => {
     const account = await repo.directory.createAccount('plan', '{PLAIN}x');
     const mb = await repo.store.createMailbox(account.id, 'INBOX');
     await repo.store.appendMessages(mb.id, [testMessage({ body: 'the quick brown fox' }).item()]);
+    repo.indexSearchText();
     for (const q of [body('fox'), body('quick brown'), { kind: 'text', value: 'QUI' } as const, { kind: 'header', field: 'subject', value: 'hel' } as const]) {
-      assert.match(plan(q, mb.id), /SCAN blob_text_fts VIRTUAL TABLE/, JSON.stringify(q));
+      assert.match(plan(q, mb.id), /SCAN search\.blob_text_fts VIRTUAL TABLE/, JSON.stringify(q));
     }
     for (const q of [body('fo'), body('x'), { kind: 'header', field: 'subject', value: 'he' } as const]) {
       assert.doesNotMatch(plan(q, mb.id), /blob_text_fts/, JSON.stringify(q));
@@ -104,13 +110,14 @@ describe('SQLite FTS5 search index', () => {
     assert.doesNotMatch(plan(body('fox'), mb.id, { textPlan: () => 'scan' }), /blob_text_fts/);
     // Driven: each candidate blob is looked up in messages_blob.
     const driven = plan({ kind: 'and', queries: [{ kind: 'flag', flag: '\\Seen', present: false }, body('quick')] }, mb.id, driving(body('quick')));
-    assert.match(driven, /SCAN blob_text_fts VIRTUAL TABLE/);
+    assert.match(driven, /SCAN search\.blob_text_fts VIRTUAL TABLE/);
     assert.match(driven, /SEARCH m USING (COVERING )?INDEX messages_blob \(blob_id=\? AND mailbox_id=\?\)/);
     // Filtering: the mailbox's rows are the outer loop, the candidates a set; no text row is joined.
     const filtered = plan(body('quick'), mb.id);
     assert.match(filtered, /SEARCH m USING (PRIMARY KEY|INDEX messages_live) \(mailbox_id=\?\)/);
-    assert.match(filtered, /SCAN blob_text_fts VIRTUAL TABLE/);
+    assert.match(filtered, /SCAN search\.blob_text_fts VIRTUAL TABLE/);
     assert.match(filtered, /SEARCH t USING INTEGER PRIMARY KEY \(rowid=\?\)/, 'the exact test reads the candidates only');
+    assert.match(filtered, /SEARCH t USING INTEGER PRIMARY KEY \(rowid>\?\)/, 'and the rows the index does not hold yet');
     assert.doesNotMatch(filtered, /SEARCH t USING INDEX/);
   });
 
@@ -122,6 +129,9 @@ describe('SQLite FTS5 search index', () => {
       Array.from({ length: 64 }, (_, i) => testMessage({ subject: `n ${i}`, body: `common words ${i}${i === 5 ? ' rareword' : ''}${i % 3 === 0 ? ' thirdword' : ''}` }).item()),
     );
     const db = new SqlDb(raw);
+    // Unindexed rows are candidates of every term: 64 of 64 for each.
+    assert.deepEqual(sqliteTextPlan(db, body('rareword'), 64)(requiredTextTerms(body('rareword'))[0]!), 'scan' as TextPlan, 'nothing indexed yet');
+    repo.indexSearchText();
     const planOf = (q: SearchQuery, size: number) => {
       const choose = sqliteTextPlan(db, q, size);
       return requiredTextTerms(q).map((t) => choose(t));
@@ -140,39 +150,120 @@ describe('SQLite FTS5 search index', () => {
     const mb = await repo.store.createMailbox(account.id, 'INBOX');
     const m = testMessage({ subject: 'ephemeral', body: 'zanzibar unique words' });
     await repo.store.appendMessages(mb.id, [m.item()]);
-    assert.deepEqual(await repo.store.search(mb.id, body('zanzibar')), [1]);
-    const indexed = () => raw.prepare(`SELECT count(*) FROM blob_text_fts WHERE blob_text_fts MATCH ?`).pluck().get(ftsTrigramQuery(['body'], foldText('zanzibar')));
-    assert.equal(indexed(), 1);
+    assert.equal(indexed('zanzibar'), 0, 'not indexed in the commit');
+    assert.deepEqual(await repo.store.search(mb.id, body('zanzibar')), [1], 'found unindexed');
+    assert.deepEqual(repo.indexSearchText(), { indexed: 1, forgotten: 0 });
+    assert.equal(indexed('zanzibar'), 1);
+    assert.deepEqual(await repo.store.search(mb.id, body('zanzibar')), [1], 'found through the index');
+    assert.deepEqual(repo.indexSearchText(), { indexed: 0, forgotten: 0 }, 'nothing twice');
     await repo.store.storeFlags(mb.id, [{ start: 1, end: 1 }], 'add', ['\\Deleted']);
     await repo.store.expunge(mb.id);
     await repo.store.pruneExpunged(new Date(Date.now() + 60_000));
     assert.ok((await repo.store.unreferencedBlobs(100)).includes(m.blobId));
+    const lastId = () => raw.prepare(`SELECT max(id) FROM blob_text`).pluck().get() as number | null;
+    const before = raw.prepare(`SELECT id FROM blob_text WHERE blob_id = ?`).pluck().get(m.blobId) as number;
     await repo.store.forgetBlobs([m.blobId]);
-    assert.equal(indexed(), 0, 'deleting the blob removed its index row');
-    // A new blob may take the freed rowid: the old text must not be found in it.
+    assert.deepEqual(repo.indexSearchText(), { indexed: 0, forgotten: 1 });
+    assert.equal(indexed('zanzibar'), 0, 'deleting the blob removed its index row');
+    assert.equal(raw.prepare(`SELECT count(*) FROM search_forgotten`).pluck().get(), 0, 'the queue is emptied');
+    // The freed id is never handed out again (the index knows its rows by their maximum).
     await repo.store.appendMessages(mb.id, [testMessage({ body: 'something else' }).item()]);
-    assert.equal(indexed(), 0);
+    assert.ok(lastId()! > before);
+    repo.indexSearchText();
+    assert.equal(indexed('zanzibar'), 0);
     assert.deepEqual(await repo.store.search(mb.id, body('zanzibar')), []);
+    assert.deepEqual(await repo.store.search(mb.id, body('something')), [2]);
     ftsCheck();
     assert.deepEqual(await repo.store.integrityCheck(), []);
   });
 
-  test('the migration indexes the rows already there', async () => {
-    const account = await repo.directory.createAccount('migrate', '{PLAIN}x');
-    const mb = await repo.store.createMailbox(account.id, 'INBOX');
-    await repo.store.appendMessages(mb.id, [
-      testMessage({ subject: 'before the index', body: 'existing rows get indexed' }).item(),
-      testMessage({ subject: 'second', body: 'more existing text' }).item(),
-    ]);
-    // Back to the schema before the index, with rows, then the migration step again.
-    raw.exec(`DROP TABLE blob_text_fts; DROP TRIGGER blob_text_fts_insert; DROP TRIGGER blob_text_fts_delete; DROP TRIGGER blob_text_fts_update;`);
-    raw.exec(SEARCH_INDEX_SQL);
-    const total = raw.prepare(`SELECT count(*) FROM blob_text`).pluck().get() as number;
-    assert.equal(raw.prepare(`SELECT count(*) FROM blob_text_fts WHERE blob_text_fts MATCH '"e"'`).pluck().get(), 0, 'trigrams only');
-    assert.equal(raw.prepare(`SELECT count(*) FROM blob_text_fts WHERE blob_text_fts MATCH '{header_text} : "ROM"'`).pluck().get(), total, 'every header has From:');
-    assert.deepEqual(await repo.store.search(mb.id, body('EXISTING')), [1, 2]);
-    assert.deepEqual(await repo.store.search(mb.id, { kind: 'header', field: 'subject', value: 'the index' }), [1]);
-    ftsCheck();
+  test('an index file is built from the rows already there, and rebuilt when it is another database\'s or ahead of this one', async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fts-other-'));
+    try {
+      const otherFile = path.join(other, 'petrel.db');
+      const fill = async (r: SqliteRepository, name: string, bodies: string[]) => {
+        const account = await r.directory.createAccount(name, '{PLAIN}x');
+        const mb = await r.store.createMailbox(account.id, 'INBOX');
+        await r.store.appendMessages(mb.id, bodies.map((b) => testMessage({ body: b }).item()));
+        return mb.id;
+      };
+      // A database with text and no index file (deleted, or never built).
+      let r = openSqliteRepository(otherFile, { fsync: false });
+      const mb = await fill(r, 'a', ['existing rows get indexed', 'more existing text']);
+      await r.close();
+      for (const f of ['-search', '-search-wal', '-search-shm']) fs.rmSync(`${otherFile}${f}`, { force: true });
+      r = openSqliteRepository(otherFile, { fsync: false });
+      assert.deepEqual(await r.store.search(mb, body('EXISTING')), [1, 2], 'before the index is built');
+      assert.deepEqual(r.indexSearchText(), { indexed: 2, forgotten: 0 });
+      assert.deepEqual(await r.store.search(mb, body('EXISTING')), [1, 2]);
+      await r.close();
+
+      // The index file of this test's database, copied beside the other one: its rows are not the other's.
+      const otherIndex = `${otherFile}-search`;
+      repo.indexSearchText();
+      const theirs = raw.prepare(`SELECT indexed_to FROM search.search_state`).pluck().get() as number;
+      assert.ok(theirs > 2);
+      raw.exec(`VACUUM search INTO '${otherIndex}.new'`);
+      for (const f of ['', '-wal', '-shm']) fs.rmSync(`${otherIndex}${f}`, { force: true });
+      fs.renameSync(`${otherIndex}.new`, otherIndex);
+      r = openSqliteRepository(otherFile, { fsync: false });
+      try {
+        assert.deepEqual(r.indexSearchText(), { indexed: 2, forgotten: 0 }, 'rebuilt from its own two rows');
+        assert.deepEqual(await r.store.search(mb, body('more existing')), [2]);
+        // Back in time: the database restored from a backup older than its index.
+        const check = new Database(otherFile);
+        try {
+          check.prepare(`UPDATE meta SET value = 1 WHERE key = 'blob_text_seq'`).run();
+          check.prepare(`DELETE FROM blob_text WHERE id = 2`).run();
+          check.prepare(`DELETE FROM search_forgotten`).run();
+        } finally {
+          check.close();
+        }
+        assert.deepEqual(r.indexSearchText(), { indexed: 1, forgotten: 0 }, 'an index ahead of the database starts over');
+      } finally {
+        await r.close();
+      }
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  test('the background thread indexes after each commit and checkpoints the WAL, by itself', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fts-bg-'));
+    const failures: Error[] = [];
+    const r = openSqliteRepository(path.join(own, 'petrel.db'), {
+      fsync: true,
+      background: true,
+      checkpointEveryMs: 0,
+      onBackgroundFailure: (e) => failures.push(e),
+    });
+    try {
+      const account = await r.directory.createAccount('bg', '{PLAIN}x');
+      const mb = await r.store.createMailbox(account.id, 'INBOX');
+      await Promise.all(Array.from({ length: 40 }, (_, i) => r.store.appendMessages(mb.id, [testMessage({ body: `concurrent ${i} kilimanjaro` }).item()])));
+      await r.backgroundIdle();
+      const check = new Database(path.join(own, 'petrel.db-search'), { readonly: true });
+      try {
+        assert.equal(check.prepare(`SELECT indexed_to FROM search_state`).pluck().get(), 40);
+        assert.equal(check.prepare(`SELECT count(*) FROM blob_text_fts WHERE blob_text_fts MATCH ?`).pluck().get(ftsTrigramQuery(['body'], foldText('kilimanjaro'))), 40);
+      } finally {
+        check.close();
+      }
+      assert.equal((await r.store.search(mb.id, body('kilimanjaro'))).length, 40);
+      // The database file alone (no WAL) holds the messages: the thread checkpointed them.
+      fs.copyFileSync(path.join(own, 'petrel.db'), path.join(own, 'copy.db'));
+      const copy = new Database(path.join(own, 'copy.db'), { readonly: true });
+      try {
+        assert.equal(copy.prepare(`SELECT count(*) FROM messages`).pluck().get(), 40);
+      } finally {
+        copy.close();
+      }
+      assert.deepEqual(r.indexSearchText(), { indexed: 0, forgotten: 0 }, 'nothing left for a second indexer');
+      assert.deepEqual(failures, []);
+    } finally {
+      await r.close();
+      fs.rmSync(own, { recursive: true, force: true });
+    }
   });
 
   test('property: the indexed statement answers as the scan statement', async () => {
@@ -184,6 +275,12 @@ describe('SQLite FTS5 search index', () => {
     await repo.store.appendMessages(
       mb.id,
       msgs.map((m, i) => testMessage({ subject: m.subject.trim() || `n${i}`, body: m.body }).item()),
+    );
+    // Half of them indexed: the rest are found as unindexed rows.
+    repo.indexSearchText();
+    await repo.store.appendMessages(
+      mb.id,
+      msgs.map((m, i) => testMessage({ subject: m.body.trim() || `m${i}`, body: m.subject }).item()),
     );
     const term = fc.oneof(
       fc.constantFrom(...words),

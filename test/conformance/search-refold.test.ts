@@ -85,7 +85,7 @@ describe('SEARCH text refold migration: SQLite', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-refold-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test('a database of the previous schema is refolded on open, FTS5 index included', async () => {
+  test('a database of the previous schema is refolded on open, and its index file built from the new text', async () => {
     const file = path.join(dir, 'petrel.db');
     const old = new Database(file);
     try {
@@ -106,7 +106,10 @@ describe('SEARCH text refold migration: SQLite', () => {
 
     const repo = openSqliteRepository(file, { fsync: false });
     try {
+      // The index now lives in its own file, built after the migration.
+      repo.indexSearchText();
       const raw = new Database(file, { readonly: true });
+      raw.prepare(`ATTACH DATABASE ? AS search`).run(`${file}-search`);
       try {
         assert.ok((raw.pragma('user_version', { simple: true }) as number) >= SQLITE_REFOLD_VERSION);
         for (const r of rows) {
@@ -118,16 +121,16 @@ describe('SEARCH text refold migration: SQLite', () => {
           assert.equal(got.body_text, r.now.bodyText, 'body text as ingest writes it now');
         }
         const match = (term: string) =>
-          raw.prepare(`SELECT count(*) FROM blob_text_fts WHERE blob_text_fts MATCH ?`).pluck().get(ftsTrigramQuery(['body'], term));
-        assert.equal(match('ışık'), 0, 'the old trigrams left the index');
+          raw.prepare(`SELECT count(*) FROM search.blob_text_fts WHERE blob_text_fts MATCH ?`).pluck().get(ftsTrigramQuery(['body'], term));
+        assert.equal(match('ışık'), 0, 'the old trigrams are not in the index');
         assert.equal(match('IS\u0327IK'), 1, 'the new ones are in it');
+        assert.equal(raw.prepare(`SELECT count(*) FROM sqlite_master WHERE name LIKE 'blob_text_fts%'`).pluck().get(), 0, 'the old index left the database');
       } finally {
         raw.close();
       }
-      // The index agrees with its content table (external content: rank 1 compares them).
-      const rw = new Database(file);
+      const rw = new Database(`${file}-search`);
       try {
-        rw.prepare(`INSERT INTO blob_text_fts (blob_text_fts, rank) VALUES ('integrity-check', 1)`).run();
+        rw.prepare(`INSERT INTO blob_text_fts (blob_text_fts) VALUES ('integrity-check')`).run();
       } finally {
         rw.close();
       }

@@ -4,8 +4,9 @@
 //
 // Substring tests on the folded text go through a trigram index when the term
 // has at least 3 characters (a shorter term has no trigram; it scans):
-// - SQLite: the FTS5 table blob_text_fts (tokenizer trigram, case_sensitive 1
-//   since the text is already folded, detail=column). A term is looked up as
+// - SQLite: the FTS5 table blob_text_fts in the index file (tokenizer trigram,
+//   case_sensitive 1 since the text is already folded, detail=column), plus
+//   the rows not indexed yet (../sqlite/search-index.ts). A term is looked up as
 //   the AND of its trigrams in its column(s): every row holding the
 //   substring holds them, so these candidates are a superset, and the exact
 //   test runs on them only. How each test is used (scan, filter, or the outer
@@ -62,6 +63,11 @@ export function termTrigrams(term: string): string[] {
 
 const FTS_COLUMN: Record<TextColumn, string> = { header: 'header_text', body: 'body_text' };
 
+/** SQLite: the FTS5 table, in the index file attached as `search` (../sqlite/search-index.ts). */
+export const SQLITE_FTS = 'search.blob_text_fts';
+/** SQLite: the highest blob_text id the index holds; every row above it is unindexed. */
+export const SQLITE_INDEXED_TO = '(SELECT indexed_to FROM search.search_state WHERE id = 1)';
+
 /** An FTS5 query: the term's trigrams, each a quoted string ("" escapes "), all in the given columns. */
 export function ftsTrigramQuery(columns: readonly TextColumn[], term: string): string | null {
   const trigrams = termTrigrams(term);
@@ -81,9 +87,12 @@ export function ftsTrigramQuery(columns: readonly TextColumn[], term: string): s
 export function sqliteTextIndex({ columns, term, param, exact }: TextIndexRequest): TextIndexTest | null {
   const query = ftsTrigramQuery(columns, term);
   if (query === null) return null;
+  // The index lags the text (../sqlite/search-index.ts): the rows above
+  // indexed_to are candidates too.
   return {
     sql: `m.blob_id IN (SELECT t.blob_id FROM blob_text t
-      WHERE t.id IN (SELECT rowid FROM blob_text_fts WHERE blob_text_fts MATCH ${param(query)}) AND ${exact()})`,
+      WHERE (t.id IN (SELECT rowid FROM ${SQLITE_FTS} WHERE blob_text_fts MATCH ${param(query)})
+        OR t.id > ${SQLITE_INDEXED_TO}) AND ${exact()})`,
     readsRow: false,
   };
 }

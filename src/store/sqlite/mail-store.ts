@@ -53,11 +53,17 @@ export const sqliteSearchDialect: SearchDialect = {
 export class SqliteMailStore implements MailStore {
   private readonly indexCache = new IndexCache();
 
+  /**
+   * `searchDb`: a read-only connection of the same database with the SEARCH
+   * index attached (see index.ts); searches run there.
+   */
   constructor(
     private readonly db: SqlDb,
+    private readonly searchDb: SqlDb,
+    private readonly catchUpIndex: () => number,
     private readonly onClose: () => Promise<void>,
   ) {
-    db.db.function('petrel_header_has', { deterministic: true }, (text: unknown, field: unknown, value: unknown) =>
+    searchDb.db.function('petrel_header_has', { deterministic: true }, (text: unknown, field: unknown, value: unknown) =>
       headerTextHas(String(text), String(field), String(value)) ? 1 : 0,
     );
   }
@@ -216,11 +222,12 @@ export class SqliteMailStore implements MailStore {
   }
 
   async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {
-    return this.db.read(() => {
-      const mailbox = mailboxes.selectableMailbox(this.db, mailboxId);
-      const textPlan = sqliteTextPlan(this.db, query, mailbox.uidnext - 1);
+    const db = this.searchDb;
+    return db.read(() => {
+      const mailbox = mailboxes.selectableMailbox(db, mailboxId);
+      const textPlan = sqliteTextPlan(db, query, mailbox.uidnext - 1);
       const { sql, params } = searchStatement(query, sqliteSearchDialect, mailboxId, { textPlan });
-      return this.db
+      return db
         .dynamicStmt(sql)
         .pluck()
         .all(...params) as number[];
@@ -264,6 +271,10 @@ export class SqliteMailStore implements MailStore {
 
   async integrityCheck(): Promise<string[]> {
     return this.db.read(() => integrityProblems(this.db));
+  }
+
+  async indexSearchText(): Promise<number> {
+    return this.catchUpIndex();
   }
 
   async close(): Promise<void> {

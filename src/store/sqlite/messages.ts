@@ -61,11 +61,9 @@ export function ensureBlob(db: SqlDb, item: AppendItem): void {
   if (db.stmt(`SELECT 1 FROM blobs WHERE blob_id = ?`).get(item.blobId) !== undefined) return;
   const b = blobRecord(item);
   db.stmt(`INSERT INTO blobs (blob_id, size, idx, sent_day) VALUES (?, ?, ?, ?)`).run(b.blobId, b.size, b.idx, b.sentDay);
-  db.stmt(`INSERT INTO blob_text (blob_id, header_text, body_text) VALUES (?, ?, ?)`).run(
-    b.blobId,
-    b.headerText,
-    b.bodyText,
-  );
+  // Its id from a sequence that never goes back (see search-index.ts).
+  const id = db.stmt(`UPDATE meta SET value = value + 1 WHERE key = 'blob_text_seq' RETURNING value`).pluck().get() as number;
+  db.stmt(`INSERT INTO blob_text (id, blob_id, header_text, body_text) VALUES (?, ?, ?, ?)`).run(id, b.blobId, b.headerText, b.bodyText);
 }
 
 /** Live messages and octets of the account: the sum of its mailboxes' counters. */

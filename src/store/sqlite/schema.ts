@@ -77,6 +77,26 @@ const SEARCH_REFOLD_SQL = `
 `;
 
 /**
+ * The SEARCH index leaves the database for a file of its own, filled by a
+ * background thread after the commit (search-index.ts): blob_text ids come
+ * from a sequence that never goes back (the index knows which ids it holds
+ * by their maximum), deleted texts are queued for removal from the index,
+ * and a random key ties the index file to this database.
+ */
+const SEARCH_INDEX_FILE_SQL = `
+  DROP TRIGGER blob_text_fts_insert;
+  DROP TRIGGER blob_text_fts_delete;
+  DROP TRIGGER blob_text_fts_update;
+  DROP TABLE blob_text_fts;
+  INSERT INTO meta (key, value) VALUES ('blob_text_seq', (SELECT coalesce(max(id), 0) FROM blob_text));
+  INSERT INTO meta (key, value) VALUES ('search_index_key', abs(random() % 281474976710656));
+  CREATE TABLE search_forgotten (id INTEGER PRIMARY KEY);
+  CREATE TRIGGER blob_text_forget AFTER DELETE ON blob_text BEGIN
+    INSERT OR IGNORE INTO search_forgotten (id) VALUES (OLD.id);
+  END;
+`;
+
+/**
  * The per-mailbox counters for STATUS and quota (src/store/shared/counters.ts):
  * row triggers keep them in the writer's transaction; counted once at the
  * end. Exported for the test that runs it over a database with rows.
@@ -238,6 +258,8 @@ const MIGRATIONS: string[] = [
   COUNTERS_SQL,
   // `petrel user move`'s write freeze (ms since the epoch; NULL = not frozen).
   `ALTER TABLE accounts ADD COLUMN frozen_until INTEGER;`,
+  // The SEARCH index moves to its own file, filled after the commit (SEARCH_INDEX_FILE_SQL above)
+  SEARCH_INDEX_FILE_SQL,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,13 +8,16 @@
 //   is read;
 // - many: the text is scanned (the index would only add work).
 // The candidates are counted over the whole repository (the index is not per
-// mailbox), and the exact test reads the text of candidates only: the index
-// never reads more text than the scan of the mailbox would.
+// mailbox), the rows not indexed yet included (search-index.ts), and the
+// exact test reads the text of candidates only: the index never reads more
+// text than the scan of the mailbox would.
 
 import type { SearchQuery } from '../../mail/types.js';
 import {
   ftsTrigramQuery,
   indexableTextTerms,
+  SQLITE_FTS,
+  SQLITE_INDEXED_TO,
   requiredTextTerms,
   textTermKey,
   type TextPlan,
@@ -30,9 +33,12 @@ export function sqliteTextPlan(db: SqlDb, query: SearchQuery, mailboxSize: numbe
   const terms = indexableTextTerms(query);
   if (terms.length === 0) return () => 'index';
   const indexLimit = Math.floor(mailboxSize * INDEX_RATIO);
-  const count = db.stmt(`SELECT count(*) FROM (SELECT 1 FROM blob_text_fts WHERE blob_text_fts MATCH ? LIMIT ?)`).pluck();
+  const count = db.stmt(`SELECT count(*) FROM (SELECT 1 FROM ${SQLITE_FTS} WHERE blob_text_fts MATCH ? LIMIT ?)`).pluck();
+  // The rows the index does not hold yet are candidates of every term.
+  const unindexed = db.stmt(`SELECT count(*) FROM (SELECT 1 FROM blob_text WHERE id > ${SQLITE_INDEXED_TO} LIMIT ?)`).pluck().get(indexLimit + 1) as number;
   const candidates = new Map<string, number>();
-  for (const t of terms) candidates.set(textTermKey(t), count.get(ftsTrigramQuery(t.columns, t.term), indexLimit + 1) as number);
+  for (const t of terms)
+    candidates.set(textTermKey(t), unindexed + (count.get(ftsTrigramQuery(t.columns, t.term), indexLimit + 1) as number));
   let driver: string | null = null;
   let fewest = Math.floor(mailboxSize * DRIVE_RATIO);
   for (const t of requiredTextTerms(query)) {

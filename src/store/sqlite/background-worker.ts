@@ -1,0 +1,42 @@
+// The embedded repository's background thread (started by background.ts):
+// on each request it brings the SEARCH index up to the committed text
+// (search-index.ts) and checkpoints the WAL, so that
+// neither runs on the event loop that serves the sessions.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { catchUpSearchIndex, openSearchIndex } from './search-index.js';
+import type { BackgroundReply, BackgroundRequest, BackgroundWorkerData } from './background.js';
+
+const { file, checkpointEveryMs } = workerData as BackgroundWorkerData;
+const port = parentPort!;
+
+const main = new Database(file);
+main.pragma('busy_timeout = 5000');
+const index = openSearchIndex(file);
+let lastCheckpoint = 0;
+
+port.on('message', (request: BackgroundRequest) => {
+  if (request.type === 'stop') {
+    main.close();
+    index.close();
+    port.close();
+    return;
+  }
+  let reply: BackgroundReply;
+  try {
+    const { indexed, forgotten } = catchUpSearchIndex(main, index);
+    // PASSIVE: copies the frames committed since the last one that no reader
+    // still needs, and never waits for the writer. Each fsyncs the database
+    // file, hence at most one a period (SQLite's own runs every 1000 pages).
+    const checkpointed = Date.now() - lastCheckpoint >= checkpointEveryMs;
+    if (checkpointed) {
+      main.pragma('wal_checkpoint(PASSIVE)');
+      lastCheckpoint = Date.now();
+    }
+    reply = { type: 'done', indexed, forgotten, checkpointed };
+  } catch (err) {
+    reply = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(reply);
+});
