@@ -1,6 +1,8 @@
 // The Prometheus text endpoint of `petrel serve` (metrics.listen): GET
 // /metrics. What a cluster operator watches: each repository's read replicas
 // (in rotation, lag), where reads were served, and the process's memory.
+// With worker processes the supervisor serves it, from every worker's
+// samples (mergeWorkerMetrics).
 // Text format 0.0.4: https://prometheus.io/docs/instrumenting/exposition_formats/
 
 import { createServer, type Server } from 'node:http';
@@ -10,40 +12,49 @@ import type { Repositories } from '../mail/repository.js';
 
 type Labels = Record<string, string>;
 
-class Exposition {
-  private readonly lines: string[] = [];
-  private readonly declared = new Set<string>();
+/** One value of the exposition, structured so that worker processes' figures can be merged. */
+export interface MetricSample {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  value: number;
+  labels: Labels;
+}
 
-  add(name: string, type: 'gauge' | 'counter', help: string, value: number, labels: Labels = {}): void {
-    if (!this.declared.has(name)) {
-      this.declared.add(name);
-      this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+/** Text format 0.0.4: HELP and TYPE once per name, before its first sample. */
+export function formatSamples(samples: readonly MetricSample[]): string {
+  const lines: string[] = [];
+  const declared = new Set<string>();
+  for (const { name, type, help, value, labels } of samples) {
+    if (!declared.has(name)) {
+      declared.add(name);
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     }
     const text = Object.entries(labels)
       .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
       .join(',');
-    this.lines.push(`${name}${text ? `{${text}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}`);
+    lines.push(`${name}${text ? `{${text}}` : ''} ${Number.isFinite(value) ? value : 'NaN'}`);
   }
-
-  toString(): string {
-    return this.lines.join('\n') + '\n';
-  }
+  return lines.join('\n') + '\n';
 }
 
-/** The metrics of the repositories this server has opened, and of the process. */
-export function renderMetrics(repositories: Repositories): string {
-  const out = new Exposition();
+/** The metrics of the repositories this process has opened, and of the process. */
+export function collectMetrics(repositories: Repositories): MetricSample[] {
+  const out: MetricSample[] = [];
+  const add = (name: string, type: MetricSample['type'], help: string, value: number, labels: Labels = {}): void => {
+    out.push({ name, type, help, value, labels });
+  };
   for (const repo of repositories.opened()) {
     const report = repo.replicas;
     if (!report) continue;
     const counts = report.readCounts();
     for (const kind of ['metadata', 'immutable'] as const) {
-      out.add('petrel_repository_reads_total', 'counter', 'Reads served, by node and kind (immutable: bodies, blob indexes)', counts.primary[kind], {
+      add('petrel_repository_reads_total', 'counter', 'Reads served, by node and kind (immutable: bodies, blob indexes)', counts.primary[kind], {
         repository: repo.name,
         node: 'primary',
         kind,
       });
-      out.add('petrel_repository_reads_total', 'counter', 'Reads served, by node and kind (immutable: bodies, blob indexes)', counts.replicas[kind], {
+      add('petrel_repository_reads_total', 'counter', 'Reads served, by node and kind (immutable: bodies, blob indexes)', counts.replicas[kind], {
         repository: repo.name,
         node: 'replicas',
         kind,
@@ -51,29 +62,78 @@ export function renderMetrics(repositories: Repositories): string {
     }
     for (const r of report.status()) {
       const labels = { repository: repo.name, replica: r.url };
-      out.add('petrel_replica_in_rotation', 'gauge', '1 while the replica serves reads', r.inRotation ? 1 : 0, labels);
-      out.add('petrel_replica_lag_seconds', 'gauge', 'Replay lag behind the primary, seconds (NaN: unknown)', r.lagSeconds ?? NaN, labels);
-      out.add('petrel_replica_lag_bytes', 'gauge', 'Replay lag behind the primary, WAL bytes (NaN: unknown)', r.lagBytes ?? NaN, labels);
+      add('petrel_replica_in_rotation', 'gauge', '1 while the replica serves reads', r.inRotation ? 1 : 0, labels);
+      add('petrel_replica_lag_seconds', 'gauge', 'Replay lag behind the primary, seconds (NaN: unknown)', r.lagSeconds ?? NaN, labels);
+      add('petrel_replica_lag_bytes', 'gauge', 'Replay lag behind the primary, WAL bytes (NaN: unknown)', r.lagBytes ?? NaN, labels);
       for (const kind of ['metadata', 'immutable'] as const)
-        out.add('petrel_replica_reads_total', 'counter', 'Reads this replica served', r.reads[kind], { ...labels, kind });
+        add('petrel_replica_reads_total', 'counter', 'Reads this replica served', r.reads[kind], { ...labels, kind });
     }
   }
+  out.push(...processMetrics());
+  return out;
+}
+
+/** The memory of this process. */
+export function processMetrics(): MetricSample[] {
   const mem = process.memoryUsage();
-  out.add('process_resident_memory_bytes', 'gauge', 'Resident memory of the server process', mem.rss);
-  out.add('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use', mem.heapUsed);
-  return out.toString();
+  return [
+    { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory of the server process', value: mem.rss, labels: {} },
+    { name: 'nodejs_heap_used_bytes', type: 'gauge', help: 'V8 heap in use', value: mem.heapUsed, labels: {} },
+  ];
+}
+
+/**
+ * The server's metrics from its worker processes' (and the supervisor's
+ * own): counters with the same name and labels are added up (reads served
+ * by the whole server), and gauges say which process they describe (a
+ * `worker` label: its number, or "supervisor"), since each worker has its
+ * own memory and its own view of the replicas. Samples stay grouped by name.
+ */
+export function mergeWorkerMetrics(parts: ReadonlyArray<{ worker: string; samples: readonly MetricSample[] }>): MetricSample[] {
+  const byName = new Map<string, MetricSample[]>();
+  const counters = new Map<string, MetricSample>();
+  for (const { worker, samples } of parts) {
+    for (const s of samples) {
+      let group = byName.get(s.name);
+      if (!group) byName.set(s.name, (group = []));
+      if (s.type === 'gauge') {
+        group.push({ ...s, labels: { ...s.labels, worker } });
+        continue;
+      }
+      const key = `${s.name}${JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
+      const seen = counters.get(key);
+      if (seen) seen.value += s.value;
+      else {
+        const copy = { ...s, labels: { ...s.labels } };
+        counters.set(key, copy);
+        group.push(copy);
+      }
+    }
+  }
+  return [...byName.values()].flat();
+}
+
+/** The text of GET /metrics for one process (no workers). */
+export function renderMetrics(repositories: Repositories): string {
+  return formatSamples(collectMetrics(repositories));
 }
 
 export class MetricsServer {
   private readonly server: Server;
 
-  constructor(repositories: Repositories) {
+  /** `render`: the exposition's text (renderMetrics, or the supervisor's merge of its workers'). */
+  constructor(render: () => string | Promise<string>) {
     this.server = createServer((req, res) => {
       if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(repositories));
+      Promise.resolve()
+        .then(render)
+        .then(
+          (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
+          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+        );
     });
   }
 

@@ -25,7 +25,7 @@ import type { EventBus } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { Repositories } from '../mail/repository.js';
-import { MetricsServer } from '../admin/metrics.js';
+import { collectMetrics, MetricsServer, renderMetrics } from '../admin/metrics.js';
 import { openRepositories } from './repository.js';
 import type { WorkerAddresses } from './workers/messages.js';
 import { WorkerSupervisor } from './workers/supervisor.js';
@@ -54,7 +54,7 @@ export async function serve(config: PetrelConfig): Promise<number> {
   const logger = link ? createLogger(config.log.level).child({ worker: link.id }) : createLogger(config.log.level);
   // The listening lines are part of the interface: always written, whatever the level.
   const announce = createLogger('info');
-  // The singletons of a server (blob GC, metrics) run in its first worker only.
+  // The singletons of a server (blob GC) run in its first worker only.
   const runsSingletons = link === null || link.id === 1;
   // This server's sessions listen here; every repository's changes arrive on it.
   const events = new InProcessEventBus({ logger: logger.child({ component: 'events' }) });
@@ -118,7 +118,9 @@ export async function serve(config: PetrelConfig): Promise<number> {
     if (e.kind === 'account-changed') auth.invalidate(e.accountName);
   });
 
-  const metrics = config.metrics.listen && runsSingletons ? new MetricsServer(repos) : null;
+  // With workers, the supervisor serves /metrics from every worker's samples.
+  const metrics = config.metrics.listen && !link ? new MetricsServer(() => renderMetrics(repos)) : null;
+  link?.provideMetrics(() => collectMetrics(repos));
 
   const shutdown = async (): Promise<void> => {
     await Promise.allSettled([imap.close(), lmtp.close(), control?.close(), metrics?.close()]);

@@ -80,6 +80,7 @@ describe('petrel serve with two workers', () => {
         PETREL_SERVER_WORKERS: '2',
         PETREL_LOG_LEVEL: 'debug',
         PETREL_LIMITS_MAX_CONNECTIONS_PER_USER: '3',
+        PETREL_METRICS_LISTEN: '127.0.0.1:0',
       },
     });
   });
@@ -90,8 +91,17 @@ describe('petrel serve with two workers', () => {
 
   test('one process supervises two workers; the listening lines are written once', () => {
     const listening = entries(server).filter((e) => e.msg === 'listening');
-    assert.deepEqual(listening.map((e) => (e as { service?: string }).service).sort(), ['imap', 'lmtp']);
+    assert.deepEqual(listening.map((e) => (e as { service?: string }).service).sort(), ['imap', 'lmtp', 'metrics']);
     assert.ok(entries(server).some((e) => e.msg === 'starting workers'));
+  });
+
+  test('GET /metrics, served by the supervisor, has every process: each worker and itself', async () => {
+    const res = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    for (const worker of ['1', '2', 'supervisor'])
+      assert.match(text, new RegExp(`^process_resident_memory_bytes\\{worker="${worker}"\\} [1-9]\\d*$`, 'm'), worker);
+    assert.equal(text.match(/^# TYPE process_resident_memory_bytes gauge$/gm)?.length, 1, 'declared once');
   });
 
   test('a change through one worker reaches IDLE on the other; LMTP and the CLI reach both', async () => {

@@ -3,6 +3,7 @@
 // JSON over Node's cluster channel: small, typed, one kind per purpose.
 
 import type { AddressInfo } from 'node:net';
+import type { MetricSample } from '../../admin/metrics.js';
 import type { MailEvent } from '../../mail/types.js';
 
 /** The addresses a worker listens on, once it is ready (every worker shares the same ports). */
@@ -25,7 +26,9 @@ export type WorkerMessage =
   | { type: 'event'; event: MailEvent }
   /** A failed login ("user:<name>" and "ip:<address>" keys) or a cleared one, for the other workers' throttles. */
   | { type: 'auth-failure'; key: string }
-  | { type: 'auth-clear'; key: string };
+  | { type: 'auth-clear'; key: string }
+  /** The answer to `collect-metrics` with the same id. */
+  | { type: 'metrics'; id: number; samples: MetricSample[] };
 
 export type SupervisorMessage =
   | { type: 'granted'; id: number; ok: boolean }
@@ -33,6 +36,8 @@ export type SupervisorMessage =
   | { type: 'event'; event: MailEvent }
   | { type: 'auth-failure'; key: string }
   | { type: 'auth-clear'; key: string }
+  /** Send this worker's metrics (GET /metrics on the supervisor). */
+  | { type: 'collect-metrics'; id: number }
   /** Stop serving: BYE to every client, close, exit. */
   | { type: 'shutdown' };
 

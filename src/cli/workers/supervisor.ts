@@ -5,12 +5,14 @@
 // the connection limits (each worker asks before it greets a client or logs
 // a user in), passes login failures and an embedded repository's changes
 // from each worker to the others, owns the control socket the CLI writes
-// to, and restarts a worker that dies. Why several processes: one Node
+// to, serves GET /metrics from every worker's figures, and restarts a
+// worker that dies. Why several processes: one Node
 // process uses one core for its JavaScript, and may hold no more connections
 // than its open-files limit.
 
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
+import { formatSamples, mergeWorkerMetrics, MetricsServer, processMetrics, type MetricSample } from '../../admin/metrics.js';
 import type { PetrelConfig } from '../../config/types.js';
 import { ConnectionCounter, decrement, increment } from '../../imap/connection-limits.js';
 import { ControlSocketServer } from '../../mail/control-socket.js';
@@ -25,6 +27,8 @@ const MAX_RESTART_DELAY_MS = 30_000;
 const HEALTHY_RUN_MS = 60_000;
 /** Workers that have not exited this long after the shutdown order are killed. */
 const SHUTDOWN_GRACE_MS = 30_000;
+/** GET /metrics leaves out a worker that has not answered within this long. */
+const METRICS_WAIT_MS = 2000;
 
 interface Slot {
   id: number;
@@ -33,6 +37,8 @@ interface Slot {
   /** What this worker holds in the counter (address or user -> count), given back if it dies. */
   held: { ips: Map<string, number>; users: Map<string, number> };
   restartDelayMs: number;
+  /** Listening (a worker still starting has no metrics to give). */
+  ready: boolean;
 }
 
 export interface SupervisorOptions {
@@ -48,6 +54,9 @@ export class WorkerSupervisor {
   private readonly control: ControlSocketServer;
   private stopping = false;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly metrics: MetricsServer | null;
+  private nextMetricsRequest = 1;
+  private readonly metricsWaiters = new Map<number, (samples: MetricSample[]) => void>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.counter = new ConnectionCounter(options.config.limits);
@@ -56,6 +65,7 @@ export class WorkerSupervisor {
       events: { publish: (event) => this.broadcast({ type: 'event', event }) },
       logger: options.logger.child({ component: 'control' }),
     });
+    this.metrics = options.config.metrics.listen ? new MetricsServer(() => this.renderMetrics()) : null;
   }
 
   /** Forks the workers and resolves once all listen; rejects (and stops them) if one fails to start. */
@@ -66,8 +76,9 @@ export class WorkerSupervisor {
     const count = config.server.workers;
     logger.info('starting workers', { workers: count });
     try {
+      const metrics = this.metrics && config.metrics.listen ? await this.metrics.listen(config.metrics.listen) : null;
       const ready = await Promise.all(Array.from({ length: count }, (_, i) => this.fork(i + 1)));
-      this.options.onListening(ready[0]!);
+      this.options.onListening({ ...ready[0]!, metrics });
     } catch (err) {
       await this.stop();
       throw err;
@@ -86,7 +97,31 @@ export class WorkerSupervisor {
     }, SHUTDOWN_GRACE_MS);
     await Promise.all(exits);
     clearTimeout(killer);
-    await this.control.close();
+    await Promise.all([this.control.close(), this.metrics?.close()]);
+  }
+
+  /** Every listening worker's samples (those that answer in time) and the supervisor's own, merged. */
+  private async renderMetrics(): Promise<string> {
+    const workers = [...this.slots.values()].filter((s) => s.ready && s.worker.isConnected());
+    const parts = await Promise.all(
+      workers.map(async (slot) => ({ worker: String(slot.id), samples: await this.collectFrom(slot) })),
+    );
+    return formatSamples(mergeWorkerMetrics([...parts, { worker: 'supervisor', samples: processMetrics() }]));
+  }
+
+  private collectFrom(slot: Slot): Promise<MetricSample[]> {
+    const id = this.nextMetricsRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.metricsWaiters.delete(id);
+        resolve([]);
+      }, METRICS_WAIT_MS);
+      this.metricsWaiters.set(id, (samples) => {
+        clearTimeout(timer);
+        resolve(samples);
+      });
+      this.send(slot.worker, { type: 'collect-metrics', id });
+    });
   }
 
   /**
@@ -97,13 +132,21 @@ export class WorkerSupervisor {
   private fork(id: number, restarted = false): Promise<WorkerAddresses> {
     const worker = cluster.fork({ [WORKER_ID_ENV]: String(id) });
     const previous = this.slots.get(id);
-    const slot: Slot = { id, worker, startedAt: Date.now(), held: { ips: new Map(), users: new Map() }, restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS };
+    const slot: Slot = {
+      id,
+      worker,
+      startedAt: Date.now(),
+      held: { ips: new Map(), users: new Map() },
+      restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS,
+      ready: false,
+    };
     this.slots.set(id, slot);
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'ready') {
           listening = true;
+          slot.ready = true;
           // Forked before a shutdown order it could not hear yet (no listener so early): tell it again.
           if (this.stopping) this.send(worker, { type: 'shutdown' });
           resolve(message.addresses);
@@ -161,6 +204,12 @@ export class WorkerSupervisor {
       case 'auth-clear':
         this.broadcast(message, slot);
         return;
+      case 'metrics': {
+        const answer = this.metricsWaiters.get(message.id);
+        this.metricsWaiters.delete(message.id);
+        answer?.(message.samples);
+        return;
+      }
       case 'ready':
         return;
     }

@@ -4,6 +4,7 @@
 // passed on to them, and the supervisor's orders (events to publish,
 // shutdown).
 
+import type { MetricSample } from '../../admin/metrics.js';
 import type { FailureLog } from '../../auth/throttle.js';
 import { FailureWindow } from '../../auth/throttle.js';
 import type { ConnectionLimits } from '../../imap/connection-limits.js';
@@ -19,13 +20,14 @@ export interface WorkerChannel {
 }
 
 export class WorkerLink {
-  /** This worker's number, 1..N: worker 1 also runs the singletons (blob GC, metrics). */
+  /** This worker's number, 1..N: worker 1 also runs the singletons (blob GC). */
   readonly id: number;
   readonly limits: ConnectionLimits;
   readonly failures: FailureLog;
   private nextRequest = 1;
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private localBus: EventBus | null = null;
+  private metrics: (() => MetricSample[]) | null = null;
   private readonly stopWaiters: Array<() => void> = [];
   private stopped = false;
 
@@ -61,6 +63,11 @@ export class WorkerLink {
   /** Publish the supervisor's events (other workers' changes, the CLI's) on this worker's bus. */
   deliverEventsTo(bus: EventBus): void {
     this.localBus = bus;
+  }
+
+  /** What this worker answers when the supervisor collects metrics (its repositories, its memory). */
+  provideMetrics(collect: () => MetricSample[]): void {
+    this.metrics = collect;
   }
 
   /** An embedded repository's change, for the other workers' sessions (this worker's own bus has it already). */
@@ -120,6 +127,9 @@ export class WorkerLink {
         return;
       case 'auth-clear':
         failures.clear(message.key);
+        return;
+      case 'collect-metrics':
+        this.send({ type: 'metrics', id: message.id, samples: this.metrics?.() ?? [] });
         return;
       case 'shutdown':
         this.stop();
