@@ -5,7 +5,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { catchUpSearchIndex, openSearchIndex } from './search-index.js';
+import { openSearchIndex, SearchIndexer } from './search-index.js';
 import type { BackgroundReply, BackgroundRequest, BackgroundWorkerData } from './background.js';
 
 const { file, checkpointEveryMs } = workerData as BackgroundWorkerData;
@@ -14,6 +14,7 @@ const port = parentPort!;
 const main = new Database(file);
 main.pragma('busy_timeout = 5000');
 const index = openSearchIndex(file);
+const indexer = new SearchIndexer(main, index);
 let lastCheckpoint = 0;
 
 port.on('message', (request: BackgroundRequest) => {
@@ -25,7 +26,7 @@ port.on('message', (request: BackgroundRequest) => {
   }
   let reply: BackgroundReply;
   try {
-    const { indexed, forgotten } = catchUpSearchIndex(main, index);
+    const { indexed, forgotten } = indexer.catchUp();
     // PASSIVE: copies the frames committed since the last one that no reader
     // still needs, and never waits for the writer. Each fsyncs the database
     // file, hence at most one a period (SQLite's own runs every 1000 pages).

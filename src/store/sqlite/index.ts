@@ -12,7 +12,7 @@ import { SqlDb } from './db.js';
 import { SqliteDirectory } from './directory.js';
 import { SqliteMailStore } from './mail-store.js';
 import { migrate } from './schema.js';
-import { catchUpSearchIndex, openSearchIndex, SEARCH_SCHEMA, searchIndexFile, type CatchUpResult } from './search-index.js';
+import { openSearchIndex, SEARCH_SCHEMA, searchIndexFile, SearchIndexer, type CatchUpResult } from './search-index.js';
 
 export { SqliteMailStore } from './mail-store.js';
 export { SqliteDirectory } from './directory.js';
@@ -108,7 +108,8 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     await background?.stop();
     closeAll();
   };
-  const indexSearchText = (): CatchUpResult => catchUpSearchIndex(sql.db, index);
+  let indexer: SearchIndexer | null = null;
+  const indexSearchText = (): CatchUpResult => (indexer ??= new SearchIndexer(sql.db, index)).catchUp();
   return {
     store: new SqliteMailStore(sql, reader, () => indexSearchText().indexed, close),
     directory: new SqliteDirectory(sql),

@@ -94,53 +94,72 @@ export interface CatchUpResult {
  * each one transaction of the index file (BEGIN IMMEDIATE: two processes on
  * one data directory take turns, and each re-reads indexed_to under the
  * lock, so no row is indexed twice). `main` is a connection of the main
- * database; `index` one of the index file (openSearchIndex).
+ * database; `index` one of the index file (openSearchIndex). The statements
+ * are prepared once: the background thread catches up after every commit.
  */
-export function catchUpSearchIndex(main: Database.Database, index: Database.Database): CatchUpResult {
-  const result: CatchUpResult = { indexed: 0, forgotten: 0 };
-  const state = index.prepare(`SELECT main_key, indexed_to FROM search_state WHERE id = 1`);
-  const setMark = index.prepare(`UPDATE search_state SET indexed_to = ? WHERE id = 1`);
-  const insert = index.prepare(`INSERT INTO blob_text_fts (rowid, header_text, body_text) VALUES (?, ?, ?)`);
-  const remove = index.prepare(`DELETE FROM blob_text_fts WHERE rowid = ?`);
-  const pending = main.prepare(`SELECT id, header_text, body_text FROM blob_text WHERE id > ? ORDER BY id LIMIT ${INDEX_BATCH}`).raw(true);
-  const meta = main.prepare(`SELECT key, value FROM meta WHERE key IN ('blob_text_seq', 'search_index_key')`).raw(true);
-  const forgotten = main.prepare(`SELECT id FROM search_forgotten ORDER BY id LIMIT ${INDEX_BATCH}`).pluck();
-  const unqueue = main.prepare(`DELETE FROM search_forgotten WHERE id <= ?`);
+export class SearchIndexer {
+  private readonly state: Database.Statement;
+  private readonly restart: Database.Statement;
+  private readonly setMark: Database.Statement;
+  private readonly insert: Database.Statement;
+  private readonly remove: Database.Statement;
+  private readonly pending: Database.Statement;
+  private readonly meta: Database.Statement;
+  private readonly forgotten: Database.Statement;
+  private readonly unqueue: Database.Statement;
+  private readonly indexBatch: Database.Transaction<() => number>;
+  private readonly removeBatch: Database.Transaction<(ids: number[]) => void>;
 
-  const indexBatch = index.transaction((): number => {
-    const { main_key: indexKey, indexed_to: from } = state.get() as { main_key: number; indexed_to: number };
-    const { blob_text_seq: sequence, search_index_key: mainKey } = Object.fromEntries(meta.all() as Array<[string, number]>);
-    // The index of another database (the file was left behind), or of this
-    // one before it went back in time (a restored backup: ids above its
-    // sequence will be handed out again for other texts). Start over.
-    if (indexKey !== mainKey || from > sequence!) {
-      index.exec(`INSERT INTO blob_text_fts (blob_text_fts) VALUES ('delete-all')`);
-      index.prepare(`UPDATE search_state SET main_key = ?, indexed_to = 0 WHERE id = 1`).run(mainKey);
-      return -1;
+  constructor(main: Database.Database, index: Database.Database) {
+    this.state = index.prepare(`SELECT main_key, indexed_to FROM search_state WHERE id = 1`);
+    this.restart = index.prepare(`UPDATE search_state SET main_key = ?, indexed_to = 0 WHERE id = 1`);
+    this.setMark = index.prepare(`UPDATE search_state SET indexed_to = ? WHERE id = 1`);
+    this.insert = index.prepare(`INSERT INTO blob_text_fts (rowid, header_text, body_text) VALUES (?, ?, ?)`);
+    this.remove = index.prepare(`DELETE FROM blob_text_fts WHERE rowid = ?`);
+    this.pending = main.prepare(`SELECT id, header_text, body_text FROM blob_text WHERE id > ? ORDER BY id LIMIT ${INDEX_BATCH}`).raw(true);
+    this.meta = main.prepare(`SELECT key, value FROM meta WHERE key IN ('blob_text_seq', 'search_index_key')`).raw(true);
+    this.forgotten = main.prepare(`SELECT id FROM search_forgotten ORDER BY id LIMIT ${INDEX_BATCH}`).pluck();
+    this.unqueue = main.prepare(`DELETE FROM search_forgotten WHERE id <= ?`);
+    const clear = index.prepare(`INSERT INTO blob_text_fts (blob_text_fts) VALUES ('delete-all')`);
+    this.indexBatch = index.transaction((): number => {
+      const { main_key: indexKey, indexed_to: from } = this.state.get() as { main_key: number; indexed_to: number };
+      const { blob_text_seq: sequence, search_index_key: mainKey } = Object.fromEntries(this.meta.all() as Array<[string, number]>);
+      // The index of another database (the file was left behind), or of this
+      // one before it went back in time (a restored backup: ids above its
+      // sequence will be handed out again for other texts). Start over.
+      if (indexKey !== mainKey || from > sequence!) {
+        clear.run();
+        this.restart.run(mainKey);
+        return -1;
+      }
+      const rows = this.pending.all(from) as Array<[number, string, string]>;
+      for (const [id, header, body] of rows) this.insert.run(id, header, body);
+      if (rows.length > 0) this.setMark.run(rows[rows.length - 1]![0]);
+      return rows.length;
+    });
+    this.removeBatch = index.transaction((ids: number[]) => {
+      for (const id of ids) this.remove.run(id);
+    });
+  }
+
+  catchUp(): CatchUpResult {
+    const result: CatchUpResult = { indexed: 0, forgotten: 0 };
+    for (;;) {
+      const n = this.indexBatch.immediate();
+      if (n < 0) continue;
+      result.indexed += n;
+      if (n < INDEX_BATCH) break;
     }
-    const rows = pending.all(from) as Array<[number, string, string]>;
-    for (const [id, header, body] of rows) insert.run(id, header, body);
-    if (rows.length > 0) setMark.run(rows[rows.length - 1]![0]);
-    return rows.length;
-  });
-  for (;;) {
-    const n = indexBatch.immediate();
-    if (n < 0) continue;
-    result.indexed += n;
-    if (n < INDEX_BATCH) break;
+    for (;;) {
+      const ids = this.forgotten.all() as number[];
+      if (ids.length === 0) break;
+      this.removeBatch.immediate(ids);
+      // After the index's commit: a crash in between leaves the ids queued,
+      // and deleting an absent rowid again is harmless.
+      this.unqueue.run(ids[ids.length - 1]!);
+      result.forgotten += ids.length;
+      if (ids.length < INDEX_BATCH) break;
+    }
+    return result;
   }
-
-  for (;;) {
-    const ids = forgotten.all() as number[];
-    if (ids.length === 0) break;
-    index.transaction(() => {
-      for (const id of ids) remove.run(id);
-    }).immediate();
-    // After the index's commit: a crash in between leaves the ids queued,
-    // and deleting an absent rowid again is harmless.
-    unqueue.run(ids[ids.length - 1]!);
-    result.forgotten += ids.length;
-    if (ids.length < INDEX_BATCH) break;
-  }
-  return result;
 }
