@@ -41,6 +41,32 @@ export class FailureWindow implements FailureLog {
     this.failures.delete(key);
   }
 
+  /** The failures still in the window, per key (for a worker process that starts again). */
+  snapshot(): Array<[string, number[]]> {
+    const out: Array<[string, number[]]> = [];
+    for (const key of [...this.failures.keys()]) {
+      const list = this.recent(key);
+      if (list.length > 0) out.push([key, [...list]]);
+    }
+    return out;
+  }
+
+  /**
+   * Takes a snapshot of the whole server's failures (the supervisor's, which
+   * saw every worker's): per key, the longer of the two records wins. Not
+   * their union: the same failure carries each process's own timestamp.
+   */
+  merge(entries: ReadonlyArray<readonly [string, readonly number[]]>): void {
+    for (const [key, times] of entries) {
+      if (times.length <= this.recent(key).length) continue;
+      this.failures.delete(key);
+      this.failures.set(key, [...times]);
+      // Drops what fell out of the window meanwhile (recent() prunes in place).
+      this.recent(key);
+    }
+    while (this.failures.size > this.maxKeys) this.failures.delete(this.failures.keys().next().value as string);
+  }
+
   private recent(key: string): number[] {
     const list = this.failures.get(key);
     if (!list) return [];

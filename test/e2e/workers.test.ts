@@ -198,7 +198,7 @@ describe('petrel serve with two workers', () => {
     await onEachWorker(server, 'carol').then((m) => open.push(...m.values()));
   });
 
-  test('failed logins on one worker throttle logins on the other', async () => {
+  test('failed logins on one worker throttle logins on the other, and on a worker started again', async () => {
     // Last: it throttles 127.0.0.1. limits.auth_failures_per_window defaults to 5.
     for (let i = 0; i < 5; i++) {
       const c = await RawImap.connect(server.imapPort);
@@ -214,6 +214,24 @@ describe('petrel serve with two workers', () => {
       c.close();
     }
     assert.equal(throttledOn.size, 2, 'round robin never sent a login to the second worker');
+
+    // A worker started again gets the record from the supervisor: still refused there.
+    const startedBefore = entries(server).filter((e) => e.msg === 'worker ready' && e.worker === 2).length;
+    process.kill(workerPid(server, 2), 'SIGKILL');
+    await waitFor(
+      () => entries(server).filter((e) => e.msg === 'worker ready' && e.worker === 2).length > startedBefore,
+      WAIT_MS,
+      'worker 2 started again',
+    );
+    let onRestarted = false;
+    for (let attempt = 0; attempt < 20 && !onRestarted; attempt++) {
+      const c = await RawImap.connect(server.imapPort);
+      const worker = await workerOf(server, c);
+      assert.match((await c.command(`LOGIN alice ${PASSWORD}`)).tagged, /^NO \[UNAVAILABLE\] Too many failed attempts/, `worker ${worker}`);
+      onRestarted = worker === 2;
+      c.close();
+    }
+    assert.ok(onRestarted, 'round robin never sent a login to the restarted worker');
   });
 });
 

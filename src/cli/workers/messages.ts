@@ -36,6 +36,8 @@ export type SupervisorMessage =
   | { type: 'event'; event: MailEvent }
   | { type: 'auth-failure'; key: string }
   | { type: 'auth-clear'; key: string }
+  /** The whole server's failed logins still in the window, for a worker that (re)started. */
+  | { type: 'auth-snapshot'; entries: Array<[string, number[]]> }
   /** Send this worker's metrics (GET /metrics on the supervisor). */
   | { type: 'collect-metrics'; id: number }
   /** Stop serving: BYE to every client, close, exit. */

@@ -3,8 +3,9 @@
 // this process hands each new connection to the next worker) and serves no
 // client itself. It keeps what must be counted once for the whole server:
 // the connection limits (each worker asks before it greets a client or logs
-// a user in), passes login failures and an embedded repository's changes
-// from each worker to the others, owns the control socket the CLI writes
+// a user in), passes login failures (and, to a worker that starts again, the
+// record of them) and an embedded repository's changes from each worker to
+// the others, owns the control socket the CLI writes
 // to, serves GET /metrics from every worker's figures, and restarts a
 // worker that dies. Why several processes: one Node
 // process uses one core for its JavaScript, and may hold no more connections
@@ -13,6 +14,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { formatSamples, mergeWorkerMetrics, MetricsServer, processMetrics, type MetricSample } from '../../admin/metrics.js';
+import { FailureWindow } from '../../auth/throttle.js';
 import type { PetrelConfig } from '../../config/types.js';
 import { ConnectionCounter, decrement, increment } from '../../imap/connection-limits.js';
 import { ControlSocketServer } from '../../mail/control-socket.js';
@@ -55,6 +57,8 @@ export class WorkerSupervisor {
   private stopping = false;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly metrics: MetricsServer | null;
+  /** Every worker's failed logins, for a worker that starts again (it would begin with none). */
+  private readonly failures: FailureWindow;
   private nextMetricsRequest = 1;
   private readonly metricsWaiters = new Map<number, (samples: MetricSample[]) => void>();
 
@@ -66,6 +70,8 @@ export class WorkerSupervisor {
       logger: options.logger.child({ component: 'control' }),
     });
     this.metrics = options.config.metrics.listen ? new MetricsServer(() => this.renderMetrics()) : null;
+    const { authFailuresPerWindow, authFailureWindowSeconds } = options.config.limits;
+    this.failures = new FailureWindow(authFailuresPerWindow, authFailureWindowSeconds * 1000, Date.now);
   }
 
   /** Forks the workers and resolves once all listen; rejects (and stops them) if one fails to start. */
@@ -147,6 +153,8 @@ export class WorkerSupervisor {
         if (message.type === 'ready') {
           listening = true;
           slot.ready = true;
+          const failures = this.failures.snapshot();
+          if (failures.length > 0) this.send(worker, { type: 'auth-snapshot', entries: failures });
           // Forked before a shutdown order it could not hear yet (no listener so early): tell it again.
           if (this.stopping) this.send(worker, { type: 'shutdown' });
           resolve(message.addresses);
@@ -199,9 +207,15 @@ export class WorkerSupervisor {
       case 'release-user':
         if (decrement(slot.held.users, message.user)) this.counter.releaseUser(message.user);
         return;
-      case 'event':
       case 'auth-failure':
+        this.failures.record(message.key);
+        this.broadcast(message, slot);
+        return;
       case 'auth-clear':
+        this.failures.clear(message.key);
+        this.broadcast(message, slot);
+        return;
+      case 'event':
         this.broadcast(message, slot);
         return;
       case 'metrics': {

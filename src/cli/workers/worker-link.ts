@@ -128,6 +128,9 @@ export class WorkerLink {
       case 'auth-clear':
         failures.clear(message.key);
         return;
+      case 'auth-snapshot':
+        failures.merge(message.entries);
+        return;
       case 'collect-metrics':
         this.send({ type: 'metrics', id: message.id, samples: this.metrics?.() ?? [] });
         return;
