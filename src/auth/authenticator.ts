@@ -33,6 +33,13 @@ export interface AuthenticatorOptions {
   failures?: FailureLog;
   /** Password verifications running at once (each takes a libuv thread and 128 MiB). Default 2. */
   maxConcurrentVerifications?: number;
+  /**
+   * Told of each password this process verified (worker processes pass it
+   * to the others' rememberVerified(), so a user's first login on each
+   * worker does not cost a hash of its own): an opaque id of the
+   * (credentials, stored hash) pair, and until when it may be trusted.
+   */
+  onVerified?: (id: string, expiresAt: number) => void;
   /** Checks a password against a stored hash (tests inject one that counts). Default: password.ts. */
   verifyPassword?: (password: string, phc: string) => Promise<boolean>;
   /** Clock in ms (tests inject one). */
@@ -51,6 +58,8 @@ const MAX_CACHE_ENTRIES = 50_000;
 export function createAuthenticator(directory: Directory, options: AuthenticatorOptions): Authenticator & {
   /** Number of cached credentials (tests, metrics). */
   readonly cacheSize: number;
+  /** Another process verified this (credentials, stored hash) pair (see onVerified). */
+  rememberVerified(id: string, expiresAt: number): void;
 } {
   const now = options.now ?? Date.now;
   const delay = options.delay ?? ((ms: number) => sleep(ms).then(() => undefined));
@@ -63,13 +72,25 @@ export function createAuthenticator(directory: Directory, options: Authenticator
   const slots = new Semaphore(options.maxConcurrentVerifications ?? 2);
   // (cache key, stored hash) -> the verification in progress.
   const verifying = new Map<string, Promise<boolean>>();
+  // (cache key, stored hash) pairs verified by another worker process -> until when.
+  // Keyed by the stored hash too: a new password invalidates them by itself.
+  const verifiedElsewhere = new Map<string, number>();
   /** Verifies once for concurrent callers with the same credentials and hash. */
   const verify = (key: string, password: string, phc: string): Promise<boolean> => {
     const id = key + '\0' + phc;
+    const trustedUntil = verifiedElsewhere.get(id);
+    if (trustedUntil !== undefined) {
+      verifiedElsewhere.delete(id);
+      if (trustedUntil > now()) return Promise.resolve(true);
+    }
     let pending = verifying.get(id);
     if (!pending) {
       pending = slots.run(() => check(password, phc)).finally(() => verifying.delete(id));
       verifying.set(id, pending);
+      if (options.onVerified) {
+        const publish = options.onVerified;
+        void pending.then((ok) => ok && publish(id, now() + ttlMs), () => undefined);
+      }
     }
     return pending;
   };
@@ -133,6 +154,12 @@ export function createAuthenticator(directory: Directory, options: Authenticator
     invalidate(username) {
       const prefix = username + '\0';
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+      for (const id of verifiedElsewhere.keys()) if (id.startsWith(prefix)) verifiedElsewhere.delete(id);
+    },
+
+    rememberVerified(id, expiresAt) {
+      if (verifiedElsewhere.size >= MAX_CACHE_ENTRIES) verifiedElsewhere.delete(verifiedElsewhere.keys().next().value as string);
+      verifiedElsewhere.set(id, expiresAt);
     },
   };
 }

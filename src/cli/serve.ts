@@ -89,8 +89,9 @@ export async function serve(config: PetrelConfig): Promise<number> {
     failuresPerWindow: config.limits.authFailuresPerWindow,
     windowSeconds: config.limits.authFailureWindowSeconds,
     logger: logger.child({ component: 'auth' }),
-    ...(link ? { failures: link.failures } : {}),
+    ...(link ? { failures: link.failures, onVerified: (id, expiresAt) => link.verified(id, expiresAt) } : {}),
   });
+  link?.onVerifiedElsewhere((id, expiresAt) => auth.rememberVerified(id, expiresAt));
   const imap = new ImapServer(
     {
       config,

@@ -27,6 +27,8 @@ export type WorkerMessage =
   /** A failed login ("user:<name>" and "ip:<address>" keys) or a cleared one, for the other workers' throttles. */
   | { type: 'auth-failure'; key: string }
   | { type: 'auth-clear'; key: string }
+  /** A password this worker verified, for the others' authenticators (authenticator.ts onVerified). */
+  | { type: 'auth-verified'; id: string; expiresAt: number }
   /** The answer to `collect-metrics` with the same id. */
   | { type: 'metrics'; id: number; samples: MetricSample[] };
 
@@ -36,6 +38,7 @@ export type SupervisorMessage =
   | { type: 'event'; event: MailEvent }
   | { type: 'auth-failure'; key: string }
   | { type: 'auth-clear'; key: string }
+  | { type: 'auth-verified'; id: string; expiresAt: number }
   /** The whole server's failed logins still in the window, for a worker that (re)started. */
   | { type: 'auth-snapshot'; entries: Array<[string, number[]]> }
   /** Send this worker's metrics (GET /metrics on the supervisor). */

@@ -216,6 +216,7 @@ export class WorkerSupervisor {
         this.broadcast(message, slot);
         return;
       case 'event':
+      case 'auth-verified':
         this.broadcast(message, slot);
         return;
       case 'metrics': {

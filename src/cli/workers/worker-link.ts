@@ -28,6 +28,7 @@ export class WorkerLink {
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private localBus: EventBus | null = null;
   private metrics: (() => MetricSample[]) | null = null;
+  private verifiedElsewhere: ((id: string, expiresAt: number) => void) | null = null;
   private readonly stopWaiters: Array<() => void> = [];
   private stopped = false;
 
@@ -63,6 +64,16 @@ export class WorkerLink {
   /** Publish the supervisor's events (other workers' changes, the CLI's) on this worker's bus. */
   deliverEventsTo(bus: EventBus): void {
     this.localBus = bus;
+  }
+
+  /** A password this worker verified: the other workers' authenticators trust it too. */
+  verified(id: string, expiresAt: number): void {
+    this.send({ type: 'auth-verified', id, expiresAt });
+  }
+
+  /** Where the passwords the other workers verified go (this worker's authenticator). */
+  onVerifiedElsewhere(receive: (id: string, expiresAt: number) => void): void {
+    this.verifiedElsewhere = receive;
   }
 
   /** What this worker answers when the supervisor collects metrics (its repositories, its memory). */
@@ -130,6 +141,9 @@ export class WorkerLink {
         return;
       case 'auth-snapshot':
         failures.merge(message.entries);
+        return;
+      case 'auth-verified':
+        this.verifiedElsewhere?.(message.id, message.expiresAt);
         return;
       case 'collect-metrics':
         this.send({ type: 'metrics', id: message.id, samples: this.metrics?.() ?? [] });

@@ -152,6 +152,48 @@ describe('authenticator: password verification under load', () => {
   });
 });
 
+describe('authenticator: verifications shared between worker processes', () => {
+  test('a password verified by one worker is trusted once by another, for that stored hash and until it expires', async () => {
+    const account: Account = { id: 1, name: 'alice', passwordHash: '$scrypt$one', disabled: false, createdAt: new Date(0), repository: 'default' };
+    let now = 1_000_000;
+    const calls: string[] = [];
+    const verifyPassword = async (password: string, phc: string) => {
+      calls.push(`${password} ${phc}`);
+      return password === 'secret';
+    };
+    const common = { failuresPerWindow: 100, windowSeconds: 60, logger: silentLogger, verifyPassword, now: () => now, delay: async () => {} };
+    const published: Array<[string, number]> = [];
+    const one = createAuthenticator(memoryDirectory([account]), { ...common, onVerified: (id, until) => published.push([id, until]) });
+    const two = createAuthenticator(memoryDirectory([account]), common);
+
+    assert.equal((await one.authenticate('alice', 'secret', '10.0.0.1')).ok, true);
+    assert.equal(calls.length, 1);
+    assert.equal(published.length, 1, 'published once verified');
+    assert.equal(published[0]![1], now + 60_000, 'for the cache TTL');
+    assert.equal((await one.authenticate('alice', 'wrong', '10.0.0.1')).ok, false);
+    assert.equal(published.length, 1, 'a wrong password is not published');
+
+    for (const [id, until] of published) two.rememberVerified(id, until);
+    assert.equal((await two.authenticate('alice', 'secret', '10.0.0.2')).ok, true);
+    assert.equal(calls.length, 2, 'no hash of its own');
+    assert.equal((await two.authenticate('alice', 'wrong', '10.0.0.2')).ok, false);
+    assert.equal(calls.length, 3, 'another password is verified');
+
+    // A new stored hash (password changed) is not covered by the old pair.
+    const three = createAuthenticator(memoryDirectory([{ ...account, passwordHash: '$scrypt$two' }]), common);
+    three.rememberVerified(published[0]![0], published[0]![1]);
+    assert.equal((await three.authenticate('alice', 'secret', '10.0.0.3')).ok, true);
+    assert.equal(calls.at(-1), 'secret $scrypt$two');
+    // Nor is an expired one.
+    const four = createAuthenticator(memoryDirectory([account]), common);
+    four.rememberVerified(published[0]![0], published[0]![1]);
+    now += 60_001;
+    const before = calls.length;
+    assert.equal((await four.authenticate('alice', 'secret', '10.0.0.4')).ok, true);
+    assert.equal(calls.length, before + 1);
+  });
+});
+
 describe('authenticator', () => {
   test('accepts the right password and refuses a wrong one or an unknown user as "invalid"', async () => {
     const { auth, delays } = await setup();
