@@ -23,6 +23,7 @@ import { DeflateStream } from './compression.js';
 import type { ImapServerDeps } from './context.js';
 import { Session, type SessionIO, type UserSlots } from './session.js';
 import { LiteralStager } from './spool.js';
+import { enablePooledReads, PooledReads } from './pooled-reads.js';
 import { metadataTooBig } from './metadata.js';
 
 /**
@@ -55,6 +56,12 @@ export class ImapConnection implements SessionIO {
   compressed = false;
   readonly session: Session;
   private socket: Duplex;
+  /** The accepted TCP socket (under TLS or COMPRESS when those are on). */
+  private readonly tcpSocket: net.Socket;
+  /** Set once the TCP socket reads into pooled blocks (pooled-reads.ts). */
+  private pooled: PooledReads | null = null;
+  /** Bytes pushed to the framer so far. */
+  private pushedBytes = 0;
   private readonly framer: CommandFramer;
   private readonly deps: ImapServerDeps;
   private readonly log: Logger;
@@ -89,6 +96,7 @@ export class ImapConnection implements SessionIO {
     private readonly options: ConnectionOptions,
   ) {
     this.socket = socket;
+    this.tcpSocket = socket;
     this.deps = options.deps;
     this.secure = options.secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
@@ -167,17 +175,51 @@ export class ImapConnection implements SessionIO {
     void this.spool?.abort();
     this.spool = null;
     void this.disposeSpools(this.spools.splice(0));
+    // Nothing frames any more: the framer's pooled views are released (a literal chunk still staging keeps its block).
+    this.framer.reset();
+    this.pooled?.dispose();
   }
 
   // ---------- reading ----------
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closed) return;
+    this.pooled?.skip(chunk.length);
+    this.pushedBytes += chunk.length;
     this.framer.push(chunk);
+    this.afterRead();
+  };
+
+  /** A read of the TCP socket in pooled mode: `bytes` are valid only during the call. */
+  private readonly onPooledRead = (bytes: Buffer): boolean => {
+    if (this.closed) return true; // dropped, as onData drops them
+    if (this.compressed) {
+      // COMPRESS reads the TCP socket as a stream (DeflateStream): hand it a copy the ordinary way.
+      return this.tcpSocket.push(Buffer.from(bytes));
+    }
+    this.pushedBytes += bytes.length;
+    this.framer.push(this.pooled!.store(bytes, bytes.length));
+    this.afterRead();
+    return !this.paused;
+  };
+
+  private afterRead(): void {
     this.resetTimer();
     this.updateFlowControl();
     this.pump();
-  };
+  }
+
+  /**
+   * Big literals come: read the TCP socket into pooled blocks from now on.
+   * Only plaintext TCP, and only once logged in: STARTTLS (not
+   * authenticated state only) never wraps a socket in pooled mode.
+   */
+  private usePooledReads(): void {
+    if (this.pooled || this.secure || this.compressed || this.socket !== this.tcpSocket || !this.session.account) return;
+    if (this.tcpSocket instanceof tls.TLSSocket) return;
+    const pooled = new PooledReads(this.pushedBytes);
+    if (enablePooledReads(this.tcpSocket, this.onPooledRead)) this.pooled = pooled;
+  }
 
   private readonly onEnd = (): void => {
     this.close();
@@ -254,8 +296,12 @@ export class ImapConnection implements SessionIO {
       if (this.closed) return;
       if (this.running && !this.lineWaiter) return;
       const ev = this.framer.next();
+      // A literal chunk's bytes are consumed already: hold its pooled block before the framer's views are released.
+      const release = ev?.kind === 'literal-chunk' ? (this.pooled?.hold(ev.data) ?? null) : null;
+      this.pooled?.consumedTo(this.framer.consumed);
       if (!ev) return;
       if (this.lineWaiter) {
+        release?.();
         this.deliverLine(ev);
         continue;
       }
@@ -264,7 +310,8 @@ export class ImapConnection implements SessionIO {
           await this.onLiteral(ev);
           break;
         case 'literal-chunk':
-          if (this.spool) await this.spool.write(ev.data);
+          if (this.spool) await this.spool.write(ev.data, release ?? undefined);
+          else release?.();
           break;
         case 'literal-end': {
           const spool = this.spool;
@@ -325,6 +372,7 @@ export class ImapConnection implements SessionIO {
       // Staged in the account's own repository; the APPEND commit copies to another if the target is there.
       this.spool = new LiteralStager(this.session.home.ingest, this.session.home.blobs, limits.maxMessageSize, ev.binary);
       this.framer.acceptLiteral('stream');
+      this.usePooledReads();
     } else {
       // RFC 5464 4.3: a SETMETADATA value over the limit is NO [METADATA MAXSIZE n], refused before it is read.
       if (ev.command === 'SETMETADATA' && ev.tag !== null && this.session.account && ev.size > limits.maxMetadataValueSize) {
@@ -416,6 +464,7 @@ export class ImapConnection implements SessionIO {
     plain.pause();
     // Bytes sent after STARTTLS and before the handshake are a plaintext injection: drop them.
     this.framer.reset();
+    this.pooled?.consumedTo(this.framer.consumed);
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: ctx });
     this.socket = secure;
     this.secure = true;
@@ -437,6 +486,7 @@ export class ImapConnection implements SessionIO {
     // and cannot be mixed with the compressed stream: drop them, as STARTTLS does.
     if (this.framer.buffered > 0) this.log.info('COMPRESS: dropping bytes pipelined after COMPRESS', { bytes: this.framer.buffered });
     this.framer.reset();
+    this.pooled?.consumedTo(this.framer.consumed);
     const stream = new DeflateStream(inner, {
       onInflateError: (err) => this.log.warn('COMPRESS: invalid compressed data from the client, closing', { err: err.message }),
     });

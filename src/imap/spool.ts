@@ -10,6 +10,14 @@
 // or a connection that drops mid-literal, leaves at most a staged blob no
 // row refers to: the blob garbage collector removes it after its grace
 // period (a partial blob is discarded by stage() itself).
+//
+// Reused memory: a chunk written with an onRelease callback may be a view of
+// memory the connection reuses (pooled socket reads). onRelease runs once
+// nothing here or in the pipeline refers to the chunk: when the pipeline
+// asks for the next chunk (the ingest has then hashed, indexed and handed it
+// to the blob writer), when the chunk is dropped, or when staging has ended.
+// That needs a blob writer that copies in write() (writerCopiesChunks);
+// with any other store the chunk is copied here and released at once.
 
 import { Readable } from 'node:stream';
 import { MailError } from '../mail/errors.js';
@@ -34,18 +42,29 @@ export function stagedOf(literal: SpooledLiteral): StagedLiteral | undefined {
 
 const DONE: IteratorResult<Buffer> = { value: undefined, done: true };
 
+/** The blob store's writers copy chunks in write() (FsBlobStore), so a chunk is free once handed to it. */
+function writerCopiesChunks(blobs: BlobStore): boolean {
+  return (blobs as { writerCopiesChunks?: unknown }).writerCopiesChunks === true;
+}
+
 export class LiteralStager {
   private readonly result: Promise<StagedMessage>;
   private size = 0;
   private nul = false;
   /** A chunk handed in and not yet pulled by the pipeline. */
   private slot: Buffer | null = null;
+  private slotRelease: (() => void) | null = null;
+  /** Release of the chunk the pipeline pulled last, run when it pulls again. */
+  private pulledRelease: (() => void) | null = null;
+  private readonly passViews: boolean;
   private slotFreed: (() => void) | null = null;
   private puller: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: unknown) => void } | null = null;
   private ended = false;
   private aborted: Error | null = null;
   /** The pipeline stopped pulling (it failed): later chunks are dropped. */
   private consumerGone = false;
+  /** Staging has ended (stored or failed): nothing pulls or reads chunks any more. */
+  private settled = false;
 
   constructor(
     ingest: IngestPipeline,
@@ -53,24 +72,39 @@ export class LiteralStager {
     maxSize: number,
     private readonly binary: boolean,
   ) {
+    this.passViews = writerCopiesChunks(blobs);
     const source: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => this.iterator() };
     this.result = ingest.stage(source, maxSize);
-    // Observed by finish(); an abort's rejection must not go unhandled.
-    this.result.catch(() => undefined);
+    // Observed by finish(); an abort's rejection must not go unhandled. Once
+    // staging has ended nothing reads a chunk any more.
+    this.result.catch(() => undefined).finally(() => this.releaseAll());
   }
 
-  /** Resolves when the next chunk may be written. */
-  async write(chunk: Buffer): Promise<void> {
+  /**
+   * Resolves when the next chunk may be written. `onRelease`: the chunk's
+   * memory will be reused by the caller; called once nothing refers to it.
+   */
+  async write(chunk: Buffer, onRelease?: () => void): Promise<void> {
     if (!this.binary && !this.nul && chunk.includes(0)) this.nul = true;
     this.size += chunk.length;
+    if (onRelease && !this.passViews) {
+      chunk = Buffer.from(chunk);
+      onRelease();
+      onRelease = undefined;
+    }
     while (this.slot !== null && !this.consumerGone) await new Promise<void>((r) => (this.slotFreed = r));
-    if (this.consumerGone || this.aborted) return;
+    if (this.consumerGone || this.aborted || this.settled) {
+      onRelease?.();
+      return;
+    }
     const p = this.puller;
     if (p) {
       this.puller = null;
+      this.pulledRelease = onRelease ?? null;
       p.resolve({ value: chunk, done: false });
     } else {
       this.slot = chunk;
+      this.slotRelease = onRelease ?? null;
     }
   }
 
@@ -96,7 +130,7 @@ export class LiteralStager {
   /** The connection is gone (or the literal is abandoned): the pipeline discards its partial blob. */
   async abort(): Promise<void> {
     this.aborted ??= new MailError('UNAVAILABLE', 'literal abandoned');
-    this.slot = null;
+    this.dropSlot();
     this.wakeWriter();
     const p = this.puller;
     this.puller = null;
@@ -107,10 +141,14 @@ export class LiteralStager {
   private iterator(): AsyncIterator<Buffer> {
     return {
       next: () => {
+        // Asking again: the pipeline is done with the chunk it pulled before.
+        this.releasePulled();
         if (this.aborted) return Promise.reject(this.aborted);
         const chunk = this.slot;
         if (chunk !== null) {
           this.slot = null;
+          this.pulledRelease = this.slotRelease;
+          this.slotRelease = null;
           this.wakeWriter();
           return Promise.resolve({ value: chunk, done: false });
         }
@@ -119,11 +157,33 @@ export class LiteralStager {
       },
       return: () => {
         this.consumerGone = true;
-        this.slot = null;
+        this.releasePulled();
+        this.dropSlot();
         this.wakeWriter();
         return Promise.resolve(DONE);
       },
     };
+  }
+
+  private releasePulled(): void {
+    const release = this.pulledRelease;
+    this.pulledRelease = null;
+    release?.();
+  }
+
+  private dropSlot(): void {
+    const release = this.slotRelease;
+    this.slot = null;
+    this.slotRelease = null;
+    release?.();
+  }
+
+  /** Staging has settled: no chunk is read any more. */
+  private releaseAll(): void {
+    this.settled = true;
+    this.releasePulled();
+    this.dropSlot();
+    this.wakeWriter();
   }
 
   private wakeWriter(): void {

@@ -13,8 +13,10 @@ import { Readable } from 'node:stream';
 import { MailError } from '../../mail/errors.js';
 import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../mail/ports.js';
 import type { BlobId } from '../../mail/types.js';
+import { BufferPool } from '../../util/buffer-pool.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
+const RESOLVED = Promise.resolve();
 /** Temp files of a dead process, or older than this, are removed at open. */
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 
@@ -33,6 +35,12 @@ export class FsBlobStore implements BlobStore {
   readonly tmpDir: string;
   private readonly fsync: boolean;
   private readonly knownDirs = new Set<string>();
+  /**
+   * Its writers copy every chunk in write() before returning, so a caller
+   * may hand them views of memory it reuses (the IMAP connection's pooled
+   * socket reads, src/imap/pooled-reads.ts).
+   */
+  readonly writerCopiesChunks = true;
 
   constructor(
     readonly dir: string,
@@ -267,16 +275,39 @@ export class FsBlobStore implements BlobStore {
 /** Chunk size of pipeRange (two such buffers per streamed body). */
 const PIPE_CHUNK = 256 * 1024;
 
-/** Chunks are gathered up to this size and written with one writev (fewer thread-pool round trips). */
-const WRITE_BATCH = 256 * 1024;
+/**
+ * Writers copy the chunks they are given into buffers taken from pools
+ * shared by all writers, and write each buffer whole: no caller's chunk is
+ * kept (the caller may reuse it at once, see writerCopiesChunks). A
+ * writer's first buffer is small (most messages fit it: a delivery of a few
+ * KB does not take 256 KiB), the next ones 256 KiB (one write per 256 KiB
+ * of a big message).
+ */
+const FIRST_WRITE_BUFFER = 64 * 1024;
+const WRITE_BUFFER = 256 * 1024;
+/** At most 2 MiB of each size wait for the next writers. */
+const firstWriteBuffers = new BufferPool(FIRST_WRITE_BUFFER, 32);
+const writeBuffers = new BufferPool(WRITE_BUFFER, 8);
+
+function releaseWriteBuffer(buf: Buffer): void {
+  (buf.length === FIRST_WRITE_BUFFER ? firstWriteBuffers : writeBuffers).release(buf);
+}
 
 class FsBlobWriter implements BlobWriter {
   private readonly hash: Hash = createHash('sha256');
   private readonly tmpPath: string;
   private handle: Promise<fsp.FileHandle> | null = null;
+  /** Writes of full buffers, chained so order is kept; never rejects (failure holds the error). */
   private queue: Promise<void> = Promise.resolve();
-  private pending: Buffer[] = [];
-  private pendingSize = 0;
+  /** The buffer being filled (null until the first byte after a flush). */
+  private current: Buffer | null = null;
+  /** Buffers taken so far (the first is a small one). */
+  private taken = 0;
+  private fill = 0;
+  /** Buffers queued or being written. */
+  private inFlight = 0;
+  private wakeWriter: (() => void) | null = null;
+  private failure: unknown = null;
   private bytes = 0;
   private state: 'open' | 'committing' | 'done' = 'open';
 
@@ -297,32 +328,68 @@ class FsBlobWriter implements BlobWriter {
   }
 
   /**
-   * The chunk is kept (not copied) until written: callers hand over buffers
-   * they no longer change. Resolves at once while the batch is small.
+   * Hashes the chunk and copies it into the write buffers before returning:
+   * the caller may reuse it at once. Resolves when the next chunk may follow
+   * (at most one buffer waits for the disk while the next fills).
    */
   write(chunk: Buffer): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new Error('blob writer is closed'));
-    if (chunk.length === 0) return this.queue;
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    this.pending.push(chunk);
-    this.pendingSize += chunk.length;
-    if (this.pendingSize < WRITE_BATCH) return this.queue;
-    return this.flush();
+    for (let off = 0; off < chunk.length; ) {
+      this.current ??= this.taken++ === 0 ? firstWriteBuffers.acquire() : writeBuffers.acquire();
+      const n = chunk.copy(this.current, this.fill, off);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.current.length) this.flush();
+    }
+    return this.backpressure();
   }
 
-  /** Queues the gathered chunks for writing; writes are chained so order is kept. */
-  private flush(): Promise<void> {
-    const bufs = this.pending;
-    this.pending = [];
-    this.pendingSize = 0;
-    const next = this.queue.then(async () => {
-      if (bufs.length === 0) return;
-      const fh = await this.file();
-      await writeAll(fh, bufs);
+  private backpressure(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.inFlight <= 1) return RESOLVED;
+    return new Promise<void>((resolve, reject) => {
+      this.wakeWriter = () => (this.failure ? reject(this.failure) : resolve());
     });
-    this.queue = next.catch(() => {});
-    return next;
+  }
+
+  /** Queues the buffer being filled for writing; it goes back to the pool once written. */
+  private flush(): void {
+    const buf = this.current;
+    const length = this.fill;
+    this.current = null;
+    this.fill = 0;
+    if (!buf) return;
+    if (length === 0) {
+      releaseWriteBuffer(buf);
+      return;
+    }
+    this.inFlight++;
+    this.queue = this.queue
+      .then(async () => {
+        if (this.failure || this.state === 'done') return;
+        await writeAll(await this.file(), buf, length);
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        // The write has returned: nothing reads buf any more.
+        releaseWriteBuffer(buf);
+        this.inFlight--;
+        const wake = this.wakeWriter;
+        this.wakeWriter = null;
+        wake?.();
+      });
+  }
+
+  /** Every byte written so far is in the file (or the write failed: rejects). */
+  private async written(): Promise<fsp.FileHandle> {
+    this.flush();
+    await this.queue;
+    if (this.failure) throw this.failure;
+    return this.file();
   }
 
   /**
@@ -338,12 +405,10 @@ class FsBlobWriter implements BlobWriter {
     if (this.state !== 'open') throw new Error('blob writer is closed');
     this.state = 'committing';
     const blobId = this.hash.digest('hex');
-    const durable = this.flush()
-      .then(() => this.file())
-      .then(async (fh) => {
-        if (this.fsync) await fh.sync();
-        return fh;
-      });
+    const durable = this.written().then(async (fh) => {
+      if (this.fsync) await fh.sync();
+      return fh;
+    });
     durable.catch(() => {}); // awaited below on every path
     let dirs: Promise<fsp.FileHandle[]> | null = null;
     try {
@@ -384,9 +449,11 @@ class FsBlobWriter implements BlobWriter {
 
   async abort(): Promise<void> {
     this.state = 'done';
-    this.pending = [];
-    this.pendingSize = 0;
-    await this.queue.catch(() => {});
+    // Not in flight: back to the pool now. Queued buffers return when their write has settled.
+    if (this.current) releaseWriteBuffer(this.current);
+    this.current = null;
+    this.fill = 0;
+    await this.queue;
     if (this.handle) {
       const h = this.handle;
       this.handle = null;
@@ -396,21 +463,11 @@ class FsBlobWriter implements BlobWriter {
   }
 }
 
-/** writev until every byte is written (a short write leaves the rest). */
-async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
-  let rest = bufs;
-  while (rest.length > 0) {
-    let { bytesWritten } = await fh.writev(rest);
-    const left: Buffer[] = [];
-    for (const b of rest) {
-      if (bytesWritten >= b.length) {
-        bytesWritten -= b.length;
-        continue;
-      }
-      left.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
-      bytesWritten = 0;
-    }
-    rest = left;
+/** Writes buf[0, length) whole (a short write leaves the rest). */
+async function writeAll(fh: fsp.FileHandle, buf: Buffer, length: number): Promise<void> {
+  for (let off = 0; off < length; ) {
+    const { bytesWritten } = await fh.write(buf, off, length - off);
+    off += bytesWritten;
   }
 }
 

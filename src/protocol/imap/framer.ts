@@ -117,6 +117,8 @@ export class CommandFramer implements CommandFramerApi {
   private chunks: Buffer[] = [];
   private headOffset = 0;
   private queued = 0;
+  /** Bytes pushed and then framed or dropped, since the framer was made. */
+  private consumedTotal = 0;
   private state: State = { kind: 'line' };
   /** Pieces of the current line (normal mode). */
   private lineBufs: Buffer[] = [];
@@ -141,6 +143,10 @@ export class CommandFramer implements CommandFramerApi {
     return this.queued + this.lineLen;
   }
 
+  get consumed(): number {
+    return this.consumedTotal;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
@@ -148,6 +154,7 @@ export class CommandFramer implements CommandFramerApi {
   }
 
   reset(): void {
+    this.consumedTotal += this.queued;
     this.chunks = [];
     this.headOffset = 0;
     this.queued = 0;
@@ -231,6 +238,7 @@ export class CommandFramer implements CommandFramerApi {
   private consume(n: number): void {
     this.headOffset += n;
     this.queued -= n;
+    this.consumedTotal += n;
     const c = this.chunks[0];
     if (c && this.headOffset >= c.length) {
       this.chunks.shift();

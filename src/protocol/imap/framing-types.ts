@@ -76,6 +76,12 @@ export interface CommandFramerApi {
   finishStreamedLiteral(value: LiteralData): void;
   /** Bytes buffered and not yet framed (for limits and for STARTTLS, which must discard them). */
   readonly buffered: number;
+  /**
+   * Bytes pushed that the framer no longer refers to (framed, copied or
+   * dropped), counted from the start; a pushed chunk is free once this
+   * passes its last byte, except for what a literal-chunk event handed out.
+   */
+  readonly consumed: number;
   /** Drops everything buffered (after STARTTLS). */
   reset(): void;
 }
