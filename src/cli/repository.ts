@@ -26,6 +26,8 @@ import type { BlobStore, Directory, EventBus, MailStore } from '../mail/ports.js
 import { DEFAULT_REPOSITORY, singleRepository, type Repositories, type Repository } from '../mail/repository.js';
 import { openSqliteRepository } from '../store/sqlite/index.js';
 import { openPostgresRepository } from '../store/postgres/index.js';
+import { createLogger } from '../util/log.js';
+import { PgEventBus } from '../cluster/pg-event-bus.js';
 
 export const DATABASE_FILE = 'petrel.db';
 
@@ -122,7 +124,7 @@ async function openPostgres(
 ): Promise<{ directory: Directory; repository: OpenedRepository }> {
   const target = postgresTargetFor(config, url, options.applicationName);
   await checkRepositorySchema(config, target, postgresBlobs, name);
-  const repo = await openPostgresRepository(target.url, target.store);
+  const repo = await openPostgresRepository(target.url, { ...target.store, promotionUidvalidity: config.storage.postgresPromotionUidvalidity });
   const closing: Array<{ close(): Promise<void> }> = [repo];
   const closeAll = async () => {
     for (const c of closing.reverse()) await c.close();
@@ -150,6 +152,9 @@ async function openPostgres(
       if (blobs instanceof PostgresBlobStore) blobs.useReadRouter(replicas);
     }
     const events = await options.eventsFor({ name, url });
+    // After a fail-over that lost changes, sessions of the mailboxes given a new UIDVALIDITY end (store/postgres/rollback.ts).
+    repo.store.useEvents(name, events, createLogger(config.log.level, { component: 'rollback', repository: name }));
+    if (events instanceof PgEventBus) events.onReconnect(() => repo.store.rollback.checkSoon());
     if (replicaUrls.length > 0) events.subscribe((e) => replicas.noteEvent(e));
     const repository = assemble(config, name, events, repo, blobs, replicas);
     return { directory: repo.directory, repository };

@@ -77,6 +77,7 @@ export class PgEventBus implements EventBus {
   listens = 0;
   /** Times the heartbeat rebuilt the LISTEN connection. */
   rebuilds = 0;
+  private readonly reconnectListeners: Array<() => void> = [];
 
   private constructor(
     private readonly notifySql: Pg,
@@ -120,6 +121,16 @@ export class PgEventBus implements EventBus {
     }
   }
 
+  /**
+   * `listener` runs each time the LISTEN connection is back after a loss (a
+   * fail-over, a restart of the database): the moment the store checks for
+   * changes a promotion lost (store/postgres/rollback.ts), even when nothing
+   * else touches the database.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
   subscribe(listener: MailEventListener): () => void {
     return this.local.subscribe(listener);
   }
@@ -161,7 +172,10 @@ export class PgEventBus implements EventBus {
       () => {
         // Also called when postgres.js re-LISTENs after the connection came back.
         this.listens++;
-        if (this.listens > 1) this.logger.info('listening for changes again', { channel: this.channel });
+        if (this.listens > 1) {
+          this.logger.info('listening for changes again', { channel: this.channel });
+          for (const listener of this.reconnectListeners) listener();
+        }
       },
     );
     // postgres.js waits forever when no host matches target_session_attrs: bound it.

@@ -73,6 +73,7 @@ export function defaultConfig(): PetrelConfig {
       postgresReplicaUrls: [],
       replicaMaxLagSeconds: 10,
       replicaCheckIntervalMs: 500,
+      postgresPromotionUidvalidity: 'seen',
     },
     server: { workers: 1 },
     metrics: { listen: null },

@@ -96,6 +96,7 @@ export const SETTINGS: readonly Setting[] = [
   setting('storage.postgres_replica_urls', postgresUrlList, (c, v) => (c.storage.postgresReplicaUrls = v)),
   setting('storage.replica_max_lag_seconds', integer(1, 3600), (c, v) => (c.storage.replicaMaxLagSeconds = v)),
   setting('storage.replica_check_interval_ms', integer(50, 60_000), (c, v) => (c.storage.replicaCheckIntervalMs = v)),
+  setting('storage.postgres_promotion_uidvalidity', oneOf(['seen', 'all'] as const), (c, v) => (c.storage.postgresPromotionUidvalidity = v)),
 
   setting('server.workers', integer(1, 64), (c, v) => (c.server.workers = v)),
 

@@ -116,6 +116,13 @@ export interface PetrelConfig {
     replicaMaxLagSeconds: number;
     /** How often replicas' replay positions are sampled, ms. Default 500. */
     replicaCheckIntervalMs: number;
+    /**
+     * After a promotion (a new PostgreSQL timeline) or a rollback: which
+     * mailboxes get a new UIDVALIDITY. "seen" (default): those whose
+     * UIDNEXT or HIGHESTMODSEQ some server saw beyond what survived; "all":
+     * every mailbox, once per new timeline (README "Replication and fail-over").
+     */
+    postgresPromotionUidvalidity: 'seen' | 'all';
   };
   server: {
     /**

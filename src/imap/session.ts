@@ -55,6 +55,9 @@ export interface UserSlots {
  */
 const MAILBOX_DELETED = 'Selected mailbox was deleted, have to disconnect.';
 
+/** The selected mailbox got a new UIDVALIDITY (store/postgres/rollback.ts): the client must resynchronise. */
+const UIDVALIDITY_CHANGED = 'UIDVALIDITY of the selected mailbox changed, have to disconnect.';
+
 const STATE_TEXT: Record<StateKind, string> = {
   'not-authenticated': 'not authenticated',
   authenticated: 'authenticated (no mailbox selected)',
@@ -367,6 +370,8 @@ export class Session {
         this.mailboxStale = false;
         const mailbox = await this.deps.store.getMailboxById(sel.mailbox.id);
         if (!mailbox || !mailbox.selectable) return this.end(MAILBOX_DELETED);
+        // A new UIDVALIDITY (after a database fail-over that lost changes): RFC 9051 2.3.1.1 lets it change only between sessions.
+        if (mailbox.uidValidity !== sel.mailbox.uidValidity) return this.end(UIDVALIDITY_CHANGED);
         sel.mailbox = mailbox; // renamed elsewhere: same mailbox, new name
         sel.ref = { ...sel.ref, mailbox, name: mailbox.name };
         // An ACL change publishes the owner's mailboxes-changed too: RFC 4314 5.1.1 lets us end the session.
@@ -395,6 +400,9 @@ export class Session {
         this.end(MAILBOX_DELETED);
         return;
       }
+      // The refresh may have found the mailbox changed (a new UIDVALIDITY): end before telling anything of it.
+      if (this.mailboxStale) await this.checkStillValid();
+      if (this.byeText !== null) return;
     }
     // RFC 5267 update contexts (search-context.ts): REMOVEFROM before the updates, ADDTO after.
     const contexts = await prepareContextUpdates(this);

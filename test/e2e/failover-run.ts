@@ -109,11 +109,6 @@ interface Outcome {
   attemptAt: number;
 }
 
-/** Reads untagged lines during IDLE until `done`; fails after `ms`. */
-async function idleUntil(c: RawImap, done: (line: string) => boolean, ms = WAIT_MS): Promise<void> {
-  await c.idleUntil(done, ms);
-}
-
 /** Message-ID -> how many stored copies, read through IMAP. */
 async function storedMessageIds(c: RawImap): Promise<Map<string, number>> {
   let headers = '';
@@ -260,18 +255,30 @@ async function deliverThroughFailover(
   );
 
   // The IDLE session, connected throughout, hears of every stored message, including those after the switch.
-  const status = await imap.command('STATUS INBOX (MESSAGES)');
+  // Unless (asynchronous mode only) the new primary lost changes it saw: then INBOX has a new UIDVALIDITY
+  // and the sessions connected throughout end with BYE (README "Transactions lost at a fail-over").
+  const endedByRollback = (line: string) => /^\* BYE .*UIDVALIDITY/.test(line);
+  const fresh = await RawImap.login(server.imapPort, 'alice', 'secret');
+  const status = await fresh.command('STATUS INBOX (MESSAGES)');
+  fresh.close();
   assert.match(status.tagged, /^OK /);
   const messages = Number(/MESSAGES (\d+)/.exec(status.untagged.join('\n'))?.[1]);
-  await idleUntil(idler, (line) => line === `* ${messages} EXISTS`);
-  idler.socket.write('DONE\r\n');
-  assert.match((await idler.collect(idleTag)).tagged, /^OK /);
-
-  // The other session, connected throughout, still works.
-  assert.match((await imap.command('NOOP')).tagged, /^OK /);
-  // Counted by Message-ID through a new session: after an asynchronous
-  // fail-over, a session that saw messages the new primary lost still holds
-  // their UIDs, and a FETCH of them finds no body (NO [NONEXISTENT]).
+  const idled = await idler.idleUntil((line) => line === `* ${messages} EXISTS` || endedByRollback(line), WAIT_MS);
+  const idlerEnded = endedByRollback(idled.at(-1)!);
+  if (!idlerEnded) {
+    idler.socket.write('DONE\r\n');
+    assert.match((await idler.collect(idleTag)).tagged, /^OK /);
+  }
+  // The other session, connected throughout, still works (or ends as the IDLE one did).
+  const noopTag = imap.nextTag();
+  imap.socket.write(`${noopTag} NOOP\r\n`);
+  let noop = await imap.reader.line();
+  while (!noop.startsWith(`${noopTag} `) && !endedByRollback(noop)) noop = await imap.reader.line();
+  assert.equal(endedByRollback(noop), idlerEnded, `both sessions connected throughout end, or neither: ${noop}`);
+  if (!idlerEnded) assert.match(noop, new RegExp(`^${noopTag} OK `));
+  if (idlerEnded) t.diagnostic(`${label}: INBOX lost changes the sessions saw: new UIDVALIDITY, both sessions got BYE`);
+  assert.ok(!synchronous || !idlerEnded, 'synchronous replication: no new UIDVALIDITY, the sessions go on');
+  // Counted by Message-ID through a new session (those connected throughout may have ended, above).
   const counter = await RawImap.login(server.imapPort, 'alice', 'secret');
   assert.match((await counter.command('SELECT INBOX')).tagged, /^OK /);
   const stored = await storedMessageIds(counter);

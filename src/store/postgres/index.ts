@@ -8,6 +8,7 @@ import { connectPostgres, migrate, type Pg, type PgConnectOptions } from './pg.j
 import { PostgresDirectory } from './directory.js';
 import { PostgresMailStore } from './mail-store.js';
 import { MAILSTORE_COMPONENT, MAILSTORE_MIGRATIONS } from './schema.js';
+import { RollbackGuard, type PromotionPolicy } from './rollback.js';
 
 export { PostgresMailStore, postgresSearchDialect } from './mail-store.js';
 export { PostgresDirectory } from './directory.js';
@@ -16,7 +17,10 @@ export type { PgConnectOptions } from './pg.js';
 
 export const POSTGRES_SCHEMA_VERSION = MAILSTORE_MIGRATIONS.length;
 
-export type PostgresRepositoryOptions = PgConnectOptions;
+export interface PostgresRepositoryOptions extends PgConnectOptions {
+  /** storage.postgres_promotion_uidvalidity (rollback.ts). Default "seen". */
+  promotionUidvalidity?: PromotionPolicy;
+}
 
 export interface PostgresRepository {
   /** The pool (read replicas measure their lag against it). */
@@ -30,7 +34,10 @@ export async function openPostgresRepository(
   url: string,
   options: PostgresRepositoryOptions = {},
 ): Promise<PostgresRepository> {
-  const sql = connectPostgres(url, options);
+  // A connection closed (a fail-over, a restart, or only idle): the next operation checks the timeline first.
+  let guard: RollbackGuard | null = null;
+  const sql = connectPostgres(url, { ...options, onClose: () => guard?.suspect() });
+  guard = new RollbackGuard(sql, { policy: options.promotionUidvalidity ?? 'seen' });
   try {
     await migrate(sql, MAILSTORE_COMPONENT, MAILSTORE_MIGRATIONS);
   } catch (err) {
@@ -39,5 +46,5 @@ export async function openPostgresRepository(
   }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= sql.end({ timeout: 5 }));
-  return { sql, store: new PostgresMailStore(sql, close), directory: new PostgresDirectory(sql), close };
+  return { sql, store: new PostgresMailStore(sql, close, null, null, undefined, guard), directory: new PostgresDirectory(sql), close };
 }

@@ -42,6 +42,9 @@ import * as metadata from './metadata.js';
 import * as userImport from './user-import.js';
 import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
 import { pgIdempotent, pgRead, pgTransaction, type Pg, type PgTx } from './pg.js';
+import { RollbackCheckNeeded, RollbackGuard, takenBy, type CountersRow, type Taken } from './rollback.js';
+import type { EventBus } from '../../mail/ports.js';
+import type { Logger } from '../../util/log.js';
 import type { ReadFloor, ReadRouter } from './read-routing.js';
 
 /**
@@ -82,7 +85,14 @@ export class PostgresMailStore implements MailStore {
     /** Set on a reader's view (forReader): its metadata reads may go to replicas. */
     private readonly floor: ReadFloor | null = null,
     private readonly indexCache = new IndexCache(),
+    /** What this process saw of each mailbox, and the check after a fail-over (rollback.ts); shared with the readers' views. */
+    readonly rollback = new RollbackGuard(sql),
   ) {}
+
+  /** Where sessions hear of mailboxes given a new UIDVALIDITY after a rollback (set at open). */
+  useEvents(repository: string, events: Pick<EventBus, 'publish'>, logger?: Logger): void {
+    this.rollback.useEvents(repository, events, logger);
+  }
 
   /** The repository's read replicas (set once, at open, before any view is made). */
   useReadRouter(router: ReadRouter): void {
@@ -97,7 +107,7 @@ export class PostgresMailStore implements MailStore {
    */
   forReader(accountId: AccountId): MailStore {
     if (!this.router) return this;
-    return new PostgresMailStore(this.sql, async () => {}, this.router, this.router.floorFor(accountId), this.indexCache);
+    return new PostgresMailStore(this.sql, async () => {}, this.router, this.router.floorFor(accountId), this.indexCache, this.rollback);
   }
 
   noteChange(): void {
@@ -105,25 +115,83 @@ export class PostgresMailStore implements MailStore {
   }
 
   /** One statement outside a transaction. All of ours are reads or repeatable (idempotent) writes: retried once after a lost connection. */
-  private guard<T>(fn: () => Promise<T>): Promise<T> {
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.rollback.suspected) await this.rollback.ready();
     return pgIdempotent(this.sql, fn);
   }
 
   /** A single-statement metadata read: on a replica past the reader's floor, else the primary. */
-  private read<T>(fn: (sql: Pg) => Promise<T>): Promise<T> {
-    const run = (sql: Pg) => pgIdempotent(sql, fn);
-    return this.router && this.floor ? this.router.readMetadata(this.floor, run) : run(this.sql);
+  private async read<T>(fn: (sql: Pg) => Promise<T>): Promise<T> {
+    return (await this.readNoting(fn)).value;
+  }
+
+  /** read(), telling whether the primary answered (rollback.ts trusts only its counters). */
+  private async readNoting<T>(fn: (sql: Pg) => Promise<T>): Promise<{ value: T; onPrimary: boolean; startedAt: number }> {
+    if (this.rollback.suspected) await this.rollback.ready();
+    const startedAt = this.rollback.clock;
+    let onPrimary = true;
+    const run = (sql: Pg) => {
+      onPrimary = sql === this.sql;
+      return pgIdempotent(sql, fn);
+    };
+    const value = this.router && this.floor ? await this.router.readMetadata(this.floor, run) : await run(this.sql);
+    return { value, onPrimary, startedAt };
   }
 
   /** A consistent multi-statement metadata read (one snapshot), routed as read(). */
-  private snapshot<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
-    return this.router && this.floor ? this.router.readMetadata(this.floor, (sql) => pgRead(sql, fn)) : pgRead(this.sql, fn);
+  private async snapshot<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
+    return (await this.snapshotNoting(fn)).value;
   }
 
-  /** A write transaction; afterwards the reader's floor waits for it. */
+  private async snapshotNoting<T>(fn: (tx: PgTx) => Promise<T>): Promise<{ value: T; onPrimary: boolean; startedAt: number }> {
+    if (this.rollback.suspected) await this.rollback.ready();
+    const startedAt = this.rollback.clock;
+    let onPrimary = true;
+    const run = (sql: Pg) => {
+      onPrimary = sql === this.sql;
+      return pgRead(sql, fn);
+    };
+    const value = this.router && this.floor ? await this.router.readMetadata(this.floor, run) : await run(this.sql);
+    return { value, onPrimary, startedAt };
+  }
+
+  /** Counters a read returned: remembered, and checked against what was seen before it began (rollback.ts). */
+  private noteRead(row: CountersRow | undefined, read: { onPrimary: boolean; startedAt: number }): void {
+    if (row) this.rollback.noteRead(row, read.onPrimary, read.startedAt);
+  }
+
+  /**
+   * A write transaction; afterwards the reader's floor waits for it. What it
+   * takes (UIDs, MODSEQs, UIDVALIDITYs) is checked before COMMIT against what
+   * this process saw: after a rollback the transaction is undone, the
+   * mailboxes checked (rollback.ts), and it runs again.
+   */
   private async write<T>(fn: (tx: PgTx) => Promise<T>, options: { verifiable?: boolean } = {}): Promise<T> {
     try {
-      return await pgTransaction(this.sql, fn, '', options);
+      for (let attempt = 1; ; attempt++) {
+        if (this.rollback.suspected) await this.rollback.ready();
+        let taken: Taken[] = [];
+        try {
+          const result = await pgTransaction(
+            this.sql,
+            async (tx) => {
+              const value = await fn(tx);
+              taken = takenBy(tx);
+              this.rollback.checkTaken(taken);
+              return value;
+            },
+            '',
+            options,
+          );
+          this.rollback.noteTaken(taken);
+          return result;
+        } catch (err) {
+          if (!(err instanceof RollbackCheckNeeded)) throw err;
+          // Each check settles what the write found; a third finding means the database keeps moving under us.
+          if (attempt >= 3) throw new MailError('UNAVAILABLE', `rollback check did not settle: ${err.message}`, { cause: err });
+          await this.rollback.resolve(err);
+        }
+      }
     } finally {
       this.floor?.markStale();
     }
@@ -170,12 +238,16 @@ export class PostgresMailStore implements MailStore {
     } catch {
       return null;
     }
-    const row = await this.read((sql) => mailboxes.mailboxByName(sql, accountId, canonical));
+    const read = await this.readNoting((sql) => mailboxes.mailboxByName(sql, accountId, canonical));
+    const row = read.value;
+    this.noteRead(row, read);
     return row ? toMailboxInfo(row) : null;
   }
 
   async getMailboxById(mailboxId: MailboxId): Promise<MailboxInfo | null> {
-    const row = await this.read((sql) => mailboxes.mailboxById(sql, mailboxId));
+    const read = await this.readNoting((sql) => mailboxes.mailboxById(sql, mailboxId));
+    const row = read.value;
+    this.noteRead(row, read);
     return row ? toMailboxInfo(row) : null;
   }
 
@@ -210,7 +282,9 @@ export class PostgresMailStore implements MailStore {
 
   // --- messages ---
   async counts(mailboxId: MailboxId): Promise<MailboxCounts> {
-    return this.read((sql) => messages.counts(sql, mailboxId));
+    const read = await this.readNoting((sql) => messages.counts(sql, mailboxId));
+    this.noteRead(read.value.row, read);
+    return read.value.counts;
   }
 
   /**
@@ -313,7 +387,9 @@ export class PostgresMailStore implements MailStore {
   }
 
   async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {
-    return this.snapshot((tx) => messages.changesSince(tx, mailboxId, since));
+    const read = await this.snapshotNoting((tx) => messages.changesSince(tx, mailboxId, since));
+    this.noteRead(read.value.row, read);
+    return read.value.changes;
   }
 
   async search(mailboxId: MailboxId, query: SearchQuery): Promise<number[]> {

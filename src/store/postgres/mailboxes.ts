@@ -10,16 +10,21 @@ import { isSelectable, MAILBOX_COLUMNS, requireSelectable, toMailboxInfo, type M
 import type { PgQuery, PgTx } from './pg.js';
 import { expungeRows, moveAllLive } from './messages.js';
 import { copyMetadata, deleteMetadata } from './metadata.js';
+import { recordTaken, type CountersRow } from './rollback.js';
 
-const COLUMNS = (q: PgQuery) => q.unsafe(MAILBOX_COLUMNS);
+/** The shared columns, and the timeline of the counters' last change (rollback.ts). */
+const COLUMNS = (q: PgQuery) => q.unsafe(`${MAILBOX_COLUMNS}, counters_timeline`);
 
-export async function mailboxByName(q: PgQuery, accountId: AccountId, name: string): Promise<MailboxRow | undefined> {
-  const [row] = await q<MailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE account_id = ${accountId} AND name = ${name}`;
+/** A mailbox row as this backend reads it. */
+export type PgMailboxRow = MailboxRow & CountersRow;
+
+export async function mailboxByName(q: PgQuery, accountId: AccountId, name: string): Promise<PgMailboxRow | undefined> {
+  const [row] = await q<PgMailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE account_id = ${accountId} AND name = ${name}`;
   return row;
 }
 
-export async function mailboxById(q: PgQuery, id: MailboxId): Promise<MailboxRow | undefined> {
-  const [row] = await q<MailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE id = ${id}`;
+export async function mailboxById(q: PgQuery, id: MailboxId): Promise<PgMailboxRow | undefined> {
+  const [row] = await q<PgMailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE id = ${id}`;
   return row;
 }
 
@@ -52,9 +57,11 @@ async function hasChildren(tx: PgTx, accountId: AccountId, name: string): Promis
 
 /** Next UIDVALIDITY: seconds since the epoch, but strictly increasing over the whole database. */
 async function nextUidValidity(tx: PgTx): Promise<number> {
-  const [row] = await tx<Array<{ value: number }>>`UPDATE meta
+  const [row] = await tx<Array<{ value: number; timeline: number }>>`UPDATE meta
     SET value = GREATEST(value + 1, ${Math.floor(Date.now() / 1000)}::bigint)
-    WHERE key = 'last_uidvalidity' RETURNING value`;
+    WHERE key = 'last_uidvalidity' RETURNING value, petrel_timeline() AS timeline`;
+  // Taken on a timeline not yet checked, it might repeat one a lost primary gave (rollback.ts).
+  recordTaken(tx, null, 0, row!.timeline);
   return row!.value;
 }
 

@@ -41,6 +41,7 @@ import {
 import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
 import { lockSelectable, mailboxById, selectableMailbox } from './mailboxes.js';
 import type { PgQuery, PgTx } from './pg.js';
+import { COUNTERS_RETURNING, recordTaken, type CountersRow } from './rollback.js';
 
 /** PostgreSQL text cannot hold NUL; a NUL in decoded message text is never searched for (IMAP strings exclude it). */
 const noNul = (s: string) => (s.includes('\0') ? s.replaceAll('\0', ' ') : s);
@@ -58,9 +59,10 @@ async function rowsIn(q: PgQuery, mailboxId: MailboxId, uids: UidSet, liveOnly: 
 
 /** Takes the mailbox's next modseq and `newUids` UIDs; the row must be locked or this locks it. */
 async function bumpMailbox(tx: PgTx, mailbox: MailboxRow, newUids = 0): Promise<number> {
-  const [row] = await tx<Array<{ uidnext: number; highestmodseq: number }>>`UPDATE mailboxes
+  const [row] = await tx<CountersRow[]>`UPDATE mailboxes
     SET highestmodseq = highestmodseq + 1, uidnext = uidnext + ${newUids}::bigint
-    WHERE id = ${mailbox.id} RETURNING uidnext, highestmodseq`;
+    WHERE id = ${mailbox.id} RETURNING ${tx.unsafe(COUNTERS_RETURNING)}`;
+  recordTaken(tx, row!, newUids);
   mailbox.uidnext = row!.uidnext;
   mailbox.highestmodseq = row!.highestmodseq;
   return row!.highestmodseq;
@@ -135,13 +137,14 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
   }
   await enforceQuota(tx, mailboxId, items.length, items.reduce((n, i) => n + i.index.size, 0));
   // One statement takes the lock, the UIDs and the modseq.
-  const [mb] = await tx<Array<{ uidvalidity: number; uidnext: number; highestmodseq: number }>>`UPDATE mailboxes
+  const [mb] = await tx<CountersRow[]>`UPDATE mailboxes
     SET uidnext = uidnext + ${items.length}::bigint, highestmodseq = highestmodseq + 1
-    WHERE id = ${mailboxId} AND selectable RETURNING uidvalidity, uidnext, highestmodseq`;
+    WHERE id = ${mailboxId} AND selectable RETURNING ${tx.unsafe(COUNTERS_RETURNING)}`;
   if (!mb) {
     await lockSelectable(tx, mailboxId); // NOT_FOUND or NOT_SELECTABLE, unless it just became selectable:
     return appendMessages(tx, mailboxId, items); // then it is locked now and the UPDATE matches
   }
+  recordTaken(tx, mb, items.length);
   const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
   return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
 }
@@ -197,11 +200,12 @@ export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidS
   return (await rowsIn(q, mailboxId, uids, false)).map(toMeta);
 }
 
-/** STATUS: the counters of the mailbox row (kept by triggers, see shared/counters.ts). */
-export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<MailboxCounts> {
-  const [row] = await q<CountsRow[]>`SELECT ${q.unsafe(COUNTS_COLUMNS)} FROM mailboxes WHERE id = ${mailboxId}`;
+/** STATUS: the counters of the mailbox row (kept by triggers, see shared/counters.ts), and the row's (rollback.ts). */
+export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<{ counts: MailboxCounts; row: CountersRow }> {
+  const [row] = await q<Array<CountsRow & CountersRow>>`SELECT ${q.unsafe(COUNTS_COLUMNS)}, id, account_id, counters_timeline
+    FROM mailboxes WHERE id = ${mailboxId}`;
   if (!row) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-  return toMailboxCounts(row);
+  return { counts: toMailboxCounts(row), row };
 }
 
 export async function storeFlags(
@@ -360,7 +364,8 @@ export async function moveAllLive(tx: PgTx, source: MailboxRow, target: MailboxR
   await expungeRows(tx, source, copied.sourceUids);
 }
 
-export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: number): Promise<Changes> {
+/** The changes, and the mailbox row they were read with (rollback.ts). */
+export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: number): Promise<{ changes: Changes; row: MailboxRow & CountersRow }> {
   const mailbox = await mailboxById(q, mailboxId);
   if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
   const rows = await q<Array<{ uid: number; modseq: number; system_flags: number; keywords: string }>>`
@@ -370,12 +375,13 @@ export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: numb
     SELECT uid FROM messages WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NOT NULL
     UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = ${mailboxId} AND modseq > ${since}
     ORDER BY uid`;
-  return {
+  const changes = {
     highestModseq: mailbox.highestmodseq,
     uidNext: mailbox.uidnext,
     changed: rows.map(toFlagState),
     expunged: expunged.map((r) => r.uid),
   };
+  return { changes, row: mailbox };
 }
 
 export async function pruneExpunged(q: PgQuery, olderThan: Date): Promise<number> {

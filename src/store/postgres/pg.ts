@@ -22,6 +22,8 @@ export interface PgConnectOptions {
   applicationName?: string;
   /** TCP_NODELAY on the pool's connections (see noDelaySockets; default off). */
   noDelay?: boolean;
+  /** Called when a connection of the pool closes (lost, or idle): see store/postgres/rollback.ts. */
+  onClose?: () => void;
 }
 
 /** int8 (BIGINT, count(*)) as a JS number: every value we store (UIDs, modseqs, sizes, ms) is far below 2^53. */
@@ -84,6 +86,7 @@ export function connectPostgres(url: string, options: PgConnectOptions = {}): Pg
     onnotice: () => {},
     types: { int8: int8AsNumber },
     connection: { application_name: options.applicationName ?? 'petrel' },
+    ...(options.onClose ? { onclose: options.onClose } : {}),
     ...(options.noDelay ? { socket: noDelaySockets() } : {}),
   }) as unknown as Pg;
   // With several hosts and none primary (between a primary's loss and a
@@ -175,6 +178,11 @@ export function mapPgError(err: unknown): unknown {
   if (isRetryable(err)) return new MailError('UNAVAILABLE', `database conflict persisted after retries (${code})`, { cause: err });
   if (code === 'XX001' || code === 'XX002') return new MailError('CORRUPT', `database is corrupt (${code})`, { cause: err });
   return err;
+}
+
+/** How long the pool's callers wait for a transaction to begin on a primary (its connect timeout), ms. */
+export function startDeadlineMs(sql: Pg): number {
+  return (deadlines.get(sql) ?? DEFAULT_DEADLINES).startMs;
 }
 
 /** A deadline passed before the database answered: the work never started, and never will (see runTransaction). */

@@ -18,6 +18,14 @@ const REFOLD_DESCRIPTION = 'SEARCH text folded with i;unicode-casemap';
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 /**
+ * The primary's current timeline: the first 8 hex digits of the name of the
+ * WAL file being written (pg_walfile_name uses the insertion timeline, which
+ * changes at promotion; pg_control_checkpoint()'s timeline_id waits for the
+ * next checkpoint). A primary only: pg_walfile_name() fails in recovery.
+ */
+const TIMELINE_SQL = `('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint`;
+
+/**
  * The per-mailbox counters for STATUS and quota (src/store/shared/counters.ts).
  * Exported for the test that runs it over a database with rows.
  */
@@ -239,6 +247,31 @@ export const MAILSTORE_MIGRATIONS: readonly Migration[] = [
   {
     description: "`petrel user move`'s write freeze: until then logins and deliveries of the account get temporary failures",
     sql: `ALTER TABLE accounts ADD COLUMN frozen_until BIGINT;`,
+  },
+  {
+    // Rollback detection (README "Replication and fail-over", src/store/postgres/rollback.ts).
+    // counters_timeline: the PostgreSQL timeline on which the row's UIDNEXT/HIGHESTMODSEQ last
+    // changed; fork_uidnext/fork_modseq: their values before the first change on that timeline,
+    // i.e. what survived a promotion. The trigger's WHEN runs in C on every counter change; the
+    // function itself only at the first change of a row on a new timeline.
+    description: 'timeline of the last change of each mailbox counters, and their values when that timeline began (rollback detection)',
+    sql: `
+  CREATE FUNCTION petrel_timeline() RETURNS bigint LANGUAGE sql VOLATILE AS
+    $$ SELECT ${TIMELINE_SQL} $$;
+  ALTER TABLE mailboxes ADD COLUMN counters_timeline BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN fork_uidnext BIGINT, ADD COLUMN fork_modseq BIGINT;
+  CREATE FUNCTION petrel_counters_fork() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    NEW.fork_uidnext := OLD.uidnext;
+    NEW.fork_modseq := OLD.highestmodseq;
+    NEW.counters_timeline := ${TIMELINE_SQL};
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER mailboxes_counters_fork BEFORE UPDATE OF uidnext, highestmodseq ON mailboxes FOR EACH ROW
+    WHEN ((NEW.uidnext <> OLD.uidnext OR NEW.highestmodseq <> OLD.highestmodseq) AND OLD.counters_timeline <> ${TIMELINE_SQL})
+    EXECUTE FUNCTION petrel_counters_fork();
+  INSERT INTO meta (key, value) VALUES ('timeline', ${TIMELINE_SQL}) ON CONFLICT (key) DO NOTHING;
+  `,
   },
 ];
 

@@ -70,6 +70,7 @@ describe('defaultConfig', () => {
       postgresReplicaUrls: [],
       replicaMaxLagSeconds: 10,
       replicaCheckIntervalMs: 500,
+      postgresPromotionUidvalidity: 'seen',
     });
     assert.deepEqual(c.metrics, { listen: null });
     assert.equal(c.imap.idlePollSeconds, 0);
