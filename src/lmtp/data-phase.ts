@@ -8,8 +8,8 @@
 // same remainder (what follows the final "."), found with Buffer.indexOf (at
 // memchr speed), and joins nothing: the kept bytes of the previous chunk are
 // written on their own before the chunk. The library's own code still runs
-// where the two chunks meet on a "<LF>." (and for the first chunk of a
-// message and small chunks), so every case this does not handle itself is
+// where the two chunks meet on a "<LF>." (and for a message that starts with
+// a dot and small chunks), so every case this does not handle itself is
 // the library's. test/unit/lmtp/data-phase.test.ts compares both on random
 // messages and chunkings.
 //
@@ -55,7 +55,11 @@ function dotNearSeam(kept: Buffer | null, chunk: Buffer): boolean {
 export function feedDataStream(this: SMTPStream, chunk: Buffer, done: Callback): void {
   const kept = this._lastBytes && this._lastBytes.length > 0 ? this._lastBytes : null;
   const len = chunk.length;
-  if (this._atDataStart || len < MIN_FAST_CHUNK || dotNearSeam(kept, chunk)) {
+  // At the start of the message only a leading dot is special (the library
+  // checks for ".\r\n" and ".." there): a message's first chunk, often the
+  // whole message, does not start with one. Bytes kept at the start (a first
+  // chunk shorter than 4) are the library's to join.
+  if ((this._atDataStart && (kept || chunk[0] === DOT)) || len < MIN_FAST_CHUNK || dotNearSeam(kept, chunk)) {
     libraryFeed.call(this, chunk, done);
     return;
   }
@@ -125,9 +129,12 @@ export function useLinearDataPhase(): boolean {
  * joins whatever is buffered into one new Buffer, a copy of the message when
  * the DATA parser writes two pieces per socket chunk (above). The
  * stream is paused while a chunk waits for the consumer (backpressure) and
- * left paused, not destroyed, when the consumer stops early.
+ * left paused, not destroyed, when the consumer stops early. `head`, when
+ * given, comes first (the LMTP Return-Path line).
  */
-export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer> {
+export async function* chunksOf(stream: Readable, head?: Buffer): AsyncGenerator<Buffer> {
+  // Yielded here rather than by a generator around this one: one promise hop per chunk less.
+  if (head) yield head;
   const queue: Buffer[] = [];
   let ended = false;
   let failure: { error: unknown } | null = null;

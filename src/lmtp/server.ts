@@ -11,7 +11,6 @@
 // (Delivered-To would differ per recipient and defeat that).
 
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { PetrelConfig } from '../config/types.js';
 import { isFrozen } from '../mail/account-freeze.js';
@@ -118,8 +117,9 @@ export class LmtpServer {
     const home = targets.find((t) => t.ok)?.repo ?? this.deps.repositories.primary;
     let staged: StagedMessage;
     try {
+      // Stopping early (the ingest threw TOO_BIG) leaves the stream intact: smtp-server still has to read it to its end.
       staged = await home.ingest.stage(
-        prepend(returnPath, stream),
+        chunksOf(stream, returnPath),
         this.deps.config.limits.maxMessageSize + returnPath.length,
       );
     } catch (err) {
@@ -198,13 +198,4 @@ async function targetMailbox(store: MailStore, found: ResolvedRecipient): Promis
     if (!again) throw err;
     return again;
   }
-}
-
-/**
- * The bytes of `head`, then the stream's. Stopping early (the consumer threw
- * TOO_BIG) leaves the stream intact: smtp-server still has to read it to its end.
- */
-async function* prepend(head: Buffer, stream: Readable): AsyncGenerator<Buffer> {
-  yield head;
-  yield* chunksOf(stream);
 }

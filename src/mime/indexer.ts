@@ -202,6 +202,7 @@ export class MessageIndexer {
     }
     while (pos < len) {
       pos = this.skipBody(chunk, pos);
+      pos = this.collectBodyLines(chunk, pos);
       const lf = chunk.indexOf(LF, pos);
       if (lf < 0) break;
       this.line(chunk.subarray(pos, lf + 1), base + pos, false, true);
@@ -240,6 +241,37 @@ export class MessageIndexer {
       this.lastLineEmpty = lfAt - lineStart - (crlf ? 1 : 0) === 0;
     }
     this.lastEol = crlf ? 2 : 1;
+    return stop;
+  }
+
+  /**
+   * Fast path over the lines of a text body with an identity transfer
+   * encoding: from the line start `pos` up to the next line that starts with
+   * "--" (or to the last complete line of the chunk), the lines go to the
+   * text collector at once, as line() would hand them over one by one (see
+   * TextCollector.add), and the line counts move as track() would move them.
+   * Returns the new line start.
+   */
+  private collectBodyLines(chunk: Buffer, pos: number): number {
+    const top = this.frames[this.frames.length - 1]!;
+    const text = top.text;
+    if (top.inHeader || !text || !text.identity || this.textBudget.remaining <= 0) return pos;
+    if (chunk[pos] === DASH) return pos;
+    let delimiters = false;
+    for (const f of this.frames) if (f.delimiter && f.multipart !== Multipart.Epilogue) delimiters = true;
+    const q = delimiters ? indexOfDashLine(chunk, pos) : -1;
+    const stop = q >= 0 ? q + 1 : chunk.lastIndexOf(LF) + 1;
+    if (stop <= pos) return pos;
+    const lfAt = stop - 1;
+    const crlf = lfAt > pos && chunk[lfAt - 1] === CR;
+    const eolLen = crlf ? 2 : 1;
+    let lines = 0;
+    for (let i = chunk.indexOf(LF, pos); i >= 0 && i < stop; i = chunk.indexOf(LF, i + 1)) lines++;
+    const lineStart = lfAt > pos ? Math.max(pos, chunk.lastIndexOf(LF, lfAt - 1) + 1) : pos;
+    text.add(chunk.subarray(pos, stop - eolLen), crlf ? EOL_CRLF : EOL_LF);
+    this.lfCount += lines;
+    this.lastEol = eolLen;
+    this.lastLineEmpty = lfAt - lineStart - (crlf ? 1 : 0) === 0;
     return stop;
   }
 

@@ -2,7 +2,7 @@
 // decoded) and the RFC 8970 preview (whitespace collapsed, first 200 chars).
 
 import { decodeCharset } from './charset.js';
-import { createTransferDecoder, type TransferDecoder } from './transfer-encoding.js';
+import { createTransferDecoder, isIdentityEncoding, type TransferDecoder } from './transfer-encoding.js';
 
 const ENTITIES: Record<string, string> = {
   amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®',
@@ -27,14 +27,69 @@ export function htmlToText(html: string): string {
 
 export const PREVIEW_LENGTH = 200;
 
-/** RFC 8970 preview: whitespace and control characters collapsed, at most 200 characters. */
+/** Code units of the text a preview is taken from. */
+const PREVIEW_SCAN = 4096;
+
+/**
+ * Whether a UTF-16 code unit is collapsed in a preview: what the regular
+ * expression /[\s\u0000-\u001f\u007f]/ matches (JavaScript's \s, which is
+ * also what trim() removes), tested without a regular expression.
+ */
+export function isPreviewSpace(c: number): boolean {
+  if (c < 0x80) return c <= 0x20 || c === 0x7f;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/**
+ * RFC 8970 preview: whitespace and control characters collapsed, at most 200
+ * characters (code points), taken from the first 4096 code units of the text.
+ * One pass that stops once the preview is full: every delivery makes one,
+ * and the regular expression, trim and Array.from over 4096 code units that
+ * said the same cost a tenth of a millisecond per message.
+ * test/unit/mime/text.test.ts compares it with that formulation.
+ */
 export function makePreview(text: string): string {
-  const head = text.length > 4096 ? text.slice(0, 4096) : text;
-  // eslint-disable-next-line no-control-regex
-  const normalised = head.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
-  const chars = Array.from(normalised);
-  // Trim again after the cut, so a preview never ends in the space where it was cut.
-  return chars.length > PREVIEW_LENGTH ? chars.slice(0, PREVIEW_LENGTH).join('').trimEnd() : normalised;
+  const end = Math.min(text.length, PREVIEW_SCAN);
+  let out = '';
+  let count = 0;
+  let i = 0;
+  while (i < end && isPreviewSpace(text.charCodeAt(i))) i++;
+  while (i < end) {
+    // A run of kept code units, then the whitespace after it.
+    const runStart = i;
+    while (i < end && count < PREVIEW_LENGTH) {
+      const c = text.charCodeAt(i);
+      if (isPreviewSpace(c)) break;
+      // A surrogate pair is one character (a lone surrogate is one too).
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < end) {
+        const d = text.charCodeAt(i + 1);
+        i += d >= 0xdc00 && d <= 0xdfff ? 2 : 1;
+      } else {
+        i++;
+      }
+      count++;
+    }
+    out += text.slice(runStart, i);
+    if (count >= PREVIEW_LENGTH || i >= end) break;
+    while (i < end && isPreviewSpace(text.charCodeAt(i))) i++;
+    if (i >= end) break;
+    // The collapsed run is one space, and a character of the preview; a
+    // preview cut right after it drops it (never ends in a space).
+    if (count + 1 >= PREVIEW_LENGTH) break;
+    out += ' ';
+    count++;
+  }
+  return out;
 }
 
 /** Shared byte budget for all the decoded body text of one message. */
@@ -49,6 +104,11 @@ export interface TextBudget {
  */
 export class TextCollector {
   private readonly decoder: TransferDecoder | null;
+  /**
+   * The transfer encoding leaves the bytes as they are (7bit, 8bit, binary):
+   * then the lines of a body may be added many at a time (see add()).
+   */
+  readonly identity: boolean;
   /**
    * The decoded bytes, copied into one buffer that doubles as it fills:
    * text arrives a line at a time, and a Buffer per line would cost millions
@@ -65,10 +125,17 @@ export class TextCollector {
     private readonly budget: TextBudget,
   ) {
     // Unknown transfer encodings: index the raw bytes rather than nothing.
-    this.decoder = createTransferDecoder(encoding) ?? createTransferDecoder('7bit');
+    const decoder = createTransferDecoder(encoding);
+    this.decoder = decoder ?? createTransferDecoder('7bit');
+    this.identity = decoder === null || isIdentityEncoding(encoding);
   }
 
-  /** A piece of a body line; `eol` is its line terminator when the line is complete. */
+  /**
+   * A piece of a body line; `eol` is its line terminator when the line is
+   * complete. With an identity encoding `content` may also be several lines,
+   * their terminators included but for the last one's (`eol`): the bytes
+   * kept are the same as when the lines come one at a time.
+   */
   add(content: Buffer, eol: Buffer | null): void {
     if (this.budget.remaining <= 0) return;
     if (this.pendingEol) {

@@ -105,16 +105,39 @@ function foldPlain(run: string): string {
   return run.toUpperCase().normalize('NFKD');
 }
 
-/** The "titlecased canonicalized" form of `s` (RFC 5051 section 2), as a string. */
+/** Finds the next non-ASCII code unit (lastIndex set by the caller): faster than a loop in JavaScript. */
+const NON_ASCII = /[^\u0000-\u007f]/g;
+/** ASCII after a non-ASCII character looked at directly before NON_ASCII is run. */
+const NEAR = 8;
+/** ASCII between non-ASCII characters this long or longer is only upper-cased, on its own. */
+const MIN_ASCII_SPLIT = 64;
+
+/**
+ * The "titlecased canonicalized" form of `s` (RFC 5051 section 2), as a string.
+ *
+ * Long ASCII stretches are only upper-cased; the rest goes through foldPlain
+ * in runs (special characters on their own). Splitting at ASCII changes
+ * nothing: the fold is per character (see the property test), and an ASCII
+ * character neither decomposes nor has a combining class, so NFKD never
+ * moves anything across it. Mail text is mostly ASCII with a few accented
+ * words, and NFKD over all of it (and toUpperCase, once the string holds a
+ * character above U+00FF) was the costly part of indexing it. Short ASCII
+ * stretches stay in their run: one native call for all is cheaper there.
+ */
 export function unicodeCasemap(s: string): string {
+  const n = s.length;
+  NON_ASCII.lastIndex = 0;
+  if (!NON_ASCII.test(s)) return s.toUpperCase();
+  let i = NON_ASCII.lastIndex - 1;
   let out = '';
+  // Start of the run not yet folded into `out`.
   let plainFrom = 0;
-  for (let i = 0; i < s.length; ) {
-    // ASCII is plain: the titlecase of a-z is A-Z, and nothing decomposes.
-    if (s.charCodeAt(i) < 0x80) {
-      i++;
-      continue;
-    }
+  if (i >= MIN_ASCII_SPLIT) {
+    out = s.slice(0, i).toUpperCase();
+    plainFrom = i;
+  }
+  for (;;) {
+    // s[i] is not ASCII.
     const cp = s.codePointAt(i)!;
     const width = cp > 0xffff ? 2 : 1;
     if ((kinds[cp] || learnKind(cp)) === SPECIAL) {
@@ -123,6 +146,21 @@ export function unicodeCasemap(s: string): string {
       plainFrom = i + width;
     }
     i += width;
+    if (i < n && s.charCodeAt(i) >= 0x80) continue;
+    let next = i;
+    const near = Math.min(n, i + NEAR);
+    while (next < near && s.charCodeAt(next) < 0x80) next++;
+    if (next === near && next < n) {
+      NON_ASCII.lastIndex = next;
+      next = NON_ASCII.test(s) ? NON_ASCII.lastIndex - 1 : n;
+    }
+    if (next - i >= MIN_ASCII_SPLIT) {
+      if (i > plainFrom) out += foldPlain(s.slice(plainFrom, i));
+      out += s.slice(i, next).toUpperCase();
+      plainFrom = next;
+    }
+    if (next >= n) break;
+    i = next;
   }
-  return plainFrom === 0 ? foldPlain(s) : out + foldPlain(s.slice(plainFrom));
+  return plainFrom < n ? out + foldPlain(s.slice(plainFrom)) : out;
 }

@@ -71,6 +71,24 @@ describe('LMTP DATA phase (feedDataStream)', () => {
     );
   });
 
+  test('the start of a message: whole in its first chunk, leading dots, a first chunk shorter than the kept bytes', async () => {
+    const text = 'Subject: x\r\n\r\n' + 'a line of text\r\n'.repeat(8);
+    const bodies = [text, `.${text}`, `..${text}`, `...${text}`, `.\r\n${text}`, '', '\r\n', `\r\n.${text}`, `x\r\n..${text}`];
+    // 6 = "DATA\r\n": the message starts a chunk; then first chunks of 1-4 bytes (kept, joined by the library) and whole messages.
+    const chunkings = [[6, 100_000], [6, 1, 100_000], [6, 2, 100_000], [6, 3, 100_000], [6, 4, 100_000], [6, 5, 100_000], [6, 17, 100_000], [6, 1, 1, 100_000], [100_000]];
+    let fastAtStart = 0;
+    for (const body of bodies) {
+      const input = Buffer.from(`DATA\r\n${body}\r\n.\r\nRSET\r\nQUIT\r\n`, 'latin1');
+      for (const sizes of chunkings) {
+        const library = await parse(libraryFeedDataStream, input, sizes);
+        const linear = await parse(feedDataStream, input, sizes);
+        assert.deepEqual(linear, library, JSON.stringify({ body: body.slice(0, 8), sizes }));
+        if (!body.startsWith('.') && sizes[1] === 100_000) fastAtStart++;
+      }
+    }
+    assert.ok(fastAtStart > 0);
+  });
+
   test('a large dot-stuffed message in socket-sized chunks', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 20_000; i++) lines.push(i % 7 === 0 ? `..stuffed line ${i}` : i % 11 === 0 ? '' : `line ${i} ${'y'.repeat(i % 90)}`);
@@ -103,6 +121,23 @@ describe('chunksOf (the DATA stream as the ingest reads it)', () => {
       if (got.length === 1) assert.equal(stream.isPaused(), true);
     }
     assert.deepEqual(got, pieces);
+  });
+
+  test('a head buffer comes first, then the chunks; the same checks after it', async () => {
+    const stream = new PassThrough();
+    const pieces = [Buffer.from('abcd'), Buffer.from('ef')];
+    for (const p of pieces) stream.write(p);
+    stream.end();
+    const head = Buffer.from('Return-Path: <a@b>\r\n');
+    const got: Buffer[] = [];
+    for await (const chunk of chunksOf(stream, head)) got.push(chunk);
+    assert.deepEqual(got, [head, ...pieces]);
+
+    const gone = new PassThrough();
+    gone.destroy();
+    const iterator = chunksOf(gone, head)[Symbol.asyncIterator]();
+    assert.deepEqual((await iterator.next()).value, head);
+    await assert.rejects(iterator.next(), /closed before its end/);
   });
 
   test('a stream destroyed mid-message (the client went away) fails the consumer', async () => {

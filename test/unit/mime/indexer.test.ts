@@ -390,3 +390,43 @@ describe('MessageIndexer.headerEightBit', () => {
     );
   });
 });
+
+describe('text bodies taken many lines at a time (identity encodings)', () => {
+  // A chunk holding many lines takes the fast path (collectBodyLines); one
+  // byte at a time every line goes through line(). Both must give the same
+  // index, also when the search-text budget runs out in the middle of a run
+  // of lines, and next to lines that start with "--" but are no boundary.
+  const crlfText = ['first line', '', '--not a boundary', 'caf\u00e9 line', '-- ', 'last'].join('\r\n');
+  const lfText = ['one', '--', 'two', '', ''].join('\n');
+  const messages = [
+    ...fx.allFixtures,
+    Buffer.from(`Subject: t\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${crlfText}\r\n`),
+    Buffer.from(`Subject: t\n\n${lfText}`),
+    Buffer.from(`Subject: t\r\nContent-Transfer-Encoding: x-unknown\r\n\r\n${crlfText}`),
+    Buffer.from(
+      `Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\nContent-Type: text/plain\r\n\r\n${crlfText}\r\n--b\r\n` +
+        `Content-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>${lfText}</p>\r\n\r\n--b--\r\nepilogue\r\n`,
+    ),
+  ];
+  const oneByteAtATime = (data: Buffer, options: { maxBodyText: number }): MessageIndex => {
+    const indexer = new MessageIndexer(options);
+    for (let i = 0; i < data.length; i++) indexer.write(data.subarray(i, i + 1));
+    return indexer.finish();
+  };
+
+  test('the same index as line by line, with any search-text budget', () => {
+    for (const data of messages) {
+      for (const maxBodyText of [0, 1, 7, 25, 64, 2 * 1024 * 1024]) {
+        const whole = indexMessage(data, { maxBodyText });
+        assert.deepEqual(whole, oneByteAtATime(data, { maxBodyText }), `${data.subarray(0, 40).toString('latin1')} / ${maxBodyText}`);
+      }
+    }
+  });
+
+  test('a body cut by the budget inside a run of lines keeps exactly the budget', () => {
+    const data = Buffer.from(`Subject: t\r\n\r\n${'abcdefghij\r\n'.repeat(10)}`);
+    const ix = indexMessage(data, { maxBodyText: 25 });
+    assert.equal(ix.bodyText, 'abcdefghij\r\nabcdefghij\r\na');
+    assert.equal(ix.root.lines, 10);
+  });
+});

@@ -101,6 +101,31 @@ describe('i;unicode-casemap on runs of text', () => {
     );
   });
 
+  test('all-ASCII strings (which skip normalize()) fold as toUpperCase then NFKD', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 }), (s) => {
+        assert.equal(unicodeCasemap(s), s.toUpperCase().normalize('NFKD'));
+        assert.equal(unicodeCasemap(s), perCharacter(s));
+      }),
+      { numRuns: 5000, seed: 5255 },
+    );
+  });
+
+  test('property: long ASCII runs between other characters (folded apart) change nothing', () => {
+    const asciiRun = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), minLength: 0, maxLength: 150 });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(character, asciiRun), { maxLength: 16 }), (pieces) => {
+        const s = pieces.join('');
+        assert.equal(unicodeCasemap(s), perCharacter(s));
+      }),
+      { numRuns: 5000, seed: 2026 },
+    );
+    // A mark after a long ASCII run, and a split right before a mark.
+    for (const s of ['x'.repeat(70) + '\u0301é', 'é' + 'a'.repeat(64) + '\u0323\u0307', 'ß' + 'b'.repeat(63) + 'ﬁ' + 'c'.repeat(200)]) {
+      assert.equal(unicodeCasemap(s), perCharacter(s));
+    }
+  });
+
   test('a mark is not reordered with the marks of the character before it', () => {
     // U+00E9 folds to E U+0301 (class 230); U+FF9E to U+3099 (class 8): NFKD of the whole would swap them.
     assert.equal(hex('\u00e9\uff9e'), '45cc81e38299');
