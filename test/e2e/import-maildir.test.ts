@@ -105,6 +105,47 @@ describe('petrel import maildir', () => {
     assert.match(lines[n - 1]!, /UID 520 /);
   });
 
+  test('a second run imports only what the mailbox lacks: no duplicates after a run that stopped part-way', async () => {
+    const partial = join(root, 'Partial');
+    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(partial, sub), { recursive: true });
+    const name = (i: number) => `${1610000000 + i}.M${i}P1.host:2,S`;
+    // A first run that got through messages 0-2 of 5 (as if it stopped there)...
+    for (let i = 0; i < 3; i++) await put(partial, 'cur', name(i), message(2000 + i), 1610000000 + i);
+    const first = await server.cli(['import', 'maildir', partial, '--user', 'alice', '--mailbox', 'Resumed']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /imported 3 messages into alice\/Resumed \(uids 1:3\)$/m);
+    // ...then the whole Maildir again: only 3 and 4 are new.
+    for (let i = 3; i < 5; i++) await put(partial, 'cur', name(i), message(2000 + i), 1610000000 + i);
+    const second = await server.cli(['import', 'maildir', partial, '--user', 'alice', '--mailbox', 'Resumed']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /imported 2 messages into alice\/Resumed \(uids 4:5\), 3 already there/);
+    const again = await server.cli(['import', 'maildir', partial, '--user', 'alice', '--mailbox', 'Resumed']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /imported 0 messages into alice\/Resumed, 5 already there/);
+    const lines = await fetchAll(server.imapPort, 'Resumed');
+    assert.equal(lines.length, 5);
+    lines.forEach((line, i) => assert.match(line, new RegExp(`UID ${i + 1} .*RFC822.SIZE ${Buffer.byteLength(message(2000 + i))}\\b`)));
+  });
+
+  test('identical files in one Maildir are all imported, and a second run skips as many as are there', async () => {
+    const twins = join(root, 'Twins');
+    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(twins, sub), { recursive: true });
+    await put(twins, 'cur', '1620000000.M1P1.host:2,S', message(3000), 1620000000);
+    await put(twins, 'cur', '1620000001.M2P1.host:2,S', message(3000), 1620000001); // the same bytes
+    await put(twins, 'cur', '1620000002.M3P1.host:2,', message(3001), 1620000002);
+    const first = await server.cli(['import', 'maildir', twins, '--user', 'alice', '--mailbox', 'Twins']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /imported 3 messages into alice\/Twins \(uids 1:3\)$/m);
+    // A third copy of the twin appears: the mailbox holds two, so one is imported.
+    await put(twins, 'new', '1620000003.M4P1.host', message(3000), 1620000003);
+    const second = await server.cli(['import', 'maildir', twins, '--user', 'alice', '--mailbox', 'Twins']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /imported 1 messages into alice\/Twins \(uids 4:4\), 3 already there/);
+    const lines = await fetchAll(server.imapPort, 'Twins');
+    assert.equal(lines.length, 4);
+    assert.match(lines[3]!, /UID 4 FLAGS \(\)/);
+  });
+
   test('refuses bad input with a usage or no-user exit status', async () => {
     const noUser = await server.cli(['import', 'maildir', maildir]);
     assert.equal(noUser.code, 64);
