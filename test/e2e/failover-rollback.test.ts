@@ -23,7 +23,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runCli, startServer, type RunningServer } from './harness.js';
+import { startServer, type RunningServer } from './harness.js';
+import { preparePetrelDatabase } from './failover-run.js';
 import { RawImap } from './wire-clients.js';
 import { queryOnce, ReplicatedPostgres } from '../support/replication.js';
 import { waitFor } from '../support/postgres.js';
@@ -107,20 +108,8 @@ async function loseAppends(
   const pg = await ReplicatedPostgres.start({ mode: 'async' });
   const servers: RunningServer[] = [];
   try {
-    const url = await pg.createDatabase();
-    const env: Record<string, string> = {
-      PETREL_STORAGE_BACKEND: 'postgres',
-      PETREL_STORAGE_POSTGRES_URL: url,
-      PETREL_STORAGE_POSTGRES_CONNECT_TIMEOUT_SECONDS: '5',
-      PETREL_STORAGE_FSYNC: 'false',
-      PETREL_IMAP_IDLE_POLL_SECONDS: '1',
-      PETREL_LOG_LEVEL: 'warn',
-    };
-    const cliEnv = { ...process.env, ...env, PETREL_DATA_DIR: '/nonexistent-petrel' };
-    for (const args of [['db', 'migrate'], ['user', 'add', 'alice', '--password', 'secret']]) {
-      const r = await runCli(cliEnv, args);
-      assert.equal(r.code, 0, r.stderr);
-    }
+    const { env } = await preparePetrelDatabase(pg, { PETREL_IMAP_IDLE_POLL_SECONDS: '1' });
+    const url = env.PETREL_STORAGE_POSTGRES_URL!;
     for (const extra of serverEnvs) servers.push(await startServer({ env: { ...env, ...extra } }));
     const port = servers[0]!.imapPort;
 

@@ -139,14 +139,14 @@ export async function failoverRun(
 }
 
 /**
- * Creates the mail database, migrates it, adds alice/secret and starts
- * `petrel serve` on it (plus `extraEnv`); returns the server and the env for
- * `petrel` commands on the same repository.
+ * Creates the mail database on the cluster's primary, migrates it and adds
+ * alice/secret; returns the server environment (plus `extraEnv`) and the env
+ * for `petrel` commands on the same repository.
  */
-export async function startPetrel(
-  pg: FailoverCluster,
+export async function preparePetrelDatabase(
+  pg: { createDatabase(): Promise<string> },
   extraEnv: Record<string, string> = {},
-): Promise<{ server: RunningServer; cliEnv: NodeJS.ProcessEnv }> {
+): Promise<{ env: Record<string, string>; cliEnv: NodeJS.ProcessEnv }> {
   const url = await pg.createDatabase();
   const env: Record<string, string> = {
     PETREL_STORAGE_BACKEND: 'postgres',
@@ -162,6 +162,15 @@ export async function startPetrel(
     const r = await runCli(cliEnv, args);
     assert.equal(r.code, 0, r.stderr);
   }
+  return { env, cliEnv };
+}
+
+/** preparePetrelDatabase(), then `petrel serve` on it once the standbys have it. */
+export async function startPetrel(
+  pg: FailoverCluster,
+  extraEnv: Record<string, string> = {},
+): Promise<{ server: RunningServer; cliEnv: NodeJS.ProcessEnv }> {
+  const { env, cliEnv } = await preparePetrelDatabase(pg, extraEnv);
   await pg.waitForReplay();
   return { server: await startServer({ env }), cliEnv };
 }

@@ -76,6 +76,13 @@ const PG_ACL = {
   withAcl: numberedPlaceholders(ACL_SQL.mailboxesWithAcl('identifier = ANY(?::text[])')),
 };
 
+/** A routed read's value, whether the primary answered it, and the watermarks' clock when it began (rollback.ts). */
+interface Noted<T> {
+  value: T;
+  onPrimary: boolean;
+  startedAt: number;
+}
+
 export class PostgresMailStore implements MailStore {
   constructor(
     private readonly sql: Pg,
@@ -126,13 +133,18 @@ export class PostgresMailStore implements MailStore {
   }
 
   /** read(), telling whether the primary answered (rollback.ts trusts only its counters). */
-  private async readNoting<T>(fn: (sql: Pg) => Promise<T>): Promise<{ value: T; onPrimary: boolean; startedAt: number }> {
+  private readNoting<T>(fn: (sql: Pg) => Promise<T>): Promise<Noted<T>> {
+    return this.routedNoting((sql) => pgIdempotent(sql, fn));
+  }
+
+  /** Runs `exec` where metadata reads go (a replica past the floor, else the primary), noting which and when it began. */
+  private async routedNoting<T>(exec: (sql: Pg) => Promise<T>): Promise<Noted<T>> {
     if (this.rollback.suspected) await this.rollback.ready();
     const startedAt = this.rollback.clock;
     let onPrimary = true;
     const run = (sql: Pg) => {
       onPrimary = sql === this.sql;
-      return pgIdempotent(sql, fn);
+      return exec(sql);
     };
     const value = this.router && this.floor ? await this.router.readMetadata(this.floor, run) : await run(this.sql);
     return { value, onPrimary, startedAt };
@@ -143,16 +155,8 @@ export class PostgresMailStore implements MailStore {
     return (await this.snapshotNoting(fn)).value;
   }
 
-  private async snapshotNoting<T>(fn: (tx: PgTx) => Promise<T>): Promise<{ value: T; onPrimary: boolean; startedAt: number }> {
-    if (this.rollback.suspected) await this.rollback.ready();
-    const startedAt = this.rollback.clock;
-    let onPrimary = true;
-    const run = (sql: Pg) => {
-      onPrimary = sql === this.sql;
-      return pgRead(sql, fn);
-    };
-    const value = this.router && this.floor ? await this.router.readMetadata(this.floor, run) : await run(this.sql);
-    return { value, onPrimary, startedAt };
+  private snapshotNoting<T>(fn: (tx: PgTx) => Promise<T>): Promise<Noted<T>> {
+    return this.routedNoting((sql) => pgRead(sql, fn));
   }
 
   /** Counters a read returned: remembered, and checked against what was seen before it began (rollback.ts). */
