@@ -84,30 +84,19 @@ export function processMetrics(): MetricSample[] {
 
 /**
  * The server's metrics from its worker processes' (and the supervisor's
- * own): counters with the same name and labels are added up (reads served
- * by the whole server), and gauges say which process they describe (a
- * `worker` label: its number, or "supervisor"), since each worker has its
- * own memory and its own view of the replicas. Samples stay grouped by name.
+ * own): every sample says which process it describes (a `worker` label: its
+ * number, or "supervisor"). Counters are not added up here: a worker that
+ * restarts, or misses one collection, would make the sum go back, which
+ * Prometheus takes for a reset; sum() over the label in queries instead.
+ * Samples stay grouped by name.
  */
 export function mergeWorkerMetrics(parts: ReadonlyArray<{ worker: string; samples: readonly MetricSample[] }>): MetricSample[] {
   const byName = new Map<string, MetricSample[]>();
-  const counters = new Map<string, MetricSample>();
   for (const { worker, samples } of parts) {
     for (const s of samples) {
       let group = byName.get(s.name);
       if (!group) byName.set(s.name, (group = []));
-      if (s.type === 'gauge') {
-        group.push({ ...s, labels: { ...s.labels, worker } });
-        continue;
-      }
-      const key = `${s.name}${JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
-      const seen = counters.get(key);
-      if (seen) seen.value += s.value;
-      else {
-        const copy = { ...s, labels: { ...s.labels } };
-        counters.set(key, copy);
-        group.push(copy);
-      }
+      group.push({ ...s, labels: { ...s.labels, worker } });
     }
   }
   return [...byName.values()].flat();

@@ -45,7 +45,7 @@ export interface OpenRepositoriesOptions {
    * The embedded repository's background thread (SEARCH indexing, WAL
    * checkpoints): the server runs one; one-shot commands do not.
    */
-  background?: { onFailure(err: Error): void };
+  background?: { onFailure(err: Error): void; onError(err: Error): void };
 }
 
 /** An open repository and what must be closed with it. */
@@ -64,6 +64,7 @@ async function openEmbedded(config: PetrelConfig, options: OpenRepositoriesOptio
     fsync: config.storage.fsync,
     background: options.background !== undefined,
     onBackgroundFailure: options.background?.onFailure,
+    onBackgroundError: options.background?.onError,
   });
   let opened: OpenedRepository;
   try {

@@ -68,6 +68,7 @@ export async function serve(config: PetrelConfig): Promise<number> {
       background: {
         onFailure: (err) =>
           logger.error('background thread failed: the WAL is checkpointed on commit and SEARCH reads unindexed text', { err }),
+        onError: (err) => logger.warn('SEARCH index catch-up failed, trying again', { err }),
       },
       onOpened: (repository) => {
         if (!runsSingletons) return;

@@ -228,6 +228,50 @@ describe('SQLite FTS5 search index', () => {
     }
   });
 
+  test('a database restored from a backup taken before texts were deleted: its index starts over when the database is opened', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fts-restore-'));
+    try {
+      const file = path.join(own, 'petrel.db');
+      let r = openSqliteRepository(file, { fsync: false });
+      const account = await r.directory.createAccount('restore', '{PLAIN}x');
+      const mb = (await r.store.createMailbox(account.id, 'INBOX')).id;
+      const doomed = testMessage({ body: 'bravo two' });
+      await r.store.appendMessages(mb, [testMessage({ body: 'alpha one' }).item(), doomed.item(), testMessage({ body: 'charlie three' }).item()]);
+      r.indexSearchText();
+      await r.close();
+      fs.copyFileSync(file, path.join(own, 'backup.db'));
+
+      // The message is expunged and its text deleted by the GC: the index forgets it.
+      r = openSqliteRepository(file, { fsync: false });
+      await r.store.storeFlags(mb, [{ start: 2, end: 2 }], 'add', ['\\Deleted']);
+      await r.store.expunge(mb);
+      await r.store.pruneExpunged(new Date(Date.now() + 60_000));
+      await r.store.forgetBlobs([doomed.blobId]);
+      assert.deepEqual(r.indexSearchText(), { indexed: 0, forgotten: 1 });
+      await r.close();
+
+      // The backup comes back (its text is there again, its counters are behind the index's).
+      for (const f of ['-wal', '-shm']) fs.rmSync(`${file}${f}`, { force: true });
+      fs.copyFileSync(path.join(own, 'backup.db'), file);
+      r = openSqliteRepository(file, { fsync: false });
+      try {
+        const state = new Database(`${file}-search`, { readonly: true });
+        try {
+          assert.equal(state.prepare(`SELECT indexed_to FROM search_state`).pluck().get(), 0, 'emptied on open, before any write');
+        } finally {
+          state.close();
+        }
+        assert.deepEqual(await r.store.search(mb, body('bravo')), [2]);
+        assert.deepEqual(r.indexSearchText(), { indexed: 3, forgotten: 0 });
+        assert.deepEqual(await r.store.search(mb, body('bravo')), [2], 'found through the rebuilt index');
+      } finally {
+        await r.close();
+      }
+    } finally {
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   test('the background thread indexes after each commit and checkpoints the WAL, by itself', async () => {
     const own = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fts-bg-'));
     const failures: Error[] = [];

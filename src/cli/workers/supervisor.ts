@@ -103,6 +103,8 @@ export class WorkerSupervisor {
     }, SHUTDOWN_GRACE_MS);
     await Promise.all(exits);
     clearTimeout(killer);
+    // Collections still waiting for a worker: answered now, with what came.
+    for (const answer of [...this.metricsWaiters.values()]) answer([]);
     await Promise.all([this.control.close(), this.metrics?.close()]);
   }
 

@@ -145,9 +145,16 @@ export class WorkerLink {
       case 'auth-verified':
         this.verifiedElsewhere?.(message.id, message.expiresAt);
         return;
-      case 'collect-metrics':
-        this.send({ type: 'metrics', id: message.id, samples: this.metrics?.() ?? [] });
+      case 'collect-metrics': {
+        let samples: MetricSample[] = [];
+        try {
+          samples = this.metrics?.() ?? [];
+        } catch {
+          // A metric that cannot be read leaves this worker out of one answer; it must not end the worker.
+        }
+        this.send({ type: 'metrics', id: message.id, samples });
         return;
+      }
       case 'shutdown':
         this.stop();
         return;

@@ -26,6 +26,8 @@ export interface BackgroundWorkerData {
 
 /** How long close() lets a running catch-up finish before ending the thread. */
 const STOP_GRACE_MS = 5000;
+/** A catch-up that failed is tried again after this long. */
+const RETRY_MS = 5000;
 /** Commits of other processes (`petrel deliver`, imports) are caught up with at least this often. */
 const POLL_MS = 60_000;
 
@@ -54,10 +56,15 @@ export class SqliteBackground {
   /** Waiters of idle(): resolved when no catch-up runs or is asked for. */
   private idleWaiters: Array<() => void> = [];
 
+  /**
+   * `onFailure`: the thread is gone (the repository goes on without it);
+   * `onError`: one catch-up failed and will be tried again.
+   */
   constructor(
     file: string,
     checkpointEveryMs: number,
     private readonly onFailure: (err: Error) => void,
+    private readonly onError: (err: Error) => void,
   ) {
     const data: BackgroundWorkerData & { url: string } = { file, checkpointEveryMs, url: WORKER_URL };
     this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
@@ -104,7 +111,12 @@ export class SqliteBackground {
   private onReply(reply: BackgroundReply): void {
     this.running = false;
     if (reply.type === 'failed') {
-      this.fail(new Error(reply.message));
+      // A catch-up that failed (the database busy past its timeout, a full
+      // disk) is tried again later; only a thread that dies is given up.
+      this.onError(new Error(reply.message));
+      this.again = false;
+      this.wakeIdle();
+      if (!this.stopped) setTimeout(() => this.notify(), RETRY_MS).unref();
       return;
     }
     if (this.again && !this.stopped) {

@@ -117,8 +117,10 @@ export class SqlDb {
     }
     const done = batch.length === 1 ? this.runAlone(batch[0]!) : this.runBatch(batch);
     if (done.length === 0) return;
-    this.afterCommit?.();
     const settle = (err?: unknown): void => {
+      // After the fsync: the background thread must not index (or
+      // checkpoint) a commit a power loss could still take back.
+      if (err === undefined) this.afterCommit?.();
       for (const { write, result } of done) {
         if (err === undefined) write.resolve(result);
         else write.reject(err);
@@ -168,7 +170,7 @@ export class SqlDb {
           this.savepoint.undo.run();
           this.savepoint.release.run();
         } catch (undoErr) {
-          if (this.db.inTransaction) this.begin.rollback.run();
+          this.rollbackQuietly();
           return fail([...done.map((d) => d.write), ...batch.slice(i + 1)], undoErr);
         }
       }
@@ -176,13 +178,22 @@ export class SqlDb {
     try {
       this.begin.commit.run();
     } catch (err) {
-      if (this.db.inTransaction) this.begin.rollback.run();
+      this.rollbackQuietly();
       return fail(
         done.map((d) => d.write),
         err,
       );
     }
     return done;
+  }
+
+  /** Ends a failed batch's transaction; a ROLLBACK that fails too (an I/O error) leaves SQLite to roll back, and must not throw out of flush(). */
+  private rollbackQuietly(): void {
+    try {
+      if (this.db.inTransaction) this.begin.rollback.run();
+    } catch {
+      // The calls are rejected with the first error.
+    }
   }
 
   /** A consistent read of several statements. */

@@ -32,6 +32,8 @@ export interface SqliteRepositoryOptions {
   background?: boolean;
   /** A failure of the background thread (the repository goes on without it). */
   onBackgroundFailure?: (err: Error) => void;
+  /** A catch-up of the background thread failed (tried again a few seconds later). */
+  onBackgroundError?: (err: Error) => void;
   /** The background thread checkpoints the WAL at most this often, ms (default 1000; tests use 0). */
   checkpointEveryMs?: number;
 }
@@ -61,6 +63,7 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
   let sql: SqlDb;
   let reader: SqlDb;
   let index: Database.Database;
+  let indexer: SearchIndexer;
   try {
     const db = new Database(file);
     opened.push(db);
@@ -80,6 +83,9 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     // Created here, before the reader attaches it read-only.
     index = openSearchIndex(file);
     opened.push(index);
+    indexer = new SearchIndexer(db, index);
+    // Before this process writes anything (search-index.ts, verify()).
+    indexer.verify();
     const read = new Database(file, { readonly: true });
     opened.push(read);
     read.pragma(`busy_timeout = ${busyTimeout}`);
@@ -91,11 +97,16 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
   }
   let background: SqliteBackground | null = null;
   if (options.background) {
-    background = new SqliteBackground(file, options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS, (err) => {
-      sql.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-      sql.afterCommit = null;
-      options.onBackgroundFailure?.(err);
-    });
+    background = new SqliteBackground(
+      file,
+      options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS,
+      (err) => {
+        sql.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+        sql.afterCommit = null;
+        options.onBackgroundFailure?.(err);
+      },
+      (err) => options.onBackgroundError?.(err),
+    );
     sql.db.pragma('wal_autocheckpoint = 0');
     sql.afterCommit = () => background!.notify();
     // Text committed while no server ran (CLI imports, deliveries).
@@ -108,8 +119,7 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     await background?.stop();
     closeAll();
   };
-  let indexer: SearchIndexer | null = null;
-  const indexSearchText = (): CatchUpResult => (indexer ??= new SearchIndexer(sql.db, index)).catchUp();
+  const indexSearchText = (): CatchUpResult => indexer.catchUp();
   return {
     store: new SqliteMailStore(sql, reader, () => indexSearchText().indexed, close),
     directory: new SqliteDirectory(sql),

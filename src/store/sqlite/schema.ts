@@ -80,8 +80,9 @@ const SEARCH_REFOLD_SQL = `
  * The SEARCH index leaves the database for a file of its own, filled by a
  * background thread after the commit (search-index.ts): blob_text ids come
  * from a sequence that never goes back (the index knows which ids it holds
- * by their maximum), deleted texts are queued for removal from the index,
- * and a random key ties the index file to this database.
+ * by their maximum), deleted texts are queued for removal from the index
+ * and counted (a database restored from a backup has counted fewer than its
+ * index saw), and a random key ties the index file to this database.
  */
 const SEARCH_INDEX_FILE_SQL = `
   DROP TRIGGER blob_text_fts_insert;
@@ -90,9 +91,11 @@ const SEARCH_INDEX_FILE_SQL = `
   DROP TABLE blob_text_fts;
   INSERT INTO meta (key, value) VALUES ('blob_text_seq', (SELECT coalesce(max(id), 0) FROM blob_text));
   INSERT INTO meta (key, value) VALUES ('search_index_key', abs(random() % 281474976710656));
+  INSERT INTO meta (key, value) VALUES ('blob_text_deleted', 0);
   CREATE TABLE search_forgotten (id INTEGER PRIMARY KEY);
   CREATE TRIGGER blob_text_forget AFTER DELETE ON blob_text BEGIN
     INSERT OR IGNORE INTO search_forgotten (id) VALUES (OLD.id);
+    UPDATE meta SET value = value + 1 WHERE key = 'blob_text_deleted';
   END;
 `;
 

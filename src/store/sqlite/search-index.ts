@@ -30,18 +30,25 @@ export function searchIndexFile(file: string): string {
   return `${file}-search`;
 }
 
+/** The layout below; a file of another is emptied and made again (its content is derived). */
+const INDEX_FORMAT = 1;
+
 const INDEX_SQL = `
-  CREATE TABLE IF NOT EXISTS search_state (
+  DROP TABLE IF EXISTS search_state;
+  DROP TABLE IF EXISTS blob_text_fts;
+  CREATE TABLE search_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     main_key INTEGER NOT NULL,
-    indexed_to INTEGER NOT NULL
+    indexed_to INTEGER NOT NULL,
+    deleted_seen INTEGER NOT NULL
   );
-  INSERT OR IGNORE INTO search_state (id, main_key, indexed_to) VALUES (1, 0, 0);
-  CREATE VIRTUAL TABLE IF NOT EXISTS blob_text_fts USING fts5(
+  INSERT INTO search_state (id, main_key, indexed_to, deleted_seen) VALUES (1, 0, 0, 0);
+  CREATE VIRTUAL TABLE blob_text_fts USING fts5(
     header_text, body_text,
     content = '', contentless_delete = 1,
     tokenize = 'trigram case_sensitive 1', detail = column
   );
+  PRAGMA user_version = ${INDEX_FORMAT};
 `;
 
 /** Rows indexed per transaction of the index (the other side of the file's lock waits at most this long). */
@@ -60,7 +67,7 @@ export function openSearchIndex(file: string): Database.Database {
       db.pragma('busy_timeout = 5000');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.exec(INDEX_SQL);
+      if (db.pragma('user_version', { simple: true }) !== INDEX_FORMAT) db.transaction(() => db.exec(INDEX_SQL)).immediate();
       return db;
     } catch (err) {
       db.close();
@@ -108,38 +115,61 @@ export class SearchIndexer {
   private readonly forgotten: Database.Statement;
   private readonly unqueue: Database.Statement;
   private readonly indexBatch: Database.Transaction<() => number>;
+  private readonly verifyTx: Database.Transaction<() => boolean>;
   private readonly removeBatch: Database.Transaction<(ids: number[]) => void>;
 
   constructor(main: Database.Database, index: Database.Database) {
-    this.state = index.prepare(`SELECT main_key, indexed_to FROM search_state WHERE id = 1`);
-    this.restart = index.prepare(`UPDATE search_state SET main_key = ?, indexed_to = 0 WHERE id = 1`);
-    this.setMark = index.prepare(`UPDATE search_state SET indexed_to = ? WHERE id = 1`);
+    this.state = index.prepare(`SELECT main_key, indexed_to, deleted_seen FROM search_state WHERE id = 1`);
+    this.restart = index.prepare(`UPDATE search_state SET main_key = ?, indexed_to = 0, deleted_seen = ? WHERE id = 1`);
+    this.setMark = index.prepare(`UPDATE search_state SET indexed_to = ?, deleted_seen = ? WHERE id = 1`);
     this.insert = index.prepare(`INSERT INTO blob_text_fts (rowid, header_text, body_text) VALUES (?, ?, ?)`);
     this.remove = index.prepare(`DELETE FROM blob_text_fts WHERE rowid = ?`);
     this.pending = main.prepare(`SELECT id, header_text, body_text FROM blob_text WHERE id > ? ORDER BY id LIMIT ${INDEX_BATCH}`).raw(true);
-    this.meta = main.prepare(`SELECT key, value FROM meta WHERE key IN ('blob_text_seq', 'search_index_key')`).raw(true);
+    this.meta = main
+      .prepare(`SELECT key, value FROM meta WHERE key IN ('blob_text_seq', 'blob_text_deleted', 'search_index_key')`)
+      .raw(true);
     this.forgotten = main.prepare(`SELECT id FROM search_forgotten ORDER BY id LIMIT ${INDEX_BATCH}`).pluck();
-    this.unqueue = main.prepare(`DELETE FROM search_forgotten WHERE id <= ?`);
+    // Exactly the ids read: another process may queue a smaller one meanwhile.
+    this.unqueue = main.prepare(`DELETE FROM search_forgotten WHERE id IN (SELECT value FROM json_each(?))`);
     const clear = index.prepare(`INSERT INTO blob_text_fts (blob_text_fts) VALUES ('delete-all')`);
-    this.indexBatch = index.transaction((): number => {
-      const { main_key: indexKey, indexed_to: from } = this.state.get() as { main_key: number; indexed_to: number };
-      const { blob_text_seq: sequence, search_index_key: mainKey } = Object.fromEntries(this.meta.all() as Array<[string, number]>);
+    /** Empties the index when it does not belong to the database as it is now; true if it did. */
+    const startOverIfForeign = (): boolean => {
+      const state = this.state.get() as { main_key: number; indexed_to: number; deleted_seen: number };
+      const meta = Object.fromEntries(this.meta.all() as Array<[string, number]>);
       // The index of another database (the file was left behind), or of this
       // one before it went back in time (a restored backup: ids above its
-      // sequence will be handed out again for other texts). Start over.
-      if (indexKey !== mainKey || from > sequence!) {
-        clear.run();
-        this.restart.run(mainKey);
-        return -1;
-      }
+      // sequence will be handed out again for other texts, and texts deleted
+      // since the backup are back but no longer indexed). Both counters only
+      // grow while the database lives.
+      if (state.main_key === meta.search_index_key && state.indexed_to <= meta.blob_text_seq! && state.deleted_seen <= meta.blob_text_deleted!)
+        return false;
+      clear.run();
+      this.restart.run(meta.search_index_key, meta.blob_text_deleted);
+      return true;
+    };
+    this.verifyTx = index.transaction(startOverIfForeign);
+    this.indexBatch = index.transaction((): number => {
+      if (startOverIfForeign()) return -1;
+      const from = (this.state.get() as { indexed_to: number }).indexed_to;
+      const deleted = (Object.fromEntries(this.meta.all() as Array<[string, number]>) as Record<string, number>).blob_text_deleted!;
       const rows = this.pending.all(from) as Array<[number, string, string]>;
       for (const [id, header, body] of rows) this.insert.run(id, header, body);
-      if (rows.length > 0) this.setMark.run(rows[rows.length - 1]![0]);
+      this.setMark.run(rows.length > 0 ? rows[rows.length - 1]![0] : from, deleted);
       return rows.length;
     });
     this.removeBatch = index.transaction((ids: number[]) => {
       for (const id of ids) this.remove.run(id);
     });
+  }
+
+  /**
+   * Empties the index if it is not this database's as it is now (see
+   * indexBatch). Every process runs it when it opens the database, before
+   * it writes: after a restored backup, a write would hand out again ids
+   * that the index holds for other texts.
+   */
+  verify(): boolean {
+    return this.verifyTx.immediate();
   }
 
   catchUp(): CatchUpResult {
@@ -156,7 +186,7 @@ export class SearchIndexer {
       this.removeBatch.immediate(ids);
       // After the index's commit: a crash in between leaves the ids queued,
       // and deleting an absent rowid again is harmless.
-      this.unqueue.run(ids[ids.length - 1]!);
+      this.unqueue.run(JSON.stringify(ids));
       result.forgotten += ids.length;
       if (ids.length < INDEX_BATCH) break;
     }

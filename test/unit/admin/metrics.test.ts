@@ -1,5 +1,5 @@
 // The exposition of GET /metrics: text format 0.0.4, and the merge of worker
-// processes' samples (counters added up, gauges labelled by process).
+// processes' samples (each labelled by its process).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,18 +35,18 @@ test('formatSamples declares each name once, escapes label values, writes NaN', 
   );
 });
 
-test('mergeWorkerMetrics adds counters up over the workers and labels each process\'s gauges', () => {
+test('mergeWorkerMetrics labels every sample with its process and keeps each name\'s samples together', () => {
   const merged = mergeWorkerMetrics([
     { worker: '1', samples: [reads('primary', 3), reads('replicas', 1), rss(100)] },
-    // Labels in another order are the same series.
-    { worker: '2', samples: [{ ...reads('primary', 5), labels: { node: 'primary', repository: 'default' } }, rss(200)] },
+    { worker: '2', samples: [reads('primary', 5), rss(200)] },
     { worker: 'supervisor', samples: [rss(50)] },
   ]);
   assert.deepEqual(
     merged.map((s) => [s.name, s.labels, s.value]),
     [
-      ['petrel_repository_reads_total', { repository: 'default', node: 'primary' }, 8],
-      ['petrel_repository_reads_total', { repository: 'default', node: 'replicas' }, 1],
+      ['petrel_repository_reads_total', { repository: 'default', node: 'primary', worker: '1' }, 3],
+      ['petrel_repository_reads_total', { repository: 'default', node: 'replicas', worker: '1' }, 1],
+      ['petrel_repository_reads_total', { repository: 'default', node: 'primary', worker: '2' }, 5],
       ['process_resident_memory_bytes', { worker: '1' }, 100],
       ['process_resident_memory_bytes', { worker: '2' }, 200],
       ['process_resident_memory_bytes', { worker: 'supervisor' }, 50],
