@@ -3,8 +3,8 @@
 // so a batch is all-or-nothing. With the file blob store (the embedded
 // server's), a batch's files are read whole a few at a time, indexed and
 // hashed in memory, and their blobs made durable together before the commit
-// (import-blobs.ts: two file-system flushes per batch instead of two fsyncs
-// per message), while the next batch is read; other stores, and files over
+// (FsBlobStore.storeBatch: two file-system flushes per batch instead of two
+// fsyncs per message), while the next batch is read; other stores, and files over
 // 1 MiB, go through the ingest pipeline's stage() one by one. Messages whose
 // bytes the mailbox already holds are not imported again, so re-running an
 // import that stopped imports the rest.
@@ -14,11 +14,12 @@ import { createReadStream } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMailError } from '../mail/errors.js';
+import { blobAddress, stageInMemory } from '../mail/ingest.js';
+import { forEachBounded } from '../util/for-each-bounded.js';
 import type { BlobStore, IngestPipeline, MailStore, StagedMessage } from '../mail/ports.js';
 import type { Repository } from '../mail/repository.js';
 import type { MailboxInfo } from '../mail/types.js';
 import { accountRepository } from './account-repository.js';
-import { asFsBlobStore, blobAddress, forEachBounded, stageInMemory, storeBlobsDurably } from './import-blobs.js';
 import { AdminError, defineCommand, EXIT } from './types.js';
 
 /** Messages per commit (one transaction each). */
@@ -180,7 +181,7 @@ interface BatchMessage {
   entry: MaildirEntry;
   internalDate: Date;
   staged: StagedMessage;
-  /** The bytes, when read whole: their blob is stored with the batch's (see import-blobs.ts). */
+  /** The bytes, when read whole: their blob is stored with the batch's (BlobStore.storeBatch). */
   bytes: Buffer | null;
 }
 
@@ -210,7 +211,7 @@ async function blobCounts(store: MailStore, mailbox: MailboxInfo): Promise<Map<s
  *
  * With the file blob store, a batch's files are read whole (a few at a time),
  * indexed and hashed in memory, and their blobs made durable together
- * (storeBlobsDurably) before the batch's one metadata commit; larger files,
+ * (BlobStore.storeBatch) before the batch's one metadata commit; larger files,
  * and other blob stores, go through the ingest pipeline's stage() one by one.
  */
 export async function importEntries(
@@ -228,7 +229,8 @@ export async function importEntries(
   },
 ): Promise<ImportResult> {
   const result: ImportResult = { imported: 0, skipped: 0, alreadyThere: 0, firstUid: null, lastUid: null };
-  const fsBlobs = opts.blobs ? asFsBlobStore(opts.blobs) : null;
+  // A store with a batch path (the file blob store) takes each batch's blobs from memory at once.
+  const batchStore = opts.blobs?.storeBatch ? opts.blobs : null;
   const existing = opts.store ? await blobCounts(opts.store, mailbox) : new Map<string, number>();
   const tooBig = (entry: MaildirEntry) => {
     opts.warn(`skipped ${entry.file}: larger than ${opts.maxSize} octets (limits.max_message_size)`);
@@ -241,7 +243,7 @@ export async function importEntries(
       if (!opened) return;
       if (opened.size > opts.maxSize) return tooBig(entry);
       const { bytes, internalDate } = opened;
-      if (bytes && fsBlobs) {
+      if (bytes && batchStore) {
         // Indexed below, once known not to be in the mailbox already (a re-run skips most).
         read[k] = { entry, internalDate, blobId: blobAddress(bytes), staged: null, bytes };
         return;
@@ -270,12 +272,7 @@ export async function importEntries(
     return messages;
   };
   const makeDurable = async (messages: BatchMessage[]): Promise<BatchMessage[]> => {
-    if (fsBlobs) {
-      await storeBlobsDurably(
-        fsBlobs,
-        messages.flatMap((m) => (m.bytes ? [{ blobId: m.staged.blobId, bytes: m.bytes }] : [])),
-      );
-    }
+    await batchStore?.storeBatch!(messages.flatMap((m) => (m.bytes ? [{ blobId: m.staged.blobId, bytes: m.bytes }] : [])));
     return messages;
   };
   const commit = async (messages: BatchMessage[]): Promise<void> => {

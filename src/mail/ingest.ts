@@ -10,6 +10,7 @@
 // stage() and commit(): a staged blob that was deduplicated against an
 // unreferenced blob is only protected from the GC for that long.
 
+import { createHash } from 'node:crypto';
 import { MessageIndexer } from '../mime/indexer.js';
 import { MailError, isMailError } from './errors.js';
 import type { BlobStore, EventBus, IngestPipeline, MailStore, StagedMessage } from './ports.js';
@@ -133,4 +134,17 @@ async function drain(iterator: AsyncIterator<Buffer>): Promise<void> {
     const next = await iterator.next();
     if (next.done) return;
   }
+}
+
+/** The content address of a message held in memory (SHA-256, hex: the id a blob writer's commit gives it). */
+export function blobAddress(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Index and content address of a message held in memory, as Ingest.stage() would make them. */
+export function stageInMemory(bytes: Buffer, blobId = blobAddress(bytes)): StagedMessage {
+  const indexer = new MessageIndexer();
+  indexer.write(bytes);
+  const index = indexer.finish();
+  return { blobId, size: bytes.length, index, headerEightBit: indexer.headerEightBit };
 }

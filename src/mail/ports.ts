@@ -340,6 +340,13 @@ export interface BlobStore {
    * the removal are atomic with respect to concurrent commits (see src/blob/gc.ts).
    */
   delete(blobId: BlobId, options?: BlobDeleteOptions): Promise<void>;
+  /**
+   * Optional: stores blobs whose bytes are in memory, each under its content
+   * address (blobAddress() of ingest.ts), as one batch (imports): all of
+   * them durable when it resolves, none under its address before its bytes
+   * are; a blob already stored is touched, as a writer's dedup would.
+   */
+  storeBatch?(blobs: ReadonlyArray<{ blobId: BlobId; bytes: Buffer }>): Promise<void>;
   /** Optional: ids of stored blobs last written/touched before `touchedBefore` (the GC's orphan sweep). */
   list?(touchedBefore: Date): AsyncIterable<BlobId>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import { MailError } from '../../mail/errors.js';
 import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../mail/ports.js';
 import type { BlobId } from '../../mail/types.js';
 import { BufferPool } from '../../util/buffer-pool.js';
+import { storeBlobsDurably } from './batch-store.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 const RESOLVED = Promise.resolve();
@@ -87,6 +88,11 @@ export class FsBlobStore implements BlobStore {
 
   beginWrite(): BlobWriter {
     return new FsBlobWriter(this, this.fsync);
+  }
+
+  /** BlobStore.storeBatch: see batch-store.ts (`flush`: how the batch is made durable; tests pick one). */
+  storeBatch(blobs: ReadonlyArray<{ blobId: BlobId; bytes: Buffer }>, options: { flush?: 'syncfs' | 'fsync' } = {}): Promise<void> {
+    return storeBlobsDurably(this, blobs, options);
   }
 
   async has(blobId: BlobId): Promise<boolean> {

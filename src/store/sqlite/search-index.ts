@@ -132,8 +132,8 @@ export class SearchIndexer {
     // Exactly the ids read: another process may queue a smaller one meanwhile.
     this.unqueue = main.prepare(`DELETE FROM search_forgotten WHERE id IN (SELECT value FROM json_each(?))`);
     const clear = index.prepare(`INSERT INTO blob_text_fts (blob_text_fts) VALUES ('delete-all')`);
-    /** Empties the index when it does not belong to the database as it is now; true if it did. */
-    const startOverIfForeign = (): boolean => {
+    /** Empties the index when it does not belong to the database as it is now (then null); else the database's counters. */
+    const startOverIfForeign = (): Record<string, number> | null => {
       const state = this.state.get() as { main_key: number; indexed_to: number; deleted_seen: number };
       const meta = Object.fromEntries(this.meta.all() as Array<[string, number]>);
       // The index of another database (the file was left behind), or of this
@@ -142,19 +142,19 @@ export class SearchIndexer {
       // since the backup are back but no longer indexed). Both counters only
       // grow while the database lives.
       if (state.main_key === meta.search_index_key && state.indexed_to <= meta.blob_text_seq! && state.deleted_seen <= meta.blob_text_deleted!)
-        return false;
+        return { ...meta, indexed_to: state.indexed_to };
       clear.run();
       this.restart.run(meta.search_index_key, meta.blob_text_deleted);
-      return true;
+      return null;
     };
-    this.verifyTx = index.transaction(startOverIfForeign);
+    this.verifyTx = index.transaction(() => startOverIfForeign() === null);
     this.indexBatch = index.transaction((): number => {
-      if (startOverIfForeign()) return -1;
-      const from = (this.state.get() as { indexed_to: number }).indexed_to;
-      const deleted = (Object.fromEntries(this.meta.all() as Array<[string, number]>) as Record<string, number>).blob_text_deleted!;
+      const counters = startOverIfForeign();
+      if (counters === null) return -1;
+      const from = counters.indexed_to!;
       const rows = this.pending.all(from) as Array<[number, string, string]>;
       for (const [id, header, body] of rows) this.insert.run(id, header, body);
-      this.setMark.run(rows.length > 0 ? rows[rows.length - 1]![0] : from, deleted);
+      this.setMark.run(rows.length > 0 ? rows[rows.length - 1]![0] : from, counters.blob_text_deleted);
       return rows.length;
     });
     this.removeBatch = index.transaction((ids: number[]) => {

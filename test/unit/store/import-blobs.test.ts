@@ -1,4 +1,5 @@
-// The batch blob path of `petrel import maildir` (src/admin/import-blobs.ts):
+// The batch blob path of `petrel import maildir` (FsBlobStore.storeBatch,
+// src/blob/fs/batch-store.ts), and the in-memory staging beside it:
 // blobs land whole under their content address, once per address, with no
 // temp file left, by either flush (syncfs or an fsync per file and directory);
 // an existing blob is touched (the GC's grace period starts again) and not rewritten.
@@ -10,22 +11,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../../src/blob/fs/fs-blob-store.js';
-import { asFsBlobStore, forEachBounded, stageInMemory, storeBlobsDurably } from '../../../src/admin/import-blobs.js';
-import { Ingest } from '../../../src/mail/ingest.js';
+import { Ingest, stageInMemory } from '../../../src/mail/ingest.js';
+import { forEachBounded } from '../../../src/util/for-each-bounded.js';
 import type { MailStore, EventBus } from '../../../src/mail/ports.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const message = (n: number) => Buffer.from(`Subject: m${n}\r\nMessage-ID: <m${n}@x>\r\n\r\nbody ${n}\r\n`);
 
 for (const flush of ['syncfs', 'fsync'] as const) {
-  test(`storeBlobsDurably (${flush}): every blob whole under its address, duplicates once, no temp files`, async () => {
+  test(`storeBatch (${flush}): every blob whole under its address, duplicates once, no temp files`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-import-blobs-'));
     try {
       const store = new FsBlobStore(dir, { fsync: true });
-      assert.equal(asFsBlobStore(store), store);
       const bytes = Array.from({ length: 40 }, (_, i) => message(i));
       const blobs = [...bytes, bytes[3]!].map((b) => ({ blobId: sha(b), bytes: b }));
-      await storeBlobsDurably(store, blobs, { flush });
+      await store.storeBatch(blobs, { flush });
       for (const b of bytes) assert.deepEqual(fs.readFileSync(store.pathOf(sha(b))), b);
       assert.deepEqual(fs.readdirSync(store.tmpDir), []);
       // Stored again: the existing file is touched, not replaced.
@@ -33,7 +33,7 @@ for (const flush of ['syncfs', 'fsync'] as const) {
       const inode = fs.statSync(file).ino;
       const past = new Date(Date.now() - 86_400_000);
       fs.utimesSync(file, past, past);
-      await storeBlobsDurably(store, [blobs[0]!], { flush });
+      await store.storeBatch([blobs[0]!], { flush });
       assert.equal(fs.statSync(file).ino, inode);
       assert.ok(fs.statSync(file).mtimeMs > past.getTime() + 1000, 'touched');
       assert.deepEqual(fs.readdirSync(store.tmpDir), []);
@@ -43,7 +43,7 @@ for (const flush of ['syncfs', 'fsync'] as const) {
   });
 }
 
-test('storeBlobsDurably: a failure part-way leaves no temp file', async () => {
+test('storeBatch: a failure part-way leaves no temp file', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-import-blobs-'));
   try {
     const store = new FsBlobStore(dir, { fsync: false });
@@ -54,7 +54,7 @@ test('storeBlobsDurably: a failure part-way leaves no temp file', async () => {
     fs.mkdirSync(path.dirname(badDir), { recursive: true });
     fs.writeFileSync(badDir, 'not a directory');
     await assert.rejects(
-      storeBlobsDurably(store, [
+      store.storeBatch([
         { blobId: sha(good), bytes: good },
         { blobId: sha(bad), bytes: bad },
       ]),

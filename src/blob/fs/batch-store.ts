@@ -1,10 +1,11 @@
-// The blob side of `petrel import maildir` for a batch of messages already in
-// memory: the same guarantees as the ingest pipeline's one-blob writer
-// (src/blob/fs/fs-blob-store.ts: file fsync, rename into place, directory
-// fsync, all before the metadata commit), paid once per batch instead of once
-// per message. The writer's per-message round trips (open before the bytes
-// arrive, dedup check, fan-out directories, two waits on fsync) are what made
-// an import of a million small files take most of an hour.
+// The file blob store's batch path (FsBlobStore.storeBatch, used by
+// `petrel import maildir`) for blobs already in memory: the same guarantees as
+// the one-blob writer of fs-blob-store.ts (file fsync, rename into place,
+// directory fsync, all before the caller commits metadata), paid once per
+// batch instead of once per message. The writer's per-message round trips
+// (open before the bytes arrive, dedup check, fan-out directories, two waits
+// on fsync) are what made an import of a million small files take most of an
+// hour.
 //
 // Crash safety is the writer's: a blob reaches its content address only
 // after its bytes are durable, so an address never names a partial file; the
@@ -12,59 +13,15 @@
 // committed message never lacks its body. A failure (or crash) part-way
 // leaves at worst blobs no row refers to, which the GC's orphan sweep removes.
 
-import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { FsBlobStore } from '../blob/fs/fs-blob-store.js';
-import type { BlobStore, StagedMessage } from '../mail/ports.js';
-import { MessageIndexer } from '../mime/indexer.js';
+import { forEachBounded } from '../../util/for-each-bounded.js';
+import type { FsBlobStore } from './fs-blob-store.js';
 
 /** Thread-pool operations of one kind in flight at once (libuv runs 4 by default; more only queue). */
 const LANES = 16;
-
-/** The content address of a message held in memory (the file blob store's: SHA-256, hex). */
-export function blobAddress(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Index and content address of a message held in memory, as Ingest.stage() would make them. */
-export function stageInMemory(bytes: Buffer, blobId = blobAddress(bytes)): StagedMessage {
-  const indexer = new MessageIndexer();
-  indexer.write(bytes);
-  const index = indexer.finish();
-  return { blobId, size: bytes.length, index, headerEightBit: indexer.headerEightBit };
-}
-
-/** The store when it is the file blob store (the one with a batch path), else null. */
-export function asFsBlobStore(blobs: BlobStore): FsBlobStore | null {
-  const s = blobs as Partial<FsBlobStore>;
-  return typeof s.pathOf === 'function' && typeof s.newTempPath === 'function' && typeof s.ensureDir === 'function' &&
-    typeof s.touchIfExists === 'function'
-    ? (blobs as FsBlobStore)
-    : null;
-}
-
-/** Runs fn over items, at most `lanes` at a time; the first failure is thrown once all lanes stopped. */
-export async function forEachBounded<T>(items: readonly T[], lanes: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        await fn(items[i]!, i);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(lanes, items.length) }, lane));
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
-}
 
 /** Whether `sync -f` (syncfs(2), GNU coreutils) worked here; null until first tried. */
 let syncfsWorks: boolean | null = null;
