@@ -4,13 +4,20 @@
 // minute costs one hash per TTL, not one per login), and throttling of
 // failures per user and per remote address.
 //
+// The cache's keys, and the ids of verified credentials that worker
+// processes pass to each other, are HMAC-SHA-256 under a random secret of
+// this run (the supervisor's, given to its workers; else this process's
+// own): without the secret, which never leaves the server's memory, a key
+// cannot be tested against guessed passwords, and a key of one run means
+// nothing to the next.
+//
 // A password hash costs 128 MiB and a few hundred ms of one libuv thread.
 // Logins with the same credentials that arrive together (a client's many
 // connections after a restart) share one verification, and at most
 // `maxConcurrentVerifications` run at once, so that a login storm neither
 // takes every thread the file system needs nor holds gigabytes.
 
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFrozen } from '../mail/account-freeze.js';
 import type { Account } from '../mail/types.js';
@@ -40,6 +47,13 @@ export interface AuthenticatorOptions {
    * (credentials, stored hash) pair, and until when it may be trusted.
    */
   onVerified?: (id: string, expiresAt: number) => void;
+  /**
+   * The key of the HMAC that names credentials in the cache and in the ids
+   * of onVerified/rememberVerified: the same in every worker process of a
+   * server, so that they understand each other's ids. Default: 32 random
+   * bytes of this process.
+   */
+  credentialKeySecret?: Buffer;
   /** Checks a password against a stored hash (tests inject one that counts). Default: password.ts. */
   verifyPassword?: (password: string, phc: string) => Promise<boolean>;
   /** Clock in ms (tests inject one). */
@@ -67,17 +81,21 @@ export function createAuthenticator(directory: Directory, options: Authenticator
   const failureDelayMs = options.failureDelayMs ?? 500;
   const failures = options.failures ?? new FailureWindow(options.failuresPerWindow, options.windowSeconds * 1000, now);
   const cache = new Map<string, CacheEntry>();
+  const secret = options.credentialKeySecret ?? randomBytes(32);
+  /** "<user>\0" (invalidate() finds a user's entries by it) and the HMAC of `parts`, which JSON keeps apart. */
+  const keyOf = (username: string, parts: string[]): string =>
+    username + '\0' + createHmac('sha256', secret).update(JSON.stringify(parts)).digest('base64');
   const log = options.logger;
   const check = options.verifyPassword ?? verifyPassword;
   const slots = new Semaphore(options.maxConcurrentVerifications ?? 2);
-  // (cache key, stored hash) -> the verification in progress.
+  // id of (credentials, stored hash) -> the verification in progress.
   const verifying = new Map<string, Promise<boolean>>();
-  // (cache key, stored hash) pairs verified by another worker process -> until when.
+  // ids of (credentials, stored hash) verified by another worker process -> until when.
   // Keyed by the stored hash too: a new password invalidates them by itself.
   const verifiedElsewhere = new Map<string, number>();
   /** Verifies once for concurrent callers with the same credentials and hash. */
-  const verify = (key: string, password: string, phc: string): Promise<boolean> => {
-    const id = key + '\0' + phc;
+  const verify = (username: string, password: string, phc: string): Promise<boolean> => {
+    const id = keyOf(username, ['verified', username, password, phc]);
     const trustedUntil = verifiedElsewhere.get(id);
     if (trustedUntil !== undefined) {
       verifiedElsewhere.delete(id);
@@ -98,8 +116,7 @@ export function createAuthenticator(directory: Directory, options: Authenticator
   // takes as long as for a real user (no user enumeration by timing).
   let dummyHash: Promise<string> | null = null;
 
-  const cacheKey = (username: string, password: string): string =>
-    username + '\0' + createHash('sha256').update(username).update('\0').update(password).digest('base64');
+  const cacheKey = (username: string, password: string): string => keyOf(username, ['login', username, password]);
 
   async function fail(username: string, remoteAddress: string, reason: 'invalid' | 'throttled'): Promise<AuthResult> {
     if (reason === 'invalid') {
@@ -134,10 +151,10 @@ export function createAuthenticator(directory: Directory, options: Authenticator
       }
       if (!account) {
         dummyHash ??= hashPassword('petrel-no-such-user');
-        await verify(key, password, await dummyHash);
+        await verify(username, password, await dummyHash);
         return fail(username, remoteAddress, 'invalid');
       }
-      if (!(await verify(key, password, account.passwordHash))) return fail(username, remoteAddress, 'invalid');
+      if (!(await verify(username, password, account.passwordHash))) return fail(username, remoteAddress, 'invalid');
       // Only a caller who knows the password learns the account is disabled.
       if (account.disabled) {
         log.info('auth refused: account disabled', { user: username, remote: remoteAddress });

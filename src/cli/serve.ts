@@ -51,6 +51,8 @@ export async function serve(config: PetrelConfig): Promise<number> {
         windowSeconds: config.limits.authFailureWindowSeconds,
       })
     : null;
+  // Before anything listens: the whole server's failed logins and the credential cache's secret.
+  const workerStart = link ? await link.start() : null;
   const logger = link ? createLogger(config.log.level).child({ worker: link.id }) : createLogger(config.log.level);
   // The listening lines are part of the interface: always written, whatever the level.
   const announce = createLogger('info');
@@ -90,7 +92,13 @@ export async function serve(config: PetrelConfig): Promise<number> {
     failuresPerWindow: config.limits.authFailuresPerWindow,
     windowSeconds: config.limits.authFailureWindowSeconds,
     logger: logger.child({ component: 'auth' }),
-    ...(link ? { failures: link.failures, onVerified: (id, expiresAt) => link.verified(id, expiresAt) } : {}),
+    ...(link && workerStart
+      ? {
+          failures: link.failures,
+          onVerified: (id, expiresAt) => link.verified(id, expiresAt),
+          credentialKeySecret: workerStart.credentialKeySecret,
+        }
+      : {}),
   });
   link?.onVerifiedElsewhere((id, expiresAt) => auth.rememberVerified(id, expiresAt));
   const imap = new ImapServer(

@@ -15,6 +15,8 @@ export interface WorkerAddresses {
 }
 
 export type WorkerMessage =
+  /** Sent first, once the worker hears the channel: answered by `start`. */
+  | { type: 'hello' }
   | { type: 'ready'; addresses: WorkerAddresses }
   /** May a connection from `ip` be served? Answered by `granted` with the same id. */
   | { type: 'admit'; id: number; ip: string }
@@ -39,8 +41,15 @@ export type SupervisorMessage =
   | { type: 'auth-failure'; key: string }
   | { type: 'auth-clear'; key: string }
   | { type: 'auth-verified'; id: string; expiresAt: number }
-  /** The whole server's failed logins still in the window, for a worker that (re)started. */
-  | { type: 'auth-snapshot'; entries: Array<[string, number[]]> }
+  /**
+   * The answer to `hello`, which the worker waits for before it listens: the
+   * whole server's failed logins still in the window (a worker started again
+   * would begin with none), and the secret of this run's credential cache
+   * keys (authenticator.ts), base64. Sent here rather than in the worker's
+   * environment, which /proc/<pid>/environ keeps for the process's lifetime
+   * and its own children would inherit.
+   */
+  | { type: 'start'; failures: Array<[string, number[]]>; credentialKeySecret: string }
   /** Send this worker's metrics (GET /metrics on the supervisor). */
   | { type: 'collect-metrics'; id: number }
   /** Stop serving: BYE to every client, close, exit. */

@@ -3,15 +3,16 @@
 // this process hands each new connection to the next worker) and serves no
 // client itself. It keeps what must be counted once for the whole server:
 // the connection limits (each worker asks before it greets a client or logs
-// a user in), passes login failures (and, to a worker that starts again, the
-// record of them) and an embedded repository's changes from each worker to
-// the others, owns the control socket the CLI writes
+// a user in), passes login failures (and, to a worker that starts, the
+// record of them before it listens) and an embedded repository's changes
+// from each worker to the others, owns the control socket the CLI writes
 // to, serves GET /metrics from every worker's figures, and restarts a
 // worker that dies. Why several processes: one Node
 // process uses one core for its JavaScript, and may hold no more connections
 // than its open-files limit.
 
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { formatSamples, mergeWorkerMetrics, MetricsServer, processMetrics, type MetricSample } from '../../admin/metrics.js';
 import { FailureWindow } from '../../auth/throttle.js';
@@ -59,6 +60,8 @@ export class WorkerSupervisor {
   private readonly metrics: MetricsServer | null;
   /** Every worker's failed logins, for a worker that starts again (it would begin with none). */
   private readonly failures: FailureWindow;
+  /** The key of every worker's credential cache ids in this run (authenticator.ts), so that they can share them. */
+  private readonly credentialKeySecret = randomBytes(32).toString('base64');
   private nextMetricsRequest = 1;
   private readonly metricsWaiters = new Map<number, (samples: MetricSample[]) => void>();
 
@@ -152,11 +155,14 @@ export class WorkerSupervisor {
     return new Promise((resolve, reject) => {
       let listening = false;
       worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'hello') {
+          // The worker listens only once it has this: no moment without the throttle's record.
+          this.send(worker, { type: 'start', failures: this.failures.snapshot(), credentialKeySecret: this.credentialKeySecret });
+          return;
+        }
         if (message.type === 'ready') {
           listening = true;
           slot.ready = true;
-          const failures = this.failures.snapshot();
-          if (failures.length > 0) this.send(worker, { type: 'auth-snapshot', entries: failures });
           // Forked before a shutdown order it could not hear yet (no listener so early): tell it again.
           if (this.stopping) this.send(worker, { type: 'shutdown' });
           resolve(message.addresses);
@@ -227,6 +233,7 @@ export class WorkerSupervisor {
         answer?.(message.samples);
         return;
       }
+      case 'hello':
       case 'ready':
         return;
     }

@@ -1,8 +1,9 @@
 // A worker process's side of the IPC channel to the supervising `petrel
-// serve` (supervisor.ts): connection limits asked of the supervisor, login
-// failures shared with the other workers, an embedded repository's changes
-// passed on to them, and the supervisor's orders (events to publish,
-// shutdown).
+// serve` (supervisor.ts): what the worker needs before it listens (the
+// record of failed logins, the credential cache's secret), connection
+// limits asked of the supervisor, login failures shared with the other
+// workers, an embedded repository's changes passed on to them, and the
+// supervisor's orders (events to publish, shutdown).
 
 import type { MetricSample } from '../../admin/metrics.js';
 import type { FailureLog } from '../../auth/throttle.js';
@@ -19,6 +20,12 @@ export interface WorkerChannel {
   on(event: 'message', listener: (m: unknown) => void): void;
 }
 
+/** What the supervisor gives a worker before it listens (see start()). */
+export interface WorkerStart {
+  /** The key of the credential cache ids the workers share (authenticator.ts credentialKeySecret). */
+  credentialKeySecret: Buffer;
+}
+
 export class WorkerLink {
   /** This worker's number, 1..N: worker 1 also runs the singletons (blob GC). */
   readonly id: number;
@@ -30,6 +37,7 @@ export class WorkerLink {
   private metrics: (() => MetricSample[]) | null = null;
   private verifiedElsewhere: ((id: string, expiresAt: number) => void) | null = null;
   private readonly stopWaiters: Array<() => void> = [];
+  private started: ((start: WorkerStart) => void) | null = null;
   private stopped = false;
 
   constructor(
@@ -59,6 +67,24 @@ export class WorkerLink {
     // No 'disconnect' handler: when the supervisor dies (killed), Node's
     // cluster module ends the worker at once, before any listener of ours
     // runs; its clients see their connections close.
+  }
+
+  /**
+   * Asks the supervisor for what this worker needs before it may listen,
+   * and resolves once it has it: the whole server's failed logins are then
+   * in this worker's throttle, so a worker started again (after a crash)
+   * never serves a login with an empty one.
+   */
+  start(): Promise<WorkerStart> {
+    return new Promise((resolve) => {
+      this.started = resolve;
+      // Even after a shutdown order: the supervisor answers, and serve() then stops as ordered.
+      try {
+        this.channel.send({ type: 'hello' });
+      } catch {
+        // The supervisor is gone, and Node's cluster module ends this worker.
+      }
+    });
   }
 
   /** Publish the supervisor's events (other workers' changes, the CLI's) on this worker's bus. */
@@ -139,8 +165,10 @@ export class WorkerLink {
       case 'auth-clear':
         failures.clear(message.key);
         return;
-      case 'auth-snapshot':
-        failures.merge(message.entries);
+      case 'start':
+        failures.merge(message.failures);
+        this.started?.({ credentialKeySecret: Buffer.from(message.credentialKeySecret, 'base64') });
+        this.started = null;
         return;
       case 'auth-verified':
         this.verifiedElsewhere?.(message.id, message.expiresAt);

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { createAuthenticator } from '../../../src/auth/authenticator.js';
 import { hashPassword } from '../../../src/auth/password.js';
 import { MailError } from '../../../src/mail/errors.js';
@@ -161,7 +162,9 @@ describe('authenticator: verifications shared between worker processes', () => {
       calls.push(`${password} ${phc}`);
       return password === 'secret';
     };
-    const common = { failuresPerWindow: 100, windowSeconds: 60, logger: silentLogger, verifyPassword, now: () => now, delay: async () => {} };
+    // The workers of one server share the supervisor's secret (src/cli/workers/supervisor.ts).
+    const credentialKeySecret = randomBytes(32);
+    const common = { failuresPerWindow: 100, windowSeconds: 60, logger: silentLogger, verifyPassword, now: () => now, delay: async () => {}, credentialKeySecret };
     const published: Array<[string, number]> = [];
     const one = createAuthenticator(memoryDirectory([account]), { ...common, onVerified: (id, until) => published.push([id, until]) });
     const two = createAuthenticator(memoryDirectory([account]), common);
@@ -191,6 +194,48 @@ describe('authenticator: verifications shared between worker processes', () => {
     const before = calls.length;
     assert.equal((await four.authenticate('alice', 'secret', '10.0.0.4')).ok, true);
     assert.equal(calls.length, before + 1);
+  });
+
+  test('ids are HMACs under the run\'s secret: another run names the same credentials otherwise and does not trust them', async () => {
+    const account: Account = { id: 1, name: 'alice', passwordHash: '$scrypt$one', disabled: false, createdAt: new Date(0), repository: 'default' };
+    let calls = 0;
+    const verifyPassword = async (password: string) => {
+      calls++;
+      return password === 'secret';
+    };
+    const common = { failuresPerWindow: 100, windowSeconds: 60, logger: silentLogger, verifyPassword, delay: async () => {} };
+    /** The id one authenticator (one run of the server, with its own secret unless given) publishes for alice/secret. */
+    const idOfRun = async (credentialKeySecret?: Buffer): Promise<string> => {
+      const published: string[] = [];
+      const auth = createAuthenticator(memoryDirectory([account]), {
+        ...common,
+        ...(credentialKeySecret ? { credentialKeySecret } : {}),
+        onVerified: (id) => published.push(id),
+      });
+      assert.equal((await auth.authenticate('alice', 'secret', '10.0.0.1')).ok, true);
+      assert.equal(published.length, 1);
+      return published[0]!;
+    };
+    const first = await idOfRun();
+    const second = await idOfRun();
+    assert.notEqual(first, second, 'two runs, two secrets of their own');
+    const shared = randomBytes(32);
+    assert.equal(await idOfRun(shared), await idOfRun(shared), 'the workers of one run agree');
+    // Nothing in the id that can be computed without the secret: no plain SHA-256 of the credentials, no stored hash.
+    for (const id of [first, second]) {
+      assert.ok(id.startsWith('alice\0'), 'the user name stays in front (invalidate() finds it)');
+      for (const encoding of ['base64', 'hex'] as const) {
+        for (const input of ['alice\0secret', 'secret', 'alice\0secret\0$scrypt$one'])
+          assert.ok(!id.includes(createHash('sha256').update(input).digest(encoding)), input);
+      }
+      assert.ok(!id.includes('$scrypt$one'));
+    }
+    // A worker of another run (another secret) does not take the id for this password: it hashes.
+    const other = createAuthenticator(memoryDirectory([account]), common);
+    other.rememberVerified(first, Date.now() + 60_000);
+    const before = calls;
+    assert.equal((await other.authenticate('alice', 'secret', '10.0.0.2')).ok, true);
+    assert.equal(calls, before + 1);
   });
 });
 
