@@ -8,10 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type net from 'node:net';
-import { Duplex } from 'node:stream';
-import zlib from 'node:zlib';
 import { readBlockPool } from '../../src/imap/pooled-reads.js';
+import { compressed } from './compress-client.js';
 import { Client, startTestServer, type TestServer } from './transcript.js';
 
 let ts: TestServer;
@@ -170,8 +168,7 @@ test('COMPRESS=DEFLATE after a pooled APPEND: the socket is read as a stream aga
   await c.expect(['+ Ready for literal']);
   c.send(Buffer.concat([m0, Buffer.from('\r\n')]));
   await c.expectMatch(/^Z0 OK \[APPENDUID \d+ \d+\] APPEND completed$/);
-  await c.run('Z1 COMPRESS DEFLATE', ['Z1 OK DEFLATE active']);
-  const z = deflated(c);
+  const { client: z } = await compressed(c, 'Z1');
   const m1 = bigMessage(400_000, 31);
   z.send(`Z2 APPEND INBOX {${m1.length}}\r\n`);
   await z.expect(['+ Ready for literal']);
@@ -180,25 +177,3 @@ test('COMPRESS=DEFLATE after a pooled APPEND: the socket is read as a stream aga
   await z.run('Z3 NOOP', ['Z3 OK NOOP completed']);
   for (const m of [m0, m1]) await assertStored(m);
 });
-
-/** The client side of COMPRESS (zlib directly), as in transcript-compress.test.ts. */
-function deflated(c: Client): Client {
-  assert.equal(c.pending, '');
-  const raw = c.socket;
-  raw.removeAllListeners('data');
-  const inflate = zlib.createInflateRaw();
-  const deflate = zlib.createDeflateRaw();
-  deflate.on('data', (d: Buffer) => raw.write(d));
-  const wrapped = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      deflate.write(chunk);
-      deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => cb());
-    },
-  });
-  raw.on('data', (d: Buffer) => inflate.write(d));
-  inflate.on('data', (d: Buffer) => wrapped.push(d));
-  inflate.on('error', () => wrapped.destroy());
-  wrapped.on('error', () => {});
-  return Client.over(wrapped as unknown as net.Socket);
-}

@@ -1,64 +1,14 @@
 // Transcripts of COMPRESS=DEFLATE (RFC 4978) and LITERAL+ (RFC 7888): a raw
 // client that deflates what it sends and inflates what it reads with
-// node:zlib directly (not the server's DeflateStream), over plain TCP,
-// after STARTTLS and on the implicit TLS port.
+// node:zlib directly (compress-client.ts, not the server's DeflateStream),
+// over plain TCP, after STARTTLS and on the implicit TLS port.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type net from 'node:net';
-import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import zlib from 'node:zlib';
 import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
+import { compressClient, compressed } from './compress-client.js';
 import { Client, message, startTestServer, type TestServer } from './transcript.js';
-
-/** Wire bytes seen on the raw socket of a compressed client. */
-interface Counters {
-  rawIn: number;
-  inflatedIn: number;
-}
-
-/**
- * Client side of COMPRESS: call after reading the tagged OK. Returns a
- * transcript client that reads and writes through zlib, and the byte counters.
- */
-function compressClient(c: Client): { client: Client; counters: Counters; raw: net.Socket } {
-  assert.equal(c.pending, '', 'nothing may follow the tagged OK uncompressed');
-  const raw = c.socket;
-  raw.removeAllListeners('data');
-  const counters: Counters = { rawIn: 0, inflatedIn: 0 };
-  const inflate = zlib.createInflateRaw();
-  const deflate = zlib.createDeflateRaw();
-  inflate.on('error', () => raw.destroy());
-  deflate.on('data', (d: Buffer) => raw.write(d));
-  const wrapped = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      deflate.write(chunk);
-      deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => cb());
-    },
-  });
-  raw.on('data', (d: Buffer) => {
-    counters.rawIn += d.length;
-    inflate.write(d);
-  });
-  inflate.on('data', (d: Buffer) => {
-    counters.inflatedIn += d.length;
-    wrapped.push(d);
-  });
-  // zlib inflates on the thread pool: what arrived before the close (a BYE,
-  // the LOGOUT's OK) may still be inflating. Close the client side only after it.
-  raw.on('close', () => inflate.end());
-  inflate.on('end', () => wrapped.destroy());
-  inflate.on('error', () => wrapped.destroy());
-  wrapped.on('error', () => {});
-  return { client: Client.over(wrapped as unknown as net.Socket), counters, raw };
-}
-
-async function compressed(c: Client, tag = 'z'): Promise<{ client: Client; counters: Counters; raw: net.Socket }> {
-  await c.run(`${tag} COMPRESS DEFLATE`, [`${tag} OK DEFLATE active`]);
-  return compressClient(c);
-}
 
 /** A compressible message of about `size` bytes. */
 function bigMessage(size: number, subject = 'big'): string {
