@@ -30,6 +30,14 @@ const STOP_GRACE_MS = 5000;
 const RETRY_MS = 5000;
 /** Commits of other processes (`petrel deliver`, imports) are caught up with at least this often. */
 const POLL_MS = 60_000;
+/**
+ * A catch-up starts this long after the first commit it covers, so that it
+ * indexes the texts of many commits at once: FTS5 writes (and later merges)
+ * a segment per transaction, and catching up after every commit of a
+ * delivery load cost about 1 ms of the thread's CPU per text, against
+ * 0.17 ms in batches of 200. Searches are exact at any lag (search-index.ts).
+ */
+const GATHER_MS = 250;
 
 /**
  * Under tsx (tests, src/cli/run.ts) this module is TypeScript and so is the
@@ -51,6 +59,8 @@ export class SqliteBackground {
   private again = false;
   private stopped = false;
   private failed = false;
+  /** The catch-up waiting for more commits (GATHER_MS). */
+  private gathering: NodeJS.Timeout | null = null;
   private readonly exited: Promise<void>;
   private readonly poll: NodeJS.Timeout;
   /** Waiters of idle(): resolved when no catch-up runs or is asked for. */
@@ -80,27 +90,36 @@ export class SqliteBackground {
     );
   }
 
-  /** Something was committed: catch up (now, or after the running catch-up). */
+  /** Something was committed: catch up (soon, or after the running catch-up). */
   notify(): void {
     if (this.stopped || this.failed) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = true;
-    this.worker.postMessage({ type: 'catch-up' } satisfies BackgroundRequest);
+    this.gathering ??= setTimeout(() => this.catchUpNow(), GATHER_MS).unref();
   }
 
-  /** Resolves once every commit notified so far has been caught up with (tests, benchmarks). */
+  /** Resolves once every commit notified so far has been caught up with (tests, benchmarks): no more gathering. */
   idle(): Promise<void> {
+    if (this.gathering) this.catchUpNow();
     if (!this.running || this.failed || this.stopped) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private catchUpNow(): void {
+    if (this.gathering) clearTimeout(this.gathering);
+    this.gathering = null;
+    if (this.stopped || this.failed) return;
+    this.running = true;
+    this.worker.postMessage({ type: 'catch-up' } satisfies BackgroundRequest);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.poll);
+    if (this.gathering) clearTimeout(this.gathering);
     this.wakeIdle();
     this.worker.postMessage({ type: 'stop' } satisfies BackgroundRequest);
     const timer = setTimeout(() => void this.worker.terminate(), STOP_GRACE_MS);
@@ -121,7 +140,9 @@ export class SqliteBackground {
     }
     if (this.again && !this.stopped) {
       this.again = false;
-      this.notify();
+      // Someone waits in idle(): no gathering.
+      if (this.idleWaiters.length > 0) this.catchUpNow();
+      else this.notify();
       return;
     }
     this.wakeIdle();
@@ -132,6 +153,7 @@ export class SqliteBackground {
     this.failed = true;
     this.running = false;
     clearInterval(this.poll);
+    if (this.gathering) clearTimeout(this.gathering);
     this.wakeIdle();
     this.onFailure(err);
     void this.worker.terminate();
