@@ -1,9 +1,9 @@
 // Content-addressed blobs as files: <dir>/blobs/ab/cd/<sha256hex>. A writer
 // streams into <dir>/tmp while hashing, then fsyncs and renames the file into
 // place (and fsyncs the directory), so a blob is either whole under its
-// address or absent. Same bytes -> same address -> the second copy is dropped
-// and the existing file's mtime is refreshed: the mtime is the "last touched"
-// time the garbage collector's grace period is measured from (see ../gc.ts).
+// address or absent. Same bytes -> same address -> the second copy replaces
+// the first, with a fresh mtime: the mtime is the "last touched" time the
+// garbage collector's grace period is measured from (see ../gc.ts).
 
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -15,6 +15,7 @@ import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../
 import type { BlobId } from '../../mail/types.js';
 import { BufferPool } from '../../util/buffer-pool.js';
 import { storeBlobsDurably } from './batch-store.js';
+import { fdClose, fdOpen, fdRead, fdStat, fdSync, fdWriteAll, renameFile } from './fd.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 const RESOLVED = Promise.resolve();
@@ -26,8 +27,8 @@ export interface FsBlobStoreOptions {
   fsync?: boolean;
   /** Test seams for deterministic race tests; never set in production. */
   hooks?: {
-    /** Runs in commit() after the content address is known, before the dedup check. */
-    beforeDedupCheck?: (blobId: BlobId) => Promise<void>;
+    /** Runs in commit() once the content address is known, before the file is renamed to it. */
+    beforePublish?: (blobId: BlobId) => Promise<void>;
   };
 }
 
@@ -244,24 +245,6 @@ export class FsBlobStore implements BlobStore {
   async close(): Promise<void> {}
 
   /**
-   * The dedup path: refresh the mtime of an existing blob. True if it exists.
-   * utimes works on the path, so it either happens before a concurrent GC
-   * claim (the GC then sees a fresh mtime and puts the file back) or fails
-   * with ENOENT after it (the writer then stores its own copy).
-   */
-  async touchIfExists(blobId: BlobId): Promise<boolean> {
-    await this.options.hooks?.beforeDedupCheck?.(blobId);
-    const now = new Date();
-    try {
-      await fsp.utimes(this.pathOf(blobId), now, now);
-      return true;
-    } catch (err) {
-      if (isNoEnt(err)) return false;
-      throw err;
-    }
-  }
-
-  /**
    * mkdir -p for the blob's fan-out directories. Returns the parents of the
    * created ones: the caller fsyncs them (with the blob's own directory, all
    * at once) so the new entries survive a crash.
@@ -302,7 +285,8 @@ function releaseWriteBuffer(buf: Buffer): void {
 class FsBlobWriter implements BlobWriter {
   private readonly hash: Hash = createHash('sha256');
   private readonly tmpPath: string;
-  private handle: Promise<fsp.FileHandle> | null = null;
+  /** The temp file's descriptor (null once closed). */
+  private fd: Promise<number> | null;
   /** Writes of full buffers, chained so order is kept; never rejects (failure holds the error). */
   private queue: Promise<void> = Promise.resolve();
   /** The buffer being filled (null until the first byte after a flush). */
@@ -325,12 +309,8 @@ class FsBlobWriter implements BlobWriter {
     // Opened now, while the first bytes are still on their way (an APPEND
     // literal after its "+"), not on the first flush: a small message's
     // commit then waits for one thread-pool round trip less.
-    this.file().catch(() => {});
-  }
-
-  private file(): Promise<fsp.FileHandle> {
-    this.handle ??= fsp.open(this.tmpPath, 'wx', 0o640);
-    return this.handle;
+    this.fd = fdOpen(this.tmpPath, 'wx', 0o640);
+    this.fd.catch(() => {});
   }
 
   /**
@@ -374,8 +354,8 @@ class FsBlobWriter implements BlobWriter {
     this.inFlight++;
     this.queue = this.queue
       .then(async () => {
-        if (this.failure || this.state === 'done') return;
-        await writeAll(await this.file(), buf, length);
+        if (this.failure || this.state === 'done' || !this.fd) return;
+        await fdWriteAll(await this.fd, buf, length);
       })
       .catch((err: unknown) => {
         this.failure ??= err;
@@ -391,51 +371,53 @@ class FsBlobWriter implements BlobWriter {
   }
 
   /** Every byte written so far is in the file (or the write failed: rejects). */
-  private async written(): Promise<fsp.FileHandle> {
+  private async written(): Promise<number> {
     this.flush();
     await this.queue;
     if (this.failure) throw this.failure;
-    return this.file();
+    return this.fd!;
   }
 
   /**
    * The content address is known once the last byte is in (the hash runs in
-   * write()), so the dedup check, the fan-out directories and the opening of
-   * those directories run while the bytes are written and fsynced; only the
-   * rename and the directory fsyncs wait for the file's fsync, and the
-   * descriptors are closed afterwards, off the path to the caller. The order
-   * that makes a blob whole or absent is unchanged: file fsync, rename,
-   * directory fsync.
+   * write()), so the fan-out directories are made and opened while the bytes
+   * are written and fsynced; only the rename and the directory fsyncs wait
+   * for the file's fsync, and the descriptors are closed afterwards, off the
+   * path to the caller. The order that makes a blob whole or absent: file
+   * fsync, rename, directory fsync.
+   *
+   * A blob that exists already is replaced by this copy (the same bytes)
+   * rather than looked up first: the rename is the dedup, one system call
+   * less for every new blob, and the new file's mtime is the refresh the
+   * garbage collector's grace period needs (FsBlobStore.delete claims a file
+   * by renaming it away, then looks at its mtime: this copy is either
+   * claimed with a fresh mtime and put back, or renamed in after the claim).
    */
   async commit(): Promise<{ blobId: BlobId; size: number }> {
     if (this.state !== 'open') throw new Error('blob writer is closed');
     this.state = 'committing';
     const blobId = this.hash.digest('hex');
-    const durable = this.written().then(async (fh) => {
-      if (this.fsync) await fh.sync();
-      return fh;
+    const durable = this.written().then(async (fd) => {
+      if (this.fsync) await fdSync(fd);
+      return fd;
     });
     durable.catch(() => {}); // awaited below on every path
-    let dirs: Promise<fsp.FileHandle[]> | null = null;
+    let dirs: Promise<number[]> | null = null;
     try {
-      if (await this.store.touchIfExists(blobId)) {
-        await this.closeFile(await durable);
-        await fsp.rm(this.tmpPath, { force: true });
-      } else {
-        const final = this.store.pathOf(blobId);
-        const dir = path.dirname(final);
-        const parents = await this.store.ensureDir(dir);
-        if (this.fsync) {
-          dirs = Promise.all([dir, ...parents].map((d) => fsp.open(d, 'r')));
-          dirs.catch(() => {});
-        }
-        const closed = this.closeFile(await durable);
-        closed.catch(() => {});
-        await fsp.rename(this.tmpPath, final);
-        // Independent syncs, issued together: the file system can commit them in one go.
-        if (dirs) await Promise.all((await dirs).map((h) => h.sync()));
-        await closed;
+      await this.store.options.hooks?.beforePublish?.(blobId);
+      const final = this.store.pathOf(blobId);
+      const dir = path.dirname(final);
+      const parents = await this.store.ensureDir(dir);
+      if (this.fsync) {
+        dirs = Promise.all([dir, ...parents].map((d) => fdOpen(d, 'r')));
+        dirs.catch(() => {});
       }
+      const closed = this.closeFile(await durable);
+      closed.catch(() => {});
+      await renameFile(this.tmpPath, final);
+      // Independent syncs, issued together: the file system can commit them in one go.
+      if (dirs) await Promise.all((await dirs).map((fd) => fdSync(fd)));
+      await closed;
       this.state = 'done';
       return { blobId, size: this.bytes };
     } catch (err) {
@@ -443,14 +425,14 @@ class FsBlobWriter implements BlobWriter {
       await this.abort();
       throw err;
     } finally {
-      if (dirs) void dirs.then((hs) => Promise.all(hs.map((h) => h.close()))).catch(() => {});
+      if (dirs) void dirs.then((fds) => fds.forEach((fd) => fs.close(fd, () => {}))).catch(() => {});
     }
   }
 
   /** Closes the temp file (its bytes are durable); abort() then has no descriptor to close. */
-  private closeFile(fh: fsp.FileHandle): Promise<void> {
-    this.handle = null;
-    return fh.close();
+  private closeFile(fd: number): Promise<void> {
+    this.fd = null;
+    return fdClose(fd);
   }
 
   async abort(): Promise<void> {
@@ -460,29 +442,13 @@ class FsBlobWriter implements BlobWriter {
     this.current = null;
     this.fill = 0;
     await this.queue;
-    if (this.handle) {
-      const h = this.handle;
-      this.handle = null;
-      await h.then((fh) => fh.close()).catch(() => {});
+    if (this.fd) {
+      const fd = this.fd;
+      this.fd = null;
+      await fd.then((n) => fdClose(n)).catch(() => {});
     }
     await fsp.rm(this.tmpPath, { force: true });
   }
-}
-
-/** Writes buf[0, length) whole (a short write leaves the rest). */
-async function writeAll(fh: fsp.FileHandle, buf: Buffer, length: number): Promise<void> {
-  for (let off = 0; off < length; ) {
-    const { bytesWritten } = await fh.write(buf, off, length - off);
-    off += bytesWritten;
-  }
-}
-
-function fdStat(fd: number): Promise<fs.Stats> {
-  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
-}
-
-function fdRead(fd: number, buf: Buffer, off: number, position: number, length = buf.length - off): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, off, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 function emptyIfExists(file: string, blobId: BlobId): Readable {

@@ -53,7 +53,7 @@ test('race: content re-delivered (deduplicated) before the GC runs is not delete
     const raw = message('again');
     const { blobId } = await unreferencedBlob(t, raw);
     await t.repo.store.pruneExpunged(new Date(Date.now() + 1000));
-    // A concurrent delivery has staged the same bytes (dedup touched the blob)
+    // A concurrent delivery has staged the same bytes (its copy replaced the blob, with a fresh mtime)
     // but not yet committed its metadata when the GC runs.
     const staged = await t.ingest.stage(chunks(raw));
     assert.equal(staged.blobId, blobId);
@@ -75,11 +75,11 @@ test('race: content re-delivered (deduplicated) before the GC runs is not delete
   }
 });
 
-test('race: the GC deletes the blob between the dedup check and the touch -> the writer stores its own copy', async () => {
+test('race: the GC deletes the blob after the writer hashed the same bytes, before its rename -> the writer stores its own copy', async () => {
   let gcDuringCommit: (() => Promise<unknown>) | null = null;
   const t = await tempRepo({
     hooks: {
-      beforeDedupCheck: async () => {
+      beforePublish: async () => {
         const run = gcDuringCommit;
         gcDuringCommit = null;
         if (run) await run();
