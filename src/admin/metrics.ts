@@ -1,6 +1,7 @@
 // The Prometheus text endpoint of `petrel serve` (metrics.listen): GET
 // /metrics. What a cluster operator watches: each repository's read replicas
-// (in rotation, lag), where reads were served, and the process's memory.
+// (in rotation, lag), where reads were served, the embedded SEARCH index's
+// lag behind the stored text, and the process's memory.
 // With worker processes the supervisor serves it, from every worker's
 // samples (mergeWorkerMetrics).
 // Text format 0.0.4: https://prometheus.io/docs/instrumenting/exposition_formats/
@@ -45,6 +46,17 @@ export function collectMetrics(repositories: Repositories): MetricSample[] {
     out.push({ name, type, help, value, labels });
   };
   for (const repo of repositories.opened()) {
+    if (repo.searchIndexLag) {
+      let lag = { texts: NaN, forgotten: NaN };
+      try {
+        lag = repo.searchIndexLag();
+      } catch {
+        // Unknown (NaN) rather than no exposition at all.
+      }
+      const labels = { repository: repo.name };
+      add('petrel_search_index_lag_texts', 'gauge', 'Texts stored above the SEARCH index\'s high-water mark (searches test them directly)', lag.texts, labels);
+      add('petrel_search_index_forgotten_texts', 'gauge', 'Deleted texts the SEARCH index still holds (queued for removal)', lag.forgotten, labels);
+    }
     const report = repo.replicas;
     if (!report) continue;
     const counts = report.readCounts();

@@ -70,7 +70,7 @@ async function openEmbedded(config: PetrelConfig, options: OpenRepositoriesOptio
   try {
     const blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
     const events = await options.eventsFor({ name: DEFAULT_REPOSITORY, url: null });
-    opened = assemble(config, DEFAULT_REPOSITORY, events, repo, blobs);
+    opened = { ...assemble(config, DEFAULT_REPOSITORY, events, repo, blobs), searchIndexLag: () => repo.searchIndexLag() };
   } catch (err) {
     await repo.close();
     throw err;

@@ -35,6 +35,12 @@ export interface Repository {
   forReader?(accountId: AccountId): { store: MailStore; ingest: IngestPipeline };
   /** Its read replicas, when it has any: their health and the reads they served (repo status, metrics). */
   readonly replicas?: ReplicaReport;
+  /**
+   * The embedded repository's SEARCH index (filled after the commit): the
+   * texts stored above its high-water mark, and the deleted texts it still
+   * holds (metrics). Absent where the index is kept in the commit (PostgreSQL).
+   */
+  searchIndexLag?(): { texts: number; forgotten: number };
 }
 
 /** What `petrel repo status` and the metrics show of one read replica. */

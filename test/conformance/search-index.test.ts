@@ -19,6 +19,7 @@ import postgres from 'postgres';
 import { foldText, headerTextHas } from '../../src/mail/search.js';
 import type { SearchQuery } from '../../src/mail/types.js';
 import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
+import { searchIndexFile } from '../../src/store/sqlite/search-index.js';
 import { sqliteSearchDialect } from '../../src/store/sqlite/mail-store.js';
 import { SqlDb } from '../../src/store/sqlite/db.js';
 import { sqliteTextPlan } from '../../src/store/sqlite/search.js';
@@ -187,19 +188,20 @@ describe('SQLite FTS5 search index', () => {
         await r.store.appendMessages(mb.id, bodies.map((b) => testMessage({ body: b }).item()));
         return mb.id;
       };
-      // A database with text and no index file (deleted, or never built).
+      // A database with text and no index file (deleted): a new one, under a new name.
       let r = openSqliteRepository(otherFile, { fsync: false });
       const mb = await fill(r, 'a', ['existing rows get indexed', 'more existing text']);
       await r.close();
-      for (const f of ['-search', '-search-wal', '-search-shm']) fs.rmSync(`${otherFile}${f}`, { force: true });
+      for (const f of ['', '-wal', '-shm']) fs.rmSync(`${searchIndexFile(otherFile, 0)}${f}`, { force: true });
       r = openSqliteRepository(otherFile, { fsync: false });
+      assert.ok(fs.existsSync(searchIndexFile(otherFile, 1)));
       assert.deepEqual(await r.store.search(mb, body('EXISTING')), [1, 2], 'before the index is built');
       assert.deepEqual(r.indexSearchText(), { indexed: 2, forgotten: 0 });
       assert.deepEqual(await r.store.search(mb, body('EXISTING')), [1, 2]);
       await r.close();
 
       // The index file of this test's database, copied beside the other one: its rows are not the other's.
-      const otherIndex = `${otherFile}-search`;
+      const otherIndex = searchIndexFile(otherFile, 1);
       repo.indexSearchText();
       const theirs = raw.prepare(`SELECT indexed_to FROM search.search_state`).pluck().get() as number;
       assert.ok(theirs > 2);

@@ -5,7 +5,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { openSearchIndex, SearchIndexer } from './search-index.js';
+import { SearchIndexWriter } from './search-index.js';
 import type { BackgroundReply, BackgroundRequest, BackgroundWorkerData } from './background.js';
 
 const { file, checkpointEveryMs } = workerData as BackgroundWorkerData;
@@ -13,14 +13,14 @@ const port = parentPort!;
 
 const main = new Database(file);
 main.pragma('busy_timeout = 5000');
-const index = openSearchIndex(file);
-const indexer = new SearchIndexer(main, index);
+// Follows the file the database names (another process may replace it).
+const indexer = new SearchIndexWriter(main, file);
 let lastCheckpoint = 0;
 
 port.on('message', (request: BackgroundRequest) => {
   if (request.type === 'stop') {
+    indexer.close();
     main.close();
-    index.close();
     port.close();
     return;
   }

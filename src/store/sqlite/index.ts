@@ -4,7 +4,8 @@
 // BEGIN IMMEDIATE for every write transaction. The SEARCH index lives in a
 // file of its own beside it (search-index.ts), read through a second,
 // read-only connection that attaches it (attached to the write connection,
-// it would be locked by every write transaction).
+// it would be locked by every write transaction) and moves to a new file
+// when one replaces it (search-index.ts, GENERATION_KEY).
 
 import Database from 'better-sqlite3';
 import { SqliteBackground } from './background.js';
@@ -12,7 +13,7 @@ import { SqlDb } from './db.js';
 import { SqliteDirectory } from './directory.js';
 import { SqliteMailStore } from './mail-store.js';
 import { migrate } from './schema.js';
-import { openSearchIndex, SEARCH_SCHEMA, searchIndexFile, SearchIndexer, type CatchUpResult } from './search-index.js';
+import { replaceSearchIndex, SearchIndexWriter, SearchReader, type CatchUpResult, type SearchIndexLag } from './search-index.js';
 
 export { SqliteMailStore } from './mail-store.js';
 export { SqliteDirectory } from './directory.js';
@@ -43,6 +44,8 @@ export interface SqliteRepository {
   directory: SqliteDirectory;
   /** Brings the SEARCH index up to the committed text now, on this thread. */
   indexSearchText(): CatchUpResult;
+  /** How far the SEARCH index is behind the stored text (metrics). */
+  searchIndexLag(): SearchIndexLag;
   /** Resolves when the background thread has caught up with every commit so far (immediately without one). */
   backgroundIdle(): Promise<void>;
   close(): Promise<void>;
@@ -61,9 +64,8 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     for (const c of opened.reverse()) c.close();
   };
   let sql: SqlDb;
-  let reader: SqlDb;
-  let index: Database.Database;
-  let indexer: SearchIndexer;
+  let reader: SearchReader;
+  let indexer: SearchIndexWriter;
   try {
     const db = new Database(file);
     opened.push(db);
@@ -81,16 +83,14 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     // The migration's commit (if any) was not synced yet.
     sql.syncWalNow();
     // Created here, before the reader attaches it read-only.
-    index = openSearchIndex(file);
-    opened.push(index);
-    indexer = new SearchIndexer(db, index);
+    indexer = new SearchIndexWriter(db, file);
+    opened.push(indexer);
     // Before this process writes anything (search-index.ts, verify()).
     indexer.verify();
     const read = new Database(file, { readonly: true });
     opened.push(read);
     read.pragma(`busy_timeout = ${busyTimeout}`);
-    read.prepare(`ATTACH DATABASE ? AS ${SEARCH_SCHEMA}`).run(searchIndexFile(file));
-    reader = new SqlDb(read);
+    reader = new SearchReader(read, file, (generation) => replaceSearchIndex(db, file, generation));
   } catch (err) {
     closeAll();
     throw err;
@@ -124,6 +124,7 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     store: new SqliteMailStore(sql, reader, () => indexSearchText().indexed, close),
     directory: new SqliteDirectory(sql),
     indexSearchText,
+    searchIndexLag: () => reader.lag(),
     backgroundIdle: () => background?.idle() ?? Promise.resolve(),
     close,
   };
