@@ -52,6 +52,12 @@ export interface Endpoint {
    * served, from its /metrics. They join the point's metrics in the table.
    */
   sampleServer?: ServerSampler;
+  /**
+   * Optional: how many stored texts the server's SEARCH index has not taken
+   * in yet (Petrel on SQLite fills it after the commit), or null when the
+   * server does not say (large-mailbox waits for 0 before it times SEARCH).
+   */
+  searchIndexLag?(): Promise<number | null>;
 }
 
 /** One figure of a point: a row of the table. */

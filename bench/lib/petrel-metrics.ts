@@ -38,6 +38,25 @@ export function sumSamples(samples: PromSample[], name: string, match: Record<st
   return sum;
 }
 
+const SEARCH_INDEX_LAG = 'petrel_search_index_lag_texts';
+
+/**
+ * The texts stored above the SEARCH index's high-water mark, from one
+ * server's /metrics: the largest sample (worker processes each report the
+ * same database), or null when the server reports none (a build without
+ * the gauge, or PostgreSQL, whose index is kept in the commit).
+ */
+export async function scrapeSearchIndexLag(metricsUrl: string): Promise<number | null> {
+  const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`GET ${metricsUrl}: HTTP ${res.status}`);
+  const lags = parsePrometheus(await res.text())
+    .filter((s) => s.name === SEARCH_INDEX_LAG)
+    .map((s) => s.value);
+  if (lags.length === 0) return null;
+  // NaN: the server could not read it this time; not caught up as far as we know.
+  return lags.some((v) => !Number.isFinite(v)) ? Infinity : Math.max(...lags);
+}
+
 type ReadKind = 'metadata' | 'immutable';
 const KINDS: readonly ReadKind[] = ['metadata', 'immutable'];
 

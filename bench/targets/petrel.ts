@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { childrenOf, processTree } from '../../test/support/proc.js';
 import { BENCH_DOMAIN, BENCH_PASSWORD, type BenchUser, type ConnectionNeeds, type Endpoint, type Target } from '../lib/endpoint.js';
-import { readShareSampler } from '../lib/petrel-metrics.js';
+import { readShareSampler, scrapeSearchIndexLag } from '../lib/petrel-metrics.js';
 import { runCommand, stopChild, waitForPort, withOpenFiles } from '../lib/process.js';
 import { freePort, runLimited } from '../lib/stats.js';
 
@@ -96,6 +96,8 @@ export class PetrelTarget implements Target {
       // Same allowance as the Dovecot target (mail_max_userip_connections = 1000):
       // all bench clients come from 127.0.0.1 (default limit 100).
       PETREL_LIMITS_MAX_CONNECTIONS_PER_IP: '1000',
+      // GET /metrics on a free port (logged when listening): read replicas' shares, the SEARCH index's lag.
+      PETREL_METRICS_LISTEN: '127.0.0.1:0',
       ...connectionEnv(this.opts.connections),
       ...this.opts.env,
     };
@@ -194,6 +196,10 @@ export class PetrelTarget implements Target {
       },
       // Figures only when metrics are on and the repository has read replicas.
       sampleServer: readShareSampler(() => [this.metricsUrl()].flatMap((u) => (u ? [u] : []))),
+      searchIndexLag: async () => {
+        const url = this.metricsUrl();
+        return url ? scrapeSearchIndexLag(url) : null;
+      },
     };
   }
 
