@@ -312,6 +312,30 @@ describe('SQLite FTS5 search index', () => {
     }
   });
 
+  test('the background thread catches up with another process\'s commits by itself (data_version poll)', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fts-poll-'));
+    const file = path.join(own, 'petrel.db');
+    const failures: Error[] = [];
+    const server = openSqliteRepository(file, { fsync: false, background: true, onBackgroundFailure: (e) => failures.push(e) });
+    const other = openSqliteRepository(file, { fsync: false });
+    try {
+      const account = await other.directory.createAccount('poll', '{PLAIN}x');
+      const mb = await other.store.createMailbox(account.id, 'INBOX');
+      await other.store.appendMessages(mb.id, [testMessage({ body: 'delivered by another process' }).item()]);
+      assert.equal(server.searchIndexLag().texts, 1, 'the server made no commit, so nothing told its thread');
+      // Bounded wait for the poll (every second) and the gathered catch-up.
+      const deadline = Date.now() + 20_000;
+      while (server.searchIndexLag().texts > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(server.searchIndexLag().texts, 0);
+      assert.deepEqual(await server.store.search(mb.id, body('another process')), [1]);
+      assert.deepEqual(failures, []);
+    } finally {
+      await other.close();
+      await server.close();
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   test('property: the indexed statement answers as the scan statement', async () => {
     const account = await repo.directory.createAccount('prop', '{PLAIN}x');
     const mb = await repo.store.createMailbox(account.id, 'INBOX');

@@ -28,8 +28,8 @@ export interface BackgroundWorkerData {
 const STOP_GRACE_MS = 5000;
 /** A catch-up that failed is tried again after this long. */
 const RETRY_MS = 5000;
-/** Commits of other processes (`petrel deliver`, imports) are caught up with at least this often. */
-const POLL_MS = 60_000;
+/** How often the database is looked at for commits of other processes (`petrel deliver`, imports). */
+const POLL_MS = 1000;
 /**
  * A catch-up starts this long after the first commit it covers, so that it
  * indexes the texts of many commits at once: FTS5 writes (and later merges)
@@ -68,20 +68,29 @@ export class SqliteBackground {
 
   /**
    * `onFailure`: the thread is gone (the repository goes on without it);
-   * `onError`: one catch-up failed and will be tried again.
+   * `onError`: one catch-up failed and will be tried again;
+   * `committedElsewhere`: whether another connection has committed since
+   * the last call (PRAGMA data_version: one cheap read, polled).
    */
   constructor(
     file: string,
     checkpointEveryMs: number,
     private readonly onFailure: (err: Error) => void,
     private readonly onError: (err: Error) => void,
+    committedElsewhere: () => boolean,
   ) {
     const data: BackgroundWorkerData & { url: string } = { file, checkpointEveryMs, url: WORKER_URL };
     this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
     this.worker.unref();
     this.worker.on('message', (reply: BackgroundReply) => this.onReply(reply));
     this.worker.on('error', (err) => this.fail(err));
-    this.poll = setInterval(() => this.notify(), POLL_MS).unref();
+    this.poll = setInterval(() => {
+      try {
+        if (committedElsewhere()) this.notify();
+      } catch (err) {
+        this.onError(err as Error);
+      }
+    }, POLL_MS).unref();
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
         if (!this.stopped) this.fail(new Error(`background thread exited (${code})`));

@@ -106,6 +106,7 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
         options.onBackgroundFailure?.(err);
       },
       (err) => options.onBackgroundError?.(err),
+      committedElsewhere(sql.db),
     );
     sql.db.pragma('wal_autocheckpoint = 0');
     sql.afterCommit = () => background!.notify();
@@ -127,5 +128,21 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     searchIndexLag: () => reader.lag(),
     backgroundIdle: () => background?.idle() ?? Promise.resolve(),
     close,
+  };
+}
+
+/**
+ * Whether another connection (another process, or the background thread
+ * dequeuing deleted texts) has committed to the database since the last
+ * call: SQLite's data_version, which this connection's own commits leave alone.
+ */
+function committedElsewhere(db: Database.Database): () => boolean {
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let seen = dataVersion.get();
+  return () => {
+    const now = dataVersion.get();
+    if (now === seen) return false;
+    seen = now;
+    return true;
   };
 }
