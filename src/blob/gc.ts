@@ -8,10 +8,12 @@
 //      heard of (a crash between the blob commit and the metadata commit).
 //
 // The race this must survive: a message whose bytes equal an unreferenced
-// blob is ingested while the GC runs. The writer's commit() finds the blob
-// already stored, drops its own copy and refreshes ("touches") the existing
-// one, and only later does appendMessages() reference it. Protocol:
-//   - every writer commit that deduplicates touches the blob (FS: mtime);
+// blob is ingested while the GC runs. The writer's commit() stores its copy
+// under the same address (FS: renamed over the old file, whose mtime is then
+// fresh; without fsync the old file is kept and touched instead), and only
+// later does appendMessages() reference it. Protocol:
+//   - every writer commit of bytes already stored refreshes the blob's last
+//     touch (FS: mtime);
 //   - the GC deletes with `untouchedForSeconds: graceSeconds`, which the
 //     BlobStore implements atomically against commits: it first takes the blob
 //     out of its address (FS: rename into tmp/), so any later commit stores a

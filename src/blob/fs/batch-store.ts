@@ -39,8 +39,8 @@ function syncFileSystem(dir: string): Promise<boolean> {
 
 /**
  * Makes every blob durable under its content address: blobs already stored
- * are touched (the GC's grace period starts again, as on the writer's dedup
- * path), the others written to temp files, made durable, renamed into place,
+ * are touched (the GC's grace period starts again, as the writer's copy
+ * renamed over a stored blob does), the others written to temp files, made durable, renamed into place,
  * and the renames made durable. Same address twice in `blobs` is written once.
  *
  * Durable: one syncfs of the store's file system after the writes and one
@@ -105,7 +105,8 @@ export async function storeBlobsDurably(
 /**
  * FsBlobStore.touchIfExists with one plain system call (a thread-pool round
  * trip per blob costs several times more CPU): refreshes the mtime of an
- * existing blob, which a concurrent GC claim then sees (see that method).
+ * existing blob, which a concurrent GC claim then sees (see that method and
+ * FsBlobStore.delete).
  */
 function touchIfExists(store: FsBlobStore, blobId: string): boolean {
   const now = new Date();

@@ -15,9 +15,11 @@ import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../
 import type { BlobId } from '../../mail/types.js';
 import { BufferPool } from '../../util/buffer-pool.js';
 import { storeBlobsDurably } from './batch-store.js';
-import { fdClose, fdOpen, fdRead, fdStat, fdSync, fdWriteAll, renameFile } from './fd.js';
+import { fdClose, fdOpen, fdRead, fdStat, fdSync, fdWriteAll, renameFile, syncDir } from './fd.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
+/** A temp file of delete(): a claimed blob (see restoreClaimed). */
+const GC_CLAIM = /^\d+-gc\.([0-9a-f]{64})-/;
 const RESOLVED = Promise.resolve();
 /** Temp files of a dead process, or older than this, are removed at open. */
 const STALE_TEMP_MS = 24 * 3600 * 1000;
@@ -74,7 +76,34 @@ export class FsBlobStore implements BlobStore {
           continue;
         }
       }
-      if (stale) fs.rmSync(file, { force: true, recursive: true });
+      if (!stale) continue;
+      const claimed = GC_CLAIM.exec(name);
+      if (claimed) this.restoreClaimed(file, claimed[1]!);
+      else fs.rmSync(file, { force: true, recursive: true });
+    }
+  }
+
+  /**
+   * A blob the GC had claimed (renamed out of its address, delete()) when
+   * its process ended: the GC's decision died with it, and a message may
+   * reference the blob (a writer's copy the claim took), so it goes back to
+   * its address, where the next GC pass decides again. If the address holds
+   * a file again, that one has the same bytes.
+   */
+  private restoreClaimed(file: string, blobId: BlobId): void {
+    const home = this.pathOf(blobId);
+    if (fs.existsSync(home)) {
+      fs.rmSync(file, { force: true });
+      return;
+    }
+    fs.mkdirSync(path.dirname(home), { recursive: true });
+    fs.renameSync(file, home);
+    if (!this.fsync) return;
+    const fd = fs.openSync(path.dirname(home), 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -205,12 +234,14 @@ export class FsBlobStore implements BlobStore {
       await fsp.rm(file, { force: true });
       return;
     }
-    // Claim the file atomically by renaming it out of the address space: from
-    // now on a committing writer cannot see it and stores its own copy. Then
-    // look at the claimed file's mtime: if a writer touched it (dedup) within
-    // the grace period, that writer may be about to reference it, so put it
-    // back (a copy a writer has just stored meanwhile has the same bytes).
-    const trash = this.newTempPath('gc');
+    // Claim the file atomically by renaming it out of the address space: a
+    // writer committing from now on puts its own copy there. Then look at
+    // the claimed file's mtime: if it is fresh (a writer's copy renamed in
+    // before the claim, or touched by a writer without fsync) within the
+    // grace period, that writer may be about to reference it, so put it back
+    // (a copy a writer has stored meanwhile has the same bytes).
+    // The name carries the address: a claim its process did not finish is put back (restoreClaimed).
+    const trash = this.newTempPath(`gc.${blobId}`);
     try {
       await fsp.rename(file, trash);
     } catch (err) {
@@ -220,6 +251,8 @@ export class FsBlobStore implements BlobStore {
     const { mtimeMs } = await fsp.stat(trash);
     if (Date.now() - mtimeMs < grace * 1000) {
       await fsp.rename(trash, file);
+      // A writer may be about to reference it: the put-back must survive a crash.
+      if (this.fsync) await syncDir(path.dirname(file));
       return;
     }
     await fsp.rm(trash, { force: true });
@@ -243,6 +276,19 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * Refreshes the mtime of an existing blob; true if it exists. utimes works
+   * on the path, so it either happens before a concurrent GC claim (the GC
+   * then sees a fresh mtime and puts the file back) or fails with ENOENT
+   * after it (the writer then stores its own copy).
+   */
+  touchIfExists(blobId: BlobId): Promise<boolean> {
+    const now = new Date();
+    return new Promise((resolve, reject) =>
+      fs.utimes(this.pathOf(blobId), now, now, (err) => (err ? (isNoEnt(err) ? resolve(false) : reject(err)) : resolve(true))),
+    );
+  }
 
   /**
    * mkdir -p for the blob's fan-out directories. Returns the parents of the
@@ -405,11 +451,20 @@ class FsBlobWriter implements BlobWriter {
     let dirs: Promise<number[]> | null = null;
     try {
       await this.store.options.hooks?.beforePublish?.(blobId);
+      // Without fsync this copy may not be on disk yet: it must not replace
+      // a durable one (a crash could leave old messages' blob empty), so a
+      // blob that exists is kept and touched instead.
+      if (!this.fsync && (await this.store.touchIfExists(blobId))) {
+        await this.closeFile(await durable);
+        await fsp.rm(this.tmpPath, { force: true });
+        this.state = 'done';
+        return { blobId, size: this.bytes };
+      }
       const final = this.store.pathOf(blobId);
       const dir = path.dirname(final);
       const parents = await this.store.ensureDir(dir);
       if (this.fsync) {
-        dirs = Promise.all([dir, ...parents].map((d) => fdOpen(d, 'r')));
+        dirs = openAll([dir, ...parents]);
         dirs.catch(() => {});
       }
       const closed = this.closeFile(await durable);
@@ -449,6 +504,15 @@ class FsBlobWriter implements BlobWriter {
     }
     await fsp.rm(this.tmpPath, { force: true });
   }
+}
+
+/** Opens every directory; if one fails, closes the others and rejects (no descriptor is left behind). */
+async function openAll(dirs: string[]): Promise<number[]> {
+  const opened = await Promise.allSettled(dirs.map((d) => fdOpen(d, 'r')));
+  const failed = opened.find((r) => r.status === 'rejected');
+  if (!failed) return opened.map((r) => (r as PromiseFulfilledResult<number>).value);
+  for (const r of opened) if (r.status === 'fulfilled') fs.close(r.value, () => {});
+  throw failed.reason;
 }
 
 function emptyIfExists(file: string, blobId: BlobId): Readable {

@@ -9,7 +9,7 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fsblob-'));
 }
 
-test('layout: blobs/ab/cd/<sha256>; dedup refreshes the existing file mtime', async () => {
+test('layout: blobs/ab/cd/<sha256>; the same bytes again replace the file (fresh mtime)', async () => {
   const dir = tempDir();
   try {
     const s = new FsBlobStore(dir, { fsync: true });
@@ -28,6 +28,52 @@ test('layout: blobs/ab/cd/<sha256>; dedup refreshes the existing file mtime', as
     assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
     await assert.rejects(s.readBuffer('../../etc/passwd'));
     assert.equal(await s.has('../x'), false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without fsync, the same bytes again keep the stored file (touched), never replace it by an unsynced copy', async () => {
+  const dir = tempDir();
+  try {
+    const s = new FsBlobStore(dir, { fsync: false });
+    const w = s.beginWrite();
+    await w.write(Buffer.from('kept'));
+    const { blobId } = await w.commit();
+    const file = s.pathOf(blobId);
+    const past = new Date(Date.now() - 86_400_000);
+    fs.utimesSync(file, past, past);
+    const inode = fs.statSync(file).ino;
+    const w2 = s.beginWrite();
+    await w2.write(Buffer.from('kept'));
+    assert.equal((await w2.commit()).blobId, blobId);
+    assert.equal(fs.statSync(file).ino, inode, 'the same file');
+    assert.ok(fs.statSync(file).mtimeMs > past.getTime() + 1000, 'touched');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a GC claim its dead process left in tmp/ goes back to its address at open (a message may reference it)', async () => {
+  const dir = tempDir();
+  try {
+    const first = new FsBlobStore(dir);
+    const w = first.beginWrite();
+    await w.write(Buffer.from('claimed'));
+    const { blobId } = await w.commit();
+    const w2 = first.beginWrite();
+    await w2.write(Buffer.from('claimed too'));
+    const other = await w2.commit();
+    // As delete() leaves them when its process dies between the claim and the decision.
+    const claim = path.join(dir, 'tmp', `2147483646-gc.${blobId}-x`);
+    fs.renameSync(first.pathOf(blobId), claim);
+    const duplicate = path.join(dir, 'tmp', `2147483646-gc.${other.blobId}-y`);
+    fs.copyFileSync(first.pathOf(other.blobId), duplicate);
+    const reopened = new FsBlobStore(dir);
+    assert.equal((await reopened.readBuffer(blobId)).toString(), 'claimed');
+    assert.equal((await reopened.readBuffer(other.blobId)).toString(), 'claimed too');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), [], 'the claim restored, the copy of a present blob removed');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
