@@ -319,6 +319,8 @@ describe('SQLite FTS5 search index', () => {
     const server = openSqliteRepository(file, { fsync: false, background: true, onBackgroundFailure: (e) => failures.push(e) });
     const other = openSqliteRepository(file, { fsync: false });
     try {
+      // The catch-up every server starts with is over before the other process commits.
+      await server.backgroundIdle();
       const account = await other.directory.createAccount('poll', '{PLAIN}x');
       const mb = await other.store.createMailbox(account.id, 'INBOX');
       await other.store.appendMessages(mb.id, [testMessage({ body: 'delivered by another process' }).item()]);
@@ -332,6 +334,38 @@ describe('SQLite FTS5 search index', () => {
     } finally {
       await other.close();
       await server.close();
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  test('an idle server checkpoints what its last catch-up left in the WAL', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fts-ckpt-'));
+    const file = path.join(own, 'petrel.db');
+    const r = openSqliteRepository(file, { fsync: false, background: true, checkpointEveryMs: 300 });
+    try {
+      const account = await r.directory.createAccount('ckpt', '{PLAIN}x');
+      const mb = await r.store.createMailbox(account.id, 'INBOX');
+      await r.store.appendMessages(mb.id, [testMessage({ body: 'first' }).item()]);
+      await r.backgroundIdle();
+      // Within checkpointEveryMs of the first catch-up's checkpoint: this one does not checkpoint.
+      await r.store.appendMessages(mb.id, [testMessage({ body: 'second' }).item()]);
+      await r.backgroundIdle();
+      /** Messages in the database file alone (a copy without the WAL). */
+      const inFile = (): number => {
+        fs.copyFileSync(file, path.join(own, 'copy.db'));
+        const copy = new Database(path.join(own, 'copy.db'), { readonly: true });
+        try {
+          return copy.prepare(`SELECT count(*) FROM messages`).pluck().get() as number;
+        } finally {
+          copy.close();
+        }
+      };
+      // Bounded wait: no commit comes, the thread checkpoints by itself once it is due.
+      const deadline = Date.now() + 20_000;
+      while (inFile() < 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(inFile(), 2);
+    } finally {
+      await r.close();
       fs.rmSync(own, { recursive: true, force: true });
     }
   });

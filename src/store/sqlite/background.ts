@@ -61,6 +61,8 @@ export class SqliteBackground {
   private failed = false;
   /** The catch-up waiting for more commits (GATHER_MS). */
   private gathering: NodeJS.Timeout | null = null;
+  /** A catch-up asked for only to checkpoint what the last one left in the WAL. */
+  private checkpointLater: NodeJS.Timeout | null = null;
   private readonly exited: Promise<void>;
   private readonly poll: NodeJS.Timeout;
   /** Waiters of idle(): resolved when no catch-up runs or is asked for. */
@@ -74,7 +76,7 @@ export class SqliteBackground {
    */
   constructor(
     file: string,
-    checkpointEveryMs: number,
+    private readonly checkpointEveryMs: number,
     private readonly onFailure: (err: Error) => void,
     private readonly onError: (err: Error) => void,
     committedElsewhere: () => boolean,
@@ -129,6 +131,7 @@ export class SqliteBackground {
     this.stopped = true;
     clearInterval(this.poll);
     if (this.gathering) clearTimeout(this.gathering);
+    if (this.checkpointLater) clearTimeout(this.checkpointLater);
     this.wakeIdle();
     this.worker.postMessage({ type: 'stop' } satisfies BackgroundRequest);
     const timer = setTimeout(() => void this.worker.terminate(), STOP_GRACE_MS);
@@ -147,6 +150,14 @@ export class SqliteBackground {
       if (!this.stopped) setTimeout(() => this.notify(), RETRY_MS).unref();
       return;
     }
+    if (!reply.checkpointed && !this.checkpointLater && !this.stopped) {
+      // The last commits' frames wait in the WAL until a catch-up
+      // checkpoints; if no commit asks for one, this does once it is due.
+      this.checkpointLater = setTimeout(() => {
+        this.checkpointLater = null;
+        this.notify();
+      }, this.checkpointEveryMs).unref();
+    }
     if (this.again && !this.stopped) {
       this.again = false;
       // Someone waits in idle(): no gathering.
@@ -163,6 +174,7 @@ export class SqliteBackground {
     this.running = false;
     clearInterval(this.poll);
     if (this.gathering) clearTimeout(this.gathering);
+    if (this.checkpointLater) clearTimeout(this.checkpointLater);
     this.wakeIdle();
     this.onFailure(err);
     void this.worker.terminate();

@@ -65,7 +65,8 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
   };
   let sql: SqlDb;
   let reader: SearchReader;
-  let indexer: SearchIndexWriter;
+  /** This thread's writer of the index: open only while used (it would hold a replaced file open). */
+  let indexer: SearchIndexWriter | null = null;
   try {
     const db = new Database(file);
     opened.push(db);
@@ -82,11 +83,15 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     opened.push({ close: () => sql.closeWal() });
     // The migration's commit (if any) was not synced yet.
     sql.syncWalNow();
-    // Created here, before the reader attaches it read-only.
-    indexer = new SearchIndexWriter(db, file);
-    opened.push(indexer);
-    // Before this process writes anything (search-index.ts, verify()).
-    indexer.verify();
+    // The index file is made (or replaced) here, before the reader attaches
+    // it read-only, and checked before this process writes anything
+    // (search-index.ts, verify()).
+    const verifier = new SearchIndexWriter(db, file);
+    try {
+      verifier.verify();
+    } finally {
+      verifier.close();
+    }
     const read = new Database(file, { readonly: true });
     opened.push(read);
     read.pragma(`busy_timeout = ${busyTimeout}`);
@@ -118,9 +123,14 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
     if (closed) return;
     closed = true;
     await background?.stop();
+    indexer?.close();
     closeAll();
   };
-  const indexSearchText = (): CatchUpResult => indexer.catchUp();
+  // On this thread (CLI, tests): the writer follows a replaced file at each call.
+  const indexSearchText = (): CatchUpResult => {
+    indexer ??= new SearchIndexWriter(sql.db, file);
+    return indexer.catchUp();
+  };
   return {
     store: new SqliteMailStore(sql, reader, () => indexSearchText().indexed, close),
     directory: new SqliteDirectory(sql),

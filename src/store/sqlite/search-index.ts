@@ -357,7 +357,7 @@ export class SearchIndexer {
       // since the backup are back but no longer indexed). Both counters only
       // grow while the database lives.
       if (state.main_key === meta.search_index_key && state.indexed_to <= meta.blob_text_seq! && state.deleted_seen <= meta.blob_text_deleted!)
-        return { ...meta, indexed_to: state.indexed_to };
+        return { ...meta, indexed_to: state.indexed_to, deleted_seen: state.deleted_seen };
       clear.run();
       this.restart.run(meta.search_index_key, meta.blob_text_deleted);
       return null;
@@ -375,7 +375,9 @@ export class SearchIndexer {
       // the mark goes to the sequence even when its last texts were deleted,
       // and the lag (sequence - mark, searchIndexLag) is 0 once caught up.
       if (rows.length < INDEX_BATCH) mark = Math.max(mark, counters.blob_text_seq!);
-      this.setMark.run(mark, counters.blob_text_deleted);
+      // Unchanged (a catch-up with nothing to do: other processes' commits
+      // wake every server's thread): no write, no transaction to commit.
+      if (mark !== from || counters.blob_text_deleted !== counters.deleted_seen) this.setMark.run(mark, counters.blob_text_deleted);
       return rows.length;
     });
     this.removeBatch = index.transaction((ids: number[]) => {
