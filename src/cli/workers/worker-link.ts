@@ -20,6 +20,9 @@ export interface WorkerChannel {
   on(event: 'message', listener: (m: unknown) => void): void;
 }
 
+/** How long a worker waits for the supervisor's answer to its start request. */
+const START_TIMEOUT_MS = 30_000;
+
 /** What the supervisor gives a worker before it listens (see start()). */
 export interface WorkerStart {
   /** The key of the credential cache ids the workers share (authenticator.ts credentialKeySecret). */
@@ -75,9 +78,20 @@ export class WorkerLink {
    * in this worker's throttle, so a worker started again (after a crash)
    * never serves a login with an empty one.
    */
-  start(): Promise<WorkerStart> {
-    return new Promise((resolve) => {
-      this.started = resolve;
+  start(timeoutMs = START_TIMEOUT_MS): Promise<WorkerStart> {
+    return new Promise((resolve, reject) => {
+      // A supervisor that never answers (say an older one, still running
+      // after the files were upgraded, that does not know "hello"): the
+      // worker fails and says so, and the supervisor restarts it, instead
+      // of a worker that never listens and never ends.
+      const timer = setTimeout(() => {
+        this.started = null;
+        reject(new Error(`the supervisor did not answer this worker's start request within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.started = (start) => {
+        clearTimeout(timer);
+        resolve(start);
+      };
       // Even after a shutdown order: the supervisor answers, and serve() then stops as ordered.
       try {
         this.channel.send({ type: 'hello' });
