@@ -35,30 +35,8 @@ const MAX_UID = 0xffffffff;
 
 /** Builds the listing from the columns of packedFlagsColumns(). */
 export function listingFromPacked(count: number, packed: string | null, keyworded: string | null): FlagListing {
-  const keywords = new Map<number, string>();
-  if (keyworded) {
-    for (const line of keyworded.split('\n')) {
-      const sp = line.indexOf(' ');
-      keywords.set(Number(line.slice(0, sp)), line.slice(sp + 1));
-    }
-  }
   const listing = new FlagListingBuilder(count);
-  if (packed === null) return listing.finish();
-  const field = [0, 0, 0];
-  let k = 0;
-  let value = 0;
-  for (let i = 0; i <= packed.length; i++) {
-    const c = i < packed.length ? packed.charCodeAt(i) : 44;
-    if (c !== 44 /* , */) {
-      value = value * 10 + (c - 48);
-      continue;
-    }
-    field[k++] = value;
-    value = 0;
-    if (k < 3) continue;
-    k = 0;
-    listing.add(field[0]!, field[1]!, field[2]!, keywords.get(field[0]!) ?? '');
-  }
+  listing.addPacked(packed, keyworded);
   return listing.finish();
 }
 
@@ -74,11 +52,39 @@ export class FlagListingBuilder {
   private readonly byColumns = new Map<string, number>();
   private readonly flagSets: string[][] = [];
 
+  /** `expected`: the number of rows to come, when known (the arrays are sized for it; more still fit). */
   constructor(expected = 1024) {
     const n = Math.max(16, expected);
     this.uids = new Uint32Array(n);
     this.modseqs = new Float64Array(n);
     this.flagSet = new Uint32Array(n);
+  }
+
+  /** The rows of one packedFlagsColumns() aggregate (a whole listing or one chunk of it). */
+  addPacked(packed: string | null, keyworded: string | null): void {
+    if (packed === null) return;
+    const keywords = new Map<number, string>();
+    if (keyworded) {
+      for (const line of keyworded.split('\n')) {
+        const sp = line.indexOf(' ');
+        keywords.set(Number(line.slice(0, sp)), line.slice(sp + 1));
+      }
+    }
+    const field = [0, 0, 0];
+    let k = 0;
+    let value = 0;
+    for (let i = 0; i <= packed.length; i++) {
+      const c = i < packed.length ? packed.charCodeAt(i) : 44;
+      if (c !== 44 /* , */) {
+        value = value * 10 + (c - 48);
+        continue;
+      }
+      field[k++] = value;
+      value = 0;
+      if (k < 3) continue;
+      k = 0;
+      this.add(field[0]!, field[1]!, field[2]!, keywords.get(field[0]!) ?? '');
+    }
   }
 
   /** Rows in any order; finish() sorts them by uid when they were not ascending. */
@@ -109,6 +115,8 @@ export class FlagListingBuilder {
         flagSets: this.flagSets,
       };
     }
+    // Sized right (the expected count was exact): the arrays themselves, not a second copy of them.
+    if (n === this.uids.length) return { uids: this.uids, modseqs: this.modseqs, flagSet: this.flagSet, flagSets: this.flagSets };
     return {
       uids: this.uids.slice(0, n),
       modseqs: this.modseqs.slice(0, n),

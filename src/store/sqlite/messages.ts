@@ -20,7 +20,7 @@ import type {
 } from '../../mail/types.js';
 import { MailError } from '../../mail/errors.js';
 import type { FlagListing } from '../../mail/ports.js';
-import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
+import { FlagListingBuilder, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
 import { COUNTS_COLUMNS, toMailboxCounts, type CountsRow } from '../shared/counters.js';
 import { normalizeUidSet } from '../shared/names.js';
 import {
@@ -127,16 +127,57 @@ export function listUids(db: SqlDb, mailboxId: MailboxId): number[] {
     .all(mailboxId) as number[];
 }
 
-/** SELECT of a big mailbox: see shared/flag-listing.ts. */
-export function listFlags(db: SqlDb, mailboxId: MailboxId, range?: { start: number; end: number }): FlagListing {
-  selectableMailbox(db, mailboxId);
-  const [a, b] = listingRange(range);
+/**
+ * UIDs per query of listFlags, at first: its packed string then weighs a few
+ * hundred KB, where one aggregate over a million messages made a 15 MB string
+ * in SQLite's heap and a copy of it in V8's (RSS that stayed after SELECT).
+ */
+export const LISTING_CHUNK_UIDS = 16_384;
+/** How far a chunk widens over sparse UIDs (expunged ranges): at most this many times LISTING_CHUNK_UIDS rows. */
+const LISTING_MAX_WIDEN = 16;
+
+/**
+ * SELECT of a big mailbox: see shared/flag-listing.ts. Read in chunks of
+ * consecutive UIDs, each one aggregate over a range of the primary key
+ * (a LIMIT needs a subquery, which cost a third more than the scan): the
+ * range starts at `chunkUids` UIDs, widens where few of its UIDs are live
+ * and jumps over an empty stretch to the next live UID. The arrays are
+ * sized by the mailbox's message counter. Runs inside the caller's read
+ * transaction, so the chunks and the counter see one snapshot.
+ */
+export function listFlags(
+  db: SqlDb,
+  mailboxId: MailboxId,
+  range?: { start: number; end: number },
+  chunkUids = LISTING_CHUNK_UIDS,
+): FlagListing {
+  const mailbox = selectableMailbox(db, mailboxId);
+  const [a, requestedEnd] = listingRange(range);
+  // Every UID of the mailbox is below uidnext.
+  const b = Math.min(requestedEnd, mailbox.uidnext - 1);
+  const liveCount = db.stmt(`SELECT message_count FROM mailboxes WHERE id = ?`).pluck().get(mailboxId) as number;
   const live = `mailbox_id = ? AND uid BETWEEN ? AND ? AND expunged_modseq IS NULL`;
-  const [count, packed, keyworded] = db
-    .stmt(`SELECT ${packedFlagsColumns(false)} FROM messages WHERE ${live} /* raw */`)
-    .raw(true)
-    .get(mailboxId, a, b) as [number, string | null, string | null];
-  return listingFromPacked(count, packed, keyworded);
+  const chunk = db.stmt(`SELECT ${packedFlagsColumns(false)} FROM messages WHERE ${live} /* raw */`).raw(true);
+  const nextLive = db.stmt(`SELECT min(uid) FROM messages WHERE mailbox_id = ? AND uid > ? AND expunged_modseq IS NULL`).pluck();
+  const listing = new FlagListingBuilder(Math.max(0, Math.min(liveCount, b - a + 1)));
+  let width = chunkUids;
+  for (let from = a; from <= b; ) {
+    const to = Math.min(b, from + width - 1);
+    const [count, packed, keyworded] = chunk.get(mailboxId, from, to) as [number, string | null, string | null];
+    listing.addPacked(packed, keyworded);
+    if (count === 0) {
+      const next = nextLive.get(mailboxId, to) as number | null;
+      if (next === null) break;
+      from = next;
+      width = chunkUids;
+      continue;
+    }
+    from = to + 1;
+    // About chunkUids rows a query: wider over sparse UIDs, narrower again over dense ones.
+    if (count < chunkUids / 2) width = Math.min(width * 2, chunkUids * LISTING_MAX_WIDEN);
+    else if (count > chunkUids) width = Math.max(chunkUids, Math.floor(width / 2));
+  }
+  return listing.finish();
 }
 
 /** Column order of RawMessageRow (MESSAGE_COLUMNS). */
