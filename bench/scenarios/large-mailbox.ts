@@ -48,6 +48,8 @@ function searchHits(untagged: ImapResponse[]): number {
 }
 
 const MiB = (kib: number) => round3(kib / 1024);
+/** STATUS commands timed after the first, for a median. */
+const STATUS_REPEATS = 20;
 
 /** The SEARCH index gets this long to catch up with the import. */
 const INDEX_WAIT_MS = 4 * 3600_000;
@@ -207,13 +209,25 @@ export const largeMailboxScenario: Scenario = {
       const st = await timed('STATUS', () => s.command('STATUS INBOX (MESSAGES UNSEEN UIDNEXT)'));
       const m = st.untagged.map((r) => /MESSAGES (\d+)/.exec(ascii(r.line))).find(Boolean);
       if (!m || Number(m[1]) !== n) throw new Error(`STATUS: ${m ? m[1] : 'no'} MESSAGES, expected ${n}`);
+      // One sample is mostly the machine waking up (the first command after
+      // a pause costs as much whatever it is): the median of more, too.
+      const again: number[] = [];
+      for (let i = 0; i < STATUS_REPEATS; i++) {
+        const t0 = nowMs();
+        await s.command('STATUS INBOX (MESSAGES UNSEEN UIDNEXT)');
+        again.push(nowMs() - t0);
+      }
+      again.sort((x, y) => x - y);
+      timings[`STATUS median of ${STATUS_REPEATS} more`] = round3(again[Math.floor(again.length / 2)]!);
+      o.log(`   STATUS median of ${STATUS_REPEATS} more: ${timings[`STATUS median of ${STATUS_REPEATS} more`]} ms`);
     } finally {
       await s.logout();
     }
 
     const metrics: Metric[] = Object.entries(timings).map(([name, value]) => ({ name: `${name} ms`, value, better: 'lower' }));
     for (const [name, value] of Object.entries(cpu)) {
-      if (Number.isFinite(value)) metrics.push({ name: `${name} server CPU ms`, value, better: 'lower' });
+      // Negative: a process of the server ended between the two readings (Dovecot's session processes).
+      if (Number.isFinite(value) && value >= 0) metrics.push({ name: `${name} server CPU ms`, value, better: 'lower' });
     }
     if (mem.beforeSelect && mem.afterFetch) {
       // What the session added: Petrel's one process also holds the whole server, Dovecot's is per session.
