@@ -23,7 +23,7 @@ import { DeflateStream } from './compression.js';
 import type { ImapServerDeps } from './context.js';
 import { Session, type SessionIO, type UserSlots } from './session.js';
 import { LiteralStager } from './spool.js';
-import { enablePooledReads, PooledReads } from './pooled-reads.js';
+import { enablePooledReads, PooledReads } from '../util/pooled-reads.js';
 import { metadataTooBig } from './metadata.js';
 
 /**

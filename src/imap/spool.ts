@@ -42,11 +42,6 @@ export function stagedOf(literal: SpooledLiteral): StagedLiteral | undefined {
 
 const DONE: IteratorResult<Buffer> = { value: undefined, done: true };
 
-/** The blob store's writers copy chunks in write() (FsBlobStore), so a chunk is free once handed to it. */
-function writerCopiesChunks(blobs: BlobStore): boolean {
-  return (blobs as { writerCopiesChunks?: unknown }).writerCopiesChunks === true;
-}
-
 export class LiteralStager {
   private readonly result: Promise<StagedMessage>;
   private size = 0;
@@ -72,7 +67,7 @@ export class LiteralStager {
     maxSize: number,
     private readonly binary: boolean,
   ) {
-    this.passViews = writerCopiesChunks(blobs);
+    this.passViews = blobs.writerCopiesChunks === true;
     const source: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => this.iterator() };
     this.result = ingest.stage(source, maxSize);
     // Observed by finish(); an abort's rejection must not go unhandled. Once

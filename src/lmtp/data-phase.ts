@@ -7,11 +7,16 @@
 // feedDataStream() gives the same bytes, the same end of the message and the
 // same remainder (what follows the final "."), found with Buffer.indexOf (at
 // memchr speed), and joins nothing: the kept bytes of the previous chunk are
-// written on their own before the chunk. The library's own code still runs
-// where the two chunks meet on a "<LF>." (and for a message that starts with
-// a dot and small chunks), so every case this does not handle itself is
-// the library's. test/unit/lmtp/data-phase.test.ts compares both on random
-// messages and chunkings.
+// written on their own before the chunk. A chunk with neither CR nor LF in
+// its last 4 bytes keeps nothing back (no "\r\n.\r\n" or "\n.." can begin
+// there), so most chunks of a message are written whole, in one piece (one
+// chunk less for the ingest per socket read); the one case the library would
+// then miss, a stuffed dot right after an LF that starts the next chunk, is
+// handled here. The library's own code still runs where the two chunks meet
+// on a "<LF>." (and for a message that starts with a dot and small chunks),
+// so every case this does not handle itself is the library's.
+// test/unit/lmtp/data-phase.test.ts and data-phase-whole.test.ts compare both
+// on random messages and chunkings.
 //
 // It replaces the method on SMTPStream's prototype (the class is exported as
 // smtp-server/lib/smtp-stream.js), and only for the version it was checked
@@ -41,6 +46,20 @@ const MIN_FAST_CHUNK = 16;
 const libraryFeed = SMTPStream.prototype._feedDataStream;
 
 /**
+ * Set on the parser when the last chunk was written whole: every byte before
+ * the next chunk (and before the kept bytes, if any) is written, and the
+ * last of them is neither CR nor LF.
+ */
+const WRITTEN_WHOLE = Symbol('writtenWhole');
+type Parser = SMTPStream & { [WRITTEN_WHOLE]?: boolean };
+
+/** Whether chunk[from, to) holds a CR or an LF. */
+function hasCrOrLf(chunk: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (chunk[i] === CR || chunk[i] === LF) return true;
+  return false;
+}
+
+/**
  * Whether the message so far (kept ++ chunk, as the library sees it) has a
  * dot after an LF at an offset i in [2, kept.length + 2]: the offsets that
  * touch the kept bytes or the first 3 of the chunk, which the library handles.
@@ -52,15 +71,48 @@ function dotNearSeam(kept: Buffer | null, chunk: Buffer): boolean {
 }
 
 /** SMTPStream#_feedDataStream with the library's results (see the header); `this` is the parser. */
-export function feedDataStream(this: SMTPStream, chunk: Buffer, done: Callback): void {
+export function feedDataStream(this: Parser, chunk: Buffer, done: Callback): void {
   const kept = this._lastBytes && this._lastBytes.length > 0 ? this._lastBytes : null;
   const len = chunk.length;
+  if (this[WRITTEN_WHOLE]) {
+    // The scans below start at offset 2 of kept ++ chunk; a dot at offset 1
+    // after an LF at offset 0 is seen here. No CR before that LF: not the
+    // end of the message, a stuffed dot if a dot follows.
+    const k = kept ? kept.length : 0;
+    const at = (i: number): number | undefined => (i < k ? kept![i] : chunk[i - k]);
+    if (at(0) === LF && !this._atDataStart) {
+      if (k + len < 3) {
+        // Too short to tell: kept (a copy: the chunk's memory may be reused) until the next chunk.
+        this._lastBytes = kept ? Buffer.concat([kept, chunk]) : Buffer.from(chunk);
+        done();
+        return;
+      }
+      if (at(1) === DOT && at(2) === DOT) {
+        this[WRITTEN_WHOLE] = false;
+        this._lastBytes = false;
+        this._countDataBytes(1);
+        const dataStream = this._dataStream!;
+        if (dataStream.writable) dataStream.write(Buffer.from([LF]));
+        // The rest starts at the dot after the dropped one (the library yields to the event loop here too).
+        const rest = chunk.subarray(2 - k);
+        setImmediate(() => this._feedDataStream(rest, done));
+        return;
+      }
+    }
+    this[WRITTEN_WHOLE] = false;
+  }
   // At the start of the message only a leading dot is special (the library
   // checks for ".\r\n" and ".." there): a message's first chunk, often the
   // whole message, does not start with one. Bytes kept at the start (a first
   // chunk shorter than 4) are the library's to join.
   if ((this._atDataStart && (kept || chunk[0] === DOT)) || len < MIN_FAST_CHUNK || dotNearSeam(kept, chunk)) {
-    libraryFeed.call(this, chunk, done);
+    libraryFeed.call(this, chunk, (err) => {
+      // The library keeps a view of the chunk's last bytes, and the chunk's
+      // memory is reused once done (pooled reads, pooled-feed.ts): a copy.
+      const lastBytes = this._lastBytes;
+      if (lastBytes && lastBytes.buffer === chunk.buffer) this._lastBytes = Buffer.from(lastBytes);
+      done(err);
+    });
     return;
   }
   const dataStream = this._dataStream!;
@@ -88,15 +140,18 @@ export function feedDataStream(this: SMTPStream, chunk: Buffer, done: Callback):
       return;
     }
   }
-  // A copy: the kept bytes must not hold the whole chunk in memory.
-  this._lastBytes = Buffer.from(chunk.subarray(len - KEPT));
-  this._countDataBytes(k + len - KEPT);
+  // No CR or LF in the last bytes: nothing to keep back. Else a copy: the kept bytes must not hold the whole chunk in memory.
+  const whole = !hasCrOrLf(chunk, len - KEPT, len);
+  this[WRITTEN_WHOLE] = whole;
+  this._lastBytes = whole ? false : Buffer.from(chunk.subarray(len - KEPT));
+  const written = whole ? len : len - KEPT;
+  this._countDataBytes(k + written);
   if (!dataStream.writable) {
     done();
     return;
   }
   if (kept) dataStream.write(kept);
-  const handled = dataStream.write(chunk.subarray(0, len - KEPT));
+  const handled = dataStream.write(whole ? chunk : chunk.subarray(0, written));
   if (handled || dataStream.destroyed) {
     done();
     return;
@@ -125,17 +180,43 @@ export function useLinearDataPhase(): boolean {
 }
 
 /**
+ * Holds on the memory of a data stream's chunks (pooled socket reads,
+ * pooled-feed.ts): take() hands the hold of a chunk the stream emitted to
+ * its reader, who drops it once done with the chunk; null when the chunk
+ * holds nothing.
+ */
+export interface ChunkHolds {
+  take(chunk: Buffer): (() => void) | null;
+}
+
+/**
  * The stream's chunks as they were written. Not stream.iterator(): its read()
  * joins whatever is buffered into one new Buffer, a copy of the message when
  * the DATA parser writes two pieces per socket chunk (above). The
  * stream is paused while a chunk waits for the consumer (backpressure) and
  * left paused, not destroyed, when the consumer stops early. `head`, when
  * given, comes first (the LMTP Return-Path line).
+ *
+ * `holds`: the chunks are views of memory the connection reuses. With
+ * `consumerCopies` (the ingest's blob writer copies every chunk in write(),
+ * see writerCopiesChunks in src/blob/fs) a chunk's hold is dropped when the
+ * consumer asks for the next chunk or stops; otherwise the chunk is copied
+ * and its hold dropped at once. Chunks the stream emits after the consumer
+ * stopped are dropped at once.
  */
-export async function* chunksOf(stream: Readable, head?: Buffer): AsyncGenerator<Buffer> {
+export async function* chunksOf(
+  stream: Readable,
+  head?: Buffer,
+  holds?: ChunkHolds | null,
+  consumerCopies = false,
+): AsyncGenerator<Buffer> {
   // Yielded here rather than by a generator around this one: one promise hop per chunk less.
   if (head) yield head;
   const queue: Buffer[] = [];
+  /** With `holds`: the holds of the queued chunks, in the same order. */
+  const queuedHolds: Array<(() => void) | null> = [];
+  /** The hold of the chunk the consumer has. */
+  let current: (() => void) | null = null;
   let ended = false;
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
@@ -146,6 +227,7 @@ export async function* chunksOf(stream: Readable, head?: Buffer): AsyncGenerator
   };
   const onData = (chunk: Buffer): void => {
     queue.push(chunk);
+    if (holds) queuedHolds.push(holds.take(chunk));
     stream.pause();
     signal();
   };
@@ -170,9 +252,22 @@ export async function* chunksOf(stream: Readable, head?: Buffer): AsyncGenerator
   stream.on('close', onClose);
   try {
     for (;;) {
-      const chunk = queue.shift();
+      let chunk = queue.shift();
       if (chunk) {
+        if (holds) current = queuedHolds.shift() ?? null;
+        if (current && !consumerCopies) {
+          chunk = Buffer.from(chunk);
+          const release = current;
+          current = null;
+          release();
+        }
         yield chunk;
+        // Asked for the next one: the consumer is done with this chunk.
+        if (current) {
+          const release = current;
+          current = null;
+          release();
+        }
         if (queue.length === 0 && !ended) stream.resume();
         continue;
       }
@@ -185,5 +280,11 @@ export async function* chunksOf(stream: Readable, head?: Buffer): AsyncGenerator
     stream.off('end', onEnd);
     stream.off('error', onError);
     stream.off('close', onClose);
+    if (holds) {
+      (current as (() => void) | null)?.();
+      for (const release of queuedHolds.splice(0)) release?.();
+      // Whatever the stream still emits (read to its end, unused, after a failure) is dropped at once.
+      if (!ended) stream.on('data', (chunk: Buffer) => holds.take(chunk)?.());
+    }
   }
 }

@@ -9,8 +9,11 @@
 // Return-Path: one "Return-Path: <sender>" line is prepended, shared by all
 // recipients, so the staged bytes are identical for everyone and stored once
 // (Delivered-To would differ per recipient and defeat that).
+//
+// Plaintext connections read their socket into pooled memory (pooled-feed.ts).
 
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { PetrelConfig } from '../config/types.js';
 import { isFrozen } from '../mail/account-freeze.js';
@@ -22,6 +25,7 @@ import type { MailboxInfo } from '../mail/types.js';
 import type { Logger } from '../util/log.js';
 import { chunksOf, useLinearDataPhase } from './data-phase.js';
 import { accountMoving, deliveryFailure, LmtpReply, unknownUser } from './errors.js';
+import { chunkHoldsOf, usePooledReads } from './pooled-feed.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipient.js';
 
 export interface LmtpServerDeps {
@@ -46,7 +50,7 @@ export class LmtpServer {
   async listen(): Promise<AddressInfo | null> {
     const address = this.deps.config.lmtp.listen;
     if (!address) return null;
-    const server = new SMTPServer({
+    const server = new PooledSMTPServer({
       lmtp: true,
       name: this.deps.config.hostname,
       banner: 'Petrel ready',
@@ -119,7 +123,7 @@ export class LmtpServer {
     try {
       // Stopping early (the ingest threw TOO_BIG) leaves the stream intact: smtp-server still has to read it to its end.
       staged = await home.ingest.stage(
-        chunksOf(stream, returnPath),
+        chunksOf(stream, returnPath, chunkHoldsOf(stream), home.blobs.writerCopiesChunks === true),
         this.deps.config.limits.maxMessageSize + returnPath.length,
       );
     } catch (err) {
@@ -177,6 +181,21 @@ export class LmtpServer {
     } catch (error) {
       return { ok: false, rcpt, error };
     }
+  }
+}
+
+/** smtp-server whose plaintext connections read into pooled memory (pooled-feed.ts). */
+class PooledSMTPServer extends SMTPServer {
+  /** Only with the smtp-server version whose internals pooled-feed.ts and data-phase.ts follow. */
+  private readonly pooled = useLinearDataPhase();
+
+  override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+    super.connect(socket, socketOptions);
+    if (!this.pooled) return;
+    // The connection just made, found by its socket (one scan of the open connections per connection).
+    let connection = null;
+    for (const c of this.connections) if (c._socket === socket) connection = c;
+    if (connection) usePooledReads(connection);
   }
 }
 

@@ -320,6 +320,12 @@ export interface ByteRange {
 /** Immutable, content-addressed message bodies. */
 export interface BlobStore {
   beginWrite(): BlobWriter;
+  /**
+   * Its writers copy every chunk in write() before returning, so a caller
+   * may hand them views of memory it reuses at once (pooled socket reads,
+   * src/util/pooled-reads.ts); else the caller copies.
+   */
+  readonly writerCopiesChunks?: boolean;
   has(blobId: BlobId): Promise<boolean>;
   size(blobId: BlobId): Promise<number>; // NOT_FOUND
   /** Streams the blob, or only `range` of it. NOT_FOUND if absent. */

@@ -12,6 +12,7 @@
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
+  private taken = 0;
 
   /**
    * @param size bytes per buffer
@@ -24,6 +25,7 @@ export class BufferPool {
 
   /** A buffer of `size` bytes whose content is whatever its last owner left. */
   acquire(): Buffer {
+    this.taken++;
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
 
@@ -32,11 +34,17 @@ export class BufferPool {
     if (buf.length !== this.size || buf.byteOffset !== 0) throw new Error('BufferPool.release: not a buffer of this pool');
     // A second release would hand the same memory to two owners: a bug worth failing loudly on (the list is short).
     if (this.free.includes(buf)) throw new Error('BufferPool.release: buffer released twice');
+    this.taken--;
     if (this.free.length < this.maxFree) this.free.push(buf);
   }
 
   /** Buffers waiting for reuse (tests). */
   get freeCount(): number {
     return this.free.length;
+  }
+
+  /** Buffers acquired and not released yet (tests: a leak shows here). */
+  get inUse(): number {
+    return this.taken;
   }
 }

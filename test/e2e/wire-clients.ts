@@ -74,6 +74,7 @@ export class LmtpClient {
   private waiters: Array<() => void> = [];
   private closed = false;
   private constructor(private readonly socket: Socket) {
+    socket.setNoDelay(true);
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => {
       this.buffer += d;
@@ -112,8 +113,9 @@ export class LmtpClient {
     this.socket.write(line + '\r\n');
     return this.reply();
   }
-  write(data: string | Buffer): void {
-    this.socket.write(data);
+  /** Writes; resolves once the socket has taken the bytes (a big write does not pile up in memory). */
+  async write(data: string | Buffer): Promise<void> {
+    if (!this.socket.write(data)) await new Promise((r) => this.socket.once('drain', r));
   }
   close(): void {
     this.socket.destroy();

@@ -1,5 +1,5 @@
 // APPEND over pooled socket reads and pooled blob write buffers
-// (src/imap/pooled-reads.ts, src/util/buffer-pool.ts, the file blob writer):
+// (src/util/pooled-reads.ts, src/util/buffer-pool.ts, the file blob writer):
 // memory is reused from one read, one message and one connection to the
 // next, so these transcripts prove that no byte of one message ends up in
 // another. Blobs are content-addressed: a message stored byte for byte is
@@ -8,9 +8,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readBlockPool } from '../../src/imap/pooled-reads.js';
+import { readBlockPool } from '../../src/util/pooled-reads.js';
 import { compressed } from './compress-client.js';
 import { Client, startTestServer, type TestServer } from './transcript.js';
+import { pseudoRandom } from '../support/pseudo-random.js';
 
 let ts: TestServer;
 before(async () => {
@@ -19,19 +20,6 @@ before(async () => {
 after(async () => {
   await ts.close();
 });
-
-/** Deterministic bytes (xorshift32). */
-function pseudoRandom(size: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /**
  * A message of about `size` bytes, different for every seed: a short text

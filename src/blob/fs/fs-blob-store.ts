@@ -42,7 +42,7 @@ export class FsBlobStore implements BlobStore {
   /**
    * Its writers copy every chunk in write() before returning, so a caller
    * may hand them views of memory it reuses (the IMAP connection's pooled
-   * socket reads, src/imap/pooled-reads.ts).
+   * socket reads, src/util/pooled-reads.ts).
    */
   readonly writerCopiesChunks = true;
 

@@ -1,4 +1,4 @@
-// Pooled socket reads (src/imap/pooled-reads.ts): blocks are shared by the
+// Pooled socket reads (src/util/pooled-reads.ts): blocks are shared by the
 // views copied into them and go back to the pool only when the framer has
 // consumed every view and every literal hold is dropped; and on this Node
 // an accepted socket can be switched to reading into the landing buffer.
@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { PooledReads, READ_BLOCK, SMALL_READ_BLOCK, enablePooledReads, readBlockPool, smallReadBlockPool } from '../../../src/imap/pooled-reads.js';
+import { PooledReads, READ_BLOCK, SMALL_READ_BLOCK, enablePooledReads, readBlockPool, smallReadBlockPool } from '../../../src/util/pooled-reads.js';
 
 test('small reads share a block; it returns to the pool once every view is consumed and every hold dropped', () => {
   const free0 = smallReadBlockPool.freeCount;

@@ -1,18 +1,22 @@
-// Socket reads without a new buffer per read, for plaintext TCP connections.
+// Socket reads without a new buffer per read, for plaintext TCP connections
+// (IMAP APPEND literals: src/imap/connection.ts; LMTP: src/lmtp/pooled-feed.ts).
 //
 // Node reads a socket into a fresh 64 KiB buffer each time; a 50 MB APPEND
-// makes 800 of them, freed only when V8's collector gets to them (a full
-// mark-compact every ~30 MB, triggered by "external memory pressure"), so the
-// server's peak grew by 3-30 MB per big message and the collections and page
-// faults cost a fifth of its CPU. Here the kernel reads into one landing
-// buffer shared by all connections (Node's `onread` mechanism: the callback
-// runs synchronously after each read, one connection at a time), and the
-// bytes are copied at once into blocks from a shared pool (256 KiB, or 16
-// KiB for small reads), packed (several small reads share a block). A block goes back to the pool when
-// nobody refers to it: each view handed to the framer holds it until the
-// framer has consumed the view's bytes (CommandFramer.consumed), and a
-// literal chunk handed to the APPEND stager holds it until the stager
-// releases it (spool.ts). An idle connection holds no block.
+// or LMTP delivery makes 800 of them, freed only when V8's collector gets to
+// them (a full mark-compact every ~30 MB, triggered by "external memory
+// pressure"), so the server's peak grew by 3-30 MB per big message and the
+// collections and page faults cost a fifth of its CPU. Here the kernel reads
+// into one landing buffer shared by all connections (Node's `onread`
+// mechanism: the callback runs synchronously after each read, one
+// connection at a time), and the bytes are copied at once into blocks from a
+// shared pool (256 KiB, or 16 KiB for small reads), packed (several small
+// reads share a block). A block goes back to the pool when nobody refers to
+// it: each view handed to the protocol's parser holds it until the parser
+// has consumed the view's bytes (consumedTo: the IMAP framer's consumed
+// count, the end of an LMTP read once smtp-server's parser has taken it), and
+// a piece handed on to the ingest (an APPEND literal chunk, an LMTP DATA
+// chunk) holds it until the ingest releases it (hold). An idle connection
+// holds no block.
 //
 // Node offers `onread` only for sockets it creates through net.connect or
 // `new net.Socket`, not for those a server accepts; the accepted socket is
@@ -22,7 +26,7 @@
 // connection keeps Node's ordinary reads.
 
 import type net from 'node:net';
-import { BufferPool } from '../util/buffer-pool.js';
+import { BufferPool } from './buffer-pool.js';
 
 /**
  * Bytes per block; also the landing buffer's size, so one read always fits
@@ -52,13 +56,13 @@ export class PooledReads {
   private current: Block | null = null;
   /** Blocks in use, by their memory (a view's .buffer finds its block). */
   private readonly blocks = new Map<ArrayBufferLike, Block>();
-  /** Views pushed to the framer and not yet consumed, in stream order. */
+  /** Views pushed to the parser and not yet consumed, in stream order. */
   private readonly pending: Array<{ block: Block; end: number }> = [];
   private pendingHead = 0;
-  /** Bytes pushed to the framer so far (pooled or not). */
+  /** Bytes pushed to the parser so far (pooled or not). */
   private position: number;
 
-  /** @param pushed bytes pushed to the framer before this was made */
+  /** @param pushed bytes pushed to the parser before this was made */
   constructor(pushed: number) {
     this.position = pushed;
   }
@@ -81,12 +85,12 @@ export class PooledReads {
     return block.buf.subarray(start, start + n);
   }
 
-  /** A chunk pushed to the framer that is not pooled (Node's own reads, TLS, COMPRESS). */
+  /** A chunk pushed to the parser that is not pooled (Node's own reads, TLS, COMPRESS). */
   skip(n: number): void {
     this.position += n;
   }
 
-  /** The framer has consumed the stream's first `consumed` bytes: their views are released. */
+  /** The parser has consumed the stream's first `consumed` bytes: their views are released. */
   consumedTo(consumed: number): void {
     const q = this.pending;
     while (this.pendingHead < q.length && q[this.pendingHead]!.end <= consumed) {
@@ -115,7 +119,7 @@ export class PooledReads {
     };
   }
 
-  /** The connection is gone and its framer dropped: the framer's views are released (holds stay until dropped). */
+  /** The connection is gone and its parser dropped: the parser's views are released (holds stay until dropped). */
   dispose(): void {
     this.consumedTo(Infinity);
   }
