@@ -173,7 +173,8 @@ async function forEachDecoded(src: BodySource, t: BinaryTarget, each: (out: Buff
     for await (const out of decoded(src, t)) if ((await each(out)) === STOP) return;
     return;
   }
-  const decoder = createTransferDecoder(t.encoding!)!;
+  // `each` is done with a decoded chunk before the next is decoded: one output buffer serves them all.
+  const decoder = createTransferDecoder(t.encoding!, { reuseOutput: true })!;
   const stopped = new Error('stop');
   try {
     await blobs.pipeRange(meta.blobId, t.range, async (chunk) => {
