@@ -210,8 +210,6 @@ export async function* chunksOf(
   holds?: ChunkHolds | null,
   consumerCopies = false,
 ): AsyncGenerator<Buffer> {
-  // Yielded here rather than by a generator around this one: one promise hop per chunk less.
-  if (head) yield head;
   const queue: Buffer[] = [];
   /** With `holds`: the holds of the queued chunks, in the same order. */
   const queuedHolds: Array<(() => void) | null> = [];
@@ -244,13 +242,20 @@ export async function* chunksOf(
     if (!ended) onError(new Error('DATA stream closed before its end'));
   };
   // Its end or its destruction may have come before we listened.
-  if (stream.readableEnded) return;
-  if (stream.destroyed) throw new Error('DATA stream closed before its end');
-  stream.on('data', onData);
-  stream.on('end', onEnd);
-  stream.on('error', onError);
-  stream.on('close', onClose);
+  ended = stream.readableEnded;
+  const destroyedBefore = !ended && stream.destroyed;
+  if (!ended && !destroyedBefore) {
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  }
   try {
+    // Yielded here rather than by a generator around this one (one promise
+    // hop per chunk less), inside the try: a consumer that stops after it
+    // still reaches the finally, which releases what the stream emits.
+    if (head) yield head;
+    if (destroyedBefore) throw new Error('DATA stream closed before its end');
     for (;;) {
       let chunk = queue.shift();
       if (chunk) {

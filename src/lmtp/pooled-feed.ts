@@ -63,6 +63,8 @@ export function usePooledReads(connection: SMTPConnection): boolean {
   // Unpiping pauses the socket (and stops its reads); resumed, it reads into feed.onRead only.
   socket.unpipe(parser);
   socket.on('end', feed.onEnd);
+  // The parser is done with its views (a parser that failed never says so): its blocks go back.
+  socket.once('close', () => feed.reads.dispose());
   feed.trackDataStreams();
   socket.resume();
   return true;

@@ -25,6 +25,7 @@ import type { MailboxInfo } from '../mail/types.js';
 import type { Logger } from '../util/log.js';
 import { chunksOf, useLinearDataPhase } from './data-phase.js';
 import { accountMoving, deliveryFailure, LmtpReply, unknownUser } from './errors.js';
+import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { chunkHoldsOf, usePooledReads } from './pooled-feed.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipient.js';
 
@@ -127,7 +128,11 @@ export class LmtpServer {
         this.deps.config.limits.maxMessageSize + returnPath.length,
       );
     } catch (err) {
-      // Let smtp-server read the rest of the message so the connection stays in sync.
+      // Let smtp-server read the rest of the message so the connection stays
+      // in sync, each piece's pooled block released as it comes (the ingest
+      // may have failed before it read anything: then chunksOf never ran).
+      const holds = chunkHoldsOf(stream);
+      if (holds) stream.on('data', (chunk: Buffer) => holds.take(chunk)?.());
       stream.resume();
       if (!isMailError(err, 'TOO_BIG')) this.log.error('staging failed', { err, rcpt: recipients });
       return recipients.map((rcpt) => deliveryFailure(rcpt, err));
@@ -188,14 +193,26 @@ export class LmtpServer {
 class PooledSMTPServer extends SMTPServer {
   /** Only with the smtp-server version whose internals pooled-feed.ts and data-phase.ts follow. */
   private readonly pooled = useLinearDataPhase();
+  /** The connection connect() has just made (smtp-server adds it to its set there, synchronously). */
+  private added: SMTPConnection | null = null;
+
+  constructor(options: ConstructorParameters<typeof SMTPServer>[0]) {
+    super(options);
+    const connections = this.connections;
+    const add = connections.add.bind(connections);
+    connections.add = (connection) => {
+      this.added = connection as unknown as SMTPConnection;
+      return add(connection);
+    };
+  }
 
   override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+    this.added = null;
     super.connect(socket, socketOptions);
-    if (!this.pooled) return;
-    // The connection just made, found by its socket (one scan of the open connections per connection).
-    let connection = null;
-    for (const c of this.connections) if (c._socket === socket) connection = c;
-    if (connection) usePooledReads(connection);
+    // Set by the wrapped add() during super.connect() (TypeScript narrows the field to null here).
+    const connection = this.added as SMTPConnection | null;
+    this.added = null;
+    if (this.pooled && connection && connection._socket === socket) usePooledReads(connection);
   }
 }
 

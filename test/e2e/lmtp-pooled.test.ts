@@ -276,3 +276,76 @@ describe('LMTP over pooled socket reads, blob writer slower than the client', ()
     }
   });
 });
+
+describe('LMTP over pooled socket reads, failures', () => {
+  /** The largest number of big read blocks in use at once from now on (read at each acquire). */
+  function trackPeak(): { peak: () => number; stop: () => void } {
+    let peak = readBlockPool.inUse;
+    const acquire = readBlockPool.acquire;
+    readBlockPool.acquire = function (this: BufferPool) {
+      const buf = acquire.call(this);
+      peak = Math.max(peak, readBlockPool.inUse);
+      return buf;
+    };
+    return { peak: () => peak, stop: () => delete (readBlockPool as { acquire?: unknown }).acquire };
+  }
+
+  test('a blob writer that fails at once: the rest of the message is read and released block by block, not held', async () => {
+    const failingWriter = (real: FsBlobStore): FsBlobStore =>
+      new Proxy(real, {
+        get(target, prop, receiver) {
+          if (prop === 'beginWrite') {
+            return () => {
+              const writer = target.beginWrite();
+              return new Proxy(writer, {
+                get(w, wp) {
+                  if (wp === 'write') return async () => Promise.reject(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
+                  const value = Reflect.get(w, wp) as unknown;
+                  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(w) : value;
+                },
+              });
+            };
+          }
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const f = await startFixture({ blobs: failingWriter });
+    const base = inUse();
+    const tracker = trackPeak();
+    const c = await LmtpClient.connect(f.port);
+    try {
+      await c.reply();
+      await c.write('LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
+      for (let i = 0; i < 3; i++) assert.match(await c.reply(), /^250[ -]/);
+      assert.match(await c.reply(), /^354 /);
+      // 8 MB is 31 blocks of 256 KiB.
+      await c.write(Buffer.concat([stuffed(dottedMessage(8_000_000, 7)), Buffer.from('.\r\nQUIT\r\n')]));
+      assert.match(await c.reply(), /^4\d\d /, 'a temporary failure for the recipient');
+      assert.match(await c.reply(), /^221 /);
+      assert.ok(tracker.peak() - base[0]! <= 8, `a few blocks in use at most, not the message (${tracker.peak() - base[0]!})`);
+      assert.deepEqual(await messagesIn(f, f.alice), []);
+    } finally {
+      tracker.stop();
+      c.close();
+    }
+    await waitFor(() => inUse().every((n, i) => n === base[i]), 5000, 'the read blocks to go back to the pools');
+    await stopFixture(f);
+  });
+
+  test('a command line too long ends the connection: its read blocks go back to the pools', async () => {
+    const f = await startFixture();
+    const base = inUse();
+    const c = await LmtpClient.connect(f.port);
+    try {
+      await c.reply();
+      assert.match(await c.command('LHLO mta.test'), /^250/);
+      await c.write(Buffer.alloc(40_000, 'x'));
+      assert.match(await c.reply(), /^421 /);
+    } finally {
+      c.close();
+    }
+    await waitFor(() => inUse().every((n, i) => n === base[i]), 5000, 'the read blocks to go back to the pools');
+    await stopFixture(f);
+  });
+});
