@@ -126,6 +126,36 @@ function assertSame(stored: Buffer | undefined, expected: Buffer, what: string):
   assert.equal(sha256(stored), sha256(expected), `${what}: bytes differ`);
 }
 
+/** Greeting, then LHLO, MAIL, RCPT TO `rcpt` and DATA pipelined: resolves at the 354. */
+async function startData(c: LmtpClient, rcpt: string): Promise<void> {
+  await c.reply();
+  await c.write(`LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
+  for (let i = 0; i < 3; i++) assert.match(await c.reply(), /^250[ -]/);
+  assert.match(await c.reply(), /^354 /);
+}
+
+/** The store with each writer's write() replaced by `write(writer, chunk)` (the rest is the real writer's). */
+function withWrite(real: FsBlobStore, write: (writer: ReturnType<FsBlobStore['beginWrite']>, chunk: Buffer) => Promise<void>): FsBlobStore {
+  return new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'beginWrite') {
+        return () => {
+          const writer = target.beginWrite();
+          return new Proxy(writer, {
+            get(w, wp) {
+              if (wp === 'write') return (chunk: Buffer) => write(w, chunk);
+              const value = Reflect.get(w, wp) as unknown;
+              return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(w) : value;
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 describe('LMTP over pooled socket reads', () => {
   let f: Fixture;
   let unpoison: () => void;
@@ -191,12 +221,7 @@ describe('LMTP over pooled socket reads', () => {
     const message = dottedMessage(2_000_000, 4);
     const c = await LmtpClient.connect(f.port);
     try {
-      await c.reply();
-      await c.write('LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
-      assert.match(await c.reply(), /^250[ -]/);
-      assert.match(await c.reply(), /^250[ -]/);
-      assert.match(await c.reply(), /^250[ -]/);
-      assert.match(await c.reply(), /^354 /);
+      await startData(c, 'alice@example.org');
       await c.write(stuffed(message).subarray(0, 1_234_567));
     } finally {
       c.close();
@@ -208,10 +233,7 @@ describe('LMTP over pooled socket reads', () => {
     const again = dottedMessage(1_500_000, 5);
     const d = await LmtpClient.connect(f.port);
     try {
-      await d.reply();
-      await d.write('LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
-      for (let i = 0; i < 3; i++) assert.match(await d.reply(), /^250[ -]/);
-      assert.match(await d.reply(), /^354 /);
+      await startData(d, 'alice@example.org');
       await d.write(Buffer.concat([stuffed(again), Buffer.from('.\r\nQUIT\r\n')]));
       assert.match(await d.reply(), /^250 2\.\d\.\d /);
       assert.match(await d.reply(), /^221 /);
@@ -229,40 +251,18 @@ describe('LMTP over pooled socket reads, blob writer slower than the client', ()
     let peakBlocks = 0;
     /** Each write of the blob writer returns only after a few turns of the event loop (the client, in this process, keeps sending meanwhile). */
     const slowWriter = (real: FsBlobStore): FsBlobStore =>
-      new Proxy(real, {
-        get(target, prop, receiver) {
-          if (prop === 'beginWrite') {
-            return () => {
-              const writer = target.beginWrite();
-              return new Proxy(writer, {
-                get(w, wp) {
-                  if (wp === 'write') {
-                    return async (chunk: Buffer) => {
-                      writes++;
-                      peakBlocks = Math.max(peakBlocks, readBlockPool.inUse);
-                      await w.write(chunk);
-                      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-                    };
-                  }
-                  const value = Reflect.get(w, wp) as unknown;
-                  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(w) : value;
-                },
-              });
-            };
-          }
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
+      withWrite(real, async (w, chunk) => {
+        writes++;
+        peakBlocks = Math.max(peakBlocks, readBlockPool.inUse);
+        await w.write(chunk);
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
       });
     const f = await startFixture({ blobs: slowWriter });
     const base = readBlockPool.inUse;
     const message = dottedMessage(8_000_000, 6);
     const c = await LmtpClient.connect(f.port);
     try {
-      await c.reply();
-      await c.write('LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
-      for (let i = 0; i < 3; i++) assert.match(await c.reply(), /^250[ -]/);
-      assert.match(await c.reply(), /^354 /);
+      await startData(c, 'bob@example.org');
       await c.write(Buffer.concat([stuffed(message), Buffer.from('.\r\nQUIT\r\n')]));
       assert.match(await c.reply(), /^250 2\.\d\.\d /);
       assert.match(await c.reply(), /^221 /);
@@ -292,33 +292,13 @@ describe('LMTP over pooled socket reads, failures', () => {
 
   test('a blob writer that fails at once: the rest of the message is read and released block by block, not held', async () => {
     const failingWriter = (real: FsBlobStore): FsBlobStore =>
-      new Proxy(real, {
-        get(target, prop, receiver) {
-          if (prop === 'beginWrite') {
-            return () => {
-              const writer = target.beginWrite();
-              return new Proxy(writer, {
-                get(w, wp) {
-                  if (wp === 'write') return async () => Promise.reject(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
-                  const value = Reflect.get(w, wp) as unknown;
-                  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(w) : value;
-                },
-              });
-            };
-          }
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+      withWrite(real, () => Promise.reject(Object.assign(new Error('no space left'), { code: 'ENOSPC' })));
     const f = await startFixture({ blobs: failingWriter });
     const base = inUse();
     const tracker = trackPeak();
     const c = await LmtpClient.connect(f.port);
     try {
-      await c.reply();
-      await c.write('LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
-      for (let i = 0; i < 3; i++) assert.match(await c.reply(), /^250[ -]/);
-      assert.match(await c.reply(), /^354 /);
+      await startData(c, 'alice@example.org');
       // 8 MB is 31 blocks of 256 KiB.
       await c.write(Buffer.concat([stuffed(dottedMessage(8_000_000, 7)), Buffer.from('.\r\nQUIT\r\n')]));
       assert.match(await c.reply(), /^4\d\d /, 'a temporary failure for the recipient');
