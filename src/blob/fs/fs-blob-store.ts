@@ -1,4 +1,5 @@
-// Content-addressed blobs as files: <dir>/blobs/ab/cd/<sha256hex>. A writer
+// Content-addressed blobs as files: <dir>/blobs/ab/<sha256hex> (stores made
+// before: blobs/ab/cd/<sha256hex>; layout.ts). A writer
 // streams into <dir>/tmp while hashing, then fsyncs and renames the file into
 // place (and fsyncs the directory), so a blob is either whole under its
 // address or absent. Same bytes -> same address -> the second copy replaces
@@ -16,6 +17,7 @@ import type { BlobId } from '../../mail/types.js';
 import { BufferPool } from '../../util/buffer-pool.js';
 import { storeBlobsDurably } from './batch-store.js';
 import { fdClose, fdOpen, fdRead, fdStat, fdSync, fdWriteAll, renameFile, syncDir } from './fd.js';
+import { blobPath, FAN_OUT, openLayout, type BlobLayout } from './layout.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 /** A temp file of delete(): a claimed blob (see restoreClaimed). */
@@ -37,6 +39,7 @@ export interface FsBlobStoreOptions {
 export class FsBlobStore implements BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
+  readonly layout: BlobLayout;
   private readonly fsync: boolean;
   private readonly knownDirs = new Set<string>();
   /**
@@ -55,6 +58,7 @@ export class FsBlobStore implements BlobStore {
     this.tmpDir = path.join(dir, 'tmp');
     fs.mkdirSync(this.blobDir, { recursive: true });
     fs.mkdirSync(this.tmpDir, { recursive: true });
+    this.layout = openLayout(this.blobDir, this.fsync);
     this.removeStaleTemps();
   }
 
@@ -109,7 +113,7 @@ export class FsBlobStore implements BlobStore {
 
   pathOf(blobId: BlobId): string {
     if (!BLOB_ID.test(blobId)) throw new MailError('NOT_FOUND', `invalid blob id ${JSON.stringify(blobId)}`);
-    return path.join(this.blobDir, blobId.slice(0, 2), blobId.slice(2, 4), blobId);
+    return blobPath(this.blobDir, this.layout, blobId);
   }
 
   newTempPath(kind: string): string {
@@ -260,18 +264,28 @@ export class FsBlobStore implements BlobStore {
 
   async *list(touchedBefore: Date): AsyncIterable<BlobId> {
     const limit = touchedBefore.getTime();
-    for (const a of await readdirOrEmpty(this.blobDir)) {
-      for (const b of await readdirOrEmpty(path.join(this.blobDir, a))) {
-        const sub = path.join(this.blobDir, a, b);
-        for (const name of await readdirOrEmpty(sub)) {
-          if (!BLOB_ID.test(name)) continue;
-          try {
-            if ((await fsp.stat(path.join(sub, name))).mtimeMs < limit) yield name;
-          } catch (err) {
-            if (!isNoEnt(err)) throw err;
-          }
+    for await (const sub of this.leafDirs()) {
+      for (const name of await readdirOrEmpty(sub)) {
+        if (!BLOB_ID.test(name)) continue;
+        try {
+          if ((await fsp.stat(path.join(sub, name))).mtimeMs < limit) yield name;
+        } catch (err) {
+          if (!isNoEnt(err)) throw err;
         }
       }
+    }
+  }
+
+  /** The directories that hold blob files, in the store's layout. */
+  private async *leafDirs(): AsyncIterable<string> {
+    for (const a of await readdirOrEmpty(this.blobDir)) {
+      if (!FAN_OUT.test(a)) continue;
+      const first = path.join(this.blobDir, a);
+      if (this.layout === 'one-level') {
+        yield first;
+        continue;
+      }
+      for (const b of await readdirOrEmpty(first)) if (FAN_OUT.test(b)) yield path.join(first, b);
     }
   }
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,14 +10,15 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fsblob-'));
 }
 
-test('layout: blobs/ab/cd/<sha256>; the same bytes again replace the file (fresh mtime)', async () => {
+test('layout: a new store keeps blobs/ab/<sha256> and says so in blobs/LAYOUT; the same bytes again replace the file (fresh mtime)', async () => {
   const dir = tempDir();
   try {
     const s = new FsBlobStore(dir, { fsync: true });
+    assert.equal(fs.readFileSync(path.join(dir, 'blobs', 'LAYOUT'), 'utf8'), 'one-level\n');
     const w = s.beginWrite();
     await w.write(Buffer.from('hello'));
     const { blobId } = await w.commit();
-    const file = path.join(dir, 'blobs', blobId.slice(0, 2), blobId.slice(2, 4), blobId);
+    const file = path.join(dir, 'blobs', blobId.slice(0, 2), blobId);
     assert.equal(s.pathOf(blobId), file);
     assert.equal(fs.readFileSync(file, 'utf8'), 'hello');
     const past = new Date(Date.now() - 86_400_000);
@@ -28,6 +30,56 @@ test('layout: blobs/ab/cd/<sha256>; the same bytes again replace the file (fresh
     assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
     await assert.rejects(s.readBuffer('../../etc/passwd'));
     assert.equal(await s.has('../x'), false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store made before layouts were named keeps blobs/ab/cd/<sha256>: reads, writes, GC listing', async () => {
+  const dir = tempDir();
+  try {
+    // As an older Petrel left it: a blob two levels down, no LAYOUT file.
+    const old = Buffer.from('stored by an older version');
+    const oldId = createHash('sha256').update(old).digest('hex');
+    const oldFile = path.join(dir, 'blobs', oldId.slice(0, 2), oldId.slice(2, 4), oldId);
+    fs.mkdirSync(path.dirname(oldFile), { recursive: true });
+    fs.writeFileSync(oldFile, old);
+    const s = new FsBlobStore(dir, { fsync: false });
+    assert.equal(s.layout, 'two-level');
+    assert.equal(fs.existsSync(path.join(dir, 'blobs', 'LAYOUT')), false);
+    assert.deepEqual(await s.readBuffer(oldId), old);
+    const w = s.beginWrite();
+    await w.write(Buffer.from('new'));
+    const { blobId } = await w.commit();
+    assert.equal(s.pathOf(blobId), path.join(dir, 'blobs', blobId.slice(0, 2), blobId.slice(2, 4), blobId));
+    const listed: string[] = [];
+    for await (const id of s.list(new Date(Date.now() + 60_000))) listed.push(id);
+    assert.deepEqual(listed.sort(), [oldId, blobId].sort());
+    // A new store lists its blobs too (and not its LAYOUT file).
+    const fresh = tempDir();
+    try {
+      const n = new FsBlobStore(fresh, { fsync: false });
+      const nw = n.beginWrite();
+      await nw.write(Buffer.from('one level'));
+      const one = await nw.commit();
+      const found: string[] = [];
+      for await (const id of n.list(new Date(Date.now() + 60_000))) found.push(id);
+      assert.deepEqual(found, [one.blobId]);
+      assert.equal(new FsBlobStore(fresh, { fsync: false }).layout, 'one-level', 'named, so it stays so');
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unknown layout name is an error, not a guess', () => {
+  const dir = tempDir();
+  try {
+    fs.mkdirSync(path.join(dir, 'blobs'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'blobs', 'LAYOUT'), 'three-level\n');
+    assert.throws(() => new FsBlobStore(dir), /unknown blob layout "three-level"/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
