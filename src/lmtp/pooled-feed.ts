@@ -42,7 +42,6 @@ export function chunkHoldsOf(stream: Readable): ChunkHolds | null {
   return dataStreamHolds.get(stream) ?? null;
 }
 
-
 /**
  * Switches a connection smtp-server has just set up (its socket piped into
  * its parser) to pooled reads; false (nothing changed) for a TLS
@@ -102,7 +101,7 @@ export class PooledFeed {
     const view = this.reads.store(bytes, bytes.length);
     const end = (this.written += bytes.length);
     const taken = parser.write(view, (err) => {
-      // An errored parser is destroyed and may still refer to the view: its block is left to the collector.
+      // An errored parser is destroyed and may still refer to the view: its block goes back when the socket closes (dispose).
       if (!err) this.reads.consumedTo(end);
     });
     if (taken) return true;

@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { forEachBounded } from '../../util/for-each-bounded.js';
+import { syncPath } from './fd.js';
 import type { FsBlobStore } from './fs-blob-store.js';
 
 /** Thread-pool operations of one kind in flight at once (libuv runs 4 by default; more only queue). */
@@ -68,14 +69,7 @@ export async function storeBlobsDurably(
     for (const m of missing) writeWhole(m.temp, m.bytes);
     const bySyncfs = fsync && options.flush !== 'fsync' && (await syncFileSystem(store.dir));
     if (fsync && !bySyncfs) {
-      await forEachBounded(missing, LANES, async (m) => {
-        const fh = await fsp.open(m.temp, 'r+');
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      });
+      await forEachBounded(missing, LANES, (m) => syncPath(m.temp));
     }
     const dirs = new Set<string>();
     for (const m of missing) {
@@ -88,14 +82,7 @@ export async function storeBlobsDurably(
     }
     if (!fsync) return;
     if (bySyncfs && (await syncFileSystem(store.dir))) return;
-    await forEachBounded([...dirs], LANES, async (dir) => {
-      const fh = await fsp.open(dir, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    });
+    await forEachBounded([...dirs], LANES, (dir) => syncPath(dir));
   } finally {
     // Temp files not renamed (a failure part-way): nothing refers to them.
     await Promise.all(missing.filter((m) => !renamed.has(m.temp)).map((m) => fsp.rm(m.temp, { force: true })));

@@ -39,12 +39,26 @@ export function renameFile(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => fs.rename(from, to, (err) => (err ? reject(err) : resolve())));
 }
 
-/** fsync of a directory (its new entries survive a crash): open, fsync, and close off the caller's path. */
-export async function syncDir(dir: string): Promise<void> {
-  const fd = await fdOpen(dir, 'r');
+/**
+ * fsync of a file or a directory (a directory's new entries survive a
+ * crash) by its path: open read-only (enough for fsync on Linux), fsync,
+ * and close off the caller's path.
+ */
+export async function syncPath(file: string): Promise<void> {
+  const fd = await fdOpen(file, 'r');
   try {
     await fdSync(fd);
   } finally {
     fs.close(fd, () => {});
+  }
+}
+
+/** syncPath with plain system calls (store start-up, where nothing else waits). */
+export function syncPathSync(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

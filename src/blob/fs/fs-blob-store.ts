@@ -16,7 +16,7 @@ import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../
 import type { BlobId } from '../../mail/types.js';
 import { BufferPool } from '../../util/buffer-pool.js';
 import { storeBlobsDurably } from './batch-store.js';
-import { fdClose, fdOpen, fdRead, fdStat, fdSync, fdWriteAll, renameFile, syncDir } from './fd.js';
+import { fdClose, fdOpen, fdRead, fdStat, fdSync, fdWriteAll, renameFile, syncPath, syncPathSync } from './fd.js';
 import { blobPath, FAN_OUT, openLayout, type BlobLayout } from './layout.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
@@ -102,13 +102,7 @@ export class FsBlobStore implements BlobStore {
     }
     fs.mkdirSync(path.dirname(home), { recursive: true });
     fs.renameSync(file, home);
-    if (!this.fsync) return;
-    const fd = fs.openSync(path.dirname(home), 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    if (this.fsync) syncPathSync(path.dirname(home));
   }
 
   pathOf(blobId: BlobId): string {
@@ -256,7 +250,7 @@ export class FsBlobStore implements BlobStore {
     if (Date.now() - mtimeMs < grace * 1000) {
       await fsp.rename(trash, file);
       // A writer may be about to reference it: the put-back must survive a crash.
-      if (this.fsync) await syncDir(path.dirname(file));
+      if (this.fsync) await syncPath(path.dirname(file));
       return;
     }
     await fsp.rm(trash, { force: true });

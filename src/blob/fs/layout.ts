@@ -11,6 +11,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { syncPathSync } from './fd.js';
 
 export type BlobLayout = 'one-level' | 'two-level';
 
@@ -53,13 +54,6 @@ export function openLayout(blobDir: string, durable: boolean): BlobLayout {
     fs.closeSync(fd);
   }
   fs.renameSync(temp, file);
-  if (durable) {
-    const dir = fs.openSync(blobDir, 'r');
-    try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
-    }
-  }
+  if (durable) syncPathSync(blobDir);
   return 'one-level';
 }

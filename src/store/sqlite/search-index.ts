@@ -295,14 +295,8 @@ export interface SearchIndexLag {
 }
 
 /** The lag, read on a connection of the main database with the index attached (two lookups and the queue's count). */
-export function searchIndexLag(read: Database.Database): SearchIndexLag {
-  return read
-    .prepare(
-      `SELECT max(0, (SELECT value FROM meta WHERE key = 'blob_text_seq') - (SELECT indexed_to FROM ${SEARCH_SCHEMA}.search_state WHERE id = 1)) AS texts,
-        (SELECT count(*) FROM search_forgotten) AS forgotten`,
-    )
-    .get() as SearchIndexLag;
-}
+const SEARCH_INDEX_LAG = `SELECT max(0, (SELECT value FROM meta WHERE key = 'blob_text_seq') - (SELECT indexed_to FROM ${SEARCH_SCHEMA}.search_state WHERE id = 1)) AS texts,
+  (SELECT count(*) FROM search_forgotten) AS forgotten`;
 
 /** What one catch-up did. */
 export interface CatchUpResult {
@@ -531,7 +525,7 @@ export class SearchReader extends SqlDb {
 
   /** How far the index is behind the stored text (metrics). */
   lag(): SearchIndexLag {
-    return this.read(() => searchIndexLag(this.db));
+    return this.read(() => this.stmt(SEARCH_INDEX_LAG).get() as SearchIndexLag);
   }
 
   private follow(): void {
