@@ -30,7 +30,10 @@ export async function openSqliteHandle(dir: string): Promise<RepositoryHandle> {
  */
 export async function openPostgresHandle(
   url: string,
-  setUp?: (repo: PostgresRepository, blobs: PostgresBlobStore) => Promise<{ store?: RepositoryHandle['store']; close(): Promise<void> }>,
+  setUp?: (
+    repo: PostgresRepository,
+    blobs: PostgresBlobStore,
+  ) => Promise<{ store?: RepositoryHandle['store']; settle?: () => Promise<void>; close(): Promise<void> }>,
 ): Promise<RepositoryHandle> {
   const repo = await openPostgresRepository(url, { max: 4 });
   const blobs = await PostgresBlobStore.open(url, { max: 2 });
@@ -39,6 +42,7 @@ export async function openPostgresHandle(
     store: extra?.store ?? repo.store,
     directory: repo.directory,
     blobs,
+    ...(extra?.settle ? { settle: extra.settle } : {}),
     close: async () => {
       await extra?.close();
       await blobs.close();

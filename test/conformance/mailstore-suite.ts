@@ -23,6 +23,13 @@ export interface RepositoryHandle {
   store: MailStore;
   directory: Directory;
   blobs?: BlobStore;
+  /**
+   * Optional: resolves once every read path has seen the writes made so far
+   * (a read replica has replayed them). Immutable reads (a blob's index) may
+   * be served by any replica that has the row, so a deletion is only seen
+   * there once it is replayed.
+   */
+  settle?(): Promise<void>;
   close(): Promise<void>;
 }
 export type OpenRepository = () => Promise<RepositoryHandle>;
@@ -513,7 +520,7 @@ function messageTests(withCtx: (fn: (c: Ctx) => Promise<void>) => Promise<void>,
       }));
 
     test('GC candidates: a blob is unreferenced only when no row (live or expunged) points at it', () =>
-      withCtx(async ({ store, accountId, append }) => {
+      withCtx(async ({ repo, store, accountId, append }) => {
         const a = await store.createMailbox(accountId, 'gc-a');
         const b = await store.createMailbox(accountId, 'gc-b');
         const m = testMessage({ subject: uniqueName('gc') });
@@ -539,6 +546,7 @@ function messageTests(withCtx: (fn: (c: Ctx) => Promise<void>) => Promise<void>,
         await store.pruneExpunged(new Date(Date.now() + 60_000));
         await store.forgetBlobs([m.blobId]);
         assert.equal(await unref(), false);
+        await repo.settle?.();
         await rejects(store.getIndex(m.blobId), 'NOT_FOUND');
         assert.deepEqual(await store.integrityCheck(), []);
       }));

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ReplicaSet } from '../../src/cluster/replicas.js';
+import { waitFor } from '../support/postgres.js';
 import { ReplicatedPostgres } from '../support/replication.js';
 import { openPostgresHandle } from './backends.js';
 import { mailStoreConformance } from './mailstore-suite.js';
@@ -28,6 +29,11 @@ mailStoreConformance('postgres, reads through a replica', () =>
     return {
       // One reader for everything the suite does: its writes go through the view too.
       store: repo.store.forReader(1),
+      // The replica has replayed everything written so far (its lag is measured every 50 ms).
+      settle: async () => {
+        const lsn = await replicas.primaryLsn();
+        await waitFor(() => replicas.pick(lsn) !== null, 20_000, 'the replica to replay the writes');
+      },
       close: async () => {
         const counts = replicas.readCounts();
         served.replica += counts.replicas.metadata + counts.replicas.immutable;
