@@ -43,6 +43,9 @@ const HELP = `Usage: npm run bench -- [options]
   --clients LIST       mixed: concurrent IMAP clients per point (default 10,50,200)
   --users N            mixed: users shared by the clients (default 20)
   --prefill N          mixed: messages per user before the first point (default 200)
+  --session-rate LIST  mixed: sessions started per second across all clients, a point per rate and client count
+                       ("50 clients @100/s"), on a fixed schedule, with start lag and sessions started/s reported:
+                       latencies at the same offered load (default: none, closed loop)
   --connections LIST   delivery: concurrent LMTP connections per point (default 1,4,16)
   --delivery-users N   delivery: recipients, round-robin (default 20)
   --idle-users N       idle-latency: IDLE clients, one per user (default 100)
@@ -52,6 +55,7 @@ const HELP = `Usage: npm run bench -- [options]
   --fanout-users N     idle-fanout: users the sessions are spread over (default 1000)
   --fanout-rate N      idle-fanout: LMTP deliveries per second, one per user (default 100)
   --big-sizes LIST     big-message: message sizes in MB (default 10,50)
+  --big-rounds N       big-message: rounds per size, figures are their medians (default 3)
   --large-messages N   large-mailbox: messages in the big INBOX (default 1000000)
   --large-cache DIR    large-mailbox: generated Maildirs are kept and reused here (default <tmpdir>/petrel-bench-cache)
   --duration S         measured seconds per point (default 20)
@@ -95,6 +99,14 @@ function numList(s: string | undefined, def: number[]): number[] {
   if (!s) return def;
   const out = s.split(',').map((x) => Number(x.trim()));
   if (out.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`bad number list: ${s}`);
+  return out;
+}
+
+/** Positive numbers, fractions allowed (rates). */
+function rateList(s: string | undefined): number[] {
+  if (!s) return [];
+  const out = s.split(',').map((x) => Number(x.trim()));
+  if (out.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`bad rate list: ${s}`);
   return out;
 }
 
@@ -176,6 +188,7 @@ async function main(): Promise<void> {
     clients: numList(args.get('clients'), [10, 50, 200]),
     mixedUsers: num(args.get('users'), 20),
     prefill: num(args.get('prefill'), 200),
+    sessionRates: rateList(args.get('session-rate')),
     connections: numList(args.get('connections'), [1, 4, 16]),
     deliveryUsers: num(args.get('delivery-users'), 20),
     idleUsers: num(args.get('idle-users'), 100),
@@ -187,11 +200,13 @@ async function main(): Promise<void> {
     fanoutUsers: Math.max(1, num(args.get('fanout-users'), 1000)),
     fanoutRate: Math.max(1, num(args.get('fanout-rate'), 100)),
     bigSizesMB: numList(args.get('big-sizes'), [10, 50]),
+    bigRounds: num(args.get('big-rounds'), 3),
     crossDeliveries: Math.max(1, Math.floor(num(args.get('deliveries'), 1000))),
     timeoutMs: num(args.get('timeout-ms'), 30_000),
     log,
   };
   if (o.durationS <= 0) throw new Error('--duration must be > 0');
+  if (!Number.isInteger(o.bigRounds) || o.bigRounds < 1) throw new Error('--big-rounds wants a whole number >= 1');
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(HERE, 'results');

@@ -9,6 +9,9 @@ import { describe, test } from 'node:test';
 import { ImapClient, __test as imapInternals } from './lib/imap-client.js';
 import { LmtpClient, dotStuff } from './lib/lmtp-client.js';
 import { generateMessage, smallMessage } from './lib/messages.js';
+import type { Endpoint } from './lib/endpoint.js';
+import { mixedPoints, mixedScenario, Pacing, parseMixedPoint, sessionSlotMs } from './scenarios/mixed.js';
+import type { BenchOptions, PointResult } from './scenarios/types.js';
 
 /** A server that runs `script` for each connection; resolves with its port and a close function. */
 async function fakeServer(script: (sock: net.Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {
@@ -177,5 +180,154 @@ describe('message mix', () => {
     assert.ok((kinds.get('alternative') ?? 0) > 15);
     assert.ok((kinds.get('mixed') ?? 0) > 3);
     assert.notDeepEqual(smallMessage(1, 1, 'u@x'), smallMessage(1, 2, 'u@x'));
+  });
+});
+
+/**
+ * A tiny IMAP server enough for the mixed scenario's sessions (3 messages, any
+ * login); `loginDelayMs` makes it slow. Counts the sessions that logged out.
+ */
+async function fakeMixedServer(loginDelayMs: number): Promise<{ port: number; close: () => Promise<void>; logouts: () => number }> {
+  let logouts = 0;
+  const body = 'Subject: hi\r\n\r\nhello\r\n';
+  const srv = await fakeServer((s) => {
+    s.write('* OK fake IMAP\r\n');
+    let buf = Buffer.alloc(0);
+    let literal: { tag: string; size: number } | null = null;
+    const answer = (tag: string, cmd: string): void => {
+      const verb = cmd.split(' ')[0]!.toUpperCase();
+      const ok = (pre = ''): void => void s.write(`${pre}${tag} OK done\r\n`);
+      if (verb === 'LOGIN') setTimeout(() => ok(), loginDelayMs);
+      else if (verb === 'SELECT') ok('* 3 EXISTS\r\n');
+      else if (verb === 'FETCH') ok([1, 2, 3].map((i) => `* ${i} FETCH (UID ${i} FLAGS ())\r\n`).join(''));
+      else if (cmd.startsWith('UID FETCH')) ok(`* 1 FETCH (UID 1 BODY[] {${body.length}}\r\n${body})\r\n`);
+      else if (verb === 'LOGOUT') {
+        logouts += 1;
+        s.end(`* BYE bye\r\n${tag} OK done\r\n`);
+      } else ok();
+    };
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (literal) {
+          if (buf.length < literal.size + 2) return;
+          buf = buf.subarray(literal.size + 2);
+          s.write(`${literal.tag} OK [APPENDUID 1 9] done\r\n`);
+          literal = null;
+          continue;
+        }
+        const i = buf.indexOf('\r\n');
+        if (i < 0) return;
+        const line = buf.subarray(0, i).toString('latin1');
+        buf = buf.subarray(i + 2);
+        const sp = line.indexOf(' ');
+        const tag = line.slice(0, sp);
+        const m = /\{(\d+)\}$/.exec(line);
+        if (m) {
+          literal = { tag, size: Number(m[1]) };
+          s.write('+ go ahead\r\n');
+        } else answer(tag, line.slice(sp + 1));
+      }
+    });
+  });
+  return { ...srv, logouts: () => logouts };
+}
+
+function mixedOptions(over: Partial<BenchOptions>): BenchOptions {
+  return {
+    seed: 1, durationS: 1, warmupS: 0, clients: [2], mixedUsers: 1, prefill: 3, sessionRates: [],
+    connections: [1], deliveryUsers: 1, idleUsers: 1, idleRounds: 1, idleRate: 1, largeMessages: 1,
+    largeCache: null, idleConnections: [1], fanoutUsers: 1, fanoutRate: 1, bigSizesMB: [1], bigRounds: 3,
+    crossDeliveries: 1, timeoutMs: 5000, log: () => undefined, ...over,
+  };
+}
+
+function fakeEndpoint(port: number): Endpoint {
+  return {
+    name: 'fake',
+    imap: { host: '127.0.0.1', port },
+    lmtp: { host: '127.0.0.1', port: 1 },
+    users: new Map([['mix001', { login: 'mix001', password: 'pw', address: 'mix001@x' }]]),
+  };
+}
+
+function metric(r: PointResult, name: string): number {
+  const m = r.metrics.find((x) => x.name === name);
+  assert.ok(m, `no metric ${name} in ${r.metrics.map((x) => x.name).join(', ')}`);
+  return m.value;
+}
+
+describe('mixed scenario', () => {
+  test('points: one per client count, or one per client count and session rate', () => {
+    assert.deepEqual(mixedPoints({ clients: [10, 50], sessionRates: [] }), ['10 clients', '50 clients']);
+    const paced = mixedPoints({ clients: [10, 50], sessionRates: [50, 0.5] });
+    assert.deepEqual(paced, ['10 clients @50/s', '10 clients @0.5/s', '50 clients @50/s', '50 clients @0.5/s']);
+    assert.deepEqual(paced.map(parseMixedPoint), [
+      { clients: 10, rate: 50 },
+      { clients: 10, rate: 0.5 },
+      { clients: 50, rate: 50 },
+      { clients: 50, rate: 0.5 },
+    ]);
+    assert.deepEqual(parseMixedPoint('200 clients'), { clients: 200, rate: null });
+    assert.throws(() => parseMixedPoint('200 sessions'), /bad point/);
+  });
+
+  test('schedule: client i of n starts session k at t0 + (k*n + i)/R', () => {
+    assert.equal(sessionSlotMs(1000, 100, 50, 0, 0), 1000);
+    assert.equal(sessionSlotMs(1000, 100, 50, 7, 0), 1070);
+    assert.equal(sessionSlotMs(1000, 100, 50, 7, 2), 1000 + (2 * 50 + 7) * 10);
+  });
+
+  test('pacing counts the starts in the window and the backlog at its end, late by the window end', () => {
+    // 2 clients at 10/s: client 0's slots at 0, 200, 400, ... ms, client 1's at 100, 300, ...; the window is [1000, 2000).
+    const p = new Pacing(0, 10, 2, { start: 1000, end: 2000 });
+    p.startedAt(0, 4, 805); // slot 800, started in the warm-up: not counted
+    p.startedAt(0, 5, 1003); // slot 1000
+    p.startedAt(0, 6, 1450); // slot 1200, 250 ms late
+    p.stoppedAt(0, 7); // slots 1400, 1600, 1800 never started
+    p.startedAt(1, 4, 1100); // slot 900 (warm-up), started in the window: 200 ms late
+    p.stoppedAt(1, 5); // slots 1100 ... 1900 never started
+    assert.equal(p.started, 3);
+    assert.equal(p.notStarted, 8);
+    assert.deepEqual(p.lagsMs, [3, 250, 600, 400, 200, 200, 900, 700, 500, 300, 100]);
+  });
+
+  test('a paced point keeps to the schedule, and a server too slow for it shows as start lag', async () => {
+    for (const [delayMs, clients] of [
+      [0, 4],
+      [400, 2],
+    ] as const) {
+      const srv = await fakeMixedServer(delayMs);
+      try {
+        const o = mixedOptions({ clients: [clients], sessionRates: [20] });
+        const r = await mixedScenario.runPoint(fakeEndpoint(srv.port), `${clients} clients @20/s`, o);
+        assert.equal(r.point, `${clients} clients @20/s`);
+        // No warm-up: the 20 slots of the 1 s window are all there are; each one either started or is counted as not started.
+        const started = metric(r, 'sessions started/s');
+        const notStarted = metric(r, 'sessions not started');
+        assert.equal(started + notStarted, 20);
+        assert.ok(srv.logouts() <= 20, `${srv.logouts()} sessions, the schedule allows 20`);
+        assert.equal(metric(r, 'errors'), 0);
+        if (delayMs > 0) {
+          // Each client's session takes >= 400 ms against a slot every 100 ms: at most 3 starts each.
+          assert.ok(started <= 6, `started ${started}/s`);
+          assert.ok(metric(r, 'start lag p99 ms') >= 200, `lag p99 ${metric(r, 'start lag p99 ms')}`);
+        }
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+
+  test('an unpaced point has no pacing figures', async () => {
+    const srv = await fakeMixedServer(0);
+    try {
+      const o = mixedOptions({ clients: [2], durationS: 0.3 });
+      const r = await mixedScenario.runPoint(fakeEndpoint(srv.port), '2 clients', o);
+      assert.ok(metric(r, 'sessions/s') > 0);
+      assert.equal(r.metrics.find((m) => m.name.startsWith('start lag')), undefined);
+    } finally {
+      await srv.close();
+    }
   });
 });

@@ -14,6 +14,13 @@ export interface BenchOptions {
   mixedUsers: number;
   /** mixed: messages delivered to each user's INBOX before the first point. */
   prefill: number;
+  /**
+   * mixed: sessions started per second across all clients, one point per rate
+   * and client count ("50 clients @100/s"), on a fixed schedule (latency at an
+   * equal offered load); empty: closed loop, each client starts its next
+   * session when the last ends.
+   */
+  sessionRates: number[];
   /** delivery: concurrent LMTP connections per point. */
   connections: number[];
   deliveryUsers: number;
@@ -33,6 +40,8 @@ export interface BenchOptions {
   fanoutRate: number;
   /** big-message: message sizes, MB. */
   bigSizesMB: number[];
+  /** big-message: rounds per size (each APPEND, LMTP and the FETCHes once); the figures are their medians. */
+  bigRounds: number;
   /** cross-server: LMTP deliveries, one at a time, each timed until EXISTS on the IDLE client. */
   crossDeliveries: number;
   /** Per-command timeout. */
@@ -44,7 +53,7 @@ export interface BenchOptions {
 export type Metric = Figure;
 
 export interface PointResult {
-  /** e.g. "10 clients". */
+  /** e.g. "10 clients", "50 clients @100/s". */
   point: string;
   metrics: Metric[];
   /** Scenario-specific extra data for the JSON file. */
