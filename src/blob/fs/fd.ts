@@ -10,15 +10,6 @@ export function fdOpen(file: string, flags: string, mode?: number): Promise<numb
   return new Promise((resolve, reject) => fs.open(file, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
-export function fdWrite(fd: number, buf: Buffer, off: number, length: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.write(fd, buf, off, length, null, (err, n) => (err ? reject(err) : resolve(n))));
-}
-
-/** Writes buf[0, length) whole (a short write leaves the rest). */
-export async function fdWriteAll(fd: number, buf: Buffer, length: number): Promise<void> {
-  for (let off = 0; off < length; ) off += await fdWrite(fd, buf, off, length - off);
-}
-
 export function fdRead(fd: number, buf: Buffer, off: number, position: number, length = buf.length - off): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buf, off, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
