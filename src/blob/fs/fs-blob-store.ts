@@ -437,42 +437,59 @@ class FsBlobWriter implements BlobWriter {
     if (!this.writing) this.writeNext();
   }
 
-  /** Writes the first pending buffer, or skips it once the writer failed or ended; wakes idle waiters when none is left. */
+  /**
+   * Writes the first pending buffer; buffers after a failure or once the
+   * writer ended are let go unwritten (in a loop, not by recursion: one
+   * write() of a huge chunk queues thousands). Wakes idle waiters when none
+   * is left.
+   */
   private writeNext(): void {
-    const buf = this.pending[0];
-    if (!buf) {
-      this.writing = false;
-      for (const wake of this.idleWaiters.splice(0)) wake();
-      return;
-    }
-    this.writing = true;
-    if (this.failure || this.state === 'done' || !this.fd) return this.doneWithFirst();
-    if (this.openFd === null) {
-      // Only before the temp file is open (the first buffer of a fast writer).
-      this.fd.then(
-        (fd) => {
-          this.openFd = fd;
-          this.writeNext();
-        },
-        (err: unknown) => {
+    for (;;) {
+      const buf = this.pending[0];
+      if (!buf) {
+        this.writing = false;
+        for (const wake of this.idleWaiters.splice(0)) wake();
+        return;
+      }
+      this.writing = true;
+      if (!this.failure && this.state !== 'done' && this.fd) {
+        if (this.openFd === null) return this.writeOnceOpen(this.fd);
+        const off = this.writtenOfFirst;
+        try {
+          fs.write(this.openFd, buf, off, this.pendingLengths[0]! - off, null, this.onWritten);
+          return;
+        } catch (err) {
+          // Arguments fs.write refuses at once (a bug): this blob fails, not the process.
           this.failure ??= err;
-          this.writeNext();
-        },
-      );
-      return;
+        }
+      }
+      this.releaseFirst();
     }
-    const off = this.writtenOfFirst;
-    fs.write(this.openFd, buf, off, this.pendingLengths[0]! - off, null, this.onWritten);
+  }
+
+  /** Only before the temp file is open (the first buffer of a fast writer). */
+  private writeOnceOpen(file: Promise<number>): void {
+    file.then(
+      (fd) => {
+        this.openFd = fd;
+        this.writeNext();
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+        this.writeNext();
+      },
+    );
   }
 
   private readonly onWritten = (err: NodeJS.ErrnoException | null, n: number): void => {
     if (err) this.failure ??= err;
     else if ((this.writtenOfFirst += n) < this.pendingLengths[0]! && this.state !== 'done') return this.writeNext(); // a short write: the rest
-    this.doneWithFirst();
+    this.releaseFirst();
+    this.writeNext();
   };
 
-  /** The first pending buffer's write has returned (or was skipped): nothing reads it any more. */
-  private doneWithFirst(): void {
+  /** The first pending buffer's write has returned (or it was skipped): nothing reads it any more. */
+  private releaseFirst(): void {
     releaseWriteBuffer(this.pending.shift()!);
     this.pendingLengths.shift();
     this.writtenOfFirst = 0;
@@ -480,7 +497,6 @@ class FsBlobWriter implements BlobWriter {
     const wake = this.wakeWriter;
     this.wakeWriter = null;
     wake?.();
-    this.writeNext();
   }
 
   /** Resolves when no buffer is pending. */

@@ -98,3 +98,16 @@ test('a failed write fails commit (and later writes), skips the buffers after it
     const { blobId } = await w.commit();
     assert.ok((await s.readBuffer(blobId)).equals(next));
   }));
+
+test('a temp file that cannot be opened fails commit(), and nothing is left in use', () =>
+  withStore(async (s, dir) => {
+    fs.rmSync(path.join(dir, 'tmp'), { recursive: true, force: true });
+    const w = s.beginWrite();
+    await w.write(pattern(600_000, 3)).catch(() => {});
+    await assert.rejects(w.commit(), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+    // The store works again once its temp directory is back.
+    fs.mkdirSync(path.join(dir, 'tmp'));
+    const again = s.beginWrite();
+    await again.write(pattern(300_000, 4));
+    assert.equal((await again.commit()).size, 300_000);
+  }));

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import fsDefault from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsBlobStore, pipeBuffers } from '../../../src/blob/fs/fs-blob-store.js';
@@ -109,4 +111,45 @@ test('pipeRange: buffers go back when the sink fails or the read fails', () =>
     const got: Buffer[] = [];
     await s.pipeRange(blobId, { start: 100, end: 500_000 }, async (chunk) => void got.push(Buffer.from(chunk)));
     assert.ok(Buffer.concat(got).equals(data.subarray(100, 500_000)));
+  }));
+
+test('pipeRange: a read that fails while the previous chunk\'s sink runs gives the buffers back only after that sink', () =>
+  withStore(async (s) => {
+    const data = pattern(900_000, 6);
+    const blobId = await store(s, data);
+    const original = fsDefault.read;
+    let reads = 0;
+    // The second read fails (EIO) while the sink still holds the first chunk.
+    fsDefault.read = ((...args: unknown[]) => {
+      if (++reads === 2) {
+        const cb = args[args.length - 1] as (err: NodeJS.ErrnoException) => void;
+        const err: NodeJS.ErrnoException = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+        setImmediate(() => cb(err));
+        return;
+      }
+      return (original as (...a: unknown[]) => void)(...args);
+    }) as typeof fs.read;
+    syncBuiltinESMExports();
+    try {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let settled = false;
+      const piping = s.pipeRange(blobId, { start: 0, end: data.length }, async () => {
+        await gate;
+      });
+      piping.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      while (reads < 2) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(settled, false, 'not settled while the sink holds its chunk');
+      assert.equal(pipeBuffers.inUse, 2, 'both buffers still out');
+      open();
+      await assert.rejects(piping, (err: NodeJS.ErrnoException) => err.code === 'EIO');
+      assert.equal(pipeBuffers.inUse, 0);
+    } finally {
+      fsDefault.read = original;
+      syncBuiltinESMExports();
+    }
   }));
