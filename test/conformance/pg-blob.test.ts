@@ -115,6 +115,32 @@ describe('PostgresBlobStore', () => {
     }
   });
 
+  test('a small blob commits in one statement, which may run twice (a retry after a lost connection) to the same end', async () => {
+    const s = await PostgresBlobStore.open(url);
+    try {
+      const data = randomBytes(5000);
+      const blobId = createHash('sha256').update(data).digest('hex');
+      const w = s.beginWrite();
+      await w.write(data);
+      // What a retry of commit's statement does: run it again after it committed.
+      const once = (w as unknown as { commitInOneStatement(id: string, data: Buffer): Promise<void> }).commitInOneStatement.bind(w);
+      await once(blobId, data);
+      await once(blobId, data);
+      const rows = await s.sql<Array<{ seq: number; n: number }>>`SELECT c.seq, length(c.data) AS n FROM blob_chunks c
+        JOIN blob_contents b ON b.upload_id = c.upload_id WHERE b.blob_id = ${blobId}`;
+      assert.deepEqual(rows.map((r) => [r.seq, r.n]), [[0, 5000]], 'one chunk, stored once');
+      assert.ok((await s.readBuffer(blobId)).equals(data));
+      // Another writer of the same bytes touches the content row and stores no chunk of its own.
+      const again = await put(s, data);
+      assert.equal(again.blobId, blobId);
+      const [{ n }] = await s.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM blob_chunks c
+        WHERE NOT EXISTS (SELECT 1 FROM blob_contents b WHERE b.upload_id = c.upload_id)`;
+      assert.equal(n, 0, 'no chunk belongs to nothing');
+    } finally {
+      await s.close();
+    }
+  });
+
   test('abandoned uploads are removed, committed blobs are not', async () => {
     const s = await PostgresBlobStore.open(url, { chunkSize: 4096 });
     try {

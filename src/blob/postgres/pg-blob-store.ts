@@ -31,6 +31,7 @@ import {
   connectPostgres,
   migrate,
   pgGuard,
+  pgIdempotent,
   pgTransaction,
   type Migration,
   type PgGuardOptions,
@@ -382,6 +383,11 @@ class PgBlobWriter implements BlobWriter {
       const lastBytes = this.pendingBytes;
       const last = lastBytes > 0 ? this.take(lastBytes) : null;
       const { sql, chunkSize } = this.store;
+      if (this.nextSeq === 0 && (!last || lastBytes < SMALL_CHUNK)) {
+        await this.commitInOneStatement(blobId, last ? Buffer.concat(last) : null);
+        this.state = 'done';
+        return { blobId, size: this.size };
+      }
       await pgTransaction(sql, async (tx) => {
         const [row] = await tx<Array<{ upload_id: string }>>`INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
           VALUES (${blobId}, ${this.uploadId}::uuid, ${this.size}, ${chunkSize})
@@ -400,6 +406,34 @@ class PgBlobWriter implements BlobWriter {
       await this.abort();
       throw err;
     }
+  }
+
+  /**
+   * A blob with no chunk stored yet and at most one small one to store (most
+   * messages): the content row and that chunk in one statement, its own
+   * transaction, instead of BEGIN, two statements and COMMIT (a round trip
+   * each). Running it twice changes nothing (the content row is touched
+   * again, the chunk is already there), so it is retried after a lost
+   * connection. If the content exists already, the chunk is not stored.
+   */
+  private async commitInOneStatement(blobId: BlobId, data: Buffer | null): Promise<void> {
+    const { sql, chunkSize } = this.store;
+    const uploadId = this.uploadId;
+    if (data === null) {
+      await pgIdempotent(sql, (q) => q`INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
+        VALUES (${blobId}, ${uploadId}::uuid, ${this.size}, ${chunkSize})
+        ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()`);
+      return;
+    }
+    await pgIdempotent(sql, (q) => q`WITH content AS (
+        INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
+        VALUES (${blobId}, ${uploadId}::uuid, ${this.size}, ${chunkSize})
+        ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
+        RETURNING upload_id
+      )
+      INSERT INTO blob_chunks (upload_id, seq, data)
+      SELECT upload_id, 0, ${data}::bytea FROM content WHERE upload_id = ${uploadId}::uuid
+      ON CONFLICT (upload_id, seq) DO NOTHING`);
   }
 
   async abort(): Promise<void> {
