@@ -189,6 +189,11 @@ export interface ChunkHolds {
   take(chunk: Buffer): (() => void) | null;
 }
 
+/** From now on every chunk `stream` emits is dropped unread, its hold released at once (a stream read to its end for nothing). */
+export function releaseAsEmitted(stream: Readable, holds: ChunkHolds): void {
+  stream.on('data', (chunk: Buffer) => holds.take(chunk)?.());
+}
+
 /**
  * The stream's chunks as they were written. Not stream.iterator(): its read()
  * joins whatever is buffered into one new Buffer, a copy of the message when
@@ -215,6 +220,11 @@ export async function* chunksOf(
   const queuedHolds: Array<(() => void) | null> = [];
   /** The hold of the chunk the consumer has. */
   let current: (() => void) | null = null;
+  const releaseCurrent = (): void => {
+    const release = current;
+    current = null;
+    release?.();
+  };
   let ended = false;
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
@@ -262,17 +272,11 @@ export async function* chunksOf(
         if (holds) current = queuedHolds.shift() ?? null;
         if (current && !consumerCopies) {
           chunk = Buffer.from(chunk);
-          const release = current;
-          current = null;
-          release();
+          releaseCurrent();
         }
         yield chunk;
         // Asked for the next one: the consumer is done with this chunk.
-        if (current) {
-          const release = current;
-          current = null;
-          release();
-        }
+        releaseCurrent();
         if (queue.length === 0 && !ended) stream.resume();
         continue;
       }
@@ -286,10 +290,10 @@ export async function* chunksOf(
     stream.off('error', onError);
     stream.off('close', onClose);
     if (holds) {
-      (current as (() => void) | null)?.();
+      releaseCurrent();
       for (const release of queuedHolds.splice(0)) release?.();
       // Whatever the stream still emits (read to its end, unused, after a failure) is dropped at once.
-      if (!ended) stream.on('data', (chunk: Buffer) => holds.take(chunk)?.());
+      if (!ended) releaseAsEmitted(stream, holds);
     }
   }
 }

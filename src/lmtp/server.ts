@@ -23,7 +23,7 @@ import { copyStaged } from '../mail/transfer.js';
 import type { Repositories, Repository } from '../mail/repository.js';
 import type { MailboxInfo } from '../mail/types.js';
 import type { Logger } from '../util/log.js';
-import { chunksOf, useLinearDataPhase } from './data-phase.js';
+import { chunksOf, releaseAsEmitted, useLinearDataPhase } from './data-phase.js';
 import { accountMoving, deliveryFailure, LmtpReply, unknownUser } from './errors.js';
 import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { chunkHoldsOf, usePooledReads } from './pooled-feed.js';
@@ -132,7 +132,7 @@ export class LmtpServer {
       // in sync, each piece's pooled block released as it comes (the ingest
       // may have failed before it read anything: then chunksOf never ran).
       const holds = chunkHoldsOf(stream);
-      if (holds) stream.on('data', (chunk: Buffer) => holds.take(chunk)?.());
+      if (holds) releaseAsEmitted(stream, holds);
       stream.resume();
       if (!isMailError(err, 'TOO_BIG')) this.log.error('staging failed', { err, rcpt: recipients });
       return recipients.map((rcpt) => deliveryFailure(rcpt, err));

@@ -22,7 +22,7 @@
 // `new net.Socket`, not for those a server accepts; the accepted socket is
 // switched with the same internal fields its constructor sets (the symbols
 // kBuffer, kBufferCb, kBufferGen and handle.useUserBuffer, unchanged since
-// Node 12). If any is missing, enablePooledReads returns null and the
+// Node 12). If any is missing, enablePooledReads returns false and the
 // connection keeps Node's ordinary reads.
 
 import type net from 'node:net';

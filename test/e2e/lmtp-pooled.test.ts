@@ -11,22 +11,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FsBlobStore } from '../../src/blob/fs/fs-blob-store.js';
-import { defaultConfig } from '../../src/config/defaults.js';
-import { LmtpServer } from '../../src/lmtp/server.js';
-import { InProcessEventBus } from '../../src/mail/events.js';
-import { Ingest } from '../../src/mail/ingest.js';
-import { singleRepository } from '../../src/mail/repository.js';
-import type { Account } from '../../src/mail/types.js';
-import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
 import type { BufferPool } from '../../src/util/buffer-pool.js';
-import { silentLogger } from '../../src/util/log.js';
 import { readBlockPool, smallReadBlockPool } from '../../src/util/pooled-reads.js';
 import { waitFor } from '../support/postgres.js';
 import { pseudoRandom } from '../support/pseudo-random.js';
+import { messagesIn, startLmtpFixture, stopLmtpFixture, type LmtpFixture } from './lmtp-fixture.js';
 import { LmtpClient } from './wire-clients.js';
 
 const pools: BufferPool[] = [readBlockPool, smallReadBlockPool];
@@ -75,50 +65,10 @@ function stuffed(message: Buffer): Buffer {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-interface Fixture {
-  dir: string;
-  repo: SqliteRepository;
-  blobs: FsBlobStore;
-  server: LmtpServer;
-  port: number;
-  alice: Account;
-  bob: Account;
-}
-
-async function startFixture(options: { blobs?: (real: FsBlobStore) => FsBlobStore } = {}): Promise<Fixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'petrel-lmtp-pooled-'));
-  const repo = openSqliteRepository(join(dir, 'petrel.db'), { fsync: false });
-  const real = new FsBlobStore(dir, { fsync: false });
-  const blobs = options.blobs ? options.blobs(real) : real;
-  const bus = new InProcessEventBus();
-  const config = defaultConfig();
-  config.hostname = 'mx.test';
-  config.lmtp.listen = { host: '127.0.0.1', port: 0 };
-  config.limits.maxMessageSize = 16 * 1024 * 1024;
-  const ingest = new Ingest({ store: repo.store, blobs, events: bus, maxMessageSize: config.limits.maxMessageSize });
-  const alice = await repo.directory.createAccount('alice', '$scrypt$unused');
-  const bob = await repo.directory.createAccount('bob', '$scrypt$unused');
-  const repositories = singleRepository(repo.directory, { store: repo.store, blobs, ingest, events: bus });
-  const server = new LmtpServer({ config, directory: repo.directory, repositories, logger: silentLogger });
-  const address = await server.listen();
-  assert.ok(address);
-  return { dir, repo, blobs, server, port: address.port, alice, bob };
-}
-
-async function stopFixture(f: Fixture): Promise<void> {
-  await f.server.close();
-  await f.blobs.close?.();
-  await f.repo.close();
-  await rm(f.dir, { recursive: true, force: true });
-}
-
-/** Each message in the mailbox, as stored. */
-async function messagesIn(f: Fixture, account: Account): Promise<Buffer[]> {
-  const box = await f.repo.store.getMailbox(account.id, 'INBOX');
-  if (!box) return [];
-  const metas = await f.repo.store.fetchMessages(box.id, [{ start: 1, end: Infinity }]);
-  return Promise.all(metas.map((m) => f.blobs.readBuffer(m.blobId)));
-}
+type Fixture = LmtpFixture;
+const startFixture = (options: { blobs?: (real: FsBlobStore) => FsBlobStore } = {}): Promise<Fixture> =>
+  startLmtpFixture({ maxMessageSize: 16 * 1024 * 1024, ...options });
+const stopFixture = stopLmtpFixture;
 
 function assertSame(stored: Buffer | undefined, expected: Buffer, what: string): void {
   assert.ok(stored, `${what}: not stored`);
@@ -132,6 +82,20 @@ async function startData(c: LmtpClient, rcpt: string): Promise<void> {
   await c.write(`LHLO mta.test\r\nMAIL FROM:<s@example.net>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
   for (let i = 0; i < 3; i++) assert.match(await c.reply(), /^250[ -]/);
   assert.match(await c.reply(), /^354 /);
+}
+
+/** One transaction on a new connection: DATA with `message` whole, then QUIT; returns the reply to the message (QUIT's 221 checked). */
+async function deliverAndQuit(port: number, rcpt: string, message: Buffer): Promise<string> {
+  const c = await LmtpClient.connect(port);
+  try {
+    await startData(c, rcpt);
+    await c.write(Buffer.concat([stuffed(message), Buffer.from('.\r\nQUIT\r\n')]));
+    const reply = await c.reply();
+    assert.match(await c.reply(), /^221 /);
+    return reply;
+  } finally {
+    c.close();
+  }
 }
 
 /** The store with each writer's write() replaced by `write(writer, chunk)` (the rest is the real writer's). */
@@ -231,15 +195,7 @@ describe('LMTP over pooled socket reads', () => {
 
     // The blocks it left (filled with 0xEE) are read into again.
     const again = dottedMessage(1_500_000, 5);
-    const d = await LmtpClient.connect(f.port);
-    try {
-      await startData(d, 'alice@example.org');
-      await d.write(Buffer.concat([stuffed(again), Buffer.from('.\r\nQUIT\r\n')]));
-      assert.match(await d.reply(), /^250 2\.\d\.\d /);
-      assert.match(await d.reply(), /^221 /);
-    } finally {
-      d.close();
-    }
+    assert.match(await deliverAndQuit(f.port, 'alice@example.org', again), /^250 2\.\d\.\d /);
     assertSame((await messagesIn(f, f.alice)).at(-1), Buffer.concat([Buffer.from('Return-Path: <s@example.net>\r\n'), again]), 'after the dropped one');
     await waitFor(() => inUse().every((n, i) => n === base[i]), 5000, 'the read blocks to go back to the pools');
   });
@@ -260,18 +216,13 @@ describe('LMTP over pooled socket reads, blob writer slower than the client', ()
     const f = await startFixture({ blobs: slowWriter });
     const base = readBlockPool.inUse;
     const message = dottedMessage(8_000_000, 6);
-    const c = await LmtpClient.connect(f.port);
     try {
-      await startData(c, 'bob@example.org');
-      await c.write(Buffer.concat([stuffed(message), Buffer.from('.\r\nQUIT\r\n')]));
-      assert.match(await c.reply(), /^250 2\.\d\.\d /);
-      assert.match(await c.reply(), /^221 /);
+      assert.match(await deliverAndQuit(f.port, 'bob@example.org', message), /^250 2\.\d\.\d /);
       assertSame((await messagesIn(f, f.bob)).at(-1), Buffer.concat([Buffer.from('Return-Path: <s@example.net>\r\n'), message]), 'slowly written');
       assert.ok(writes > 20, `the message went through the slow writer (${writes} writes)`);
       // 8 MB is 31 blocks of 256 KiB: held by the parser, the data stream and the chunk being written, a handful at most.
       assert.ok(peakBlocks - base <= 6, `at most 6 blocks in use while the writer is behind (${peakBlocks - base})`);
     } finally {
-      c.close();
       await stopFixture(f);
     }
   });
@@ -296,18 +247,13 @@ describe('LMTP over pooled socket reads, failures', () => {
     const f = await startFixture({ blobs: failingWriter });
     const base = inUse();
     const tracker = trackPeak();
-    const c = await LmtpClient.connect(f.port);
     try {
-      await startData(c, 'alice@example.org');
       // 8 MB is 31 blocks of 256 KiB.
-      await c.write(Buffer.concat([stuffed(dottedMessage(8_000_000, 7)), Buffer.from('.\r\nQUIT\r\n')]));
-      assert.match(await c.reply(), /^4\d\d /, 'a temporary failure for the recipient');
-      assert.match(await c.reply(), /^221 /);
+      assert.match(await deliverAndQuit(f.port, 'alice@example.org', dottedMessage(8_000_000, 7)), /^4\d\d /, 'a temporary failure for the recipient');
       assert.ok(tracker.peak() - base[0]! <= 8, `a few blocks in use at most, not the message (${tracker.peak() - base[0]!})`);
       assert.deepEqual(await messagesIn(f, f.alice), []);
     } finally {
       tracker.stop();
-      c.close();
     }
     await waitFor(() => inUse().every((n, i) => n === base[i]), 5000, 'the read blocks to go back to the pools');
     await stopFixture(f);

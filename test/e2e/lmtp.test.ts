@@ -1,73 +1,17 @@
 // The LMTP server against the real embedded storage (SQLite + files +
 // Ingest), spoken to over a raw socket, as an MTA would.
 
-import { singleRepository } from '../../src/mail/repository.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FsBlobStore } from '../../src/blob/fs/fs-blob-store.js';
-import { defaultConfig } from '../../src/config/defaults.js';
-import type { PetrelConfig } from '../../src/config/types.js';
-import { LmtpServer } from '../../src/lmtp/server.js';
 import { MailError } from '../../src/mail/errors.js';
-import { InProcessEventBus } from '../../src/mail/events.js';
-import { Ingest } from '../../src/mail/ingest.js';
 import type { MailStore } from '../../src/mail/ports.js';
-import type { Account, MailEvent } from '../../src/mail/types.js';
-import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
-import { silentLogger } from '../../src/util/log.js';
+import { messagesIn, startLmtpFixture, stopLmtpFixture, type LmtpFixture } from './lmtp-fixture.js';
 import { LmtpClient } from './wire-clients.js';
 
-interface Fixture {
-  dir: string;
-  repo: SqliteRepository;
-  blobs: FsBlobStore;
-  server: LmtpServer;
-  port: number;
-  alice: Account;
-  bob: Account;
-  events: MailEvent[];
-}
-
-async function startFixture(options: { store?: (s: MailStore) => MailStore } = {}): Promise<Fixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'petrel-lmtp-'));
-  const repo = openSqliteRepository(join(dir, 'petrel.db'), { fsync: false });
-  const blobs = new FsBlobStore(dir, { fsync: false });
-  const bus = new InProcessEventBus();
-  const events: MailEvent[] = [];
-  bus.subscribe((e) => events.push(e));
-  const store = options.store ? options.store(repo.store) : repo.store;
-  const config: PetrelConfig = defaultConfig();
-  config.hostname = 'mx.test';
-  config.lmtp.listen = { host: '127.0.0.1', port: 0 };
-  config.limits.maxMessageSize = 2000;
-  const ingest = new Ingest({ store, blobs, events: bus, maxMessageSize: config.limits.maxMessageSize });
-  const alice = await repo.directory.createAccount('alice', '$scrypt$unused');
-  const bob = await repo.directory.createAccount('bob@example.org', '$scrypt$unused');
-  await repo.store.createMailbox(alice.id, 'Lists');
-  const repositories = singleRepository(repo.directory, { store, blobs, ingest, events: bus });
-  const server = new LmtpServer({ config, directory: repo.directory, repositories, logger: silentLogger });
-  const address = await server.listen();
-  assert.ok(address);
-  return { dir, repo, blobs, server, port: address.port, alice, bob, events };
-}
-
-async function stopFixture(f: Fixture): Promise<void> {
-  await f.server.close();
-  await f.blobs.close();
-  await f.repo.close();
-  await rm(f.dir, { recursive: true, force: true });
-}
-
-async function messagesIn(f: Fixture, account: Account, mailbox: string): Promise<Buffer[]> {
-  const box = await f.repo.store.getMailbox(account.id, mailbox);
-  if (!box) return [];
-  const metas = await f.repo.store.fetchMessages(box.id, [{ start: 1, end: Infinity }]);
-  return Promise.all(metas.map((m) => f.blobs.readBuffer(m.blobId)));
-}
+type Fixture = LmtpFixture;
+const startFixture = (options: { store?: (s: MailStore) => MailStore } = {}): Promise<Fixture> => startLmtpFixture({ maxMessageSize: 2000, ...options });
+const stopFixture = stopLmtpFixture;
 
 const MESSAGE = 'From: sender@example.net\r\nSubject: caf\u00e9 \u2615\r\n\r\nHello\r\n..dot-stuffed line\r\n';
 

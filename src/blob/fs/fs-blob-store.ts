@@ -15,6 +15,7 @@ import { MailError } from '../../mail/errors.js';
 import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../mail/ports.js';
 import type { BlobId } from '../../mail/types.js';
 import { BufferPool } from '../../util/buffer-pool.js';
+import { pipeDoubleBuffered } from '../pipe-buffers.js';
 import { storeBlobsDurably } from './batch-store.js';
 import { fdClose, fdOpen, fdRead, fdStat, fdSync, renameFile, syncPath, syncPathSync } from './fd.js';
 import { blobPath, FAN_OUT, openLayout, type BlobLayout } from './layout.js';
@@ -193,41 +194,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /**
-   * Two buffers of PIPE_CHUNK, reused: the next read overlaps the sink's
-   * write of the previous chunk, and a buffer is read into again only after
-   * the sink's promise for it resolved. A file shorter than the range ends
-   * the data early (the caller checks the byte count it announced). The
-   * buffers come from a pool shared by all calls and go back only once every
-   * sink promise has settled (the sink is done with its chunk: the IMAP
-   * connection's resolves after the socket's write callback).
-   */
+  /** Through two pooled buffers (../pipe-buffers.ts); a file shorter than the range ends the data early (the caller checks the byte count it announced). */
   async pipeRange(blobId: BlobId, range: ByteRange, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
     const file = this.pathOf(blobId);
     const fd = await new Promise<number>((resolve, reject) =>
       fs.open(file, 'r', (err, fd) => (err ? reject(mapNoEnt(err, blobId)) : resolve(fd))),
     );
-    let inFlight: Promise<void> = RESOLVED;
-    const buffers: Buffer[] = [];
-    try {
-      let pos = Math.max(0, range.start);
-      for (let turn = 0; pos < range.end; turn ^= 1) {
-        // The second buffer is taken only when a second chunk comes (a body of one chunk needs one).
-        const buf = (buffers[turn] ??= pipeBuffers.acquire());
-        const n = await fdRead(fd, buf, 0, pos, Math.min(buf.length, range.end - pos));
-        if (n === 0) break;
-        pos += n;
-        await inFlight;
-        inFlight = sink(buf.subarray(0, n));
-        // Handled now: it may fail while the next read runs; the await above or below throws it.
-        inFlight.catch(() => {});
+    let pos = Math.max(0, range.start);
+    function* reads(): Iterable<(buf: Buffer) => Promise<number>> {
+      while (pos < range.end) {
+        yield async (buf) => {
+          const n = await fdRead(fd, buf, 0, pos, Math.min(buf.length, range.end - pos));
+          pos += n;
+          return n;
+        };
       }
-      await inFlight;
+    }
+    try {
+      await pipeDoubleBuffered(reads(), sink);
     } finally {
       fs.close(fd, () => {});
-      // A read that failed may have left the previous chunk's sink running: wait for it before reuse.
-      await inFlight.catch(() => {});
-      for (const buf of buffers) pipeBuffers.release(buf);
     }
   }
 
@@ -320,15 +306,6 @@ export class FsBlobStore implements BlobStore {
     return parents;
   }
 }
-
-/** Chunk size of pipeRange (two such buffers per streamed body). */
-const PIPE_CHUNK = 256 * 1024;
-/**
- * pipeRange's buffers, reused by the next calls: fresh 256 KiB buffers are
- * mapped by malloc page by page, so every FETCH of a big body faulted in
- * 0.5 MB again, freed only when V8 collected them. Two pairs wait at most (1 MiB).
- */
-export const pipeBuffers = new BufferPool(PIPE_CHUNK, 4);
 
 /**
  * Writers copy the chunks they are given into buffers taken from pools

@@ -11,7 +11,7 @@
 // in and out by binary COPY (./pg-copy.ts), not as bytea parameters and
 // results, which postgres.js turns into hex text (twice the bytes, copied
 // several times: the garbage grew the server by 100 MB during a 200 MB
-// APPEND). pipeRange reads into two reused buffers, as the file store's.
+// APPEND). pipeRange reads into two pooled buffers, as the file store's.
 //
 // GC protocol (src/blob/gc.ts): touched_at is the "last written or
 // deduplicated" time, on the database's clock (the same for every server).
@@ -40,12 +40,13 @@ import {
   type PgQuery,
 } from '../../store/postgres/pg.js';
 import type { ReadRouter } from '../../store/postgres/read-routing.js';
+import { PIPE_CHUNK, pipeDoubleBuffered } from '../pipe-buffers.js';
 import { copyChunkIn, copyChunkSliceOut, type ChunkSlice } from './pg-copy.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 const DEFAULT_CHUNK = 1024 * 1024;
-/** Bytes per read query at most: also the size of pipeRange's two reused buffers (as the file store's). */
-const READ_SLICE = 256 * 1024;
+/** Bytes per read query at most: the size of pipeRange's pooled buffers. */
+const READ_SLICE = PIPE_CHUNK;
 /**
  * A blob's last chunk below this size goes into the commit's transaction as a
  * bytea parameter (hex: twice its size, briefly), one statement; bigger ones
@@ -236,29 +237,19 @@ export class PostgresBlobStore implements BlobStore {
     return out;
   }
 
-  /**
-   * Two buffers of READ_SLICE, reused: the next slice is read while the sink
-   * writes the previous one, and a buffer is read into again only after the
-   * sink's promise for it resolved.
-   */
+  /** Slice by slice through two pooled buffers (../pipe-buffers.ts; READ_SLICE is their size). */
   async pipeRange(blobId: BlobId, range: ByteRange, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
     const c = await this.locate(blobId);
     const { start, end } = PostgresBlobStore.clamp(c, range);
-    if (end === start) return;
-    const size = Math.min(READ_SLICE, end - start);
-    const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
-    let inFlight: Promise<void> = Promise.resolve();
-    let turn = 0;
-    for (const slice of PostgresBlobStore.slices(c, start, end)) {
-      const buf = buffers[turn]!.subarray(0, slice.length);
-      await this.readSlice(blobId, slice, buf);
-      await inFlight;
-      inFlight = sink(buf);
-      // Handled now: it may fail while the next read runs; the await above or below throws it.
-      inFlight.catch(() => {});
-      turn ^= 1;
+    function* reads(store: PostgresBlobStore): Iterable<(buf: Buffer) => Promise<number>> {
+      for (const slice of PostgresBlobStore.slices(c, start, end)) {
+        yield async (buf) => {
+          await store.readSlice(blobId, slice, buf.subarray(0, slice.length));
+          return slice.length;
+        };
+      }
     }
-    await inFlight;
+    await pipeDoubleBuffered(reads(this), sink);
   }
 
   async delete(blobId: BlobId, options: BlobDeleteOptions = {}): Promise<void> {

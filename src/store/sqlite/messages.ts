@@ -155,7 +155,7 @@ export function listFlags(
   const [a, requestedEnd] = listingRange(range);
   // Every UID of the mailbox is below uidnext.
   const b = Math.min(requestedEnd, mailbox.uidnext - 1);
-  const liveCount = db.stmt(`SELECT message_count FROM mailboxes WHERE id = ?`).pluck().get(mailboxId) as number;
+  const liveCount = counts(db, mailboxId).messages;
   const live = `mailbox_id = ? AND uid BETWEEN ? AND ? AND expunged_modseq IS NULL`;
   const chunk = db.stmt(`SELECT ${packedFlagsColumns(false)} FROM messages WHERE ${live} /* raw */`).raw(true);
   const nextLive = db.stmt(`SELECT min(uid) FROM messages WHERE mailbox_id = ? AND uid > ? AND expunged_modseq IS NULL`).pluck();

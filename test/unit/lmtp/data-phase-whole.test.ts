@@ -9,58 +9,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { feedDataStream, libraryFeedDataStream } from '../../../src/lmtp/data-phase.js';
+import { parseData, type Feed, type Outcome } from './data-phase-harness.js';
 
-type Feed = typeof libraryFeedDataStream;
-
-interface Outcome {
-  commands: string[];
-  messages: Array<{ data: string; dataBytes: number; byteLength: number }>;
+interface WholeOutcome extends Outcome {
   /** Pieces of at most 4 bytes the data stream gave (bytes kept back and written on their own; not compared). */
   tinyPieces: number;
 }
 
-/** Feeds `input` in chunks of `sizes` (cycled) through an SMTPStream using `feed` for its DATA phase. */
-async function parse(feed: Feed, input: Buffer, sizes: number[]): Promise<Outcome> {
-  const parser = new SMTPStream();
-  parser._feedDataStream = feed;
-  const outcome: Outcome = { commands: [], messages: [], tinyPieces: 0 };
-  parser.oncommand = (line: Buffer, next?: () => void) => {
-    const command = line.toString('latin1');
-    outcome.commands.push(command);
-    if (command === 'DATA') {
-      const stream = parser.startDataMode();
-      const parts: Buffer[] = [];
-      stream.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
-      stream.on('end', () => {
-        outcome.tinyPieces += parts.filter((p) => p.length <= 4).length;
-        outcome.messages.push({ data: Buffer.concat(parts).toString('latin1'), dataBytes: parser.dataBytes, byteLength: stream.byteLength });
-        parser.continue();
-      });
-    }
-    next?.();
-  };
-  const finished = new Promise<void>((resolve, reject) => {
-    parser.once('finish', () => resolve());
-    parser.once('error', reject);
-  });
-  for (let pos = 0, k = 0; pos < input.length; k++) {
-    const n = sizes[k % sizes.length]!;
-    // A copy overwritten after the write's callback, as pooled reads reuse their memory.
-    const piece = Buffer.from(input.subarray(pos, pos + n));
-    parser.write(piece, () => piece.fill(0xee));
-    pos += n;
-  }
-  parser.end();
-  await finished;
-  return outcome;
+/** Chunks in memory reused after each write, as pooled socket reads give them. */
+async function parse(feed: Feed, input: Buffer, sizes: number[]): Promise<WholeOutcome> {
+  const { outcome, pieceSizes } = await parseData(feed, input, sizes, { reuseMemory: true });
+  return { ...outcome, tinyPieces: pieceSizes.filter((n) => n <= 4).length };
 }
 
-async function same(input: Buffer, sizes: number[]): Promise<Outcome> {
+async function same(input: Buffer, sizes: number[]): Promise<WholeOutcome> {
   const library = await parse(libraryFeedDataStream, input, sizes);
   const linear = await parse(feedDataStream, input, sizes);
-  const strip = (o: Outcome) => ({ commands: o.commands, messages: o.messages });
+  const strip = (o: WholeOutcome) => ({ commands: o.commands, messages: o.messages });
   assert.deepEqual(strip(linear), strip(library), JSON.stringify(sizes));
   return linear;
 }

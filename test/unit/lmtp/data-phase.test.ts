@@ -4,47 +4,11 @@ import fc from 'fast-check';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { PassThrough } from 'node:stream';
 import { chunksOf, feedDataStream, libraryFeedDataStream, useLinearDataPhase } from '../../../src/lmtp/data-phase.js';
+import { parseData, type Feed, type Outcome } from './data-phase-harness.js';
 
-type Feed = typeof libraryFeedDataStream;
-
-interface Outcome {
-  /** Every command line, in order (what follows a message's final dot included). */
-  commands: string[];
-  /** Each message's bytes as the data stream gave them, and the parser's count at its end. */
-  messages: Array<{ data: string; dataBytes: number; byteLength: number }>;
-}
-
-/** Feeds `input` in `chunks` through an SMTPStream using `feed` for its DATA phase, as smtp-server's connection drives it. */
+/** The outcome only (the pieces' sizes are data-phase-whole.test.ts's concern). */
 async function parse(feed: Feed, input: Buffer, sizes: number[]): Promise<Outcome> {
-  const parser = new SMTPStream();
-  parser._feedDataStream = feed;
-  const outcome: Outcome = { commands: [], messages: [] };
-  parser.oncommand = (line: Buffer, next?: () => void) => {
-    const command = line.toString('latin1');
-    outcome.commands.push(command);
-    if (command === 'DATA') {
-      const stream = parser.startDataMode();
-      const parts: Buffer[] = [];
-      stream.on('data', (d: Buffer) => parts.push(d));
-      stream.on('end', () => {
-        outcome.messages.push({ data: Buffer.concat(parts).toString('latin1'), dataBytes: parser.dataBytes, byteLength: stream.byteLength });
-        parser.continue();
-      });
-    }
-    next?.();
-  };
-  const finished = new Promise<void>((resolve, reject) => {
-    parser.once('finish', () => resolve());
-    parser.once('error', reject);
-  });
-  for (let pos = 0, k = 0; pos < input.length; k++) {
-    const n = sizes[k % sizes.length]!;
-    parser.write(input.subarray(pos, pos + n));
-    pos += n;
-  }
-  parser.end();
-  await finished;
-  return outcome;
+  return (await parseData(feed, input, sizes)).outcome;
 }
 
 /** Message bodies rich in what DATA parsing cares about: line starts, dots, CR and LF, and runs long enough for the fast path. */

@@ -14,6 +14,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../../src/blob/fs/fs-blob-store.js';
+import { pseudoRandom } from '../../support/pseudo-random.js';
 
 type WriteFn = typeof fs.write;
 
@@ -35,15 +36,9 @@ function withStore(fn: (s: FsBlobStore, dir: string) => Promise<void>): Promise<
   return fn(new FsBlobStore(dir, { fsync: false }), dir).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
 }
 
-function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) b[i] = (i * 7 + seed + (i >> 11)) & 0xff;
-  return b;
-}
-
 test('short writes: the writer writes the rest of each buffer, the blob is whole', () =>
   withStore(async (s) => {
-    const data = pattern(1_500_000, 1);
+    const data = pseudoRandom(1_500_000, 1);
     let calls = 0;
     await withWrite(
       (original) =>
@@ -66,7 +61,7 @@ test('short writes: the writer writes the rest of each buffer, the blob is whole
 
 test('a failed write fails commit (and later writes), skips the buffers after it, and removes the temp file', () =>
   withStore(async (s, dir) => {
-    const data = pattern(2_000_000, 2);
+    const data = pseudoRandom(2_000_000, 2);
     let calls = 0;
     await withWrite(
       (original) =>
@@ -92,7 +87,7 @@ test('a failed write fails commit (and later writes), skips the buffers after it
     );
     assert.deepEqual(fs.readdirSync(path.join(dir, 'tmp')), []);
     // The pooled buffers came back intact: the next blob is right.
-    const next = pattern(900_000, 3);
+    const next = pseudoRandom(900_000, 3);
     const w = s.beginWrite();
     await w.write(next);
     const { blobId } = await w.commit();
@@ -103,11 +98,11 @@ test('a temp file that cannot be opened fails commit(), and nothing is left in u
   withStore(async (s, dir) => {
     fs.rmSync(path.join(dir, 'tmp'), { recursive: true, force: true });
     const w = s.beginWrite();
-    await w.write(pattern(600_000, 3)).catch(() => {});
+    await w.write(pseudoRandom(600_000, 3)).catch(() => {});
     await assert.rejects(w.commit(), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
     // The store works again once its temp directory is back.
     fs.mkdirSync(path.join(dir, 'tmp'));
     const again = s.beginWrite();
-    await again.write(pattern(300_000, 4));
+    await again.write(pseudoRandom(300_000, 4));
     assert.equal((await again.commit()).size, 300_000);
   }));

@@ -10,7 +10,9 @@ import fsDefault from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FsBlobStore, pipeBuffers } from '../../../src/blob/fs/fs-blob-store.js';
+import { FsBlobStore } from '../../../src/blob/fs/fs-blob-store.js';
+import { pipeBuffers } from '../../../src/blob/pipe-buffers.js';
+import { pseudoRandom } from '../../support/pseudo-random.js';
 
 function withStore(fn: (s: FsBlobStore) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'petrel-fspipe-'));
@@ -23,15 +25,9 @@ async function store(s: FsBlobStore, data: Buffer): Promise<string> {
   return (await w.commit()).blobId;
 }
 
-function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) b[i] = (i * 13 + seed + (i >> 9)) & 0xff;
-  return b;
-}
-
 test('pipeRange: the next call reads into the buffers the previous one gave back', () =>
   withStore(async (s) => {
-    const data = pattern(900_000, 1);
+    const data = pseudoRandom(900_000, 1);
     const blobId = await store(s, data);
     const seen: Array<Set<ArrayBufferLike>> = [];
     for (let round = 0; round < 3; round++) {
@@ -52,8 +48,8 @@ test('pipeRange: the next call reads into the buffers the previous one gave back
 
 test('pipeRange: a buffer is not handed to another call while a sink still holds it', () =>
   withStore(async (s) => {
-    const a = pattern(700_000, 2);
-    const b = pattern(700_000, 3);
+    const a = pseudoRandom(700_000, 2);
+    const b = pseudoRandom(700_000, 3);
     const [idA, idB] = [await store(s, a), await store(s, b)];
     // Two calls at once, each sink copying late: neither may see the other's bytes.
     const run = async (id: string, want: Buffer) => {
@@ -70,7 +66,7 @@ test('pipeRange: a buffer is not handed to another call while a sink still holds
 
 test('pipeRange: the pool keeps at most a few buffers after many calls at once', () =>
   withStore(async (s) => {
-    const data = pattern(600_000, 4);
+    const data = pseudoRandom(600_000, 4);
     const blobId = await store(s, data);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -89,7 +85,7 @@ test('pipeRange: the pool keeps at most a few buffers after many calls at once',
 
 test('pipeRange: buffers go back when the sink fails or the read fails', () =>
   withStore(async (s) => {
-    const data = pattern(800_000, 5);
+    const data = pseudoRandom(800_000, 5);
     const blobId = await store(s, data);
     let calls = 0;
     await assert.rejects(
@@ -115,7 +111,7 @@ test('pipeRange: buffers go back when the sink fails or the read fails', () =>
 
 test('pipeRange: a read that fails while the previous chunk\'s sink runs gives the buffers back only after that sink', () =>
   withStore(async (s) => {
-    const data = pattern(900_000, 6);
+    const data = pseudoRandom(900_000, 6);
     const blobId = await store(s, data);
     const original = fsDefault.read;
     let reads = 0;
