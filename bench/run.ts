@@ -38,7 +38,7 @@ const SCENARIOS: Record<string, Scenario> = {
 const HELP = `Usage: npm run bench -- [options]
 
   --scenario LIST      ${Object.keys(SCENARIOS).join(',')} (default: all)
-  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel@PATH (CLI entry at PATH), petrel-wN (N workers), petrel-cluster, petrel-cluster-N,
+  --target LIST        petrel,dovecot (default: both; first one is the ratio's numerator); also petrel@PATH (CLI entry at PATH), petrel-wN (N workers), petrel-cluster, petrel-cluster-N, petrel-cluster-N@PATH,
                        petrel-replicas (one server over a PostgreSQL primary + streaming standbys it reads from), petrel-replicas-sync
   --clients LIST       mixed: concurrent IMAP clients per point (default 10,50,200)
   --users N            mixed: users shared by the clients (default 20)
@@ -147,12 +147,12 @@ function makeTarget(name: string, args: Map<string, string>, logDir: string, con
     const logName = name === 'petrel' ? 'petrel.log' : `${name.replace(/[^\w.-]+/g, '_')}.log`;
     return new PetrelTarget({ run, env, keepLogIn: logDir, logName, dataDir: args.get('petrel-data') ?? null, connections, cli });
   }
-  const cluster = /^petrel-cluster(?:-(\d+))?$/.exec(name);
+  const cluster = /^petrel-cluster(?:-(\d+))?(?:@(.+))?$/.exec(name);
   if (cluster) {
     const run = args.get('petrel-run') ?? 'dist';
     if (run !== 'src' && run !== 'dist') throw new Error('--petrel-run is src or dist');
     const servers = Number(cluster[1] ?? num(args.get('petrel-servers'), 2));
-    return new PetrelClusterTarget({ servers, run, env: petrelEnv(args), keepLogIn: logDir, connections }, name);
+    return new PetrelClusterTarget({ servers, run, env: petrelEnv(args), keepLogIn: logDir, connections, cli: cluster[2] ?? null }, name);
   }
   // One server over a primary with streaming standbys it reads from; the suffix names the replication mode.
   const replicated = /^petrel-replicas(?:-(sync|async))?$/.exec(name);

@@ -33,6 +33,8 @@ export interface PetrelClusterOptions {
   /** Server logs go to <keepLogIn>/<name>-<i>/petrel.log and <keepLogIn>/<name>-<postgres|replica-i>.log; null = discard. */
   keepLogIn?: string | null;
   connections?: ConnectionNeeds | null;
+  /** Another CLI entry for every server (target name petrel-cluster-N@PATH), as PetrelOptions.cli. */
+  cli?: string | null;
   /**
    * Loads pg_stat_statements and, on stop, writes the top statements (calls,
    * time, rows) of the primary to <keepLogIn>/<name>-pg-statements.txt: which
@@ -48,9 +50,12 @@ export class PetrelClusterTarget implements Target {
   private readonly count: number;
   private readonly replicas: number;
   private readonly pgStatements: boolean;
+  /** The name as a file name (petrel-cluster-1@/tmp/x/bin/petrel.cjs has slashes). */
+  private readonly fileName: string;
 
   constructor(private readonly opts: PetrelClusterOptions = {}, name = 'petrel-cluster') {
     this.name = name;
+    this.fileName = name.replace(/[^\w.-]+/g, '_');
     this.count = Math.max(1, Math.floor(opts.servers ?? 2));
     this.replicas = Math.max(0, Math.floor(opts.replicas ?? 0));
     this.pgStatements = opts.pgStatements ?? process.env.PETREL_BENCH_PG_STATEMENTS === '1';
@@ -64,7 +69,7 @@ export class PetrelClusterTarget implements Target {
     const env: Record<string, string> = { ...pg.petrelEnv, ...this.opts.env };
     const endpoints: Endpoint[] = [];
     for (let i = 0; i < this.count; i++) {
-      const logDir = this.opts.keepLogIn ? path.join(this.opts.keepLogIn, `${this.name}-${i + 1}`) : null;
+      const logDir = this.opts.keepLogIn ? path.join(this.opts.keepLogIn, `${this.fileName}-${i + 1}`) : null;
       if (logDir) await mkdir(logDir, { recursive: true });
       const first = i === 0;
       const server = new PetrelTarget({
@@ -72,6 +77,7 @@ export class PetrelClusterTarget implements Target {
         env,
         keepLogIn: logDir,
         connections: this.opts.connections,
+        cli: this.opts.cli ?? null,
         build: first,
         setupCommands: first ? [['db', 'migrate']] : [],
       });
@@ -129,7 +135,7 @@ export class PetrelClusterTarget implements Target {
     for (const s of this.servers.reverse()) await s.stop();
     this.servers = [];
     if (this.pg && this.pgStatements && this.opts.keepLogIn) {
-      const file = path.join(this.opts.keepLogIn, `${this.name}-pg-statements.txt`);
+      const file = path.join(this.opts.keepLogIn, `${this.fileName}-pg-statements.txt`);
       await withSql(this.pg.primaryUrl, async (sql) => {
         const rows = await sql<{ calls: string; ms: number; rows: string; query: string }[]>`
           SELECT calls, round(total_exec_time::numeric, 1)::float8 AS ms, rows, regexp_replace(query, '\\s+', ' ', 'g') AS query
@@ -142,7 +148,7 @@ export class PetrelClusterTarget implements Target {
       this.pg = null;
       // The logs live next to the data dirs, removed by stop().
       const keep = this.opts.keepLogIn;
-      if (keep) for (const node of pg.nodes) await copyFile(node.logFile, path.join(keep, `${this.name}-${node.role}.log`)).catch(() => undefined);
+      if (keep) for (const node of pg.nodes) await copyFile(node.logFile, path.join(keep, `${this.fileName}-${node.role}.log`)).catch(() => undefined);
       await pg.stop().catch(() => undefined);
     }
   }

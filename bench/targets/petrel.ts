@@ -75,10 +75,12 @@ export class PetrelTarget implements Target {
   }
 
   async start(userIds: string[]): Promise<Endpoint> {
-    if (this.opts.run === 'dist' && this.opts.build !== false) {
+    // Another CLI entry (petrel@PATH, PETREL_BENCH_CLI) is built already: this checkout's build is not used.
+    const otherCli = Boolean(this.opts.cli ?? process.env.PETREL_BENCH_CLI);
+    if (this.opts.run === 'dist' && this.opts.build !== false && !otherCli) {
       const build = await runCommand('npm', ['run', 'build'], { cwd: REPO });
       if (build.code !== 0) throw new Error(`npm run build failed:\n${build.stdout.slice(-3000)}${build.stderr.slice(-2000)}`);
-    } else if (!process.env.PETREL_BENCH_CLI && !existsSync(path.join(REPO, 'src', 'cli', 'run.ts'))) {
+    } else if (!otherCli && !existsSync(path.join(REPO, 'src', 'cli', 'run.ts'))) {
       throw new Error('src/cli/run.ts does not exist yet (Petrel CLI not written)');
     }
     const reused = this.opts.dataDir ? path.resolve(this.opts.dataDir) : null;

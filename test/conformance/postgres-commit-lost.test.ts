@@ -3,9 +3,10 @@
 // append twice, and must not answer "failed" for one that committed.
 //
 // A TCP proxy between the store and a private PostgreSQL forwards everything
-// until it is armed; armed, it lets the next COMMIT through, waits for
-// PostgreSQL's answer (so the transaction did commit), and then cuts the
-// connection instead of passing the answer on. The store sees a connection
+// until it is armed; armed, it lets the next COMMIT (or the next one-statement
+// append, its own transaction) through, waits for PostgreSQL's answer (so the
+// transaction did commit), and then cuts the connection instead of passing the
+// answer on. The store sees a connection
 // lost during COMMIT: the outcome is unknown to it.
 
 import assert from 'node:assert/strict';
@@ -19,8 +20,10 @@ import { testMessage, uniqueName } from './fixtures.js';
 /**
  * Splits what a client sends into protocol messages: the startup message
  * (length-prefixed, no type byte) first, then typed ones. Says whether a
- * chunk completed a message that runs COMMIT (a simple Query, or a Bind of a
- * statement prepared as COMMIT).
+ * chunk completed a message that commits: COMMIT (a simple Query, or a Bind
+ * of a statement prepared as COMMIT), or a Bind of the store's one-statement
+ * append (messages.appendInOneStatement: the statement that records the
+ * append's token in a CTE).
  */
 class FrontendMessages {
   private buffer = Buffer.alloc(0);
@@ -38,8 +41,8 @@ class FrontendMessages {
       const type = typed ? String.fromCharCode(this.buffer[0]!) : '';
       const body = this.buffer.subarray(typed + 4, typed + length).toString('latin1');
       if (type === 'Q' && /^commit\0/i.test(body)) found = true;
-      // postgres.js prepares COMMIT once per connection, then only binds it.
-      const parsed = type === 'P' ? /^([^\0]*)\0commit\0/i.exec(body) : null;
+      // postgres.js prepares a statement once per connection, then only binds it.
+      const parsed = type === 'P' ? /^([^\0]*)\0(?:commit\0|[^\0]*token_recorded AS)/i.exec(body) : null;
       if (parsed) this.commitStatements.add(parsed[1]!);
       const bound = type === 'B' ? /^[^\0]*\0([^\0]*)\0/.exec(body) : null;
       if (bound && this.commitStatements.has(bound[1]!)) found = true;

@@ -41,7 +41,18 @@ import * as messages from './messages.js';
 import * as metadata from './metadata.js';
 import * as userImport from './user-import.js';
 import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
-import { pgIdempotent, pgRead, pgTransaction, type Pg, type PgTx } from './pg.js';
+import {
+  isConnectionError,
+  isRetryable,
+  mapPgError,
+  pgIdempotent,
+  pgRead,
+  pgTransaction,
+  statementDeadlineMs,
+  withDeadline,
+  type Pg,
+  type PgTx,
+} from './pg.js';
 import { RollbackCheckNeeded, RollbackGuard, takenBy, type CountersRow, type Taken } from './rollback.js';
 import type { EventBus } from '../../mail/ports.js';
 import type { Logger } from '../../util/log.js';
@@ -297,12 +308,23 @@ export class PostgresMailStore implements MailStore {
    * its result, and a run after such a loss first looks for the token (under
    * the mailbox's lock, so an in-flight commit on a still-living primary is
    * waited for). Found: the first run committed, and its result is the
-   * answer. Not found: it did not, and this run appends.
+   * answer. Not found: it did not, and this run appends. The usual append
+   * is one statement (appendAtOnce), with the same token.
    */
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
     const token = randomUUID();
-    let again = false;
-    const result = await this.write(async (tx) => {
+    const atOnce = await this.appendAtOnce(mailboxId, items, token);
+    const result =
+      atOnce !== null && atOnce !== 'unknown' ? atOnce : await this.appendInTransaction(mailboxId, items, token, atOnce === 'unknown');
+    // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
+    if (this.router) for (const item of items) this.indexCache.put(item.blobId, item.index);
+    return result;
+  }
+
+  /** The append as a transaction; `mayHaveCommitted`: an earlier run's outcome is unknown, so its token is looked for first. */
+  private appendInTransaction(mailboxId: MailboxId, items: AppendItem[], token: string, mayHaveCommitted: boolean): Promise<AppendResult> {
+    let again = mayHaveCommitted;
+    return this.write(async (tx) => {
       if (again) {
         const earlier = await messages.committedAppend(tx, mailboxId, token);
         if (earlier) return earlier;
@@ -312,9 +334,33 @@ export class PostgresMailStore implements MailStore {
       await messages.recordAppend(tx, token, appended);
       return appended;
     }, { verifiable: true });
-    // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
-    if (this.router) for (const item of items) this.indexCache.put(item.blobId, item.index);
-    return result;
+  }
+
+  /**
+   * The append as one statement (messages.appendInOneStatement), when it
+   * applies: null when it does not (nothing was written), 'unknown' when the
+   * connection was lost after the statement was sent.
+   */
+  private async appendAtOnce(mailboxId: MailboxId, items: AppendItem[], token: string): Promise<AppendResult | null | 'unknown'> {
+    if (items.length === 0) return null;
+    if (this.rollback.suspected) await this.rollback.ready();
+    const guard = this.rollback.takeGuard(mailboxId);
+    if (!guard) return null;
+    try {
+      const done = await withDeadline(
+        messages.appendInOneStatement(this.sql, mailboxId, items, token, guard),
+        statementDeadlineMs(this.sql),
+        'statement',
+      );
+      if (!done) return null;
+      this.rollback.noteTaken([{ row: done.row, newUids: items.length, timeline: done.row.counters_timeline }]);
+      this.floor?.markStale();
+      return done.result;
+    } catch (err) {
+      if (isConnectionError(err)) return 'unknown';
+      if (isRetryable(err)) return null; // a deadlock or serialization failure undid the statement: the transaction retries
+      throw mapPgError(err);
+    }
   }
 
   async quotaUsage(accountId: AccountId): Promise<QuotaUsage> {

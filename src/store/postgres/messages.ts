@@ -40,8 +40,8 @@ import {
 } from '../shared/rows.js';
 import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
 import { lockSelectable, mailboxById, selectableMailbox } from './mailboxes.js';
-import type { PgQuery, PgTx } from './pg.js';
-import { COUNTERS_RETURNING, recordTaken, type CountersRow } from './rollback.js';
+import type { Pg, PgQuery, PgTx } from './pg.js';
+import { COUNTERS_RETURNING, recordTaken, type CountersRow, type TakeGuard } from './rollback.js';
 
 /** PostgreSQL text cannot hold NUL; a NUL in decoded message text is never searched for (IMAP strings exclude it). */
 const noNul = (s: string) => (s.includes('\0') ? s.replaceAll('\0', ' ') : s);
@@ -69,27 +69,56 @@ async function bumpMailbox(tx: PgTx, mailbox: MailboxRow, newUids = 0): Promise<
 }
 
 /**
- * Registers the blobs' metadata, in blob id order (a stable lock order). The
- * upsert locks an existing row until commit, so a concurrent forgetBlobs()
- * (which deletes only rows with refs = 0) waits and then sees our reference.
+ * bumpMailbox (no new UIDs) and `change`, in one statement (one round trip):
+ * `change` is a data-modifying statement that reads the new modseq from
+ * `bumped` (the mailbox row as the bump left it). The row must be locked.
  */
-export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
+async function bumpMailboxWith(tx: PgTx, mailbox: MailboxRow, change: ReturnType<PgTx>): Promise<number> {
+  const [row] = await tx<CountersRow[]>`WITH bumped AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1
+      WHERE id = ${mailbox.id} RETURNING ${tx.unsafe(COUNTERS_RETURNING)}),
+    changed AS (${change})
+    SELECT * FROM bumped`;
+  recordTaken(tx, row!, 0);
+  mailbox.uidnext = row!.uidnext;
+  mailbox.highestmodseq = row!.highestmodseq;
+  return row!.highestmodseq;
+}
+
+/** The items' blobs, one record each, in blob id order (a stable lock order). */
+function blobRecords(items: readonly AppendItem[]): BlobRecord[] {
   const byId = new Map<string, AppendItem>();
   for (const item of items) byId.set(item.blobId, item);
-  const records: BlobRecord[] = [...byId.keys()].sort().map((id) => blobRecord(byId.get(id)!));
-  const upserted = await tx<Array<{ blob_id: string; inserted: boolean }>>`INSERT INTO blobs (blob_id, size, idx, sent_day)
-    SELECT * FROM unnest(${records.map((b) => b.blobId)}::text[], ${records.map((b) => b.size)}::bigint[],
-      ${records.map((b) => b.idx)}::text[], ${records.map((b) => b.sentDay)}::text[])
-    ON CONFLICT (blob_id) DO UPDATE SET unreferenced_at = NULL
-    RETURNING blob_id, (xmax = 0) AS inserted`;
-  // xmax = 0: this statement inserted the row (an existing row was only locked).
-  const fresh = new Set(upserted.filter((r) => r.inserted).map((r) => r.blob_id));
-  const texts = records.filter((b) => fresh.has(b.blobId));
-  if (texts.length === 0) return;
-  await tx`INSERT INTO blob_text (blob_id, header_text, body_text)
-    SELECT * FROM unnest(${texts.map((b) => b.blobId)}::text[], ${texts.map((b) => noNul(b.headerText))}::text[],
-      ${texts.map((b) => noNul(b.bodyText))}::text[])
-    ON CONFLICT (blob_id) DO NOTHING`;
+  return [...byId.keys()].sort().map((id) => blobRecord(byId.get(id)!));
+}
+
+/**
+ * The CTEs `blobs_upserted` and `blob_text_inserted` of a statement that
+ * registers the blobs' metadata: the upsert locks an existing row until
+ * commit, so a concurrent forgetBlobs() (which deletes only rows with refs =
+ * 0) waits and then sees our reference; the search text goes in only with a
+ * row this statement created (xmax = 0: inserted, not just locked), so a
+ * blob already known is not indexed again. `when` limits the upsert (e.g.
+ * to a statement whose mailbox row was taken).
+ */
+function upsertBlobsCtes(q: PgQuery, records: readonly BlobRecord[], when = q``) {
+  const ids = records.map((b) => b.blobId);
+  return q`blobs_upserted AS (
+      INSERT INTO blobs (blob_id, size, idx, sent_day)
+      SELECT r.* FROM unnest(${ids}::text[], ${records.map((b) => b.size)}::bigint[],
+        ${records.map((b) => b.idx)}::text[], ${records.map((b) => b.sentDay)}::text[]) AS r ${when}
+      ON CONFLICT (blob_id) DO UPDATE SET unreferenced_at = NULL
+      RETURNING blob_id, (xmax = 0) AS inserted),
+    blob_text_inserted AS (
+      INSERT INTO blob_text (blob_id, header_text, body_text)
+      SELECT t.* FROM unnest(${ids}::text[], ${records.map((b) => noNul(b.headerText))}::text[],
+        ${records.map((b) => noNul(b.bodyText))}::text[]) AS t(blob_id, header_text, body_text)
+      JOIN blobs_upserted u ON u.blob_id = t.blob_id AND u.inserted
+      ON CONFLICT (blob_id) DO NOTHING)`;
+}
+
+/** Registers the blobs' metadata and search text, in one statement (see upsertBlobsCtes). */
+export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
+  await tx`WITH ${upsertBlobsCtes(tx, blobRecords(items))} SELECT 1`;
 }
 
 /** Live messages and octets of the account: the sum of its mailboxes' counters. */
@@ -147,6 +176,58 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
   recordTaken(tx, mb, items.length);
   const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
   return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
+}
+
+/**
+ * The usual append (a selectable mailbox of an account without quota limits)
+ * as one statement, which is its own transaction: the mailbox row's UIDs and
+ * MODSEQ, the blobs and their search text, the messages and the append's
+ * token (recordAppend) in one round trip instead of eight. The statement
+ * writes nothing, and the result is null, when the UPDATE of the mailbox row
+ * does not match: missing, not selectable, an account with limits (quota
+ * needs the account locked first), or what the rollback guard would refuse
+ * before COMMIT (RollbackGuard.checkTaken): the caller then runs the
+ * transaction (appendMessages), which finds out which and answers it.
+ */
+export async function appendInOneStatement(
+  sql: Pg,
+  mailboxId: MailboxId,
+  items: AppendItem[],
+  token: string,
+  guard: TakeGuard,
+): Promise<{ result: AppendResult; row: CountersRow } | null> {
+  const internal = items.map(internalDateMs);
+  const flags = items.map((i) => parseFlags(i.flags));
+  const n = items.length;
+  const seen = guard.seen;
+  // The counters before the UPDATE: the first UID and the MODSEQ taken must be above what was seen.
+  const notBehind = seen
+    ? sql`AND (uidvalidity <> ${seen.uidValidity} OR (uidnext >= ${seen.uidNext} AND highestmodseq >= ${seen.modseq}))`
+    : sql``;
+  const rows = await sql<Array<CountersRow & { first_uid: number }>>`WITH taken AS (
+      UPDATE mailboxes SET uidnext = uidnext + ${n}::bigint, highestmodseq = highestmodseq + 1
+      WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
+        AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
+          AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
+      RETURNING ${sql.unsafe(COUNTERS_RETURNING)}, uidnext - ${n}::bigint AS first_uid),
+    ${upsertBlobsCtes(sql, blobRecords(items), sql`, taken`)},
+    messages_inserted AS (
+      INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
+      SELECT taken.id, taken.first_uid + u.i - 1, taken.highestmodseq, u.f, u.k, u.d, ${Date.now()}, u.s, u.b
+      FROM taken, unnest(${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
+        ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
+        WITH ORDINALITY AS u(f, k, d, s, b, i)),
+    token_recorded AS (
+      INSERT INTO append_tokens (token, result)
+      SELECT ${token}::uuid, jsonb_build_object('uidValidity', uidvalidity,
+        'uids', (SELECT jsonb_agg(first_uid + g ORDER BY g) FROM generate_series(0, ${n - 1}::int) g),
+        'highestModseq', highestmodseq)
+      FROM taken)
+    SELECT * FROM taken`;
+  const row = rows[0];
+  if (!row) return null;
+  const uids = items.map((_, i) => row.first_uid + i);
+  return { result: { uidValidity: row.uidvalidity, uids, highestModseq: row.highestmodseq }, row };
 }
 
 /**

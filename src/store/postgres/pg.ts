@@ -185,6 +185,11 @@ export function startDeadlineMs(sql: Pg): number {
   return (deadlines.get(sql) ?? DEFAULT_DEADLINES).startMs;
 }
 
+/** How long a single statement's caller waits (reaching a primary + its statement_timeout), ms. */
+export function statementDeadlineMs(sql: Pg): number {
+  return (deadlines.get(sql) ?? DEFAULT_DEADLINES).statementMs;
+}
+
 /** A deadline passed before the database answered: the work never started, and never will (see runTransaction). */
 function unavailableAfter(ms: number, what: string, who = 'PostgreSQL primary'): MailError {
   return new MailError('UNAVAILABLE', `no ${who} answered within ${ms / 1000} s (${what})`);

@@ -146,6 +146,14 @@ export interface Taken {
   timeline: number;
 }
 
+/** What a one-statement append must find to write (messages.appendInOneStatement; RollbackGuard.takeGuard). */
+export interface TakeGuard {
+  /** The primary's timeline must still be this one (the one checked). */
+  timeline: number;
+  /** What this process saw of the mailbox on that timeline: under this UIDVALIDITY its counters must not be below. */
+  seen: { uidValidity: number; uidNext: number; modseq: number } | null;
+}
+
 const takenIn = new WeakMap<PgTx, Taken[]>();
 
 /** Called by the statements that take UIDs, a MODSEQ or a UIDVALIDITY, inside the write's transaction. */
@@ -290,6 +298,19 @@ export class RollbackGuard {
         throw new RollbackCheckNeeded([t.row.id]);
       }
     }
+  }
+
+  /**
+   * What checkTaken would ask of a write that takes UIDs and a MODSEQ of
+   * `mailboxId`, as values one statement can test before it writes
+   * (messages.appendInOneStatement); null before the first timeline check.
+   */
+  takeGuard(mailboxId: MailboxId): TakeGuard | null {
+    if (this.knownTimeline === null) return null;
+    const entry = this.marks.get(mailboxId);
+    const mark = entry?.marks.find((m) => m.timeline === this.knownTimeline);
+    const seen = entry && mark ? { uidValidity: entry.uidValidity, uidNext: mark.uidNext, modseq: mark.modseq } : null;
+    return { timeline: this.knownTimeline, seen };
   }
 
   /** After COMMIT: what the write took is now seen. */
