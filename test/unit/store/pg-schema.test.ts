@@ -1,6 +1,7 @@
 // PostgreSQL repository plumbing: versioned migrations (recorded, run once
-// when several servers open at the same time, a newer schema refused) and
-// the mapping of connection failures to UNAVAILABLE.
+// when several servers open at the same time, a newer schema refused, the
+// text columns' compression) and the mapping of connection failures to
+// UNAVAILABLE.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,26 @@ test('concurrent opens migrate once and record the version', async () => {
       rows.map((r) => r.version),
       Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1),
     );
+  } finally {
+    await sql.end();
+  }
+});
+
+test('the search text and the blob index are compressed with lz4 (a server built with it)', async () => {
+  const url = await pg.createDatabase();
+  await (await openPostgresRepository(url)).close();
+  const sql = connectPostgres(url, { max: 1 });
+  try {
+    // pg_attribute.attcompression: 'l' lz4, 'p' pglz, '' the default (default_toast_compression, pglz).
+    const rows = await sql<Array<{ col: string; method: string }>>`SELECT attrelid::regclass::text || '.' || attname AS col,
+        attcompression::text AS method
+      FROM pg_attribute WHERE attrelid IN ('blob_text'::regclass, 'blobs'::regclass)
+        AND attname IN ('header_text', 'body_text', 'idx') ORDER BY 1`;
+    assert.deepEqual(rows.map((r) => [r.col, r.method]), [
+      ['blob_text.body_text', 'l'],
+      ['blob_text.header_text', 'l'],
+      ['blobs.idx', 'l'],
+    ]);
   } finally {
     await sql.end();
   }
