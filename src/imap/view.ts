@@ -66,10 +66,9 @@ export class MailboxView {
 
   /** Loads a view for SELECT/EXAMINE: UIDs, flags and the modseq they are valid at. */
   static async open(store: MailStore, mailboxId: MailboxId): Promise<MailboxView> {
-    // Read the modseq first: anything changed after it is picked up by the next refresh.
-    const before = await store.getMailboxById(mailboxId);
+    // The listing comes with the modseq it is valid at: anything changed after it is picked up by the next refresh.
     const listing = await store.listFlags(mailboxId);
-    const view = new MailboxView(store, mailboxId, [], before?.highestModseq ?? 0, before?.uidNext ?? 1);
+    const view = new MailboxView(store, mailboxId, [], listing.highestModseq, listing.uidNext);
     const ids = listing.flagSets.map((flags) => view.intern(flags));
     const n = listing.uids.length;
     view.uids = listing.uids;

@@ -151,10 +151,12 @@ export interface MailStore {
   /**
    * UID, modseq and flags of every live message (with uid in `range` when
    * given), ascending by uid, read in one snapshot and in a compact form
-   * (SELECT and FETCH 1:* FLAGS of a mailbox of a million messages).
+   * (SELECT and FETCH 1:* FLAGS of a mailbox of a million messages), with
+   * the mailbox's HIGHESTMODSEQ and UIDNEXT of that snapshot (all SELECT
+   * needs besides the mailbox's name lookup).
    * NOT_FOUND, NOT_SELECTABLE as listUids.
    */
-  listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing>;
+  listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<MailboxFlagListing>;
   /**
    * Metadata of the given UIDs (live, and expunged but not yet pruned),
    * ascending by uid. Missing UIDs are simply absent.
@@ -394,6 +396,12 @@ export interface FlagListing {
   modseqs: Float64Array;
   flagSet: Uint32Array;
   flagSets: string[][];
+}
+
+/** MailStore.listFlags: the listing, and the mailbox's counters read in the same snapshot. */
+export interface MailboxFlagListing extends FlagListing {
+  highestModseq: number;
+  uidNext: number;
 }
 
 /** A message written to the BlobStore (durable) and indexed, not yet in any mailbox. */

@@ -61,5 +61,56 @@ export function mailStoreFlagListingConformance(withCtx: (fn: (c: Ctx) => Promis
         assert.equal(new Set(keys).size, keys.length);
         assert.ok(listing.flagSets.length < 12, `${listing.flagSets.length} sets`);
       }));
+
+    test("with the mailbox's HIGHESTMODSEQ and UIDNEXT; NOT_SELECTABLE, then NOT_FOUND, as listUids and changesSince", () =>
+      withCtx(async ({ store, accountId, append }) => {
+        const parent = await store.createMailbox(accountId, uniqueName('Parent'));
+        await store.createMailbox(accountId, `${parent.name}/Child`);
+        await append(parent, [{ m: testMessage({ subject: 'a' }) }, { m: testMessage({ subject: 'b' }), flags: ['$Work'] }]);
+        await store.storeFlags(parent.id, [{ start: 1, end: 1 }], 'add', ['\\Seen']);
+        const info = (await store.getMailboxById(parent.id))!;
+        for (const range of [undefined, { start: 2, end: 2 }]) {
+          const listing = await store.listFlags(parent.id, range);
+          assert.equal(listing.highestModseq, info.highestModseq);
+          assert.equal(listing.uidNext, info.uidNext);
+        }
+        await store.deleteMailbox(accountId, parent.name);
+        await rejects(store.listFlags(parent.id), 'NOT_SELECTABLE');
+        await rejects(store.listUids(parent.id), 'NOT_SELECTABLE');
+        await store.deleteMailbox(accountId, `${parent.name}/Child`);
+        await store.deleteMailbox(accountId, parent.name);
+        await rejects(store.listFlags(parent.id), 'NOT_FOUND');
+        await rejects(store.listUids(parent.id), 'NOT_FOUND');
+        await rejects(store.changesSince(parent.id, 0), 'NOT_FOUND');
+      }));
+
+    test('changesSince agrees with fetchMessages: flags with keywords, modseqs, expunged UIDs', () =>
+      withCtx(async ({ store, accountId, append }) => {
+        const mb = await store.createMailbox(accountId, uniqueName('Changes'));
+        const flagsOf = (i: number): string[] => [[], ['\\Seen', '$Label1'], ['$A', '$B'], ['\\Flagged']][i % 4]!;
+        await append(mb, Array.from({ length: 8 }, (_, i) => ({ m: testMessage({ subject: uniqueName(`c${i}`) }), flags: flagsOf(i) })));
+        const since = (await store.getMailboxById(mb.id))!.highestModseq;
+        await store.storeFlags(mb.id, [{ start: 2, end: 3 }], 'add', ['$New']);
+        await store.storeFlags(mb.id, [{ start: 5, end: 6 }], 'add', ['\\Deleted']);
+        await store.expunge(mb.id);
+        await store.storeFlags(mb.id, [{ start: 7, end: 8 }], 'replace', ['$Only']);
+        const changes = await store.changesSince(mb.id, since);
+        const metas = await store.fetchMessages(mb.id, ALL);
+        const want = metas.filter((m) => m.expungedModseq === null && m.modseq > since);
+        assert.deepEqual(
+          changes.changed.map((c) => ({ uid: c.uid, modseq: c.modseq, flags: [...c.flags].sort() })),
+          want.map((m) => ({ uid: m.uid, modseq: m.modseq, flags: [...m.flags].sort() })),
+        );
+        assert.deepEqual(changes.changed.map((c) => c.uid), [2, 3, 7, 8]);
+        assert.deepEqual(changes.expunged, [5, 6]);
+        const info = (await store.getMailboxById(mb.id))!;
+        assert.equal(changes.highestModseq, info.highestModseq);
+        assert.equal(changes.uidNext, info.uidNext);
+        // Equal flags, each entry its own array, as before (a caller may keep or change one).
+        assert.deepEqual(changes.changed[2]!.flags, changes.changed[3]!.flags);
+        assert.notEqual(changes.changed[2]!.flags, changes.changed[3]!.flags);
+        const none = await store.changesSince(mb.id, info.highestModseq);
+        assert.deepEqual([none.changed, none.expunged], [[], []]);
+      }));
   });
 }

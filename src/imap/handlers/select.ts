@@ -105,8 +105,9 @@ async function resync(ctx: HandlerContext<CommandOf<'SELECT'> | CommandOf<'EXAMI
     });
     if (out.length >= 256) await session.send(...out.splice(0));
   }
-  // Flags are read just after the mailbox's HIGHESTMODSEQ: a MODSEQ above it must not become the
-  // client's resync point before the view has caught up (a code after MODSEQs wins, RFC 7162 6).
+  // A MODSEQ above the view's HIGHESTMODSEQ must not become the client's resync point before the view
+  // has caught up (a code after MODSEQs wins, RFC 7162 6). The listing and the HIGHESTMODSEQ now come
+  // from one snapshot (MailStore.listFlags), so this is a guard for a store that reads them apart.
   if (view.maxModseq() > view.highestModseq) {
     out.push({ kind: 'status', status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq: view.highestModseq }, text: 'Highest' });
   }

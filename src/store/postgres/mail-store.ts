@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { MailError } from '../../mail/errors.js';
-import type { AccountHold, CreateMailboxOptions, FlagListing, ImportBatch, ImportedMailbox, MailStore } from '../../mail/ports.js';
+import type { AccountHold, CreateMailboxOptions, ImportBatch, ImportedMailbox, MailboxFlagListing, MailStore } from '../../mail/ports.js';
 import type { AclEntry } from '../../mail/acl.js';
 import { ACL_SQL, groupSharedRows, toAclEntry, type AclRow } from '../shared/acl.js';
 import { numberedPlaceholders } from '../shared/metadata.js';
@@ -368,11 +368,13 @@ export class PostgresMailStore implements MailStore {
   }
 
   async listUids(mailboxId: MailboxId): Promise<number[]> {
-    return this.snapshot((tx) => messages.listUids(tx, mailboxId));
+    return this.read((sql) => messages.listUids(sql, mailboxId));
   }
 
-  async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
-    return this.snapshot((tx) => messages.listFlags(tx, mailboxId, range));
+  async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<MailboxFlagListing> {
+    const read = await this.readNoting((sql) => messages.listFlags(sql, mailboxId, range));
+    this.noteRead(read.value.row, read);
+    return read.value.listing;
   }
 
   async fetchMessages(mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
@@ -437,7 +439,7 @@ export class PostgresMailStore implements MailStore {
   }
 
   async changesSince(mailboxId: MailboxId, since: number): Promise<Changes> {
-    const read = await this.snapshotNoting((tx) => messages.changesSince(tx, mailboxId, since));
+    const read = await this.readNoting((sql) => messages.changesSince(sql, mailboxId, since));
     this.noteRead(read.value.row, read);
     return read.value.changes;
   }

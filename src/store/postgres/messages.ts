@@ -14,6 +14,7 @@ import type {
   CopyResult,
   ExpungeResult,
   FlagOperation,
+  FlagState,
   MailboxCounts,
   MailboxId,
   MessageMeta,
@@ -22,7 +23,7 @@ import type {
   StoreFlagsResult,
   UidSet,
 } from '../../mail/types.js';
-import type { FlagListing } from '../../mail/ports.js';
+import type { MailboxFlagListing } from '../../mail/ports.js';
 import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
 import { COUNTS_COLUMNS, toMailboxCounts, type CountsRow } from '../shared/counters.js';
 import { normalizeUidSet } from '../shared/names.js';
@@ -32,14 +33,14 @@ import {
   isDeleted,
   MESSAGE_COLUMNS,
   planFlagChanges,
-  toFlagState,
+  requireSelectable,
   toMeta,
   type BlobRecord,
   type MailboxRow,
   type MessageRow,
 } from '../shared/rows.js';
 import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
-import { lockSelectable, mailboxById, selectableMailbox } from './mailboxes.js';
+import { lockSelectable, MB_COLUMNS, type PgMailboxRow } from './mailboxes.js';
 import type { Pg, PgQuery, PgTx } from './pg.js';
 import { COUNTERS_RETURNING, recordTaken, type CountersRow, type TakeGuard } from './rollback.js';
 
@@ -262,19 +263,38 @@ async function insertItems(tx: PgTx, mailboxId: MailboxId, first: number, modseq
 }
 
 export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number[]> {
-  await selectableMailbox(q, mailboxId);
-  const rows = await q<Array<{ uid: number }>>`SELECT uid FROM messages
-    WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL ORDER BY uid`;
-  return rows.map((r) => r.uid);
+  // One statement (one snapshot, one round trip): the mailbox row for the check, and the UIDs packed.
+  const [row] = await q<Array<PgMailboxRow & { uids: string | null }>>`SELECT ${MB_COLUMNS(q)},
+      (SELECT string_agg(uid::text, ',' ORDER BY uid) FROM messages WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL) AS uids
+    FROM mailboxes mb WHERE mb.id = ${mailboxId}`;
+  const { uids } = requireSelectable(row, mailboxId);
+  return uids === null ? [] : uids.split(',').map(Number);
 }
 
-/** SELECT of a big mailbox: see shared/flag-listing.ts. */
-export async function listFlags(q: PgQuery, mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
-  await selectableMailbox(q, mailboxId);
+/**
+ * SELECT of a big mailbox (see shared/flag-listing.ts), with the mailbox's
+ * row (rollback.ts notes it) read by the same statement: one snapshot.
+ */
+export async function listFlags(
+  q: PgQuery,
+  mailboxId: MailboxId,
+  range?: { start: number; end: number },
+): Promise<{ listing: MailboxFlagListing; row: PgMailboxRow }> {
   const [a, b] = listingRange(range);
-  const [row] = await q<Array<{ n: number; packed: string | null; keyworded: string | null }>>`SELECT ${q.unsafe(packedFlagsColumns(true))}
-    FROM messages WHERE mailbox_id = ${mailboxId} AND uid BETWEEN ${a} AND ${b} AND expunged_modseq IS NULL`;
-  return listingFromPacked(Number(row!.n), row!.packed, row!.keyworded);
+  const [row] = await q<Array<PgMailboxRow & PackedRow>>`SELECT ${MB_COLUMNS(q)}, l.n, l.packed, l.keyworded
+    FROM mailboxes mb CROSS JOIN (SELECT ${q.unsafe(packedFlagsColumns(true))}
+      FROM messages WHERE mailbox_id = ${mailboxId} AND uid BETWEEN ${a} AND ${b} AND expunged_modseq IS NULL) l
+    WHERE mb.id = ${mailboxId}`;
+  requireSelectable(row, mailboxId);
+  const listing = listingFromPacked(Number(row!.n), row!.packed, row!.keyworded);
+  return { listing: { ...listing, highestModseq: row!.highestmodseq, uidNext: row!.uidnext }, row: row! };
+}
+
+/** The columns of packedFlagsColumns(). */
+interface PackedRow {
+  n: number;
+  packed: string | null;
+  keyworded: string | null;
 }
 
 export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidSet): Promise<MessageMeta[]> {
@@ -300,11 +320,10 @@ export async function storeFlags(
   const mailbox = await lockSelectable(tx, mailboxId);
   const { modified, pending } = planFlagChanges(await rowsIn(tx, mailboxId, uids, true), operation, flags, unchangedSince);
   if (pending.length === 0) return { changed: [], modified, highestModseq: mailbox.highestmodseq };
-  const modseq = await bumpMailbox(tx, mailbox);
-  await tx`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = ${modseq}
-    FROM unnest(${pending.map((p) => p.uid)}::bigint[], ${pending.map((p) => p.next.system)}::int[],
+  const modseq = await bumpMailboxWith(tx, mailbox, tx`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = b.highestmodseq
+    FROM bumped b, unnest(${pending.map((p) => p.uid)}::bigint[], ${pending.map((p) => p.next.system)}::int[],
       ${pending.map((p) => keywordsToColumn(p.next.keywords))}::text[]) AS u(uid, f, k)
-    WHERE m.mailbox_id = ${mailboxId} AND m.uid = u.uid`;
+    WHERE m.mailbox_id = ${mailboxId} AND m.uid = u.uid`);
   const changed = pending.map(({ uid, next }) => ({ uid, modseq, flags: formatFlags(next) }));
   return { changed, modified, highestModseq: modseq };
 }
@@ -312,9 +331,9 @@ export async function storeFlags(
 /** Marks the given live uids expunged under one new modseq (no \Deleted check). The mailbox row is locked. */
 export async function expungeRows(tx: PgTx, mailbox: MailboxRow, uids: number[]): Promise<ExpungeResult> {
   if (uids.length === 0) return { uids: [], highestModseq: mailbox.highestmodseq };
-  const modseq = await bumpMailbox(tx, mailbox);
-  await tx`UPDATE messages SET expunged_modseq = ${modseq}, modseq = ${modseq}, expunged_at = ${Date.now()}
-    WHERE mailbox_id = ${mailbox.id} AND uid = ANY(${uids}::bigint[]) AND expunged_modseq IS NULL`;
+  const modseq = await bumpMailboxWith(tx, mailbox, tx`UPDATE messages SET expunged_modseq = b.highestmodseq, modseq = b.highestmodseq,
+      expunged_at = ${Date.now()}
+    FROM bumped b WHERE mailbox_id = ${mailbox.id} AND uid = ANY(${uids}::bigint[]) AND expunged_modseq IS NULL`);
   return { uids, highestModseq: modseq };
 }
 
@@ -446,21 +465,31 @@ export async function moveAllLive(tx: PgTx, source: MailboxRow, target: MailboxR
 }
 
 /** The changes, and the mailbox row they were read with (rollback.ts). */
-export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: number): Promise<{ changes: Changes; row: MailboxRow & CountersRow }> {
-  const mailbox = await mailboxById(q, mailboxId);
+export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: number): Promise<{ changes: Changes; row: PgMailboxRow }> {
+  // One statement (one snapshot, one round trip): the mailbox row, the live
+  // changes packed as listFlags packs them, and the expunged UIDs.
+  const [mailbox] = await q<Array<PgMailboxRow & PackedRow & { expunged: string | null }>>`
+    SELECT ${MB_COLUMNS(q)}, c.n, c.packed, c.keyworded, x.expunged
+    FROM mailboxes mb
+    CROSS JOIN (SELECT ${q.unsafe(packedFlagsColumns(true))} FROM messages
+      WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NULL) c
+    CROSS JOIN (SELECT string_agg(e.uid::text, ',' ORDER BY e.uid) AS expunged FROM (
+      SELECT uid FROM messages WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NOT NULL
+      UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = ${mailboxId} AND modseq > ${since}) e) x
+    WHERE mb.id = ${mailboxId}`;
   if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
-  const rows = await q<Array<{ uid: number; modseq: number; system_flags: number; keywords: string }>>`
-    SELECT uid, modseq, system_flags, keywords FROM messages
-    WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NULL ORDER BY uid`;
-  const expunged = await q<Array<{ uid: number }>>`
-    SELECT uid FROM messages WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NOT NULL
-    UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = ${mailboxId} AND modseq > ${since}
-    ORDER BY uid`;
+  const live = listingFromPacked(Number(mailbox.n), mailbox.packed, mailbox.keyworded);
+  const changed: FlagState[] = Array.from(live.uids, (uid, i) => ({
+    uid,
+    modseq: live.modseqs[i]!,
+    // A copy each, as a row each gave: the listing's sets are shared.
+    flags: [...live.flagSets[live.flagSet[i]!]!],
+  }));
   const changes = {
     highestModseq: mailbox.highestmodseq,
     uidNext: mailbox.uidnext,
-    changed: rows.map(toFlagState),
-    expunged: expunged.map((r) => r.uid),
+    changed,
+    expunged: mailbox.expunged === null ? [] : mailbox.expunged.split(',').map(Number),
   };
   return { changes, row: mailbox };
 }

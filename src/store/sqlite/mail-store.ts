@@ -5,7 +5,7 @@
 
 import type { AclEntry } from '../../mail/acl.js';
 import { MailError } from '../../mail/errors.js';
-import type { CreateMailboxOptions, FlagListing, ImportBatch, ImportedMailbox, MailStore } from '../../mail/ports.js';
+import type { CreateMailboxOptions, ImportBatch, ImportedMailbox, MailboxFlagListing, MailStore } from '../../mail/ports.js';
 import { headerTextHas, type SearchDialect } from '../../mail/search.js';
 import type {
   AccountId,
@@ -156,7 +156,7 @@ export class SqliteMailStore implements MailStore {
     return this.db.read(() => messages.listUids(this.db, mailboxId));
   }
 
-  async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<FlagListing> {
+  async listFlags(mailboxId: MailboxId, range?: { start: number; end: number }): Promise<MailboxFlagListing> {
     return this.db.read(() => messages.listFlags(this.db, mailboxId, range));
   }
 

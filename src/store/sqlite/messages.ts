@@ -19,7 +19,7 @@ import type {
   UidSet,
 } from '../../mail/types.js';
 import { MailError } from '../../mail/errors.js';
-import type { FlagListing } from '../../mail/ports.js';
+import type { MailboxFlagListing } from '../../mail/ports.js';
 import { FlagListingBuilder, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
 import { COUNTS_COLUMNS, toMailboxCounts, type CountsRow } from '../shared/counters.js';
 import { normalizeUidSet } from '../shared/names.js';
@@ -150,7 +150,7 @@ export function listFlags(
   mailboxId: MailboxId,
   range?: { start: number; end: number },
   chunkUids = LISTING_CHUNK_UIDS,
-): FlagListing {
+): MailboxFlagListing {
   const mailbox = selectableMailbox(db, mailboxId);
   const [a, requestedEnd] = listingRange(range);
   // Every UID of the mailbox is below uidnext.
@@ -177,7 +177,7 @@ export function listFlags(
     if (count < chunkUids / 2) width = Math.min(width * 2, chunkUids * LISTING_MAX_WIDEN);
     else if (count > chunkUids) width = Math.max(chunkUids, Math.floor(width / 2));
   }
-  return listing.finish();
+  return { ...listing.finish(), highestModseq: mailbox.highestmodseq, uidNext: mailbox.uidnext };
 }
 
 /** Column order of RawMessageRow (MESSAGE_COLUMNS). */

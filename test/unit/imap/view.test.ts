@@ -44,6 +44,8 @@ class FakeStore {
           modseqs: Float64Array.from(uids.map((u) => self.live.get(u)!.modseq)),
           flagSet: Uint32Array.from(uids.map((_, i) => i)),
           flagSets: uids.map((u) => self.live.get(u)!.flags),
+          highestModseq: self.modseq,
+          uidNext: self.uidNext,
         };
       },
       async fetchMessages(): Promise<MessageMeta[]> {
