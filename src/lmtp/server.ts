@@ -42,6 +42,8 @@ const CLOSE_TIMEOUT_MS = 2000;
 export class LmtpServer {
   private server: SMTPServer | null = null;
   private readonly log: Logger;
+  /** The account each accepted RCPT TO resolved to (smtp-server keeps that address object in the envelope): DATA needs no second lookup. */
+  private readonly resolvedAt = new WeakMap<SMTPServerAddress, ResolvedRecipient>();
 
   constructor(private readonly deps: LmtpServerDeps) {
     this.log = deps.logger.child({ service: 'lmtp' });
@@ -111,14 +113,16 @@ export class LmtpServer {
     }
     if (!found) throw unknownUser(address.address);
     if (isFrozen(found.account)) throw accountMoving(address.address);
+    this.resolvedAt.set(address, found);
   }
 
   /** DATA: stage once, then commit per recipient; returns one reply per recipient, in order. */
   private async deliver(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SMTPServerDataResult[]> {
-    const recipients = session.envelope.rcptTo.map((r) => r.address);
+    const rcptTo = session.envelope.rcptTo;
+    const recipients = rcptTo.map((r) => r.address);
     const mailFrom = session.envelope.mailFrom;
     const returnPath = Buffer.from(`Return-Path: <${mailFrom ? mailFrom.address : ''}>\r\n`, 'utf8');
-    const targets = await Promise.all(recipients.map((rcpt) => this.recipientTarget(rcpt)));
+    const targets = await Promise.all(rcptTo.map((r) => this.recipientTarget(r.address, this.resolvedAt.get(r))));
     const home = targets.find((t) => t.ok)?.repo ?? this.deps.repositories.primary;
     let staged: StagedMessage;
     try {
@@ -174,12 +178,19 @@ export class LmtpServer {
     return deliveryFailure(rcpt, err);
   }
 
-  /** The recipient's account and repository, or why it cannot be delivered to. */
+  /**
+   * The recipient's account and repository, or why it cannot be delivered
+   * to. `atRcpt`: what RCPT TO found, used as it is: a freeze set since then
+   * (`petrel user move`) is not seen here, but the move holds the account's
+   * mailbox rows before its last pass, so the commit waits, then fails, and
+   * failureReply answers 451 (the MTA retries where the account now is).
+   */
   private async recipientTarget(
     rcpt: string,
+    atRcpt?: ResolvedRecipient,
   ): Promise<{ ok: true; rcpt: string; found: ResolvedRecipient; repo: Repository } | { ok: false; rcpt: string; error: unknown }> {
     try {
-      const found = await this.resolve(rcpt);
+      const found = atRcpt ?? (await this.resolve(rcpt));
       if (!found) throw new MailError('NOT_FOUND', 'account no longer exists');
       if (isFrozen(found.account)) throw accountMoving(rcpt);
       return { ok: true, rcpt, found, repo: await this.deps.repositories.forAccount(found.account) };

@@ -11,7 +11,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { LmtpServer } from '../../src/lmtp/server.js';
 import { InProcessEventBus } from '../../src/mail/events.js';
 import { Ingest } from '../../src/mail/ingest.js';
-import type { MailStore } from '../../src/mail/ports.js';
+import type { Directory, MailStore } from '../../src/mail/ports.js';
 import { singleRepository } from '../../src/mail/repository.js';
 import type { Account, MailEvent } from '../../src/mail/types.js';
 import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
@@ -36,6 +36,8 @@ export interface LmtpFixtureOptions {
   store?: (real: MailStore) => MailStore;
   /** The blob store the ingest writes to (e.g. a slow or failing writer). */
   blobs?: (real: FsBlobStore) => FsBlobStore;
+  /** The directory the LMTP server looks recipients up in (e.g. one that counts lookups). */
+  directory?: (real: Directory) => Directory;
 }
 
 export async function startLmtpFixture(options: LmtpFixtureOptions): Promise<LmtpFixture> {
@@ -56,7 +58,8 @@ export async function startLmtpFixture(options: LmtpFixtureOptions): Promise<Lmt
   const bob = await repo.directory.createAccount('bob@example.org', '$scrypt$unused');
   await repo.store.createMailbox(alice.id, 'Lists');
   const repositories = singleRepository(repo.directory, { store, blobs, ingest, events: bus });
-  const server = new LmtpServer({ config, directory: repo.directory, repositories, logger: silentLogger });
+  const directory = options.directory ? options.directory(repo.directory) : repo.directory;
+  const server = new LmtpServer({ config, directory, repositories, logger: silentLogger });
   const address = await server.listen();
   assert.ok(address);
   return { dir, repo, blobs, server, port: address.port, alice, bob, events };

@@ -90,6 +90,43 @@ describe('LMTP delivery', () => {
     assert.deepEqual(stored.at(-1), expected);
   });
 
+  test('each recipient is looked up once, at RCPT TO (DATA delivers to what it found)', async () => {
+    const lookups: string[] = [];
+    const counted = await startLmtpFixture({
+      maxMessageSize: 2000,
+      // A Proxy: the Directory's other methods pass through untouched.
+      directory: (real) =>
+        new Proxy(real, {
+          get: (target, key, receiver) =>
+            key === 'findAccount'
+              ? (name: string) => {
+                  lookups.push(name);
+                  return target.findAccount(name);
+                }
+              : Reflect.get(target, key, receiver),
+        }),
+    });
+    const c = await LmtpClient.connect(counted.port);
+    try {
+      await c.reply();
+      await c.command('LHLO mta.test');
+      await c.command('MAIL FROM:<sender@example.net>');
+      assert.match(await c.command('RCPT TO:<alice@example.org>'), /^250 /);
+      assert.match(await c.command('RCPT TO:<bob@example.org>'), /^250 /);
+      const atRcpt = lookups.length;
+      assert.match(await c.command('DATA'), /^354 /);
+      c.write(Buffer.from(MESSAGE + '.\r\n', 'utf8'));
+      for (let i = 0; i < 2; i++) assert.match(await c.reply(), /^250 2\.\d\.\d /, `recipient ${i}`);
+      assert.equal(lookups.length, atRcpt, `no lookup after RCPT: ${lookups.join(', ')}`);
+      assert.match(await c.command('QUIT'), /^221 /);
+      assert.equal((await messagesIn(counted, counted.alice)).length, 1);
+      assert.equal((await messagesIn(counted, counted.bob)).length, 1);
+    } finally {
+      c.close();
+      await stopLmtpFixture(counted);
+    }
+  });
+
   test('SIZE above the limit is refused at MAIL FROM, before DATA', async () => {
     const c = await LmtpClient.connect(f.port);
     try {
