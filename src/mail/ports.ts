@@ -165,6 +165,12 @@ export interface MailStore {
   /** Parsed structure of a stored message, written at ingest. Never reads the blob. */
   getIndex(blobId: BlobId): Promise<MessageIndex>;
   /**
+   * getIndex of several blobs in one read (FETCH of a range of ENVELOPEs):
+   * the ones that have an index; a blob without one is left out (its
+   * getIndex answers NOT_FOUND).
+   */
+  getIndexes(blobIds: readonly BlobId[]): Promise<Map<BlobId, MessageIndex>>;
+  /**
    * Changes flags of live messages among `uids`. With unchangedSince, a message
    * whose modseq is greater is left alone and reported in `modified`.
    * Only messages whose flags actually change get a new modseq.

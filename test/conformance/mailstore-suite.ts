@@ -316,7 +316,7 @@ export function mailStoreConformance(name: string, open: OpenRepository): void {
 function messageTests(withCtx: (fn: (c: Ctx) => Promise<void>) => Promise<void>, open: OpenRepository): void {
   const msg = (n: number) => testMessage({ subject: `message ${n}`, body: `body ${n}` });
   describe('messages', () => {
-    test('append: UIDs strictly increasing, uidnext and highestmodseq move, getIndex', () =>
+    test('append: UIDs strictly increasing, uidnext and highestmodseq move, getIndex(es)', () =>
       withCtx(async ({ store, accountId, append }) => {
         const mb = await store.createMailbox(accountId, 'box');
         const before = await store.counts(mb.id);
@@ -338,6 +338,11 @@ function messageTests(withCtx: (fn: (c: Ctx) => Promise<void>) => Promise<void>,
         assert.equal(metas[0]!.size, msg(1).raw.length);
         assert.equal(metas[0]!.expungedModseq, null);
         assert.ok(metas[2]!.modseq > metas[0]!.modseq);
+        // Several at once (before any getIndex: from the database), an unknown blob left out.
+        const some = await store.getIndexes([metas[2]!.blobId, metas[0]!.blobId, '0'.repeat(64), metas[0]!.blobId]);
+        assert.deepEqual([...some.keys()].sort(), [metas[0]!.blobId, metas[2]!.blobId].sort());
+        assert.equal(some.get(metas[2]!.blobId)!.envelope.subject, 'message 3');
+        assert.equal((await store.getIndexes([])).size, 0);
         const index = await store.getIndex(metas[0]!.blobId);
         assert.equal(index.size, msg(1).raw.length);
         assert.equal(index.envelope.subject, 'message 1');

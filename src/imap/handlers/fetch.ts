@@ -58,6 +58,8 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
       });
     }
     const seenNow = marksSeen ? await markSeen(session, sel, batch, metas) : new Set<number>();
+    // The batch's indexes in one read (cluster mode: one round trip, not one a message).
+    const indexes = wantIndex ? await deps.store.getIndexes(batch.flatMap((u) => metas.get(u)?.blobId ?? [])) : null;
     for (const uid of batch) {
       const meta = metas.get(uid);
       const seq = view.seqOf(uid);
@@ -65,7 +67,8 @@ export const fetchHandler: Handler<CommandOf<'FETCH'>> = async ({ session, deps,
         missing++;
         continue;
       }
-      let index: Promise<MessageIndex> | null = null;
+      const read = indexes?.get(meta.blobId);
+      let index: Promise<MessageIndex> | null = read ? Promise.resolve(read) : null;
       const loadIndex = (): Promise<MessageIndex> => (index ??= deps.store.getIndex(meta.blobId));
       if (wantIndex) void loadIndex().catch(() => {});
       const items: FetchItem[] = [];

@@ -391,6 +391,23 @@ export class PostgresMailStore implements MailStore {
     return this.indexCache.add(blobId, row.idx);
   }
 
+  async getIndexes(blobIds: readonly BlobId[]): Promise<Map<BlobId, MessageIndex>> {
+    const found = new Map<BlobId, MessageIndex>();
+    const wanted: BlobId[] = [];
+    for (const id of new Set(blobIds)) {
+      const cached = this.indexCache.get(id);
+      if (cached) found.set(id, cached);
+      else wanted.push(id);
+    }
+    if (wanted.length === 0) return found;
+    const query = (sql: Pg) =>
+      pgIdempotent(sql, (db) => db<Array<{ blob_id: string; idx: string }>>`SELECT blob_id, idx FROM blobs WHERE blob_id = ANY(${wanted}::text[])`);
+    // A replica that lacks some (not replayed yet) is asked again on the primary, as getIndex.
+    const rows = this.router ? await this.router.readImmutable(query, (r) => r.length < wanted.length) : await query(this.sql);
+    for (const row of rows) found.set(row.blob_id, this.indexCache.add(row.blob_id, row.idx));
+    return found;
+  }
+
   async storeFlags(
     mailboxId: MailboxId,
     uids: UidSet,

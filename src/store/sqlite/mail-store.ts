@@ -4,7 +4,7 @@
 // other processes by SQLite's write lock (BEGIN IMMEDIATE + busy_timeout).
 
 import type { AclEntry } from '../../mail/acl.js';
-import { MailError } from '../../mail/errors.js';
+import { isMailError, MailError } from '../../mail/errors.js';
 import type { CreateMailboxOptions, ImportBatch, ImportedMailbox, MailboxFlagListing, MailStore } from '../../mail/ports.js';
 import { headerTextHas, type SearchDialect } from '../../mail/search.js';
 import type {
@@ -172,6 +172,19 @@ export class SqliteMailStore implements MailStore {
       | undefined;
     if (json === undefined) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
     return this.indexCache.add(blobId, json);
+  }
+
+  async getIndexes(blobIds: readonly BlobId[]): Promise<Map<BlobId, MessageIndex>> {
+    // In process: getIndex each (no round trip to save).
+    const found = new Map<BlobId, MessageIndex>();
+    for (const id of new Set(blobIds)) {
+      try {
+        found.set(id, await this.getIndex(id));
+      } catch (err) {
+        if (!isMailError(err, 'NOT_FOUND')) throw err;
+      }
+    }
+    return found;
   }
 
   async storeFlags(
