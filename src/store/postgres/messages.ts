@@ -309,6 +309,20 @@ export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<{ counts
   return { counts: toMailboxCounts(row), row };
 }
 
+/**
+ * Locks the mailbox row (lockSelectable) and runs `read` right behind it,
+ * without waiting for the lock's answer: one round trip. postgres.js sends
+ * a transaction's statements in the order they are first awaited (its
+ * queries are lazy), so `read` is called only after the lock's statement
+ * was. The server runs them one after the other, and in READ COMMITTED a
+ * statement takes its snapshot when it starts: the read sees everything
+ * committed before the lock was granted, as if it had waited for it.
+ */
+async function lockThen<T>(tx: PgTx, mailboxId: MailboxId, read: () => Promise<T>): Promise<[MailboxRow, T]> {
+  const locked = lockSelectable(tx, mailboxId);
+  return Promise.all([locked, read()]);
+}
+
 export async function storeFlags(
   tx: PgTx,
   mailboxId: MailboxId,
@@ -317,8 +331,8 @@ export async function storeFlags(
   flags: string[],
   unchangedSince?: number,
 ): Promise<StoreFlagsResult> {
-  const mailbox = await lockSelectable(tx, mailboxId);
-  const { modified, pending } = planFlagChanges(await rowsIn(tx, mailboxId, uids, true), operation, flags, unchangedSince);
+  const [mailbox, rows] = await lockThen(tx, mailboxId, () => rowsIn(tx, mailboxId, uids, true));
+  const { modified, pending } = planFlagChanges(rows, operation, flags, unchangedSince);
   if (pending.length === 0) return { changed: [], modified, highestModseq: mailbox.highestmodseq };
   const modseq = await bumpMailboxWith(tx, mailbox, tx`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = b.highestmodseq
     FROM bumped b, unnest(${pending.map((p) => p.uid)}::bigint[], ${pending.map((p) => p.next.system)}::int[],
@@ -338,15 +352,13 @@ export async function expungeRows(tx: PgTx, mailbox: MailboxRow, uids: number[])
 }
 
 export async function expunge(tx: PgTx, mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
-  const mailbox = await lockSelectable(tx, mailboxId);
-  let doomed: number[];
-  if (uids) {
-    doomed = (await rowsIn(tx, mailboxId, uids, true)).filter(isDeleted).map((r) => r.uid);
-  } else {
+  const deleted = async (): Promise<number[]> => {
+    if (uids) return (await rowsIn(tx, mailboxId, uids, true)).filter(isDeleted).map((r) => r.uid);
     const rows = await tx<Array<{ uid: number }>>`SELECT uid FROM messages
       WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL AND (system_flags & ${DELETED}::int) <> 0 ORDER BY uid`;
-    doomed = rows.map((r) => r.uid);
-  }
+    return rows.map((r) => r.uid);
+  };
+  const [mailbox, doomed] = await lockThen(tx, mailboxId, deleted);
   return expungeRows(tx, mailbox, doomed);
 }
 
