@@ -53,8 +53,13 @@ export async function startBenchPostgres(database: string, o: BenchPostgresOptio
     const pg = await startPostgres({ settings });
     try {
       const url = await pg.createDatabase(database);
+      // PETREL_BENCH_PG_SOCKET=1: Petrel reaches it over its Unix socket (libpq's URL form), as a
+      // same-machine set-up would; test/support/postgres.ts puts the socket next to the data dir.
+      const tcp = new URL(url);
+      const socketUrl = `postgres://${tcp.pathname}?host=${encodeURIComponent(path.dirname(pg.dataDir))}&port=${tcp.port}&user=${tcp.username}`;
+      const petrelUrl = process.env.PETREL_BENCH_PG_SOCKET === '1' ? socketUrl : url;
       return {
-        petrelEnv: { PETREL_STORAGE_BACKEND: 'postgres', PETREL_STORAGE_POSTGRES_URL: url },
+        petrelEnv: { PETREL_STORAGE_BACKEND: 'postgres', PETREL_STORAGE_POSTGRES_URL: petrelUrl },
         primaryUrl: url,
         // test/support/postgres.ts logs to <root>/server.log, next to the data dir.
         nodes: [{ role: 'postgres', dataDir: pg.dataDir, logFile: path.join(path.dirname(pg.dataDir), 'server.log') }],

@@ -74,10 +74,37 @@ function guardDriverRejections(): void {
   });
 }
 
+/**
+ * libpq's way to name a Unix socket in a URL: a `host` parameter that is a
+ * directory, the port choosing the socket file `.s.PGSQL.<port>` in it
+ * (5432 by default), the role a `user` parameter since such a URL has no
+ * authority (`postgres:///petrel?host=/var/run/postgresql&user=petrel`).
+ * postgres.js 3.4 reads hosts from the URL's authority only and would send
+ * the parameters to the server as settings: they become its options and
+ * leave the URL. Null for any other URL.
+ */
+export function unixSocketTarget(url: string): { url: string; options: { host: string; port?: number; user?: string } } | null {
+  const q = url.indexOf('?');
+  if (q < 0) return null;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const host = params.get('host');
+  if (!host?.startsWith('/')) return null;
+  const port = params.get('port');
+  const user = params.get('user');
+  for (const name of ['host', 'port', 'user']) params.delete(name);
+  const rest = params.toString();
+  return {
+    url: url.slice(0, q) + (rest ? `?${rest}` : ''),
+    options: { host, ...(port ? { port: Number(port) } : {}), ...(user ? { user } : {}) },
+  };
+}
+
 export function connectPostgres(url: string, options: PgConnectOptions = {}): Pg {
   guardDriverRejections();
   const connectSeconds = options.connectTimeoutSeconds ?? 10;
-  const sql = postgres(url, {
+  const socket = unixSocketTarget(url);
+  const sql = postgres(socket?.url ?? url, {
+    ...socket?.options,
     max: options.max ?? 10,
     connect_timeout: connectSeconds,
     idle_timeout: options.idleTimeoutSeconds ?? 60,

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { isMailError } from '../../../src/mail/errors.js';
 import { openPostgresRepository, POSTGRES_SCHEMA_VERSION } from '../../../src/store/postgres/index.js';
-import { connectPostgres } from '../../../src/store/postgres/pg.js';
+import { connectPostgres, unixSocketTarget } from '../../../src/store/postgres/pg.js';
+import path from 'node:path';
 import { startPostgres } from '../../support/postgres.js';
 
 const pg = await startPostgres();
@@ -46,6 +47,38 @@ test('the search text and the blob index are compressed with lz4 (a server built
       ['blob_text.header_text', 'l'],
       ['blobs.idx', 'l'],
     ]);
+  } finally {
+    await sql.end();
+  }
+});
+
+test('libpq\'s Unix-socket URL form: host=/dir (with port and user) become options, other parameters stay', () => {
+  assert.deepEqual(unixSocketTarget('postgres:///petrel?host=/var/run/postgresql&port=5433&user=mail&statement_timeout=5000'), {
+    url: 'postgres:///petrel?statement_timeout=5000',
+    options: { host: '/var/run/postgresql', port: 5433, user: 'mail' },
+  });
+  assert.deepEqual(unixSocketTarget('postgresql:///petrel?host=%2Frun%2Fpg'), { url: 'postgresql:///petrel', options: { host: '/run/pg' } });
+  assert.equal(unixSocketTarget('postgres://db1:5432/petrel?host=db2'), null, 'a host name, not a directory');
+  assert.equal(unixSocketTarget('postgres://db1,db2/petrel?target_session_attrs=primary'), null);
+});
+
+test('a repository reached over a Unix socket (libpq URL form)', async () => {
+  const tcp = new URL(await pg.createDatabase());
+  // test/support/postgres.ts puts the socket next to the data directory.
+  const dir = path.dirname(pg.dataDir);
+  const url = `postgres://${tcp.pathname}?host=${encodeURIComponent(dir)}&port=${tcp.port}&user=postgres`;
+  const repo = await openPostgresRepository(url, { max: 1 });
+  try {
+    const account = await repo.directory.createAccount('socket-user', '{PLAIN}x');
+    assert.equal((await repo.directory.findAccount('socket-user'))?.id, account.id);
+  } finally {
+    await repo.close();
+  }
+  const sql = connectPostgres(url, { max: 1 });
+  try {
+    // No server address: the connection is a Unix socket, not TCP.
+    const [row] = await sql<Array<{ addr: string | null }>>`SELECT inet_server_addr()::text AS addr`;
+    assert.equal(row!.addr, null);
   } finally {
     await sql.end();
   }
