@@ -1,6 +1,7 @@
 // Transcript test harness: a real ImapServer (port 0) over a real SQLite
-// store and filesystem blob store in a temp dir, and a raw client that sends
-// bytes and checks the exact bytes that come back, line by line.
+// store (or another repository a test opens) and filesystem blob store in a
+// temp dir, and a raw client that sends bytes and checks the exact bytes
+// that come back, line by line.
 //
 // Expected lines may use placeholders for truly variable values only:
 //   %d  a number            %s  a run of non-space characters
@@ -21,16 +22,23 @@ import { InProcessEventBus } from '../../src/mail/events.js';
 import { Ingest } from '../../src/mail/ingest.js';
 import type { MailEvent } from '../../src/mail/types.js';
 import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
-import type { ByteRange } from '../../src/mail/ports.js';
+import type { ByteRange, Directory, MailStore } from '../../src/mail/ports.js';
 import { silentLogger } from '../../src/util/log.js';
 import { PlaintextTestAuthenticator } from './plaintext-test-authenticator.js';
 
-export interface TestServer {
+/** What a test server needs of a repository (startTestServer's `repository` option). */
+export interface TestRepository {
+  store: MailStore;
+  directory: Directory;
+  close(): Promise<void>;
+}
+
+export interface TestServer<R extends TestRepository = SqliteRepository> {
   server: ImapServer;
   port: number;
   dir: string;
   config: PetrelConfig;
-  repo: SqliteRepository;
+  repo: R;
   blobs: FsBlobStore;
   events: InProcessEventBus;
   ingest: Ingest;
@@ -45,9 +53,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(
-  options: { users?: string[]; configure?: (c: PetrelConfig) => void } = {},
-): Promise<TestServer> {
+export async function startTestServer<R extends TestRepository = SqliteRepository>(
+  options: {
+    users?: string[];
+    configure?: (c: PetrelConfig) => void;
+    /** The repository to serve (opened in the test's temp dir if it wants one); default SQLite there. */
+    repository?: (dir: string) => Promise<R>;
+  } = {},
+): Promise<TestServer<R>> {
   const dir = await mkdtemp(join(tmpdir(), 'petrel-imap-'));
   const config = defaultConfig();
   config.dataDir = dir;
@@ -56,7 +69,8 @@ export async function startTestServer(
   config.imap.allowPlaintextAuth = true;
   config.storage.fsync = false;
   options.configure?.(config);
-  const repo = openSqliteRepository(join(dir, 'petrel.db'), { fsync: false });
+  // Without `repository`, R is its default, SqliteRepository.
+  const repo = options.repository ? await options.repository(dir) : (openSqliteRepository(join(dir, 'petrel.db'), { fsync: false }) as unknown as R);
   const blobs = new FsBlobStore(dir, { fsync: false });
   const events = new InProcessEventBus();
   const ingest = new Ingest({ store: repo.store, blobs, events, maxMessageSize: config.limits.maxMessageSize });
@@ -72,7 +86,7 @@ export async function startTestServer(
   const { imap } = await server.listen();
   const port = imap!.port;
   const clients: Client[] = [];
-  const ts: TestServer = {
+  const ts: TestServer<R> = {
     server,
     port,
     dir,
