@@ -158,3 +158,43 @@ describe('PostgreSQL store: a COMMIT whose answer is lost', () => {
     assert.ok(meta?.flags.includes('\\Flagged'));
   });
 });
+
+describe('PostgreSQL store: an append that waited too long for a connection', () => {
+  let pg: PostgresInstance;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    await pg?.stop();
+  });
+
+  test('is answered UNAVAILABLE and never committed afterwards', async () => {
+    const url = new URL(await pg.createDatabase());
+    url.searchParams.set('statement_timeout', '1000');
+    // One connection; a caller waits 1 s for it (the connect timeout).
+    const repo = await openPostgresRepository(url.toString(), { max: 1, connectTimeoutSeconds: 1 });
+    try {
+      const account = await repo.directory.createAccount(uniqueName('late'), '{PLAIN}x');
+      const inbox = await repo.store.createMailbox(account.id, 'INBOX');
+      await repo.store.appendMessages(inbox.id, [testMessage({ subject: 'first' }).item()]);
+      let occupied!: () => void;
+      const isOccupied = new Promise<void>((resolve) => (occupied = resolve));
+      const busy = repo.sql.begin(async (tx) => {
+        await tx`SET LOCAL statement_timeout = 0`;
+        occupied();
+        await tx`SELECT pg_sleep(3)`;
+      });
+      await isOccupied;
+      await assert.rejects(repo.store.appendMessages(inbox.id, [testMessage({ subject: 'late' }).item()]), (err) =>
+        isMailError(err, 'UNAVAILABLE'),
+      );
+      await busy;
+      // The pool serves its waiting callers in order: a statement left queued by the append would run before this one.
+      const counts = await repo.store.counts(inbox.id);
+      assert.equal(counts.messages, 1, 'the append told UNAVAILABLE committed later');
+      assert.equal(counts.uidNext, 2);
+    } finally {
+      await repo.close();
+    }
+  });
+});

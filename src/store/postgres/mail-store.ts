@@ -48,8 +48,6 @@ import {
   pgIdempotent,
   pgRead,
   pgTransaction,
-  statementDeadlineMs,
-  withDeadline,
   type Pg,
   type PgTx,
 } from './pg.js';
@@ -347,11 +345,7 @@ export class PostgresMailStore implements MailStore {
     const guard = this.rollback.takeGuard(mailboxId);
     if (!guard) return null;
     try {
-      const done = await withDeadline(
-        messages.appendInOneStatement(this.sql, mailboxId, items, token, guard),
-        statementDeadlineMs(this.sql),
-        'statement',
-      );
+      const done = await messages.appendInOneStatement(this.sql, mailboxId, items, token, guard);
       if (!done) return null;
       this.rollback.noteTaken([{ row: done.row, newUids: items.length, timeline: done.row.counters_timeline }]);
       this.floor?.markStale();

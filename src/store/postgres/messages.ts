@@ -41,7 +41,7 @@ import {
 } from '../shared/rows.js';
 import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
 import { lockSelectable, MB_COLUMNS, type PgMailboxRow } from './mailboxes.js';
-import type { Pg, PgQuery, PgTx } from './pg.js';
+import { sendWithin, type Pg, type PgQuery, type PgTx } from './pg.js';
 import { COUNTERS_RETURNING, recordTaken, type CountersRow, type TakeGuard } from './rollback.js';
 
 /** PostgreSQL text cannot hold NUL; a NUL in decoded message text is never searched for (IMAP strings exclude it). */
@@ -205,7 +205,8 @@ export async function appendInOneStatement(
   const notBehind = seen
     ? sql`AND (uidvalidity <> ${seen.uidValidity} OR (uidnext >= ${seen.uidNext} AND highestmodseq >= ${seen.modseq}))`
     : sql``;
-  const rows = await sql<Array<CountersRow & { first_uid: number }>>`WITH taken AS (
+  // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
+  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH taken AS (
       UPDATE mailboxes SET uidnext = uidnext + ${n}::bigint, highestmodseq = highestmodseq + 1
       WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
@@ -224,7 +225,7 @@ export async function appendInOneStatement(
         'uids', (SELECT jsonb_agg(first_uid + g ORDER BY g) FROM generate_series(0, ${n - 1}::int) g),
         'highestModseq', highestmodseq)
       FROM taken)
-    SELECT * FROM taken`;
+    SELECT * FROM taken`);
   const row = rows[0];
   if (!row) return null;
   const uids = items.map((_, i) => row.first_uid + i);
@@ -311,15 +312,18 @@ export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<{ counts
 
 /**
  * Locks the mailbox row (lockSelectable) and runs `read` right behind it,
- * without waiting for the lock's answer: one round trip. postgres.js sends
- * a transaction's statements in the order they are first awaited (its
- * queries are lazy), so `read` is called only after the lock's statement
- * was. The server runs them one after the other, and in READ COMMITTED a
- * statement takes its snapshot when it starts: the read sees everything
- * committed before the lock was granted, as if it had waited for it.
+ * without waiting for the lock's answer: one round trip. postgres.js's
+ * queries are lazy: one is queued when first awaited (then()), and sent a
+ * microtask later, in queue order. lockSelectable awaits its query at once;
+ * the await below lets that happen before `read` starts, whatever shape
+ * `read` has (a query with .then() of its own would otherwise be queued
+ * first). The server runs them in order, and in READ COMMITTED a statement
+ * takes its snapshot when it starts: the read sees everything committed
+ * before the lock was granted, as if it had waited for it.
  */
 async function lockThen<T>(tx: PgTx, mailboxId: MailboxId, read: () => Promise<T>): Promise<[MailboxRow, T]> {
   const locked = lockSelectable(tx, mailboxId);
+  await Promise.resolve();
   return Promise.all([locked, read()]);
 }
 

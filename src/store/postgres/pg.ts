@@ -212,9 +212,35 @@ export function startDeadlineMs(sql: Pg): number {
   return (deadlines.get(sql) ?? DEFAULT_DEADLINES).startMs;
 }
 
-/** How long a single statement's caller waits (reaching a primary + its statement_timeout), ms. */
-export function statementDeadlineMs(sql: Pg): number {
-  return (deadlines.get(sql) ?? DEFAULT_DEADLINES).statementMs;
+/**
+ * Awaits `query`, a statement that must reach the database within the
+ * pool's start deadline, as a transaction's BEGIN must. Not handed to a
+ * connection by then (every connection busy, or no primary), it is taken
+ * out of the pool's queue (postgres.js 3.4's cancel() of a query it has not
+ * sent: nothing reaches the server) and the caller gets UNAVAILABLE, true
+ * for good: no late commit can prove it wrong. Once sent, its answer is
+ * awaited, statement_timeout bounding it.
+ */
+export function sendWithin<T extends readonly postgres.MaybeRow[]>(sql: Pg, query: postgres.PendingQuery<T>): Promise<T> {
+  const ms = startDeadlineMs(sql);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      // postgres.js sets `state` when a connection takes the query, just before writing it.
+      if ((query as unknown as { state?: unknown }).state) return;
+      void query.cancel();
+      reject(unavailableAfter(ms, 'statement start'));
+    }, ms);
+    query.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** A deadline passed before the database answered: the work never started, and never will (see runTransaction). */

@@ -37,15 +37,18 @@ test('the search text and the blob index are compressed with lz4 (a server built
   await (await openPostgresRepository(url)).close();
   const sql = connectPostgres(url, { max: 1 });
   try {
+    // A server built without lz4 refuses it as a setting too: there the columns keep the default.
+    const lz4 = await sql`SET default_toast_compression = lz4`.then(() => true, () => false);
+    const method = lz4 ? 'l' : '';
     // pg_attribute.attcompression: 'l' lz4, 'p' pglz, '' the default (default_toast_compression, pglz).
     const rows = await sql<Array<{ col: string; method: string }>>`SELECT attrelid::regclass::text || '.' || attname AS col,
         attcompression::text AS method
       FROM pg_attribute WHERE attrelid IN ('blob_text'::regclass, 'blobs'::regclass)
         AND attname IN ('header_text', 'body_text', 'idx') ORDER BY 1`;
     assert.deepEqual(rows.map((r) => [r.col, r.method]), [
-      ['blob_text.body_text', 'l'],
-      ['blob_text.header_text', 'l'],
-      ['blobs.idx', 'l'],
+      ['blob_text.body_text', method],
+      ['blob_text.header_text', method],
+      ['blobs.idx', method],
     ]);
   } finally {
     await sql.end();
