@@ -151,7 +151,7 @@ export class LmtpServer {
         const { found, repo } = target;
         let copy = stagedIn.get(repo.name);
         if (!copy) stagedIn.set(repo.name, (copy = copyStaged(home, staged, repo)));
-        const mailbox = await targetMailbox(repo.store, found);
+        const mailbox = await targetMailbox(repo.store, found, () => this.stillHere(rcpt, found));
         const result = await repo.ingest.commit(mailbox, [{ staged: await copy, flags: [], internalDate }]);
         this.log.info('delivered', { rcpt, account: found.account.name, mailbox: mailbox.name, uid: result.uids[0], size: staged.size });
         results.push(`<${rcpt}> delivered`);
@@ -176,6 +176,18 @@ export class LmtpServer {
       if (now && now.id === before.id && (now.repository !== before.repository || isFrozen(now))) return accountMoving(rcpt);
     }
     return deliveryFailure(rcpt, err);
+  }
+
+  /**
+   * Before an INBOX is created for a delivery: `petrel user move` drops the
+   * account's mailboxes from the repository it left but keeps its account
+   * row there, so a recipient found before the move would otherwise get a
+   * new INBOX, and the message, in the old repository. Moved, moving
+   * (frozen) or gone: 451, the MTA retries where the account now is.
+   */
+  private async stillHere(rcpt: string, found: ResolvedRecipient): Promise<void> {
+    const now = await this.deps.directory.findAccount(found.account.name);
+    if (!now || now.id !== found.account.id || now.repository !== found.account.repository || isFrozen(now)) throw accountMoving(rcpt);
   }
 
   /**
@@ -227,8 +239,12 @@ class PooledSMTPServer extends SMTPServer {
   }
 }
 
-/** The +detail folder when it exists and is selectable, else INBOX (created if missing). */
-async function targetMailbox(store: MailStore, found: ResolvedRecipient): Promise<MailboxInfo> {
+/**
+ * The +detail folder when it exists and is selectable, else INBOX (created
+ * if missing, once `stillHere` has confirmed the account still lives in
+ * this repository).
+ */
+async function targetMailbox(store: MailStore, found: ResolvedRecipient, stillHere: () => Promise<void>): Promise<MailboxInfo> {
   const accountId = found.account.id;
   if (found.folder) {
     const folder = await store.getMailbox(accountId, found.folder);
@@ -236,6 +252,7 @@ async function targetMailbox(store: MailStore, found: ResolvedRecipient): Promis
   }
   const inbox = await store.getMailbox(accountId, 'INBOX');
   if (inbox) return inbox;
+  await stillHere();
   try {
     return await store.createMailbox(accountId, 'INBOX');
   } catch (err) {

@@ -106,6 +106,8 @@ describe('LMTP delivery', () => {
               : Reflect.get(target, key, receiver),
         }),
     });
+    // With their INBOXes there: a delivery that has to create one asks the directory again (next test).
+    for (const account of [counted.alice, counted.bob]) await counted.repo.store.createMailbox(account.id, 'INBOX');
     const c = await LmtpClient.connect(counted.port);
     try {
       await c.reply();
@@ -124,6 +126,40 @@ describe('LMTP delivery', () => {
     } finally {
       c.close();
       await stopLmtpFixture(counted);
+    }
+  });
+
+  test('an account moved away between RCPT TO and DATA gets no new INBOX in the old repository: 451', async () => {
+    let moved = false;
+    const f2 = await startLmtpFixture({
+      maxMessageSize: 2000,
+      // After RCPT TO the directory says the account lives in another repository (a `petrel user move` finished).
+      directory: (real) =>
+        new Proxy(real, {
+          get: (target, key, receiver) =>
+            key === 'findAccount'
+              ? async (name: string) => {
+                  const account = await target.findAccount(name);
+                  return account && moved ? { ...account, repository: 'elsewhere' } : account;
+                }
+              : Reflect.get(target, key, receiver),
+        }),
+    });
+    const c = await LmtpClient.connect(f2.port);
+    try {
+      await c.reply();
+      await c.command('LHLO mta.test');
+      await c.command('MAIL FROM:<sender@example.net>');
+      assert.match(await c.command('RCPT TO:<alice@example.org>'), /^250 /);
+      moved = true;
+      assert.match(await c.command('DATA'), /^354 /);
+      c.write(Buffer.from(MESSAGE + '.\r\n', 'utf8'));
+      assert.match(await c.reply(), /^451 4\.\d\.\d /);
+      assert.match(await c.command('QUIT'), /^221 /);
+      assert.equal(await f2.repo.store.getMailbox(f2.alice.id, 'INBOX'), null, 'no INBOX made in the old repository');
+    } finally {
+      c.close();
+      await stopLmtpFixture(f2);
     }
   });
 
