@@ -5,13 +5,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { MailError } from '../../src/mail/errors.js';
-import type { MailStore } from '../../src/mail/ports.js';
+import type { Directory, MailStore } from '../../src/mail/ports.js';
+import type { Account } from '../../src/mail/types.js';
 import { messagesIn, startLmtpFixture, stopLmtpFixture, type LmtpFixture } from './lmtp-fixture.js';
 import { LmtpClient } from './wire-clients.js';
 
 type Fixture = LmtpFixture;
 const startFixture = (options: { store?: (s: MailStore) => MailStore } = {}): Promise<Fixture> => startLmtpFixture({ maxMessageSize: 2000, ...options });
 const stopFixture = stopLmtpFixture;
+
+/** `real` with findAccount going through `find` (a Proxy: the Directory's other methods pass through untouched). */
+function findingWith(real: Directory, find: (name: string) => Promise<Account | null>): Directory {
+  return new Proxy(real, { get: (target, key, receiver) => (key === 'findAccount' ? find : Reflect.get(target, key, receiver)) });
+}
 
 const MESSAGE = 'From: sender@example.net\r\nSubject: caf\u00e9 \u2615\r\n\r\nHello\r\n..dot-stuffed line\r\n';
 
@@ -94,16 +100,10 @@ describe('LMTP delivery', () => {
     const lookups: string[] = [];
     const counted = await startLmtpFixture({
       maxMessageSize: 2000,
-      // A Proxy: the Directory's other methods pass through untouched.
       directory: (real) =>
-        new Proxy(real, {
-          get: (target, key, receiver) =>
-            key === 'findAccount'
-              ? (name: string) => {
-                  lookups.push(name);
-                  return target.findAccount(name);
-                }
-              : Reflect.get(target, key, receiver),
+        findingWith(real, (name) => {
+          lookups.push(name);
+          return real.findAccount(name);
         }),
     });
     // With their INBOXes there: a delivery that has to create one asks the directory again (next test).
@@ -135,14 +135,9 @@ describe('LMTP delivery', () => {
       maxMessageSize: 2000,
       // After RCPT TO the directory says the account lives in another repository (a `petrel user move` finished).
       directory: (real) =>
-        new Proxy(real, {
-          get: (target, key, receiver) =>
-            key === 'findAccount'
-              ? async (name: string) => {
-                  const account = await target.findAccount(name);
-                  return account && moved ? { ...account, repository: 'elsewhere' } : account;
-                }
-              : Reflect.get(target, key, receiver),
+        findingWith(real, async (name) => {
+          const account = await real.findAccount(name);
+          return account && moved ? { ...account, repository: 'elsewhere' } : account;
         }),
     });
     const c = await LmtpClient.connect(f2.port);

@@ -222,25 +222,13 @@ export function startDeadlineMs(sql: Pg): number {
  * awaited, statement_timeout bounding it.
  */
 export function sendWithin<T extends readonly postgres.MaybeRow[]>(sql: Pg, query: postgres.PendingQuery<T>): Promise<T> {
-  const ms = startDeadlineMs(sql);
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      // postgres.js sets `state` when a connection takes the query, just before writing it.
-      if ((query as unknown as { state?: unknown }).state) return;
-      void query.cancel();
-      reject(unavailableAfter(ms, 'statement start'));
-    }, ms);
-    query.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+  const expire = (): boolean => {
+    // postgres.js sets `state` when a connection takes the query, just before writing it.
+    if ((query as unknown as { state?: unknown }).state) return false;
+    void query.cancel();
+    return true;
+  };
+  return withDeadline(query, startDeadlineMs(sql), 'statement start', undefined, expire);
 }
 
 /** A deadline passed before the database answered: the work never started, and never will (see runTransaction). */
@@ -248,10 +236,16 @@ function unavailableAfter(ms: number, what: string, who = 'PostgreSQL primary'):
   return new MailError('UNAVAILABLE', `no ${who} answered within ${ms / 1000} s (${what})`);
 }
 
-/** Rejects with UNAVAILABLE after `ms`; `promise` is left to settle on its own (its rejection handled). */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string, who?: string): Promise<T> {
+/**
+ * Rejects with UNAVAILABLE after `ms`; `promise` is left to settle on its
+ * own (its rejection handled). `expire`, asked when the time is up, may say
+ * to keep waiting instead (false).
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string, who?: string, expire = () => true): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(unavailableAfter(ms, what, who)), ms);
+    const timer = setTimeout(() => {
+      if (expire()) reject(unavailableAfter(ms, what, who));
+    }, ms);
     promise.then(
       (value) => {
         clearTimeout(timer);
