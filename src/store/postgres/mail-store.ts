@@ -376,13 +376,9 @@ export class PostgresMailStore implements MailStore {
   }
 
   async getIndex(blobId: BlobId): Promise<MessageIndex> {
-    const cached = this.indexCache.get(blobId);
-    if (cached) return cached;
-    const query = (sql: Pg) => pgIdempotent(sql, (db) => db<Array<{ idx: string }>>`SELECT idx FROM blobs WHERE blob_id = ${blobId}`);
-    // The index of a blob never changes: any replica that has it will do.
-    const [row] = this.router ? await this.router.readImmutable(query, (rows) => rows.length === 0) : await query(this.sql);
-    if (!row) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
-    return this.indexCache.add(blobId, row.idx);
+    const index = (await this.getIndexes([blobId])).get(blobId);
+    if (!index) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
+    return index;
   }
 
   async getIndexes(blobIds: readonly BlobId[]): Promise<Map<BlobId, MessageIndex>> {
@@ -396,7 +392,8 @@ export class PostgresMailStore implements MailStore {
     if (wanted.length === 0) return found;
     const query = (sql: Pg) =>
       pgIdempotent(sql, (db) => db<Array<{ blob_id: string; idx: string }>>`SELECT blob_id, idx FROM blobs WHERE blob_id = ANY(${wanted}::text[])`);
-    // A replica that lacks some (not replayed yet) is asked again on the primary, as getIndex.
+    // The index of a blob never changes: any replica that has them all will do; one that lacks some
+    // (not replayed yet) is asked again on the primary.
     const rows = this.router ? await this.router.readImmutable(query, (r) => r.length < wanted.length) : await query(this.sql);
     for (const row of rows) found.set(row.blob_id, this.indexCache.add(row.blob_id, row.idx));
     return found;

@@ -13,10 +13,11 @@ import { copyMetadata, deleteMetadata } from './metadata.js';
 import { recordTaken, type CountersRow } from './rollback.js';
 
 /** The shared columns, and the timeline of the counters' last change (rollback.ts). */
-const COLUMNS = (q: PgQuery) => q.unsafe(`${MAILBOX_COLUMNS}, counters_timeline`);
+const COLUMN_LIST = `${MAILBOX_COLUMNS}, counters_timeline`;
+const COLUMNS = (q: PgQuery) => q.unsafe(COLUMN_LIST);
 
 /** COLUMNS of the row aliased `mb`, for a statement that reads the mailbox row with what it lists (one snapshot, one round trip). */
-export const MB_COLUMNS = (q: PgQuery) => q.unsafe(`${MAILBOX_COLUMNS}, counters_timeline`.split(', ').map((c) => `mb.${c}`).join(', '));
+export const MB_COLUMNS = (q: PgQuery) => q.unsafe(COLUMN_LIST.split(', ').map((c) => `mb.${c}`).join(', '));
 
 /** A mailbox row as this backend reads it. */
 export type PgMailboxRow = MailboxRow & CountersRow;

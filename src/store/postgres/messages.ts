@@ -63,10 +63,15 @@ async function bumpMailbox(tx: PgTx, mailbox: MailboxRow, newUids = 0): Promise<
   const [row] = await tx<CountersRow[]>`UPDATE mailboxes
     SET highestmodseq = highestmodseq + 1, uidnext = uidnext + ${newUids}::bigint
     WHERE id = ${mailbox.id} RETURNING ${tx.unsafe(COUNTERS_RETURNING)}`;
-  recordTaken(tx, row!, newUids);
-  mailbox.uidnext = row!.uidnext;
-  mailbox.highestmodseq = row!.highestmodseq;
-  return row!.highestmodseq;
+  return tookFrom(tx, mailbox, row!, newUids);
+}
+
+/** After a bump: what it took is recorded for the rollback check, and `mailbox` shows the new counters. */
+function tookFrom(tx: PgTx, mailbox: MailboxRow, row: CountersRow, newUids: number): number {
+  recordTaken(tx, row, newUids);
+  mailbox.uidnext = row.uidnext;
+  mailbox.highestmodseq = row.highestmodseq;
+  return row.highestmodseq;
 }
 
 /**
@@ -79,10 +84,20 @@ async function bumpMailboxWith(tx: PgTx, mailbox: MailboxRow, change: ReturnType
       WHERE id = ${mailbox.id} RETURNING ${tx.unsafe(COUNTERS_RETURNING)}),
     changed AS (${change})
     SELECT * FROM bumped`;
-  recordTaken(tx, row!, 0);
-  mailbox.uidnext = row!.uidnext;
-  mailbox.highestmodseq = row!.highestmodseq;
-  return row!.highestmodseq;
+  return tookFrom(tx, mailbox, row!, 0);
+}
+
+/**
+ * The items' message columns as `unnest(...) WITH ORDINALITY AS u(f, k, d,
+ * s, b, i)`: system flags, keywords, internal date, size, blob id, and i,
+ * the item's place from 1 (its UID is the first UID taken + i - 1).
+ */
+function itemRows(q: PgQuery, items: readonly AppendItem[]) {
+  const internal = items.map(internalDateMs);
+  const flags = items.map((i) => parseFlags(i.flags));
+  return q`unnest(${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
+    ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
+    WITH ORDINALITY AS u(f, k, d, s, b, i)`;
 }
 
 /** The items' blobs, one record each, in blob id order (a stable lock order). */
@@ -197,8 +212,6 @@ export async function appendInOneStatement(
   token: string,
   guard: TakeGuard,
 ): Promise<{ result: AppendResult; row: CountersRow } | null> {
-  const internal = items.map(internalDateMs);
-  const flags = items.map((i) => parseFlags(i.flags));
   const n = items.length;
   const seen = guard.seen;
   // The counters before the UPDATE: the first UID and the MODSEQ taken must be above what was seen.
@@ -216,9 +229,7 @@ export async function appendInOneStatement(
     messages_inserted AS (
       INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
       SELECT taken.id, taken.first_uid + u.i - 1, taken.highestmodseq, u.f, u.k, u.d, ${Date.now()}, u.s, u.b
-      FROM taken, unnest(${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
-        ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
-        WITH ORDINALITY AS u(f, k, d, s, b, i)),
+      FROM taken, ${itemRows(sql, items)}),
     token_recorded AS (
       INSERT INTO append_tokens (token, result)
       SELECT ${token}::uuid, jsonb_build_object('uidValidity', uidvalidity,
@@ -250,17 +261,12 @@ export async function recordAppend(tx: PgTx, token: string, result: AppendResult
 
 /** Inserts the items under UIDs first, first + 1, ... and `modseq`, taken already from the locked mailbox. */
 async function insertItems(tx: PgTx, mailboxId: MailboxId, first: number, modseq: number, items: AppendItem[]): Promise<number[]> {
-  const internal = items.map(internalDateMs);
-  const flags = items.map((i) => parseFlags(i.flags));
+  const rows = itemRows(tx, items); // validates the dates before anything is written
   await ensureBlobs(tx, items);
-  const uids = items.map((_, i) => first + i);
-  const now = Date.now();
   await tx`INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
-    SELECT ${mailboxId}, u.uid, ${modseq}, u.f, u.k, u.d, ${now}, u.s, u.b
-    FROM unnest(${uids}::bigint[], ${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
-      ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
-      AS u(uid, f, k, d, s, b)`;
-  return uids;
+    SELECT ${mailboxId}, ${first}::bigint + u.i - 1, ${modseq}, u.f, u.k, u.d, ${Date.now()}, u.s, u.b
+    FROM ${rows}`;
+  return items.map((_, i) => first + i);
 }
 
 export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number[]> {

@@ -4,7 +4,7 @@
 // other processes by SQLite's write lock (BEGIN IMMEDIATE + busy_timeout).
 
 import type { AclEntry } from '../../mail/acl.js';
-import { isMailError, MailError } from '../../mail/errors.js';
+import { MailError } from '../../mail/errors.js';
 import type { CreateMailboxOptions, ImportBatch, ImportedMailbox, MailboxFlagListing, MailStore } from '../../mail/ports.js';
 import { headerTextHas, type SearchDialect } from '../../mail/search.js';
 import type {
@@ -165,26 +165,29 @@ export class SqliteMailStore implements MailStore {
   }
 
   async getIndex(blobId: BlobId): Promise<MessageIndex> {
+    const index = this.readIndex(blobId);
+    if (!index) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
+    return index;
+  }
+
+  async getIndexes(blobIds: readonly BlobId[]): Promise<Map<BlobId, MessageIndex>> {
+    // In process: one lookup each (no round trip to save).
+    const found = new Map<BlobId, MessageIndex>();
+    for (const id of new Set(blobIds)) {
+      const index = this.readIndex(id);
+      if (index) found.set(id, index);
+    }
+    return found;
+  }
+
+  /** The blob's index, from the cache or the database; undefined when it has none. */
+  private readIndex(blobId: BlobId): MessageIndex | undefined {
     const cached = this.indexCache.get(blobId);
     if (cached) return cached;
     const json = this.db.read(() => this.db.stmt(`SELECT idx FROM blobs WHERE blob_id = ?`).pluck().get(blobId)) as
       | string
       | undefined;
-    if (json === undefined) throw new MailError('NOT_FOUND', `no index for blob ${blobId}`);
-    return this.indexCache.add(blobId, json);
-  }
-
-  async getIndexes(blobIds: readonly BlobId[]): Promise<Map<BlobId, MessageIndex>> {
-    // In process: getIndex each (no round trip to save).
-    const found = new Map<BlobId, MessageIndex>();
-    for (const id of new Set(blobIds)) {
-      try {
-        found.set(id, await this.getIndex(id));
-      } catch (err) {
-        if (!isMailError(err, 'NOT_FOUND')) throw err;
-      }
-    }
-    return found;
+    return json === undefined ? undefined : this.indexCache.add(blobId, json);
   }
 
   async storeFlags(
