@@ -117,12 +117,15 @@ const endedByRollback = (line: string): boolean => /^\* BYE .*UIDVALIDITY/.test(
  * mailbox was given a new UIDVALIDITY (a rollback found) between the SELECT
  * and the FETCH: its sessions end and it must be read again in a new one.
  */
-async function storedMessageIds(c: RawImap): Promise<Map<string, number> | null> {
+async function storedMessageIds(c: RawImap): Promise<Map<string, number> | string> {
   let headers = '';
   const r = await c.command('UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])', (size, reader) =>
     reader.bytes(size, (chunk) => (headers += chunk.toString('latin1'))),
   );
-  if (/^NO \[NONEXISTENT\]/.test(r.tagged) || r.untagged.some(endedByRollback)) return null;
+  // What ended the count, for the diagnostic: the session's BYE, or the tagged NO.
+  const bye = r.untagged.find(endedByRollback);
+  if (bye) return bye;
+  if (/^NO \[NONEXISTENT\]/.test(r.tagged)) return r.tagged;
   assert.match(r.tagged, /^OK /);
   const counts = new Map<string, number>();
   for (const id of headers.match(/<failover-\d+@test\.example>/g) ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -301,13 +304,15 @@ async function deliverThroughFailover(
   for (let attempt = 1; stored === null; attempt++) {
     assert.ok(attempt <= 3, 'INBOX could be read whole within 3 sessions');
     const counter = await RawImap.login(server.imapPort, 'alice', 'secret');
+    let read: Map<string, number> | string;
     try {
       assert.match((await counter.command('SELECT INBOX')).tagged, /^OK /);
-      stored = await storedMessageIds(counter);
+      read = await storedMessageIds(counter);
     } finally {
       counter.close();
     }
-    if (stored === null) t.diagnostic(`${label}: INBOX got a new UIDVALIDITY while it was counted; counted again`);
+    if (typeof read === 'string') t.diagnostic(`${label}: INBOX got a new UIDVALIDITY while it was counted (${read}); counted again`);
+    else stored = read;
     assert.ok(!synchronous || stored !== null, 'synchronous replication: no new UIDVALIDITY while counting');
   }
   const missing: number[] = [];
