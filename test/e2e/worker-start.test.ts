@@ -21,19 +21,12 @@ import type { SupervisorMessage, WorkerMessage } from '../../src/cli/workers/mes
 import { defaultConfig } from '../../src/config/index.js';
 import type { PetrelConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/util/log.js';
+import { freePort } from '../support/postgres.js';
 import { runCli } from './harness.js';
 import { RawImap } from './wire-clients.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const WAIT_MS = 20_000;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** Resolves when a TCP connection to `port` is refused, with true; with false when one is accepted. */
 function refused(port: number): Promise<boolean> {

@@ -90,15 +90,44 @@ export function clusterUser(): { uid: number; gid: number } | null {
   }
 }
 
+/** The kernel's range of ports for outgoing connections (their local ends), or Linux's default. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low! > 0 && high! >= low!) return [low!, high!];
+  } catch {
+    // not Linux
+  }
+  return [32768, 60999];
+}
+
+/**
+ * A port on 127.0.0.1 that was free a moment ago, for a process the test
+ * starts (PostgreSQL, Patroni, etcd, petrel serve). Taken below the
+ * ephemeral range: a port bound with port 0 is one of the range's, and
+ * between our close() and the other process's bind any outgoing connection
+ * (a pool's, a client's) may get it as its local end, and the bind fails.
+ * Random, so that test files running side by side rarely pick the same.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const [low] = ephemeralRange();
+  const first = low > 12_000 ? 10_000 : 1024;
+  const last = low > 12_000 ? low - 1 : 10_000;
+  for (let attempt = 0; ; attempt++) {
+    const port = first + Math.floor(Math.random() * (last - first + 1));
+    const server = net.createServer();
+    const bound = await new Promise<boolean>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        err.code === 'EADDRINUSE' || err.code === 'EACCES' ? resolve(false) : reject(err),
+      );
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+    if (attempt >= 200) throw new Error(`no free port found between ${first} and ${last}`);
+  }
 }
 
 export function run(
