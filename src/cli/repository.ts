@@ -125,7 +125,11 @@ async function openPostgres(
 ): Promise<{ directory: Directory; repository: OpenedRepository }> {
   const target = postgresTargetFor(config, url, options.applicationName);
   await checkRepositorySchema(config, target, postgresBlobs, name);
-  const repo = await openPostgresRepository(target.url, { ...target.store, promotionUidvalidity: config.storage.postgresPromotionUidvalidity });
+  const repo = await openPostgresRepository(target.url, {
+    ...target.store,
+    promotionUidvalidity: config.storage.postgresPromotionUidvalidity,
+    bodiesInDatabase: postgresBlobs,
+  });
   const closing: Array<{ close(): Promise<void> }> = [repo];
   const closeAll = async () => {
     for (const c of closing.reverse()) await c.close();

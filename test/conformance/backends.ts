@@ -35,7 +35,7 @@ export async function openPostgresHandle(
     blobs: PostgresBlobStore,
   ) => Promise<{ store?: RepositoryHandle['store']; settle?: () => Promise<void>; close(): Promise<void> }>,
 ): Promise<RepositoryHandle> {
-  const repo = await openPostgresRepository(url, { max: 4 });
+  const repo = await openPostgresRepository(url, { max: 4, bodiesInDatabase: true });
   const blobs = await PostgresBlobStore.open(url, { max: 2 });
   const extra = await setUp?.(repo, blobs);
   return {

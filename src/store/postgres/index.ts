@@ -20,6 +20,8 @@ export const POSTGRES_SCHEMA_VERSION = MAILSTORE_MIGRATIONS.length;
 export interface PostgresRepositoryOptions extends PgConnectOptions {
   /** storage.postgres_promotion_uidvalidity (rollback.ts). Default "seen". */
   promotionUidvalidity?: PromotionPolicy;
+  /** The message bodies live in this database (the PostgreSQL blob store): appends check theirs are there. */
+  bodiesInDatabase?: boolean;
 }
 
 export interface PostgresRepository {
@@ -46,5 +48,5 @@ export async function openPostgresRepository(
   }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= sql.end({ timeout: 5 }));
-  return { sql, store: new PostgresMailStore(sql, close, null, null, undefined, guard), directory: new PostgresDirectory(sql), close };
+  return { sql, store: new PostgresMailStore(sql, close, null, null, undefined, guard, options.bodiesInDatabase === true), directory: new PostgresDirectory(sql), close };
 }

@@ -103,6 +103,8 @@ export class PostgresMailStore implements MailStore {
     private readonly indexCache = new IndexCache(),
     /** What this process saw of each mailbox, and the check after a fail-over (rollback.ts); shared with the readers' views. */
     readonly rollback = new RollbackGuard(sql),
+    /** The message bodies are in this database (the PostgreSQL blob store): an append checks that its are there (messages.bodiesPresent). */
+    private readonly bodiesHere = false,
   ) {}
 
   /** Where sessions hear of mailboxes given a new UIDVALIDITY after a rollback (set at open). */
@@ -123,7 +125,7 @@ export class PostgresMailStore implements MailStore {
    */
   forReader(accountId: AccountId): MailStore {
     if (!this.router) return this;
-    return new PostgresMailStore(this.sql, async () => {}, this.router, this.router.floorFor(accountId), this.indexCache, this.rollback);
+    return new PostgresMailStore(this.sql, async () => {}, this.router, this.router.floorFor(accountId), this.indexCache, this.rollback, this.bodiesHere);
   }
 
   noteChange(): void {
@@ -328,7 +330,7 @@ export class PostgresMailStore implements MailStore {
         if (earlier) return earlier;
       }
       again = true;
-      const appended = await messages.appendMessages(tx, mailboxId, items);
+      const appended = await messages.appendMessages(tx, mailboxId, items, this.bodiesHere);
       await messages.recordAppend(tx, token, appended);
       return appended;
     }, { verifiable: true });
@@ -345,7 +347,7 @@ export class PostgresMailStore implements MailStore {
     const guard = this.rollback.takeGuard(mailboxId);
     if (!guard) return null;
     try {
-      const done = await messages.appendInOneStatement(this.sql, mailboxId, items, token, guard);
+      const done = await messages.appendInOneStatement(this.sql, mailboxId, items, token, guard, this.bodiesHere);
       if (!done) return null;
       this.rollback.noteTaken([{ row: done.row, newUids: items.length, timeline: done.row.counters_timeline }]);
       this.floor?.markStale();

@@ -137,6 +137,26 @@ export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promi
   await tx`WITH ${upsertBlobsCtes(tx, blobRecords(items))} SELECT 1`;
 }
 
+/**
+ * With the bodies in this database (the PostgreSQL blob store's
+ * blob_contents), an append must find its items' bodies there. The body's
+ * commit and the append's are two transactions: after a fail-over between
+ * them the append runs on a new primary, which may not have the body (an
+ * asynchronous standby had not received it). Appending anyway would
+ * acknowledge a message without its body; instead the delivery fails for
+ * now (UNAVAILABLE: 451, NO [UNAVAILABLE]) and the client sends it again.
+ */
+function bodiesPresent(q: PgQuery, items: readonly AppendItem[]) {
+  const ids = [...new Set(items.map((i) => i.blobId))];
+  return q`(SELECT count(*) FROM blob_contents WHERE blob_id = ANY(${ids}::text[])) = ${ids.length}`;
+}
+
+/** The transaction's form of bodiesPresent: throws UNAVAILABLE when a body is missing. */
+async function requireBodies(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
+  const [row] = await tx<Array<{ ok: boolean }>>`SELECT ${bodiesPresent(tx, items)} AS ok`;
+  if (!row?.ok) throw new MailError('UNAVAILABLE', 'a message body is missing from the database (lost in a fail-over?); try again');
+}
+
 /** Live messages and octets of the account: the sum of its mailboxes' counters. */
 export async function quotaUsage(q: PgQuery, accountId: number): Promise<QuotaUsage> {
   const [r] = await q<Array<{ messages: number; bytes: number }>>`SELECT coalesce(sum(message_count), 0)::bigint AS messages,
@@ -174,7 +194,8 @@ async function enforceQuota(
   return { limits, usage };
 }
 
-export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
+/** `bodiesHere`: the bodies are in this database (bodiesPresent). */
+export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[], bodiesHere = false): Promise<AppendResult> {
   items.forEach(internalDateMs); // validate before taking any lock
   if (items.length === 0) {
     const mb = await lockSelectable(tx, mailboxId);
@@ -187,8 +208,10 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
     WHERE id = ${mailboxId} AND selectable RETURNING ${tx.unsafe(COUNTERS_RETURNING)}`;
   if (!mb) {
     await lockSelectable(tx, mailboxId); // NOT_FOUND or NOT_SELECTABLE, unless it just became selectable:
-    return appendMessages(tx, mailboxId, items); // then it is locked now and the UPDATE matches
+    return appendMessages(tx, mailboxId, items, bodiesHere); // then it is locked now and the UPDATE matches
   }
+  // After the mailbox's own errors (NOT_FOUND, NOT_SELECTABLE): those answer first. Throwing rolls the UPDATE back.
+  if (bodiesHere) await requireBodies(tx, items);
   recordTaken(tx, mb, items.length);
   const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
   return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
@@ -202,8 +225,9 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
  * writes nothing, and the result is null, when the UPDATE of the mailbox row
  * does not match: missing, not selectable, an account with limits (quota
  * needs the account locked first), or what the rollback guard would refuse
- * before COMMIT (RollbackGuard.checkTaken): the caller then runs the
- * transaction (appendMessages), which finds out which and answers it.
+ * before COMMIT (RollbackGuard.checkTaken), a body missing (`bodiesHere`,
+ * bodiesPresent): the caller then runs the transaction (appendMessages),
+ * which finds out which and answers it.
  */
 export async function appendInOneStatement(
   sql: Pg,
@@ -211,6 +235,7 @@ export async function appendInOneStatement(
   items: AppendItem[],
   token: string,
   guard: TakeGuard,
+  bodiesHere = false,
 ): Promise<{ result: AppendResult; row: CountersRow } | null> {
   const n = items.length;
   const seen = guard.seen;
@@ -224,6 +249,7 @@ export async function appendInOneStatement(
       WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
           AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
+        ${bodiesHere ? sql`AND ${bodiesPresent(sql, items)}` : sql``}
       RETURNING ${sql.unsafe(COUNTERS_RETURNING)}, uidnext - ${n}::bigint AS first_uid),
     ${upsertBlobsCtes(sql, blobRecords(items), sql`, taken`)},
     messages_inserted AS (
