@@ -137,7 +137,8 @@ async function openPostgres(
   try {
     let blobs: BlobStore;
     if (postgresBlobs) {
-      blobs = await PostgresBlobStore.open(target.url, target.blobs);
+      // The metadata's commit, in the same database, makes each body durable (asyncCommit).
+      blobs = await PostgresBlobStore.open(target.url, { ...target.blobs, asyncCommit: true });
     } else {
       await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
       blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });

@@ -4,6 +4,9 @@
 //
 // Crash safety: the blob is committed (fsynced, renamed into place) before the
 // metadata transaction starts, so a committed message never lacks its body.
+// (Bodies in PostgreSQL: the blob's commit is asynchronous and the
+// metadata's, in the same WAL after it, makes both durable; an append whose
+// body a fail-over lost in between fails: see BlobWriter.commit.)
 // A crash between the two leaves an orphan blob no row refers to, which the
 // garbage collector's orphan sweep removes after its grace period
 // (src/blob/gc.ts). The grace period must be longer than the time between

@@ -310,8 +310,11 @@ export interface BlobWriter {
   /** Resolves when the chunk may be followed by the next (backpressure). */
   write(chunk: Buffer): Promise<void>;
   /**
-   * Makes the blob durable (fsynced) under its content address and returns it.
-   * If the same content is already stored, the new copy is discarded.
+   * Makes the blob durable (fsynced) under its content address and returns it;
+   * or, for a store in the metadata's own database (the PostgreSQL blob store
+   * with asyncCommit), durable with the metadata's next commit there, which
+   * is the one that refers to it. If the same content is already stored, the
+   * new copy is discarded.
    */
   commit(): Promise<{ blobId: BlobId; size: number }>;
   /** Discards what was written. Safe to call after a failed write or commit. */

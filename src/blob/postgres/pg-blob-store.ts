@@ -91,6 +91,17 @@ export const BLOBSTORE_MIGRATIONS: readonly Migration[] = [
 export interface PostgresBlobStoreOptions extends PgConnectOptions {
   /** Bytes per chunk row (default 1 MiB). Only new blobs use a changed value. */
   chunkSize?: number;
+  /**
+   * Set when every blob is referred to by metadata that commits later in the
+   * same database (a repository whose bodies live in its own database): the
+   * blob's commits then return before their WAL is flushed, and the
+   * metadata's commit, which waits for the flush (and for the synchronous
+   * standbys), makes the blob durable too: the WAL is one sequence, written
+   * and streamed in order. A crash before it loses only a blob nothing refers
+   * to yet. After a fail-over in between, the append finds the body missing
+   * and answers UNAVAILABLE (store/postgres/messages.ts, bodiesPresent).
+   */
+  asyncCommit?: boolean;
   /** Uploads neither committed nor aborted for this long (a crashed writer) are removed at open (default 1 day). */
   abandonedUploadSeconds?: number;
   /** Test seam: called for every read query (a slice of chunk `seq`). Never set in production. */

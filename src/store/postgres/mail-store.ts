@@ -441,7 +441,7 @@ export class PostgresMailStore implements MailStore {
   }
 
   async importMessages(mailboxId: MailboxId, batch: ImportBatch): Promise<void> {
-    await this.write((tx) => userImport.importMessages(tx, mailboxId, batch));
+    await this.write((tx) => userImport.importMessages(tx, mailboxId, batch, this.bodiesHere));
   }
 
   holdAccount(accountId: AccountId): Promise<AccountHold> {

@@ -10,6 +10,7 @@ import { MailError } from '../../mail/errors.js';
 import type {
   AppendItem,
   AppendResult,
+  BlobId,
   Changes,
   CopyResult,
   ExpungeResult,
@@ -146,13 +147,13 @@ export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promi
  * acknowledge a message without its body; instead the delivery fails for
  * now (UNAVAILABLE: 451, NO [UNAVAILABLE]) and the client sends it again.
  */
-function bodiesPresent(q: PgQuery, items: readonly AppendItem[]) {
+function bodiesPresent(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
   const ids = [...new Set(items.map((i) => i.blobId))];
   return q`(SELECT count(*) FROM blob_contents WHERE blob_id = ANY(${ids}::text[])) = ${ids.length}`;
 }
 
 /** The transaction's form of bodiesPresent: throws UNAVAILABLE when a body is missing. */
-async function requireBodies(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
+export async function requireBodies(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<void> {
   const [row] = await tx<Array<{ ok: boolean }>>`SELECT ${bodiesPresent(tx, items)} AS ok`;
   if (!row?.ok) throw new MailError('UNAVAILABLE', 'a message body is missing from the database (lost in a fail-over?); try again');
 }

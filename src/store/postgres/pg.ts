@@ -24,6 +24,8 @@ export interface PgConnectOptions {
   noDelay?: boolean;
   /** Called when a connection of the pool closes (lost, or idle): see store/postgres/rollback.ts. */
   onClose?: () => void;
+  /** Commits return before their WAL is flushed (synchronous_commit = off on the pool's sessions); see PostgresBlobStoreOptions.asyncCommit. */
+  asyncCommit?: boolean;
 }
 
 /** int8 (BIGINT, count(*)) as a JS number: every value we store (UIDs, modseqs, sizes, ms) is far below 2^53. */
@@ -112,7 +114,7 @@ export function connectPostgres(url: string, options: PgConnectOptions = {}): Pg
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     types: { int8: int8AsNumber },
-    connection: { application_name: options.applicationName ?? 'petrel' },
+    connection: { application_name: options.applicationName ?? 'petrel', ...(options.asyncCommit ? { synchronous_commit: 'off' } : {}) },
     ...(options.onClose ? { onclose: options.onClose } : {}),
     ...(options.noDelay ? { socket: noDelaySockets() } : {}),
   }) as unknown as Pg;
