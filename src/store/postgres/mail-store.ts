@@ -92,6 +92,22 @@ interface Noted<T> {
   startedAt: number;
 }
 
+/**
+ * Mailboxes whose last append the one statement could not do (nearly
+ * always: an account with quota limits, which needs the transaction):
+ * their appends go straight to the transaction until the entry expires,
+ * instead of sending the whole message in a statement that matches
+ * nothing first. Per pool, shared by the readers' views.
+ */
+const TRANSACTION_APPENDS_MS = 60_000;
+const transactionAppends = new WeakMap<Pg, Map<MailboxId, number>>();
+
+function transactionAppendsOf(sql: Pg): Map<MailboxId, number> {
+  let map = transactionAppends.get(sql);
+  if (!map) transactionAppends.set(sql, (map = new Map()));
+  return map;
+}
+
 export class PostgresMailStore implements MailStore {
   constructor(
     private readonly sql: Pg,
@@ -313,9 +329,18 @@ export class PostgresMailStore implements MailStore {
    */
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
     const token = randomUUID();
-    const atOnce = await this.appendAtOnce(mailboxId, items, token);
+    const viaTransaction = transactionAppendsOf(this.sql);
+    const skip = (viaTransaction.get(mailboxId) ?? 0) > Date.now();
+    const atOnce = skip ? null : await this.appendAtOnce(mailboxId, items, token);
     const result =
       atOnce !== null && atOnce !== 'unknown' ? atOnce : await this.appendInTransaction(mailboxId, items, token, atOnce === 'unknown');
+    if (!skip && items.length > 0) {
+      if (atOnce !== null) viaTransaction.delete(mailboxId);
+      else {
+        if (viaTransaction.size >= 10_000) viaTransaction.clear(); // bounded: an entry only saves a statement
+        viaTransaction.set(mailboxId, Date.now() + TRANSACTION_APPENDS_MS);
+      }
+    }
     // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
     if (this.router) for (const item of items) this.indexCache.put(item.blobId, item.index);
     return result;
