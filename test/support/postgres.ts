@@ -110,9 +110,9 @@ function ephemeralRange(): [number, number] {
  * Random, so that test files running side by side rarely pick the same.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
-  const first = low > 12_000 ? 10_000 : 1024;
-  const last = low > 12_000 ? low - 1 : 10_000;
+  const [low, high] = ephemeralRange();
+  // Below the range (from 10000 when there is room: fewer well-known services there), else above it.
+  const [first, last] = low > 12_000 ? [10_000, low - 1] : low > 2048 ? [1024, low - 1] : [high + 1, 65_535];
   for (let attempt = 0; ; attempt++) {
     const port = first + Math.floor(Math.random() * (last - first + 1));
     const server = net.createServer();

@@ -99,7 +99,7 @@ export interface PostgresBlobStoreOptions extends PgConnectOptions {
    * standbys), makes the blob durable too: the WAL is one sequence, written
    * and streamed in order. A crash before it loses only a blob nothing refers
    * to yet. After a fail-over in between, the append finds the body missing
-   * and answers UNAVAILABLE (store/postgres/messages.ts, bodiesPresent).
+   * and answers UNAVAILABLE (store/postgres/messages.ts, bodiesTouchedCte).
    */
   asyncCommit?: boolean;
   /** Uploads neither committed nor aborted for this long (a crashed writer) are removed at open (default 1 day). */

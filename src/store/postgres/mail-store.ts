@@ -119,7 +119,7 @@ export class PostgresMailStore implements MailStore {
     private readonly indexCache = new IndexCache(),
     /** What this process saw of each mailbox, and the check after a fail-over (rollback.ts); shared with the readers' views. */
     readonly rollback = new RollbackGuard(sql),
-    /** The message bodies are in this database (the PostgreSQL blob store): an append checks that its are there (messages.bodiesPresent). */
+    /** The message bodies are in this database (the PostgreSQL blob store): an append checks that its bodies are there (messages.bodiesTouchedCte). */
     private readonly bodiesHere = false,
   ) {}
 
@@ -458,7 +458,7 @@ export class PostgresMailStore implements MailStore {
     target: MailboxId,
     item: AppendItem,
   ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
-    return this.write((tx) => messages.replaceMessage(tx, source, uid, target, item));
+    return this.write((tx) => messages.replaceMessage(tx, source, uid, target, item, this.bodiesHere));
   }
 
   async importMailboxes(accountId: AccountId, wanted: ImportedMailbox[]): Promise<MailboxInfo[]> {

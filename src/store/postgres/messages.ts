@@ -143,19 +143,35 @@ export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promi
  * blob_contents), an append must find its items' bodies there. The body's
  * commit and the append's are two transactions: after a fail-over between
  * them the append runs on a new primary, which may not have the body (an
- * asynchronous standby had not received it). Appending anyway would
+ * asynchronous standby had not received it, or the body's asynchronous
+ * commit had not reached a synchronous one). Appending anyway would
  * acknowledge a message without its body; instead the delivery fails for
  * now (UNAVAILABLE: 451, NO [UNAVAILABLE]) and the client sends it again.
+ *
+ * The bodies are touched, not only counted: the blob GC deletes a body only
+ * when untouched for its grace period, and its DELETE, waiting for this row
+ * lock, then sees the touch and keeps it (a count could pass and the body
+ * be deleted before the append commits). A body's row is locked before the
+ * account's and the mailbox's, in every append: one lock order.
+ * The CTE `bodies_touched` (one row per body found).
  */
-function bodiesPresent(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
+function bodiesTouchedCte(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
   const ids = [...new Set(items.map((i) => i.blobId))];
-  return q`(SELECT count(*) FROM blob_contents WHERE blob_id = ANY(${ids}::text[])) = ${ids.length}`;
+  return q`bodies_touched AS (UPDATE blob_contents SET touched_at = now() WHERE blob_id = ANY(${ids}::text[]) RETURNING 1)`;
 }
 
-/** The transaction's form of bodiesPresent: throws UNAVAILABLE when a body is missing. */
-export async function requireBodies(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<void> {
-  const [row] = await tx<Array<{ ok: boolean }>>`SELECT ${bodiesPresent(tx, items)} AS ok`;
-  if (!row?.ok) throw new MailError('UNAVAILABLE', 'a message body is missing from the database (lost in a fail-over?); try again');
+function distinctBodies(items: ReadonlyArray<{ blobId: BlobId }>): number {
+  return new Set(items.map((i) => i.blobId)).size;
+}
+
+/** The transaction's form of bodiesTouchedCte: whether every body is there (now touched and locked). */
+export async function touchBodies(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<boolean> {
+  const [row] = await tx<Array<{ n: number }>>`WITH ${bodiesTouchedCte(tx, items)} SELECT count(*) AS n FROM bodies_touched`;
+  return row!.n === distinctBodies(items);
+}
+
+export function bodiesMissing(): MailError {
+  return new MailError('UNAVAILABLE', 'a message body is missing from the database (lost in a fail-over?); try again');
 }
 
 /** Live messages and octets of the account: the sum of its mailboxes' counters. */
@@ -195,13 +211,14 @@ async function enforceQuota(
   return { limits, usage };
 }
 
-/** `bodiesHere`: the bodies are in this database (bodiesPresent). */
+/** `bodiesHere`: the bodies are in this database (bodiesTouchedCte). */
 export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[], bodiesHere = false): Promise<AppendResult> {
   items.forEach(internalDateMs); // validate before taking any lock
   if (items.length === 0) {
     const mb = await lockSelectable(tx, mailboxId);
     return { uidValidity: mb.uidvalidity, uids: [], highestModseq: mb.highestmodseq };
   }
+  const bodiesThere = !bodiesHere || (await touchBodies(tx, items));
   await enforceQuota(tx, mailboxId, items.length, items.reduce((n, i) => n + i.index.size, 0));
   // One statement takes the lock, the UIDs and the modseq.
   const [mb] = await tx<CountersRow[]>`UPDATE mailboxes
@@ -212,7 +229,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
     return appendMessages(tx, mailboxId, items, bodiesHere); // then it is locked now and the UPDATE matches
   }
   // After the mailbox's own errors (NOT_FOUND, NOT_SELECTABLE): those answer first. Throwing rolls the UPDATE back.
-  if (bodiesHere) await requireBodies(tx, items);
+  if (!bodiesThere) throw bodiesMissing();
   recordTaken(tx, mb, items.length);
   const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
   return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
@@ -227,7 +244,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
  * does not match: missing, not selectable, an account with limits (quota
  * needs the account locked first), or what the rollback guard would refuse
  * before COMMIT (RollbackGuard.checkTaken), a body missing (`bodiesHere`,
- * bodiesPresent): the caller then runs the transaction (appendMessages),
+ * bodiesTouchedCte): the caller then runs the transaction (appendMessages),
  * which finds out which and answers it.
  */
 export async function appendInOneStatement(
@@ -245,12 +262,13 @@ export async function appendInOneStatement(
     ? sql`AND (uidvalidity <> ${seen.uidValidity} OR (uidnext >= ${seen.uidNext} AND highestmodseq >= ${seen.modseq}))`
     : sql``;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
-  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH taken AS (
+  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH ${bodiesHere ? sql`${bodiesTouchedCte(sql, items)},` : sql``}
+    taken AS (
       UPDATE mailboxes SET uidnext = uidnext + ${n}::bigint, highestmodseq = highestmodseq + 1
       WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
           AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
-        ${bodiesHere ? sql`AND ${bodiesPresent(sql, items)}` : sql``}
+        ${bodiesHere ? sql`AND (SELECT count(*) FROM bodies_touched) = ${distinctBodies(items)}` : sql``}
       RETURNING ${sql.unsafe(COUNTERS_RETURNING)}, uidnext - ${n}::bigint AS first_uid),
     ${upsertBlobsCtes(sql, blobRecords(items), sql`, taken`)},
     messages_inserted AS (
@@ -487,9 +505,11 @@ export async function replaceMessage(
   uid: number,
   target: MailboxId,
   item: AppendItem,
+  bodiesHere = false,
 ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
   internalDateMs(item); // validate before taking any lock
   const one = [{ start: uid, end: uid }];
+  const bodiesThere = !bodiesHere || (await touchBodies(tx, [item])); // as in appendMessages
   // The quota check runs before any mailbox lock (see enforceQuota); the size read here is final, a message never changes.
   const [seen] = await rowsIn(tx, source, one, true);
   if (!seen) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
@@ -499,6 +519,7 @@ export async function replaceMessage(
   const [sourceRow, targetRow] = await lockPair(tx, source, target);
   // Expunged by another session before the lock: nothing is done.
   if ((await rowsIn(tx, source, one, true)).length === 0) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
+  if (!bodiesThere) throw bodiesMissing();
   const modseq = await bumpMailbox(tx, targetRow, 1);
   const uids = await insertItems(tx, target, targetRow.uidnext - 1, modseq, [item]);
   const appended = { uidValidity: targetRow.uidvalidity, uids, highestModseq: modseq };

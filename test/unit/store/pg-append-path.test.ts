@@ -33,7 +33,7 @@ async function calls(): Promise<{ oneStatement: number; transaction: number }> {
   const rows = await queryOnce<{ query: string; calls: string }>(url, 'SELECT query, calls FROM pg_stat_statements');
   const sum = (match: (q: string) => boolean) => rows.filter((r) => match(r.query)).reduce((n, r) => n + Number(r.calls), 0);
   return {
-    oneStatement: sum((q) => q.startsWith('WITH taken AS')),
+    oneStatement: sum((q) => q.startsWith('WITH') && q.includes('taken AS (')),
     transaction: sum((q) => /^UPDATE mailboxes\s+SET uidnext = uidnext \+/.test(q)),
   };
 }

@@ -1,5 +1,5 @@
 // An append must find its bodies in the database when the bodies live there
-// (the PostgreSQL blob store, as in a cluster; messages.bodiesPresent). The
+// (the PostgreSQL blob store, as in a cluster; messages.bodiesTouchedCte). The
 // body's commit and the append's are two transactions: after a fail-over
 // between them the append runs on a new primary that may lack the body (an
 // asynchronous standby had not received it). Here the body is simply never
@@ -77,3 +77,43 @@ for (const [label, limits] of [
     assert.deepEqual(again.uids, [2]);
   });
 }
+
+test('REPLACE whose new body is not in the database: UNAVAILABLE, the original stays', async () => {
+  const mailbox = await inbox();
+  const original = testMessage({ subject: 'original' });
+  await putBlob(blobs, original);
+  await repo.store.appendMessages(mailbox.id, [original.item()]);
+  const never = testMessage({ subject: 'replacement never written' });
+  await assert.rejects(repo.store.replaceMessage(mailbox.id, 1, mailbox.id, never.item()), unavailable);
+  const counts = await repo.store.counts(mailbox.id);
+  assert.equal(counts.messages, 1, 'the original is not expunged');
+  assert.equal(counts.uidNext, 2, 'no UID taken');
+});
+
+test('an append touches its body: the blob GC, which deletes bodies untouched for its grace period, keeps it', async () => {
+  const mailbox = await inbox();
+  const m = testMessage({ subject: 'touched by the append' });
+  await putBlob(blobs, m);
+  // As a body stored long ago and no longer referred to: its last touch is old.
+  await queryOnce(url, `UPDATE blob_contents SET touched_at = now() - interval '2 days' WHERE blob_id = '${m.blobId}'`);
+  await repo.store.appendMessages(mailbox.id, [m.item()]);
+  await blobs.delete(m.blobId, { untouchedForSeconds: 3600 });
+  assert.equal(await blobs.has(m.blobId), true, 'the body the new message refers to is kept');
+});
+
+test('asyncCommit: the blob store commits asynchronously, the metadata synchronously', async () => {
+  // The test clusters turn synchronous_commit off for speed (test/support/postgres.ts); a database can turn it on.
+  const database = new URL(url).pathname.slice(1);
+  await queryOnce(url, `ALTER DATABASE "${database}" SET synchronous_commit = on`);
+  const metadata = await openPostgresRepository(url, { max: 1, bodiesInDatabase: true });
+  const bodies = await PostgresBlobStore.open(url, { max: 1, asyncCommit: true });
+  try {
+    const setting = async (sql: PostgresRepository['sql']) => (await sql<Array<{ v: string }>>`SELECT current_setting('synchronous_commit') AS v`)[0]!.v;
+    assert.equal(await setting(metadata.sql), 'on');
+    assert.equal(await setting(bodies.sql), 'off');
+  } finally {
+    await bodies.close();
+    await metadata.close();
+    await queryOnce(url, `ALTER DATABASE "${database}" RESET synchronous_commit`);
+  }
+});
