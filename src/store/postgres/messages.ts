@@ -148,25 +148,24 @@ export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promi
  * acknowledge a message without its body; instead the delivery fails for
  * now (UNAVAILABLE: 451, NO [UNAVAILABLE]) and the client sends it again.
  *
- * The bodies are touched, not only counted: the blob GC deletes a body only
- * when untouched for its grace period, and its DELETE, waiting for this row
- * lock, then sees the touch and keeps it (a count could pass and the body
- * be deleted before the append commits). A body's row is locked before the
- * account's and the mailbox's, in every append: one lock order.
- * The CTE `bodies_touched` (one row per body found).
+ * A body found here stays until the append commits: every append follows
+ * a writer's commit of its body, which touched it (a deduplicated one
+ * synchronously, pg-blob-store.ts), and the blob GC deletes only bodies
+ * untouched for its grace period.
+ * The CTE `bodies_found` (one row per body found).
  */
-function bodiesTouchedCte(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
+function bodiesFoundCte(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
   const ids = [...new Set(items.map((i) => i.blobId))];
-  return q`bodies_touched AS (UPDATE blob_contents SET touched_at = now() WHERE blob_id = ANY(${ids}::text[]) RETURNING 1)`;
+  return q`bodies_found AS (SELECT 1 FROM blob_contents WHERE blob_id = ANY(${ids}::text[]))`;
 }
 
 function distinctBodies(items: ReadonlyArray<{ blobId: BlobId }>): number {
   return new Set(items.map((i) => i.blobId)).size;
 }
 
-/** The transaction's form of bodiesTouchedCte: whether every body is there (now touched and locked). */
-export async function touchBodies(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<boolean> {
-  const [row] = await tx<Array<{ n: number }>>`WITH ${bodiesTouchedCte(tx, items)} SELECT count(*) AS n FROM bodies_touched`;
+/** The transaction's form of bodiesFoundCte: whether every body is there. */
+export async function bodiesThere(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<boolean> {
+  const [row] = await tx<Array<{ n: number }>>`WITH ${bodiesFoundCte(tx, items)} SELECT count(*) AS n FROM bodies_found`;
   return row!.n === distinctBodies(items);
 }
 
@@ -211,14 +210,14 @@ async function enforceQuota(
   return { limits, usage };
 }
 
-/** `bodiesHere`: the bodies are in this database (bodiesTouchedCte). */
+/** `bodiesHere`: the bodies are in this database (bodiesFoundCte). */
 export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[], bodiesHere = false): Promise<AppendResult> {
   items.forEach(internalDateMs); // validate before taking any lock
   if (items.length === 0) {
     const mb = await lockSelectable(tx, mailboxId);
     return { uidValidity: mb.uidvalidity, uids: [], highestModseq: mb.highestmodseq };
   }
-  const bodiesThere = !bodiesHere || (await touchBodies(tx, items));
+  const bodiesFound = !bodiesHere || (await bodiesThere(tx, items));
   await enforceQuota(tx, mailboxId, items.length, items.reduce((n, i) => n + i.index.size, 0));
   // One statement takes the lock, the UIDs and the modseq.
   const [mb] = await tx<CountersRow[]>`UPDATE mailboxes
@@ -229,7 +228,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
     return appendMessages(tx, mailboxId, items, bodiesHere); // then it is locked now and the UPDATE matches
   }
   // After the mailbox's own errors (NOT_FOUND, NOT_SELECTABLE): those answer first. Throwing rolls the UPDATE back.
-  if (!bodiesThere) throw bodiesMissing();
+  if (!bodiesFound) throw bodiesMissing();
   recordTaken(tx, mb, items.length);
   const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
   return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
@@ -244,7 +243,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
  * does not match: missing, not selectable, an account with limits (quota
  * needs the account locked first), or what the rollback guard would refuse
  * before COMMIT (RollbackGuard.checkTaken), a body missing (`bodiesHere`,
- * bodiesTouchedCte): the caller then runs the transaction (appendMessages),
+ * bodiesFoundCte): the caller then runs the transaction (appendMessages),
  * which finds out which and answers it.
  */
 export async function appendInOneStatement(
@@ -262,13 +261,13 @@ export async function appendInOneStatement(
     ? sql`AND (uidvalidity <> ${seen.uidValidity} OR (uidnext >= ${seen.uidNext} AND highestmodseq >= ${seen.modseq}))`
     : sql``;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
-  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH ${bodiesHere ? sql`${bodiesTouchedCte(sql, items)},` : sql``}
+  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH ${bodiesHere ? sql`${bodiesFoundCte(sql, items)},` : sql``}
     taken AS (
       UPDATE mailboxes SET uidnext = uidnext + ${n}::bigint, highestmodseq = highestmodseq + 1
       WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
           AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
-        ${bodiesHere ? sql`AND (SELECT count(*) FROM bodies_touched) = ${distinctBodies(items)}` : sql``}
+        ${bodiesHere ? sql`AND (SELECT count(*) FROM bodies_found) = ${distinctBodies(items)}` : sql``}
       RETURNING ${sql.unsafe(COUNTERS_RETURNING)}, uidnext - ${n}::bigint AS first_uid),
     ${upsertBlobsCtes(sql, blobRecords(items), sql`, taken`)},
     messages_inserted AS (
@@ -509,7 +508,7 @@ export async function replaceMessage(
 ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
   internalDateMs(item); // validate before taking any lock
   const one = [{ start: uid, end: uid }];
-  const bodiesThere = !bodiesHere || (await touchBodies(tx, [item])); // as in appendMessages
+  const bodiesFound = !bodiesHere || (await bodiesThere(tx, [item])); // as in appendMessages
   // The quota check runs before any mailbox lock (see enforceQuota); the size read here is final, a message never changes.
   const [seen] = await rowsIn(tx, source, one, true);
   if (!seen) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
@@ -519,7 +518,7 @@ export async function replaceMessage(
   const [sourceRow, targetRow] = await lockPair(tx, source, target);
   // Expunged by another session before the lock: nothing is done.
   if ((await rowsIn(tx, source, one, true)).length === 0) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
-  if (!bodiesThere) throw bodiesMissing();
+  if (!bodiesFound) throw bodiesMissing();
   const modseq = await bumpMailbox(tx, targetRow, 1);
   const uids = await insertItems(tx, target, targetRow.uidnext - 1, modseq, [item]);
   const appended = { uidValidity: targetRow.uidvalidity, uids, highestModseq: modseq };

@@ -9,7 +9,7 @@ import type { AccountHold, ImportBatch, ImportedMailbox } from '../../mail/ports
 import type { AccountId, MailboxId, MailboxInfo } from '../../mail/types.js';
 import { internalDateMs, MAILBOX_COLUMNS, type MailboxRow } from '../shared/rows.js';
 import { inWantedOrder, parkedName, planMailboxImport } from '../shared/import.js';
-import { bodiesMissing, ensureBlobs, touchBodies } from './messages.js';
+import { bodiesMissing, ensureBlobs, bodiesThere } from './messages.js';
 import type { Pg, PgTx } from './pg.js';
 
 export async function importMailboxes(tx: PgTx, accountId: AccountId, wanted: ImportedMailbox[]): Promise<MailboxInfo[]> {
@@ -30,13 +30,13 @@ export async function importMailboxes(tx: PgTx, accountId: AccountId, wanted: Im
   return inWantedOrder(rows, wanted);
 }
 
-/** `bodiesHere`: the bodies are in this database, and must be there (messages.touchBodies). */
+/** `bodiesHere`: the bodies are in this database, and must be there (messages.bodiesThere). */
 export async function importMessages(tx: PgTx, mailboxId: MailboxId, batch: ImportBatch, bodiesHere = false): Promise<void> {
   const [mailbox] = await tx`SELECT 1 FROM mailboxes WHERE id = ${mailboxId} FOR UPDATE`;
   if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
   const items = batch.messages;
   if (items.length > 0) {
-    if (bodiesHere && !(await touchBodies(tx, items))) throw bodiesMissing();
+    if (bodiesHere && !(await bodiesThere(tx, items))) throw bodiesMissing();
     await ensureBlobs(tx, items);
     const flags = items.map((m) => parseFlags(m.flags));
     const uids = items.map((m) => m.uid);

@@ -90,15 +90,27 @@ test('REPLACE whose new body is not in the database: UNAVAILABLE, the original s
   assert.equal(counts.uidNext, 2, 'no UID taken');
 });
 
-test('an append touches its body: the blob GC, which deletes bodies untouched for its grace period, keeps it', async () => {
-  const mailbox = await inbox();
-  const m = testMessage({ subject: 'touched by the append' });
-  await putBlob(blobs, m);
-  // As a body stored long ago and no longer referred to: its last touch is old.
-  await queryOnce(url, `UPDATE blob_contents SET touched_at = now() - interval '2 days' WHERE blob_id = '${m.blobId}'`);
-  await repo.store.appendMessages(mailbox.id, [m.item()]);
-  await blobs.delete(m.blobId, { untouchedForSeconds: 3600 });
-  assert.equal(await blobs.has(m.blobId), true, 'the body the new message refers to is kept');
+test('asyncCommit: a deduplicated body is touched again with a synchronous commit, a new one is not', async () => {
+  // The blob GC keeps bodies touched within its grace period; a dedup's touch lost at a fail-over would not protect it.
+  const store = await PostgresBlobStore.open(url, { max: 1, asyncCommit: true });
+  const touched: string[] = [];
+  const touchDurably = store.touchDurably.bind(store);
+  store.touchDurably = async (blobId) => {
+    touched.push(blobId);
+    await touchDurably(blobId);
+  };
+  try {
+    const m = testMessage({ subject: 'stored twice' });
+    await putBlob(store, m);
+    assert.deepEqual(touched, [], 'a new body: its commit may be asynchronous');
+    await queryOnce(url, `UPDATE blob_contents SET touched_at = now() - interval '2 days' WHERE blob_id = '${m.blobId}'`);
+    await putBlob(store, m);
+    assert.deepEqual(touched, [m.blobId], 'the same bytes again: touched durably');
+    const [row] = await queryOnce<{ fresh: boolean }>(url, `SELECT touched_at > now() - interval '1 minute' AS fresh FROM blob_contents WHERE blob_id = '${m.blobId}'`);
+    assert.equal(row!.fresh, true);
+  } finally {
+    await store.close();
+  }
 });
 
 test('asyncCommit: the blob store commits asynchronously, the metadata synchronously', async () => {
