@@ -1,6 +1,5 @@
 // Latency samples per operation type, percentiles, throughput counters.
 
-import net from 'node:net';
 
 export interface OpSummary {
   count: number;
@@ -87,18 +86,8 @@ export function nowMs(): number {
   return performance.now();
 }
 
-/** A free TCP port on 127.0.0.1 (closed again before returning; tiny race accepted). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1, below the ephemeral range (the tests' choice: see there). */
+export { freePort } from '../../test/support/postgres.js';
 
 /** Runs `worker(i)` for i in [0, n) with at most `limit` at a time. */
 export async function runLimited(n: number, limit: number, worker: (i: number) => Promise<void>): Promise<void> {

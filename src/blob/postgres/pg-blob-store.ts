@@ -99,7 +99,7 @@ export interface PostgresBlobStoreOptions extends PgConnectOptions {
    * standbys), makes the blob durable too: the WAL is one sequence, written
    * and streamed in order. A crash before it loses only a blob nothing refers
    * to yet. After a fail-over in between, the append finds the body missing
-   * and answers UNAVAILABLE (store/postgres/messages.ts, bodiesFoundCte).
+   * and answers UNAVAILABLE (store/postgres/messages.ts, bodiesFound).
    */
   asyncCommit?: boolean;
   /** Uploads neither committed nor aborted for this long (a crashed writer) are removed at open (default 1 day). */
@@ -144,26 +144,6 @@ export class PostgresBlobStore implements BlobStore {
       await sql.end({ timeout: 5 });
       throw err;
     }
-  }
-
-  /** Commits return before the WAL flush (PostgresBlobStoreOptions.asyncCommit). */
-  get asyncCommit(): boolean {
-    return this.options.asyncCommit === true;
-  }
-
-  /**
-   * A deduplicated blob's touch, again, committed synchronously. The blob GC
-   * keeps a body touched within its grace period (src/blob/gc.ts); with
-   * asynchronous commits a writer's touch of a body stored long ago could be
-   * lost at a fail-over while the body itself survives, and the GC could then
-   * delete it under the message about to refer to it. New bodies need no
-   * such care: one lost with its commit is found missing by the append.
-   */
-  async touchDurably(blobId: BlobId): Promise<void> {
-    await pgTransaction(this.sql, async (tx) => {
-      await tx`SET LOCAL synchronous_commit = on`;
-      await tx`UPDATE blob_contents SET touched_at = now() WHERE blob_id = ${blobId}`;
-    });
   }
 
   /** The database's read replicas (set once, at open). */
@@ -406,8 +386,7 @@ class PgBlobWriter implements BlobWriter {
       const last = lastBytes > 0 ? this.take(lastBytes) : null;
       const { sql, chunkSize } = this.store;
       if (this.nextSeq === 0 && (!last || lastBytes < SMALL_CHUNK)) {
-        const mine = await this.commitInOneStatement(blobId, last ? Buffer.concat(last) : null);
-        if (!mine && this.store.asyncCommit) await this.store.touchDurably(blobId);
+        await this.commitInOneStatement(blobId, last ? Buffer.concat(last) : null);
         this.state = 'done';
         return { blobId, size: this.size };
       }
@@ -415,10 +394,8 @@ class PgBlobWriter implements BlobWriter {
         const [row] = await tx<Array<{ upload_id: string }>>`INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
           VALUES (${blobId}, ${this.uploadId}::uuid, ${this.size}, ${chunkSize})
           ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
-          RETURNING upload_id`;
+          RETURNING upload_id, ${durableTouch(tx, this.uploadId)}`;
         const mine = row!.upload_id === this.uploadId;
-        // A deduplicated blob's touch must survive a fail-over (see touchDurably).
-        if (!mine && this.store.asyncCommit) await tx`SET LOCAL synchronous_commit = on`;
         if (mine && last && lastBytes < SMALL_CHUNK)
           await tx`INSERT INTO blob_chunks (upload_id, seq, data) VALUES (${this.uploadId}::uuid, ${this.nextSeq}, ${Buffer.concat(last)})`;
         else if (mine && last) await copyChunkIn(tx, this.uploadId, this.nextSeq, last);
@@ -441,24 +418,21 @@ class PgBlobWriter implements BlobWriter {
    * again, the chunk is already there), so it is retried after a lost
    * connection. If the content exists already, the chunk is not stored.
    */
-  private async commitInOneStatement(blobId: BlobId, data: Buffer | null): Promise<boolean> {
+  private async commitInOneStatement(blobId: BlobId, data: Buffer | null): Promise<void> {
     const { sql, chunkSize } = this.store;
     const uploadId = this.uploadId;
-    // Whether the content row is this upload's (false: the content was stored already, and touched).
-    const [row] = await pgIdempotent(sql, (q) => q<Array<{ mine: boolean }>>`WITH content AS (
-        INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
+    const content = (q: PgQuery) => q`INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
         VALUES (${blobId}, ${uploadId}::uuid, ${this.size}, ${chunkSize})
         ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
-        RETURNING upload_id
-      ),
-      chunk AS (
-        INSERT INTO blob_chunks (upload_id, seq, data)
-        SELECT upload_id, 0, ${data ?? Buffer.alloc(0)}::bytea FROM content WHERE upload_id = ${uploadId}::uuid AND ${data !== null}
-        ON CONFLICT (upload_id, seq) DO NOTHING
-      )
-      SELECT upload_id = ${uploadId}::uuid AS mine FROM content`);
-    // Run again after a lost connection, the statement finds its own row from the first run: "mine" then too.
-    return row?.mine !== false;
+        RETURNING upload_id, ${durableTouch(q, uploadId)}`;
+    if (data === null) {
+      await pgIdempotent(sql, (q) => content(q));
+      return;
+    }
+    await pgIdempotent(sql, (q) => q`WITH content AS (${content(q)})
+      INSERT INTO blob_chunks (upload_id, seq, data)
+      SELECT upload_id, 0, ${data}::bytea FROM content WHERE upload_id = ${uploadId}::uuid
+      ON CONFLICT (upload_id, seq) DO NOTHING`);
   }
 
   async abort(): Promise<void> {
@@ -478,6 +452,19 @@ class PgBlobWriter implements BlobWriter {
       // Unreachable database: removeAbandonedUploads() cleans up later.
     });
   }
+}
+
+/**
+ * For the RETURNING of a content row's upsert: when the row is not this
+ * upload's (the content was stored already, and the upsert touched it), the
+ * transaction commits synchronously even on an asyncCommit pool. The blob GC
+ * keeps a body touched within its grace period (src/blob/gc.ts); a touch of
+ * a body stored long ago, lost at a fail-over while the body survives, would
+ * let the GC delete it under the message about to refer to it. A new body
+ * needs no such care: one lost with its commit is found missing by the append.
+ */
+function durableTouch(q: PgQuery, uploadId: string) {
+  return q`CASE WHEN upload_id <> ${uploadId}::uuid THEN set_config('synchronous_commit', 'on', true) END AS durable`;
 }
 
 /** Runs `fn` on one connection of the pool, reserved for it (a COPY must not share its connection). */

@@ -119,7 +119,7 @@ export class PostgresMailStore implements MailStore {
     private readonly indexCache = new IndexCache(),
     /** What this process saw of each mailbox, and the check after a fail-over (rollback.ts); shared with the readers' views. */
     readonly rollback = new RollbackGuard(sql),
-    /** The message bodies are in this database (the PostgreSQL blob store): an append checks that its bodies are there (messages.bodiesFoundCte). */
+    /** The message bodies are in this database (the PostgreSQL blob store): an append checks that its bodies are there (messages.bodiesFound). */
     private readonly bodiesHere = false,
   ) {}
 

@@ -152,21 +152,17 @@ export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promi
  * a writer's commit of its body, which touched it (a deduplicated one
  * synchronously, pg-blob-store.ts), and the blob GC deletes only bodies
  * untouched for its grace period.
- * The CTE `bodies_found` (one row per body found).
+ * The test: true when every body is there.
  */
-function bodiesFoundCte(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
+function bodiesFound(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
   const ids = [...new Set(items.map((i) => i.blobId))];
-  return q`bodies_found AS (SELECT 1 FROM blob_contents WHERE blob_id = ANY(${ids}::text[]))`;
+  return q`(SELECT count(*) FROM blob_contents WHERE blob_id = ANY(${ids}::text[])) = ${ids.length}`;
 }
 
-function distinctBodies(items: ReadonlyArray<{ blobId: BlobId }>): number {
-  return new Set(items.map((i) => i.blobId)).size;
-}
-
-/** The transaction's form of bodiesFoundCte: whether every body is there. */
+/** bodiesFound as a statement of its own (REPLACE, user move's import). */
 export async function bodiesThere(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<boolean> {
-  const [row] = await tx<Array<{ n: number }>>`WITH ${bodiesFoundCte(tx, items)} SELECT count(*) AS n FROM bodies_found`;
-  return row!.n === distinctBodies(items);
+  const [row] = await tx<Array<{ found: boolean }>>`SELECT ${bodiesFound(tx, items)} AS found`;
+  return row!.found;
 }
 
 export function bodiesMissing(): MailError {
@@ -210,25 +206,25 @@ async function enforceQuota(
   return { limits, usage };
 }
 
-/** `bodiesHere`: the bodies are in this database (bodiesFoundCte). */
+/** `bodiesHere`: the bodies are in this database (bodiesFound). */
 export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[], bodiesHere = false): Promise<AppendResult> {
   items.forEach(internalDateMs); // validate before taking any lock
   if (items.length === 0) {
     const mb = await lockSelectable(tx, mailboxId);
     return { uidValidity: mb.uidvalidity, uids: [], highestModseq: mb.highestmodseq };
   }
-  const bodiesFound = !bodiesHere || (await bodiesThere(tx, items));
   await enforceQuota(tx, mailboxId, items.length, items.reduce((n, i) => n + i.index.size, 0));
-  // One statement takes the lock, the UIDs and the modseq.
-  const [mb] = await tx<CountersRow[]>`UPDATE mailboxes
+  // One statement takes the lock, the UIDs and the modseq, and tells whether the bodies are there.
+  const [mb] = await tx<Array<CountersRow & { bodies_found: boolean }>>`UPDATE mailboxes
     SET uidnext = uidnext + ${items.length}::bigint, highestmodseq = highestmodseq + 1
-    WHERE id = ${mailboxId} AND selectable RETURNING ${tx.unsafe(COUNTERS_RETURNING)}`;
+    WHERE id = ${mailboxId} AND selectable
+    RETURNING ${tx.unsafe(COUNTERS_RETURNING)}, ${bodiesHere ? bodiesFound(tx, items) : tx`true`} AS bodies_found`;
   if (!mb) {
     await lockSelectable(tx, mailboxId); // NOT_FOUND or NOT_SELECTABLE, unless it just became selectable:
     return appendMessages(tx, mailboxId, items, bodiesHere); // then it is locked now and the UPDATE matches
   }
   // After the mailbox's own errors (NOT_FOUND, NOT_SELECTABLE): those answer first. Throwing rolls the UPDATE back.
-  if (!bodiesFound) throw bodiesMissing();
+  if (!mb.bodies_found) throw bodiesMissing();
   recordTaken(tx, mb, items.length);
   const uids = await insertItems(tx, mailboxId, mb.uidnext - items.length, mb.highestmodseq, items);
   return { uidValidity: mb.uidvalidity, uids, highestModseq: mb.highestmodseq };
@@ -243,7 +239,7 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
  * does not match: missing, not selectable, an account with limits (quota
  * needs the account locked first), or what the rollback guard would refuse
  * before COMMIT (RollbackGuard.checkTaken), a body missing (`bodiesHere`,
- * bodiesFoundCte): the caller then runs the transaction (appendMessages),
+ * bodiesFound): the caller then runs the transaction (appendMessages),
  * which finds out which and answers it.
  */
 export async function appendInOneStatement(
@@ -261,13 +257,12 @@ export async function appendInOneStatement(
     ? sql`AND (uidvalidity <> ${seen.uidValidity} OR (uidnext >= ${seen.uidNext} AND highestmodseq >= ${seen.modseq}))`
     : sql``;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
-  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH ${bodiesHere ? sql`${bodiesFoundCte(sql, items)},` : sql``}
-    taken AS (
+  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH taken AS (
       UPDATE mailboxes SET uidnext = uidnext + ${n}::bigint, highestmodseq = highestmodseq + 1
       WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
           AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
-        ${bodiesHere ? sql`AND (SELECT count(*) FROM bodies_found) = ${distinctBodies(items)}` : sql``}
+        ${bodiesHere ? sql`AND ${bodiesFound(sql, items)}` : sql``}
       RETURNING ${sql.unsafe(COUNTERS_RETURNING)}, uidnext - ${n}::bigint AS first_uid),
     ${upsertBlobsCtes(sql, blobRecords(items), sql`, taken`)},
     messages_inserted AS (
@@ -508,7 +503,7 @@ export async function replaceMessage(
 ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
   internalDateMs(item); // validate before taking any lock
   const one = [{ start: uid, end: uid }];
-  const bodiesFound = !bodiesHere || (await bodiesThere(tx, [item])); // as in appendMessages
+  const found = !bodiesHere || (await bodiesThere(tx, [item])); // answered after the mailboxes' errors, as in appendMessages
   // The quota check runs before any mailbox lock (see enforceQuota); the size read here is final, a message never changes.
   const [seen] = await rowsIn(tx, source, one, true);
   if (!seen) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
@@ -518,7 +513,7 @@ export async function replaceMessage(
   const [sourceRow, targetRow] = await lockPair(tx, source, target);
   // Expunged by another session before the lock: nothing is done.
   if ((await rowsIn(tx, source, one, true)).length === 0) throw new MailError('EXPUNGED', `message ${uid} no longer exists`);
-  if (!bodiesFound) throw bodiesMissing();
+  if (!found) throw bodiesMissing();
   const modseq = await bumpMailbox(tx, targetRow, 1);
   const uids = await insertItems(tx, target, targetRow.uidnext - 1, modseq, [item]);
   const appended = { uidValidity: targetRow.uidvalidity, uids, highestModseq: modseq };

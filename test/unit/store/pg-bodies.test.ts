@@ -90,26 +90,31 @@ test('REPLACE whose new body is not in the database: UNAVAILABLE, the original s
   assert.equal(counts.uidNext, 2, 'no UID taken');
 });
 
-test('asyncCommit: a deduplicated body is touched again with a synchronous commit, a new one is not', async () => {
+test("asyncCommit: a deduplicated body's touch commits synchronously, a new body's does not", async () => {
   // The blob GC keeps bodies touched within its grace period; a dedup's touch lost at a fail-over would not protect it.
+  // A deferred trigger runs just before COMMIT and records the setting the commit will use.
+  await queryOnce(url, `CREATE TABLE commit_settings (blob_id TEXT, sync TEXT);
+    CREATE FUNCTION note_commit_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      INSERT INTO commit_settings VALUES (NEW.blob_id, current_setting('synchronous_commit')); RETURN NULL; END $$;
+    CREATE CONSTRAINT TRIGGER note_commit_setting AFTER INSERT OR UPDATE ON blob_contents
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION note_commit_setting()`);
   const store = await PostgresBlobStore.open(url, { max: 1, asyncCommit: true });
-  const touched: string[] = [];
-  const touchDurably = store.touchDurably.bind(store);
-  store.touchDurably = async (blobId) => {
-    touched.push(blobId);
-    await touchDurably(blobId);
-  };
   try {
-    const m = testMessage({ subject: 'stored twice' });
-    await putBlob(store, m);
-    assert.deepEqual(touched, [], 'a new body: its commit may be asynchronous');
-    await queryOnce(url, `UPDATE blob_contents SET touched_at = now() - interval '2 days' WHERE blob_id = '${m.blobId}'`);
-    await putBlob(store, m);
-    assert.deepEqual(touched, [m.blobId], 'the same bytes again: touched durably');
-    const [row] = await queryOnce<{ fresh: boolean }>(url, `SELECT touched_at > now() - interval '1 minute' AS fresh FROM blob_contents WHERE blob_id = '${m.blobId}'`);
-    assert.equal(row!.fresh, true);
+    // A small body (the one-statement commit) and one of 40 KiB (chunks: the commit's transaction).
+    for (const body of ['short', 'x'.repeat(40 * 1024)]) {
+      const m = testMessage({ subject: `stored twice, ${body.length}`, body });
+      const settings = async () =>
+        (await queryOnce<{ sync: string }>(url, `SELECT sync FROM commit_settings WHERE blob_id = '${m.blobId}'`)).map((r) => r.sync);
+      await putBlob(store, m);
+      assert.deepEqual(await settings(), ['off'], 'a new body: its commit may be asynchronous');
+      await putBlob(store, m);
+      assert.deepEqual(await settings(), ['off', 'on'], 'the same bytes again: the touch is committed synchronously');
+      const [row] = await queryOnce<{ fresh: boolean }>(url, `SELECT touched_at > now() - interval '1 minute' AS fresh FROM blob_contents WHERE blob_id = '${m.blobId}'`);
+      assert.equal(row!.fresh, true);
+    }
   } finally {
     await store.close();
+    await queryOnce(url, 'DROP TRIGGER note_commit_setting ON blob_contents; DROP FUNCTION note_commit_setting(); DROP TABLE commit_settings');
   }
 });
 
