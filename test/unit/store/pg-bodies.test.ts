@@ -1,5 +1,5 @@
 // An append must find its bodies in the database when the bodies live there
-// (the PostgreSQL blob store, as in a cluster; messages.bodiesTouchedCte). The
+// (the PostgreSQL blob store, as in a cluster; messages.bodiesFound). The
 // body's commit and the append's are two transactions: after a fail-over
 // between them the append runs on a new primary that may lack the body (an
 // asynchronous standby had not received it). Here the body is simply never
