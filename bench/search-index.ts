@@ -404,7 +404,7 @@ async function runPostgres(url: string): Promise<Row[]> {
     };
     const [s] = await sql<Array<{ table: string; text: string; trgm: string; db: string }>>`
       SELECT pg_total_relation_size('blob_text')::text AS text,
-        (pg_relation_size('blob_text_header_trgm') + pg_relation_size('blob_text_body_trgm'))::text AS trgm,
+        (pg_relation_size('blob_text_header_trgm') + pg_relation_size('blob_text_words_trgm'))::text AS trgm,
         pg_database_size(current_database())::text AS db`;
     const trgm = Number(s!.trgm);
     const db = Number(s!.db);

@@ -28,6 +28,7 @@ import type { MailboxFlagListing } from '../../mail/ports.js';
 import { listingFromPacked, listingRange, packedFlagsColumns } from '../shared/flag-listing.js';
 import { COUNTS_COLUMNS, toMailboxCounts, type CountsRow } from '../shared/counters.js';
 import { normalizeUidSet } from '../shared/names.js';
+import { bodyWords } from '../shared/search-sql.js';
 import {
   blobRecord,
   internalDateMs,
@@ -119,6 +120,7 @@ function blobRecords(items: readonly AppendItem[]): BlobRecord[] {
  */
 function upsertBlobsCtes(q: PgQuery, records: readonly BlobRecord[], when = q``) {
   const ids = records.map((b) => b.blobId);
+  const bodies = records.map((b) => noNul(b.bodyText));
   return q`blobs_upserted AS (
       INSERT INTO blobs (blob_id, size, idx, sent_day)
       SELECT r.* FROM unnest(${ids}::text[], ${records.map((b) => b.size)}::bigint[],
@@ -126,9 +128,9 @@ function upsertBlobsCtes(q: PgQuery, records: readonly BlobRecord[], when = q``)
       ON CONFLICT (blob_id) DO UPDATE SET unreferenced_at = NULL
       RETURNING blob_id, (xmax = 0) AS inserted),
     blob_text_inserted AS (
-      INSERT INTO blob_text (blob_id, header_text, body_text)
+      INSERT INTO blob_text (blob_id, header_text, body_text, body_words)
       SELECT t.* FROM unnest(${ids}::text[], ${records.map((b) => noNul(b.headerText))}::text[],
-        ${records.map((b) => noNul(b.bodyText))}::text[]) AS t(blob_id, header_text, body_text)
+        ${bodies}::text[], ${bodies.map(bodyWords)}::text[]) AS t(blob_id, header_text, body_text, body_words)
       JOIN blobs_upserted u ON u.blob_id = t.blob_id AND u.inserted
       ON CONFLICT (blob_id) DO NOTHING)`;
 }

@@ -9,6 +9,7 @@
 import type { Migration } from './pg.js';
 import { addCounterColumns, counterDeltaSql, INIT_COUNTERS_SQL } from '../shared/counters.js';
 import { refoldSearchText } from './search-refold.js';
+import { BODY_WORDS_MIGRATION } from './body-words.js';
 
 /** The component name of these tables in schema_migrations. */
 export const MAILSTORE_COMPONENT = 'mailstore';
@@ -290,6 +291,7 @@ export const MAILSTORE_MIGRATIONS: readonly Migration[] = [
   END $$;
   `,
   },
+  BODY_WORDS_MIGRATION,
 ];
 
 /** The mailstore version that folds the SEARCH text with i;unicode-casemap (for the test that upgrades an older database). */

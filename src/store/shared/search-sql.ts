@@ -11,8 +11,9 @@
 //   substring holds them, so these candidates are a superset, and the exact
 //   test runs on them only. How each test is used (scan, filter, or the outer
 //   loop) is chosen per query by the store: ../sqlite/search.ts.
-// - PostgreSQL: GIN pg_trgm indexes on the two columns; the test is a LIKE
-//   with the term escaped, which the planner answers from the indexes.
+// - PostgreSQL: GIN pg_trgm indexes on the header text and on the body's
+//   distinct words (bodyWords); the test is a LIKE with the term escaped,
+//   which the planner answers from the indexes.
 
 import {
   compileSearch,
@@ -141,19 +142,60 @@ export function likeEscape(s: string): string {
 }
 
 /**
+ * PostgreSQL indexes the body text through `blob_text.body_words`: its
+ * distinct words (runs without BODY_WORD_SEPARATORS), each once, between
+ * single spaces (" a b c "). pg_trgm takes a text's trigrams word by word
+ * and sorts every occurrence: on the whole body that was most of an
+ * append's PostgreSQL CPU, while the distinct words give the same trigrams.
+ * A term found in the body has each of its separator-free chunks inside one
+ * word, a chunk after a separator at a word's start and one before a
+ * separator at its end, so LIKE tests of the chunks on body_words narrow
+ * the rows (through its index) and the exact LIKE on body_text decides.
+ * The migration's SQL function (schema.ts) splits on the same characters.
+ */
+export const BODY_WORD_SEPARATORS = ' \t\n\r\f\v';
+const SEPARATOR_RUN = /[ \t\n\r\f\v]+/;
+
+/** The body_words value of a (folded) body text. */
+export function bodyWords(bodyText: string): string {
+  const words = new Set(bodyText.split(SEPARATOR_RUN));
+  words.delete('');
+  return words.size === 0 ? ' ' : ` ${[...words].join(' ')} `;
+}
+
+/** LIKE patterns on body_words that every body containing `term` matches: its chunks of MIN_INDEXED_TERM or more characters. */
+export function bodyWordPatterns(term: string): string[] {
+  const chunks = term.split(SEPARATOR_RUN);
+  const last = chunks.length - 1;
+  return chunks.flatMap((chunk, i) =>
+    [...chunk].length < MIN_INDEXED_TERM ? [] : [`${i > 0 ? '% ' : '%'}${likeEscape(chunk)}${i < last ? ' %' : '%'}`],
+  );
+}
+
+/**
  * PostgreSQL: LIKE '%term%' on the folded columns, which their pg_trgm GIN
- * indexes answer. With the term escaped it is the exact substring test (a
- * deterministic collation compares characters), so only a header key's
- * field test is added.
+ * indexes answer, the body's through its words (bodyWordPatterns). With the
+ * term escaped it is the exact substring test (a deterministic collation
+ * compares characters), so only a header key's field test is added.
  */
 export function postgresTextIndex({ columns, term, param, fieldTest }: TextIndexRequest): TextIndexTest | null {
   if ([...term].length < MIN_INDEXED_TERM) return null;
-  const col: Record<TextColumn, string> = { header: SEARCH_COLUMNS.headerText, body: SEARCH_COLUMNS.bodyText };
-  const pattern = `%${likeEscape(term)}%`;
-  const likes = columns.map((c) => `${col[c]} LIKE ${param(pattern)} ESCAPE '\\'`);
+  const wordPatterns = columns.includes('body') ? bodyWordPatterns(term) : [];
+  // A term whose every chunk is short ("a b c") gives the body index nothing to look up.
+  if (columns.includes('body') && wordPatterns.length === 0) return null;
+  const like = (column: string, placeholder: string) => `${column} LIKE ${placeholder} ESCAPE '\\'`;
+  const pattern = param(`%${likeEscape(term)}%`);
+  const likes = columns.map((c) =>
+    c === 'header'
+      ? like(SEARCH_COLUMNS.headerText, pattern)
+      : `(${[...wordPatterns.map((w) => like(BODY_WORDS, param(w))), like(SEARCH_COLUMNS.bodyText, pattern)].join(' AND ')})`,
+  );
   const contains = likes.length === 1 ? likes[0]! : `(${likes.join(' OR ')})`;
   return { sql: fieldTest ? `(${contains} AND ${fieldTest()})` : contains, readsRow: true };
 }
+
+/** PostgreSQL: the body's distinct words (bodyWords), beside SEARCH_COLUMNS.bodyText. */
+const BODY_WORDS = 't.body_words';
 
 /**
  * How one text test is evaluated: `scan` reads the text of every message
