@@ -176,14 +176,18 @@ export const bigMessageScenario: Scenario = {
     const lmtp = await LmtpClient.connect({ ...ep.lmtp, timeoutMs });
     try {
       await client.command(`LOGIN "${user.login}" "${user.password}"`);
-      // Warm-up: an APPEND and a delivery of a 4 MB message, so the server's
-      // session and delivery processes exist and have done their first-time
-      // work, including compiling the per-chunk code (64 KB socket reads): a
-      // JIT-compiled server would otherwise pay that inside the first measured
-      // operation (64 KB messages, one or two chunks each, did not warm it).
-      const warm = buildBigMessage(4 * MB, 7).bytes;
-      await client.append('INBOX', warm);
-      await lmtp.deliver('big@bench.example', [user.address], warm);
+      // Warm-up: APPENDs and deliveries of three 10 MB messages, so the
+      // server's session and delivery processes exist and have done their
+      // first-time work, including compiling the per-chunk code (64 KB socket
+      // reads): a JIT-compiled server would otherwise pay that inside the
+      // measured operations (64 KB messages, one or two chunks each, did not
+      // warm it; one 4 MB message left TurboFan compiling in the first rounds,
+      // a helper's `perf` showed on 2026-11-23).
+      for (const seed of [7, 8, 9]) {
+        const warm = buildBigMessage(10 * MB, seed).bytes;
+        await client.append('INBOX', warm);
+        await lmtp.deliver('big@bench.example', [user.address], warm);
+      }
       await client.command('SELECT INBOX');
 
       // Rounds from --big-rounds (default 3): wall times swing 2x between rounds on a shared VM, more rounds steady the median.
