@@ -90,16 +90,35 @@ async function bumpMailboxWith(tx: PgTx, mailbox: MailboxRow, change: ReturnType
 }
 
 /**
- * The items' message columns as `unnest(...) WITH ORDINALITY AS u(f, k, d,
- * s, b, i)`: system flags, keywords, internal date, size, blob id, and i,
- * the item's place from 1 (its UID is the first UID taken + i - 1).
+ * Rows from the parameters $`first`, $`first + 1`, ... of the given types:
+ * arrays, one element per row, through unnest(); or one row of scalars
+ * through VALUES, which PostgreSQL runs cheaper (a one-message append).
+ * `ordinality`: a last column, the row's place from 1.
  */
-function itemRows(q: PgQuery, items: readonly AppendItem[]) {
+function rowsText(first: number, types: readonly string[], oneRow: boolean, ordinality = false): string {
+  const params = types.map((type, i) => `$${first + i}::${type}${oneRow ? '' : '[]'}`);
+  if (oneRow) return `(VALUES (${params.join(', ')}${ordinality ? ', 1::bigint' : ''}))`;
+  return `unnest(${params.join(', ')})${ordinality ? ' WITH ORDINALITY' : ''}`;
+}
+
+/** For a one-row rowsText: each array parameter's only element. */
+const onlyElements = (params: unknown[]): unknown[] => params.map((p) => (p as unknown[])[0]);
+
+/**
+ * The items' message columns as `u(f, k, d, s, b, i)`: system flags,
+ * keywords, internal date, size, blob id, and i, the item's place from 1
+ * (its UID is the first UID taken + i - 1), over the five parameters from
+ * $`first` (itemParams).
+ */
+function itemRowsText(first: number, oneItem = false): string {
+  return `${rowsText(first, ['int', 'text', 'bigint', 'bigint', 'text'], oneItem, true)} AS u(f, k, d, s, b, i)`;
+}
+
+/** The parameters of itemRowsText; validates the items' dates. */
+function itemParams(items: readonly AppendItem[]): unknown[] {
   const internal = items.map(internalDateMs);
   const flags = items.map((i) => parseFlags(i.flags));
-  return q`unnest(${flags.map((f) => f.system)}::int[], ${flags.map((f) => keywordsToColumn(f.keywords))}::text[],
-    ${internal}::bigint[], ${items.map((i) => i.index.size)}::bigint[], ${items.map((i) => i.blobId)}::text[])
-    WITH ORDINALITY AS u(f, k, d, s, b, i)`;
+  return [flags.map((f) => f.system), flags.map((f) => keywordsToColumn(f.keywords)), internal, items.map((i) => i.index.size), items.map((i) => i.blobId)];
 }
 
 /** The items' blobs, one record each, in blob id order (a stable lock order). */
@@ -111,33 +130,58 @@ function blobRecords(items: readonly AppendItem[]): BlobRecord[] {
 
 /**
  * The CTEs `blobs_upserted` and `blob_text_inserted` of a statement that
- * registers the blobs' metadata: the upsert locks an existing row until
- * commit, so a concurrent forgetBlobs() (which deletes only rows with refs =
- * 0) waits and then sees our reference; the search text goes in only with a
- * row this statement created (xmax = 0: inserted, not just locked), so a
- * blob already known is not indexed again. `when` limits the upsert (e.g.
- * to a statement whose mailbox row was taken).
+ * registers the blobs' metadata, over the eight parameters from $`first`
+ * (blobParams; one blob: scalars, see rowsText): the upsert locks an existing row until commit, so a
+ * concurrent forgetBlobs() (which deletes only rows with refs = 0) waits and
+ * then sees our reference; the search text goes in only with a row this
+ * statement created (xmax = 0: inserted, not just locked), so a blob already
+ * known is not indexed again. `from` joins the upsert's rows to more (e.g. to
+ * a statement whose mailbox row was taken: `, taken`).
  */
-function upsertBlobsCtes(q: PgQuery, records: readonly BlobRecord[], when = q``) {
-  const ids = records.map((b) => b.blobId);
-  const bodies = records.map((b) => noNul(b.bodyText));
-  return q`blobs_upserted AS (
+function blobCtesText(first: number, from = '', oneBlob = false): string {
+  const blob = rowsText(first, ['text', 'bigint', 'text', 'text'], oneBlob);
+  const text = rowsText(first + 4, ['text', 'text', 'text', 'text'], oneBlob);
+  return `blobs_upserted AS (
       INSERT INTO blobs (blob_id, size, idx, sent_day)
-      SELECT r.* FROM unnest(${ids}::text[], ${records.map((b) => b.size)}::bigint[],
-        ${records.map((b) => b.idx)}::text[], ${records.map((b) => b.sentDay)}::text[]) AS r ${when}
+      SELECT r.* FROM ${blob} AS r ${from}
       ON CONFLICT (blob_id) DO UPDATE SET unreferenced_at = NULL
       RETURNING blob_id, (xmax = 0) AS inserted),
     blob_text_inserted AS (
       INSERT INTO blob_text (blob_id, header_text, body_text, body_words)
-      SELECT t.* FROM unnest(${ids}::text[], ${records.map((b) => noNul(b.headerText))}::text[],
-        ${bodies}::text[], ${bodies.map(bodyWords)}::text[]) AS t(blob_id, header_text, body_text, body_words)
+      SELECT t.* FROM ${text} AS t(blob_id, header_text, body_text, body_words)
       JOIN blobs_upserted u ON u.blob_id = t.blob_id AND u.inserted
       ON CONFLICT (blob_id) DO NOTHING)`;
 }
 
-/** Registers the blobs' metadata and search text, in one statement (see upsertBlobsCtes). */
+/** The parameters of blobCtesText. */
+function blobParams(items: readonly AppendItem[]): unknown[] {
+  const records = blobRecords(items);
+  const ids = records.map((b) => b.blobId);
+  const bodies = records.map((b) => noNul(b.bodyText));
+  return [
+    ids,
+    records.map((b) => b.size),
+    records.map((b) => b.idx),
+    records.map((b) => b.sentDay),
+    ids,
+    records.map((b) => noNul(b.headerText)),
+    bodies,
+    bodies.map(bodyWords),
+  ];
+}
+
+/**
+ * Statements every append runs, as constant texts: postgres.js builds a
+ * tagged template's text from its parts and nested fragments at every
+ * execution, a constant text is sent as it is (prepared once per connection).
+ */
+const ENSURE_BLOBS = `WITH ${blobCtesText(1)} SELECT 1`;
+const INSERT_ITEMS = `INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
+    SELECT $1, $2::bigint + u.i - 1, $3, u.f, u.k, u.d, $4, u.s, u.b FROM ${itemRowsText(5)}`;
+
+/** Registers the blobs' metadata and search text, in one statement (see blobCtesText). */
 export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
-  await tx`WITH ${upsertBlobsCtes(tx, blobRecords(items))} SELECT 1`;
+  await tx.unsafe(ENSURE_BLOBS, blobParams(items) as never[], { prepare: true });
 }
 
 /**
@@ -254,35 +298,67 @@ export async function appendInOneStatement(
 ): Promise<{ result: AppendResult; row: CountersRow } | null> {
   const n = items.length;
   const seen = guard.seen;
-  // The counters before the UPDATE: the first UID and the MODSEQ taken must be above what was seen.
-  const notBehind = seen
-    ? sql`AND (uidvalidity <> ${seen.uidValidity} OR (uidnext >= ${seen.uidNext} AND highestmodseq >= ${seen.modseq}))`
-    : sql``;
+  const oneItem = n === 1;
+  const rowParams = [...blobParams(items), ...itemParams(items)];
+  const params = [
+    n,
+    mailboxId,
+    guard.timeline,
+    seen?.uidValidity ?? null,
+    seen?.uidNext ?? null,
+    seen?.modseq ?? null,
+    ...(oneItem ? onlyElements(rowParams) : rowParams),
+    Date.now(),
+    token,
+  ];
+  if (bodiesHere) {
+    const ids = [...new Set(items.map((i) => i.blobId))];
+    params.push(ids, ids.length);
+  }
+  const text = APPEND_TEXTS[`${oneItem}/${bodiesHere}`]!;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
-  const rows = await sendWithin(sql, sql<Array<CountersRow & { first_uid: number }>>`WITH taken AS (
-      UPDATE mailboxes SET uidnext = uidnext + ${n}::bigint, highestmodseq = highestmodseq + 1
-      WHERE id = ${mailboxId} AND selectable AND petrel_timeline() = ${guard.timeline}::bigint ${notBehind}
-        AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
-          AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
-        ${bodiesHere ? sql`AND ${bodiesFound(sql, items)}` : sql``}
-      RETURNING ${sql.unsafe(COUNTERS_RETURNING)}, uidnext - ${n}::bigint AS first_uid),
-    ${upsertBlobsCtes(sql, blobRecords(items), sql`, taken`)},
-    messages_inserted AS (
-      INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
-      SELECT taken.id, taken.first_uid + u.i - 1, taken.highestmodseq, u.f, u.k, u.d, ${Date.now()}, u.s, u.b
-      FROM taken, ${itemRows(sql, items)}),
-    token_recorded AS (
-      INSERT INTO append_tokens (token, result)
-      SELECT ${token}::uuid, jsonb_build_object('uidValidity', uidvalidity,
-        'uids', (SELECT jsonb_agg(first_uid + g ORDER BY g) FROM generate_series(0, ${n - 1}::int) g),
-        'highestModseq', highestmodseq)
-      FROM taken)
-    SELECT * FROM taken`);
+  const rows = await sendWithin(sql, sql.unsafe<Array<CountersRow & { first_uid: number }>>(text, params as never[], { prepare: true }));
   const row = rows[0];
   if (!row) return null;
   const uids = items.map((_, i) => row.first_uid + i);
   return { result: { uidValidity: row.uidvalidity, uids, highestModseq: row.highestmodseq }, row };
 }
+
+/**
+ * appendInOneStatement's text: $1 the number of items, $2 the mailbox, $3
+ * the timeline and $4-$6 the counters the rollback guard saw (null: none),
+ * $7-$14 blobCtesText, $15-$19 itemRowsText (one item: scalars), $20 the
+ * save date, $21 the token; checking the bodies (bodiesFound), $22 their
+ * ids and $23 how many.
+ */
+function oneStatementAppend(oneItem: boolean, bodiesHere: boolean): string {
+  const bodies = bodiesHere ? 'AND (SELECT count(*) FROM blob_contents WHERE blob_id = ANY($22::text[])) = $23' : '';
+  return `WITH taken AS (
+      UPDATE mailboxes SET uidnext = uidnext + $1::bigint, highestmodseq = highestmodseq + 1
+      WHERE id = $2 AND selectable AND petrel_timeline() = $3::bigint
+        -- The counters before the UPDATE: the first UID and the MODSEQ taken must be above what was seen.
+        AND ($4::bigint IS NULL OR uidvalidity <> $4::bigint OR (uidnext >= $5::bigint AND highestmodseq >= $6::bigint))
+        AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
+          AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
+        ${bodies}
+      RETURNING ${COUNTERS_RETURNING}, uidnext - $1::bigint AS first_uid),
+    ${blobCtesText(7, ', taken', oneItem)},
+    messages_inserted AS (
+      INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
+      SELECT taken.id, taken.first_uid + u.i - 1, taken.highestmodseq, u.f, u.k, u.d, $20::bigint, u.s, u.b
+      FROM taken, ${itemRowsText(15, oneItem)}),
+    token_recorded AS (
+      INSERT INTO append_tokens (token, result)
+      SELECT $21::uuid, jsonb_build_object('uidValidity', uidvalidity,
+        'uids', (SELECT jsonb_agg(first_uid + g ORDER BY g) FROM generate_series(0, $1::bigint - 1) g),
+        'highestModseq', highestmodseq)
+      FROM taken)
+    SELECT * FROM taken`;
+}
+/** The four texts, by `${oneItem}/${bodiesHere}`. */
+const APPEND_TEXTS: Record<string, string> = Object.fromEntries(
+  [true, false].flatMap((oneItem) => [true, false].map((bodies) => [`${oneItem}/${bodies}`, oneStatementAppend(oneItem, bodies)])),
+);
 
 /**
  * The result of an append whose transaction recorded `token` (recordAppend),
@@ -302,11 +378,9 @@ export async function recordAppend(tx: PgTx, token: string, result: AppendResult
 
 /** Inserts the items under UIDs first, first + 1, ... and `modseq`, taken already from the locked mailbox. */
 async function insertItems(tx: PgTx, mailboxId: MailboxId, first: number, modseq: number, items: AppendItem[]): Promise<number[]> {
-  const rows = itemRows(tx, items); // validates the dates before anything is written
+  const rows = itemParams(items); // validates the dates before anything is written
   await ensureBlobs(tx, items);
-  await tx`INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
-    SELECT ${mailboxId}, ${first}::bigint + u.i - 1, ${modseq}, u.f, u.k, u.d, ${Date.now()}, u.s, u.b
-    FROM ${rows}`;
+  await tx.unsafe(INSERT_ITEMS, [mailboxId, first, modseq, Date.now(), ...rows] as never[], { prepare: true });
   return items.map((_, i) => first + i);
 }
 
