@@ -93,7 +93,7 @@ interface Noted<T> {
 }
 
 /**
- * Mailboxes whose last append the one statement could not do (nearly
+ * Mailboxes whose last one-statement append matched nothing (nearly
  * always: an account with quota limits, which needs the transaction):
  * their appends go straight to the transaction until the entry expires,
  * instead of sending the whole message in a statement that matches
@@ -331,16 +331,14 @@ export class PostgresMailStore implements MailStore {
     const token = randomUUID();
     const viaTransaction = transactionAppendsOf(this.sql);
     const skip = (viaTransaction.get(mailboxId) ?? 0) > Date.now();
-    const atOnce = skip ? null : await this.appendAtOnce(mailboxId, items, token);
+    const atOnce = skip ? 'not tried' : await this.appendAtOnce(mailboxId, items, token);
     const result =
-      atOnce !== null && atOnce !== 'unknown' ? atOnce : await this.appendInTransaction(mailboxId, items, token, atOnce === 'unknown');
-    if (!skip && items.length > 0) {
-      if (atOnce !== null) viaTransaction.delete(mailboxId);
-      else {
-        if (viaTransaction.size >= 10_000) viaTransaction.clear(); // bounded: an entry only saves a statement
-        viaTransaction.set(mailboxId, Date.now() + TRANSACTION_APPENDS_MS);
-      }
-    }
+      typeof atOnce === 'object' ? atOnce : await this.appendInTransaction(mailboxId, items, token, atOnce === 'unknown');
+    // Only a statement that ran and matched nothing sends the mailbox's appends to the transaction for a while.
+    if (atOnce === 'missed') {
+      if (viaTransaction.size >= 10_000) viaTransaction.clear(); // bounded: an entry only saves a statement
+      viaTransaction.set(mailboxId, Date.now() + TRANSACTION_APPENDS_MS);
+    } else if (typeof atOnce === 'object') viaTransaction.delete(mailboxId);
     // With replicas, the first FETCH of a new message would ask one for an index it has not replayed yet.
     if (this.router) for (const item of items) this.indexCache.put(item.blobId, item.index);
     return result;
@@ -363,23 +361,25 @@ export class PostgresMailStore implements MailStore {
 
   /**
    * The append as one statement (messages.appendInOneStatement), when it
-   * applies: null when it does not (nothing was written), 'unknown' when the
-   * connection was lost after the statement was sent.
+   * applies: 'missed' when the statement matched nothing (nothing was
+   * written: e.g. an account with quota limits), 'not tried' when it could
+   * not run (no timeline checked yet) or was undone (a deadlock), 'unknown'
+   * when the connection was lost after the statement was sent.
    */
-  private async appendAtOnce(mailboxId: MailboxId, items: AppendItem[], token: string): Promise<AppendResult | null | 'unknown'> {
-    if (items.length === 0) return null;
+  private async appendAtOnce(mailboxId: MailboxId, items: AppendItem[], token: string): Promise<AppendResult | 'missed' | 'not tried' | 'unknown'> {
+    if (items.length === 0) return 'not tried';
     if (this.rollback.suspected) await this.rollback.ready();
     const guard = this.rollback.takeGuard(mailboxId);
-    if (!guard) return null;
+    if (!guard) return 'not tried';
     try {
       const done = await messages.appendInOneStatement(this.sql, mailboxId, items, token, guard, this.bodiesHere);
-      if (!done) return null;
+      if (!done) return 'missed';
       this.rollback.noteTaken([{ row: done.row, newUids: items.length, timeline: done.row.counters_timeline }]);
       this.floor?.markStale();
       return done.result;
     } catch (err) {
       if (isConnectionError(err)) return 'unknown';
-      if (isRetryable(err)) return null; // a deadlock or serialization failure undid the statement: the transaction retries
+      if (isRetryable(err)) return 'not tried'; // a deadlock or serialization failure undid the statement: the transaction retries
       throw mapPgError(err);
     }
   }
