@@ -5,6 +5,8 @@
 // order, each a short statement (the pool's statement deadline), inside the
 // migration's transaction: a failure leaves the old text and the old schema
 // version together. The pg_trgm indexes follow the updated rows by themselves.
+// It runs before the body's words exist (migration 13, body-words.ts): reused
+// later, it would have to write body_words too.
 
 import { searchTextOfStoredIndex } from '../shared/rows.js';
 import type { PgTx } from './pg.js';
