@@ -24,6 +24,7 @@ import { InProcessEventBus } from '../mail/events.js';
 import type { EventBus } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { quickAckAvailable } from '../util/tcp-quickack.js';
 import type { Repositories } from '../mail/repository.js';
 import { collectMetrics, MetricsServer, renderMetrics } from '../admin/metrics.js';
 import { openRepositories } from './repository.js';
@@ -154,6 +155,8 @@ export async function serve(config: PetrelConfig): Promise<number> {
     }
     else announceListening(announce, listening);
     if (config.storage.backend === 'postgres') logger.info('cluster mode', { storage: 'postgres', blobs: config.storage.blobStore });
+    if (!quickAckAvailable && process.platform === 'linux')
+      logger.warn('native helper build/tcp-quickack.node missing (run `node scripts/build-native.cjs`): clients that send a literal and its CRLF in two writes wait ~40 ms per literal');
   } catch (err) {
     logger.error('startup failed', { err });
     await shutdown();

@@ -24,6 +24,7 @@ import type { ImapServerDeps } from './context.js';
 import { Session, type SessionIO, type UserSlots } from './session.js';
 import { LiteralStager } from './spool.js';
 import { enablePooledReads, PooledReads } from '../util/pooled-reads.js';
+import { quickAck } from '../util/tcp-quickack.js';
 import { metadataTooBig } from './metadata.js';
 
 /**
@@ -542,6 +543,8 @@ export class ImapConnection implements SessionIO {
     const sock = this.socket;
     if (sock.destroyed || sock.writableEnded) return;
     sock.write(buf);
+    // What the client sends next (a literal after our "+") is acknowledged at once: src/util/tcp-quickack.ts.
+    quickAck(this.tcpSocket);
   };
 
   private async writeParts(parts: WirePart[]): Promise<void> {

@@ -1,0 +1,39 @@
+// Builds Petrel's one native helper, build/tcp-quickack.node (native/tcp-quickack.c:
+// TCP_QUICKACK, which Node cannot set), with the machine's C compiler against
+// Node's own headers. Run by `npm ci` / `npm install` (package.json "prepare").
+// Optional: without a compiler or headers Petrel runs without it (a client that
+// splits a literal from its CRLF without TCP_NODELAY then waits ~40 ms per literal).
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const out = path.join(root, 'build', 'tcp-quickack.node');
+
+function headerDirs() {
+  const dirs = [path.join(process.execPath, '..', '..', 'include', 'node')];
+  if (process.env.npm_config_nodedir) dirs.push(path.join(process.env.npm_config_nodedir, 'include', 'node'));
+  return dirs.filter((d) => fs.existsSync(path.join(d, 'node_api.h')));
+}
+
+function main() {
+  if (process.platform !== 'linux') return 'TCP_QUICKACK is Linux only';
+  const include = headerDirs()[0];
+  if (!include) return "Node's headers (node_api.h) were not found next to the node binary";
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const cc = process.env.CC || 'cc';
+  execFileSync(
+    cc,
+    ['-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tcp_quickack', `-I${include}`, path.join(root, 'native', 'tcp-quickack.c'), '-o', out],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  return null;
+}
+
+try {
+  const skipped = main();
+  if (skipped) console.warn(`petrel: native helper not built (${skipped}); running without TCP_QUICKACK`);
+} catch (err) {
+  console.warn(`petrel: native helper not built (${err instanceof Error ? err.message : String(err)}); running without TCP_QUICKACK`);
+}
