@@ -230,7 +230,9 @@ export function mailStoreSearchIndexConformance(withCtx: (fn: (c: Ctx) => Promis
         assert.deepEqual(await search(body('gamma-delta')), [2]);
         assert.deepEqual(await search(body(' zeta')), [2]);
         assert.deepEqual(await search(body('eta zeta')), []);
-        assert.deepEqual(await search(body('a b c')), [], 'only short chunks');
+        assert.deepEqual(await search(body('a b c')), [], 'short chunks');
+        assert.deepEqual(await search(body('a  c')), [], 'only unbounded short chunks: no index');
+        assert.deepEqual(await search(body('ta z')), [2], 'short chunks at word edges');
         assert.deepEqual(await search(body('a b')), [1]);
         assert.deepEqual(await search(text('a zeta')), [2]);
       },

@@ -174,13 +174,21 @@ export function bodyWords(bodyText: string): string {
   return words.size === 0 ? ' ' : ` ${[...words].join(' ')} `;
 }
 
-/** LIKE patterns on body_words that every body containing `term` matches: its chunks of MIN_INDEXED_TERM or more characters. */
+/**
+ * LIKE patterns on body_words that every body containing `term` matches:
+ * its chunks that give pg_trgm a trigram, i.e. of MIN_INDEXED_TERM or more
+ * characters, or shorter ones bounded by the spaces around words (pg_trgm
+ * pads a word with spaces: "% to %" holds "  t", " to" and "to ").
+ */
 export function bodyWordPatterns(term: string): string[] {
   const chunks = term.split(SEPARATOR_RUN);
   const last = chunks.length - 1;
-  return chunks.flatMap((chunk, i) =>
-    [...chunk].length < MIN_INDEXED_TERM ? [] : [`${i > 0 ? '% ' : '%'}${likeEscape(chunk)}${i < last ? ' %' : '%'}`],
-  );
+  return chunks.flatMap((chunk, i) => {
+    const [starts, ends] = [i > 0, i < last];
+    const bounds = Number(starts) + Number(ends);
+    if (chunk === '' || [...chunk].length + bounds < MIN_INDEXED_TERM) return [];
+    return [`${starts ? '% ' : '%'}${likeEscape(chunk)}${ends ? ' %' : '%'}`];
+  });
 }
 
 /**
@@ -192,7 +200,7 @@ export function bodyWordPatterns(term: string): string[] {
 export function postgresTextIndex({ columns, term, param, fieldTest }: TextIndexRequest): TextIndexTest | null {
   if ([...term].length < MIN_INDEXED_TERM) return null;
   const wordPatterns = columns.includes('body') ? bodyWordPatterns(term) : [];
-  // A term whose every chunk is short ("a b c") gives the body index nothing to look up.
+  // A term whose every chunk is short and unbounded ("a  b" has "a" and "b" bounded once) gives the index nothing.
   if (columns.includes('body') && wordPatterns.length === 0) return null;
   const like = (column: string, placeholder: string) => `${column} LIKE ${placeholder} ESCAPE '\\'`;
   const pattern = param(`%${likeEscape(term)}%`);
