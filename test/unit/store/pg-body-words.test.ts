@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import postgres from 'postgres';
-import { bodyWords, bodyWordPatterns } from '../../../src/store/shared/search-sql.js';
+import { BODY_WORD_SEPARATORS, bodyWords, bodyWordPatterns } from '../../../src/store/shared/search-sql.js';
 import { connectPostgres, migrate, pgTransaction } from '../../../src/store/postgres/pg.js';
 import { MAILSTORE_COMPONENT, MAILSTORE_MIGRATIONS } from '../../../src/store/postgres/schema.js';
 import { fillBodyWords } from '../../../src/store/postgres/body-words.js';
@@ -28,6 +28,15 @@ test('bodyWords: the distinct separator-free runs, each once, between single spa
   assert.equal(bodyWords(' \t\r\n\f\v '), ' ');
   assert.equal(bodyWords('b a b\ta\r\nc'), ' b a c ');
   assert.equal(bodyWords('x\u00a0y  x'), ' x\u00a0y x ', 'a no-break space is no separator');
+});
+
+test('bodyWords and bodyWordPatterns split on exactly BODY_WORD_SEPARATORS, of all 65,536 UTF-16 code units', () => {
+  for (let code = 0; code < 0x10000; code++) {
+    const c = String.fromCharCode(code);
+    const separator = BODY_WORD_SEPARATORS.includes(c);
+    assert.equal(bodyWords(`abc${c}def`) === ' abc def ', separator, `bodyWords, U+${code.toString(16)}`);
+    assert.equal(bodyWordPatterns(`abc${c}def`).length === 2, separator, `bodyWordPatterns, U+${code.toString(16)}`);
+  }
 });
 
 test('bodyWordPatterns: each chunk that gives a trigram (3+ characters, counting a word edge where a separator was)', () => {
