@@ -33,6 +33,7 @@ import {
   pgGuard,
   pgIdempotent,
   pgTransaction,
+  runPrepared,
   type Migration,
   type PgGuardOptions,
   type Pg,
@@ -307,6 +308,30 @@ export class PostgresBlobStore implements BlobStore {
   }
 }
 
+// A blob's commit runs one of these (every delivery): constant texts
+// (runPrepared), not rebuilt from fragments at each execution.
+
+/**
+ * The content row's upsert: $1 blob id, $2 upload id, $3 size, $4 chunk
+ * size. When the row is not this upload's (the content was stored already,
+ * and the upsert touched it), the transaction commits synchronously even on
+ * an asyncCommit pool (`durable`). The blob GC keeps a body touched within
+ * its grace period (src/blob/gc.ts); a touch of a body stored long ago, lost
+ * at a fail-over while the body survives, would let the GC delete it under
+ * the message about to refer to it. A new body needs no such care: one lost
+ * with its commit is found missing by the append.
+ */
+const UPSERT_CONTENT = `INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
+  VALUES ($1, $2::uuid, $3, $4)
+  ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
+  RETURNING upload_id, CASE WHEN upload_id <> $2::uuid THEN set_config('synchronous_commit', 'on', true) END AS durable`;
+
+/** UPSERT_CONTENT and the blob's only chunk, $5 (bytea), if the row is this upload's: commitInOneStatement. */
+const UPSERT_CONTENT_WITH_CHUNK = `WITH content AS (${UPSERT_CONTENT})
+  INSERT INTO blob_chunks (upload_id, seq, data)
+  SELECT upload_id, 0, $5::bytea FROM content WHERE upload_id = $2::uuid
+  ON CONFLICT (upload_id, seq) DO NOTHING`;
+
 class PgBlobWriter implements BlobWriter {
   private readonly hash: Hash = createHash('sha256');
   private readonly uploadId = randomUUID();
@@ -391,10 +416,7 @@ class PgBlobWriter implements BlobWriter {
         return { blobId, size: this.size };
       }
       await pgTransaction(sql, async (tx) => {
-        const [row] = await tx<Array<{ upload_id: string }>>`INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
-          VALUES (${blobId}, ${this.uploadId}::uuid, ${this.size}, ${chunkSize})
-          ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
-          RETURNING upload_id, ${durableTouch(tx, this.uploadId)}`;
+        const [row] = await runPrepared<Array<{ upload_id: string }>>(tx, UPSERT_CONTENT, [blobId, this.uploadId, this.size, chunkSize]);
         const mine = row!.upload_id === this.uploadId;
         if (mine && last && lastBytes < SMALL_CHUNK)
           await tx`INSERT INTO blob_chunks (upload_id, seq, data) VALUES (${this.uploadId}::uuid, ${this.nextSeq}, ${Buffer.concat(last)})`;
@@ -420,19 +442,9 @@ class PgBlobWriter implements BlobWriter {
    */
   private async commitInOneStatement(blobId: BlobId, data: Buffer | null): Promise<void> {
     const { sql, chunkSize } = this.store;
-    const uploadId = this.uploadId;
-    const content = (q: PgQuery) => q`INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
-        VALUES (${blobId}, ${uploadId}::uuid, ${this.size}, ${chunkSize})
-        ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
-        RETURNING upload_id, ${durableTouch(q, uploadId)}`;
-    if (data === null) {
-      await pgIdempotent(sql, (q) => content(q));
-      return;
-    }
-    await pgIdempotent(sql, (q) => q`WITH content AS (${content(q)})
-      INSERT INTO blob_chunks (upload_id, seq, data)
-      SELECT upload_id, 0, ${data}::bytea FROM content WHERE upload_id = ${uploadId}::uuid
-      ON CONFLICT (upload_id, seq) DO NOTHING`);
+    const content = [blobId, this.uploadId, this.size, chunkSize];
+    if (data === null) await pgIdempotent(sql, (q) => runPrepared(q, UPSERT_CONTENT, content));
+    else await pgIdempotent(sql, (q) => runPrepared(q, UPSERT_CONTENT_WITH_CHUNK, [...content, data]));
   }
 
   async abort(): Promise<void> {
@@ -452,19 +464,6 @@ class PgBlobWriter implements BlobWriter {
       // Unreachable database: removeAbandonedUploads() cleans up later.
     });
   }
-}
-
-/**
- * For the RETURNING of a content row's upsert: when the row is not this
- * upload's (the content was stored already, and the upsert touched it), the
- * transaction commits synchronously even on an asyncCommit pool. The blob GC
- * keeps a body touched within its grace period (src/blob/gc.ts); a touch of
- * a body stored long ago, lost at a fail-over while the body survives, would
- * let the GC delete it under the message about to refer to it. A new body
- * needs no such care: one lost with its commit is found missing by the append.
- */
-function durableTouch(q: PgQuery, uploadId: string) {
-  return q`CASE WHEN upload_id <> ${uploadId}::uuid THEN set_config('synchronous_commit', 'on', true) END AS durable`;
 }
 
 /** Runs `fn` on one connection of the pool, reserved for it (a COPY must not share its connection). */

@@ -16,7 +16,13 @@ import {
   type RepositoryRow,
 } from '../shared/repositories.js';
 import { ACCOUNT_COLUMNS, toAccount, type AccountRow } from '../shared/rows.js';
-import { pgGuard, pgIdempotent, type Pg } from './pg.js';
+import { pgGuard, pgIdempotent, runPrepared, type Pg } from './pg.js';
+
+// Every LOGIN and delivery looks its account up: constant texts (runPrepared), not rebuilt at each execution.
+/** $1 account name. */
+const ACCOUNT_BY_NAME = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE name = $1`;
+/** $1 account id. */
+const ACCOUNT_BY_ID = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`;
 
 export class PostgresDirectory implements Directory {
   constructor(private readonly sql: Pg) {}
@@ -31,12 +37,12 @@ export class PostgresDirectory implements Directory {
   }
 
   async findAccount(name: string): Promise<Account | null> {
-    const [row] = await this.read(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE name = ${name}`);
+    const [row] = await this.read(() => runPrepared<AccountRow[]>(this.sql, ACCOUNT_BY_NAME, [name]));
     return row ? toAccount(row) : null;
   }
 
   async getAccount(id: AccountId): Promise<Account | null> {
-    const [row] = await this.read(() => this.sql<AccountRow[]>`SELECT ${this.columns} FROM accounts WHERE id = ${id}`);
+    const [row] = await this.read(() => runPrepared<AccountRow[]>(this.sql, ACCOUNT_BY_ID, [id]));
     return row ? toAccount(row) : null;
   }
 

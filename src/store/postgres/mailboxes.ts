@@ -7,34 +7,51 @@ import { MailError } from '../../mail/errors.js';
 import type { AccountId, MailboxId, MailboxInfo, SpecialUse } from '../../mail/types.js';
 import { checkRenameNames, childPrefix, normalizeMailboxName, parentNames, renamedFamily } from '../shared/names.js';
 import { isSelectable, MAILBOX_COLUMNS, requireSelectable, toMailboxInfo, type MailboxRow } from '../shared/rows.js';
-import type { PgQuery, PgTx } from './pg.js';
+import { runPrepared, type PgQuery, type PgTx } from './pg.js';
 import { expungeRows, moveAllLive } from './messages.js';
 import { copyMetadata, deleteMetadata } from './metadata.js';
 import { recordTaken, type CountersRow } from './rollback.js';
 
-/** The shared columns, and the timeline of the counters' last change (rollback.ts). */
-const COLUMN_LIST = `${MAILBOX_COLUMNS}, counters_timeline`;
+/**
+ * The shared columns, and the timeline of the counters' last change
+ * (rollback.ts), each prefixed with `alias` (`mb.`: a statement that reads
+ * the mailbox row with what it lists, one snapshot, one round trip). A
+ * function declaration: messages.ts, which this module imports, may build
+ * its statement texts with it while it loads, before the constants here exist.
+ */
+export function mailboxColumnList(alias = ''): string {
+  return [...MAILBOX_COLUMNS.split(', '), 'counters_timeline'].map((c) => alias + c).join(', ');
+}
+const COLUMN_LIST = mailboxColumnList();
 const COLUMNS = (q: PgQuery) => q.unsafe(COLUMN_LIST);
-
-/** COLUMNS of the row aliased `mb`, for a statement that reads the mailbox row with what it lists (one snapshot, one round trip). */
-export const MB_COLUMNS = (q: PgQuery) => q.unsafe(COLUMN_LIST.split(', ').map((c) => `mb.${c}`).join(', '));
 
 /** A mailbox row as this backend reads it. */
 export type PgMailboxRow = MailboxRow & CountersRow;
 
+// The reads of one mailbox row that every delivery, SELECT and flag change
+// runs: constant texts (runPrepared), not rebuilt at each execution.
+/** $1 account id, $2 name. */
+const MAILBOX_BY_NAME = `SELECT ${COLUMN_LIST} FROM mailboxes WHERE account_id = $1 AND name = $2`;
+/** $1 mailbox id. */
+const MAILBOX_BY_ID = `SELECT ${COLUMN_LIST} FROM mailboxes WHERE id = $1`;
+/** $1 mailbox id. */
+const LOCK_MAILBOX = `${MAILBOX_BY_ID} FOR UPDATE`;
+/** $1 account id. */
+const ACCOUNT_MAILBOXES = `SELECT ${COLUMN_LIST} FROM mailboxes WHERE account_id = $1 ORDER BY name`;
+
 export async function mailboxByName(q: PgQuery, accountId: AccountId, name: string): Promise<PgMailboxRow | undefined> {
-  const [row] = await q<PgMailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE account_id = ${accountId} AND name = ${name}`;
+  const [row] = await runPrepared<PgMailboxRow[]>(q, MAILBOX_BY_NAME, [accountId, name]);
   return row;
 }
 
 export async function mailboxById(q: PgQuery, id: MailboxId): Promise<PgMailboxRow | undefined> {
-  const [row] = await q<PgMailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE id = ${id}`;
+  const [row] = await runPrepared<PgMailboxRow[]>(q, MAILBOX_BY_ID, [id]);
   return row;
 }
 
 /** Locks the mailbox row (the per-mailbox writer lock); NOT_FOUND / NOT_SELECTABLE. */
 export async function lockSelectable(tx: PgTx, id: MailboxId): Promise<MailboxRow> {
-  const [row] = await tx<MailboxRow[]>`SELECT ${COLUMNS(tx)} FROM mailboxes WHERE id = ${id} FOR UPDATE`;
+  const [row] = await runPrepared<MailboxRow[]>(tx, LOCK_MAILBOX, [id]);
   return requireSelectable(row, id);
 }
 
@@ -43,7 +60,7 @@ export async function selectableMailbox(q: PgQuery, id: MailboxId): Promise<Mail
 }
 
 export async function listMailboxes(q: PgQuery, accountId: AccountId): Promise<MailboxInfo[]> {
-  const rows = await q<MailboxRow[]>`SELECT ${COLUMNS(q)} FROM mailboxes WHERE account_id = ${accountId} ORDER BY name`;
+  const rows = await runPrepared<MailboxRow[]>(q, ACCOUNT_MAILBOXES, [accountId]);
   return rows.map(toMailboxInfo);
 }
 

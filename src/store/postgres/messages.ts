@@ -42,29 +42,42 @@ import {
   type MessageRow,
 } from '../shared/rows.js';
 import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
-import { lockSelectable, MB_COLUMNS, type PgMailboxRow } from './mailboxes.js';
-import { sendWithin, type Pg, type PgQuery, type PgTx } from './pg.js';
+import { lockSelectable, mailboxColumnList, type PgMailboxRow } from './mailboxes.js';
+import { runPrepared, sendWithin, type Pg, type PgQuery, type PgTx } from './pg.js';
 import { COUNTERS_RETURNING, recordTaken, type CountersRow, type TakeGuard } from './rollback.js';
 
 /** PostgreSQL text cannot hold NUL; a NUL in decoded message text is never searched for (IMAP strings exclude it). */
 const noNul = (s: string) => (s.includes('\0') ? s.replaceAll('\0', ' ') : s);
 
+/**
+ * The statements of FETCH, STORE, EXPUNGE and SELECT below are constant
+ * texts (runPrepared): postgres.js would build a tagged template's text from
+ * its parts and fragments again at every execution.
+ * rowsIn's: $1 the ranges' first UIDs, $2 their last, $3 the mailbox.
+ */
+function rowsInText(liveOnly: boolean): string {
+  return `SELECT ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}
+    FROM unnest($1::bigint[], $2::bigint[]) AS r(a, b)
+    JOIN messages m ON m.mailbox_id = $3 AND m.uid BETWEEN r.a AND r.b
+    ${liveOnly ? 'WHERE m.expunged_modseq IS NULL ' : ''}ORDER BY m.uid`;
+}
+const ROWS_IN = { live: rowsInText(true), all: rowsInText(false) };
+
 /** Rows of `mailboxId` whose uid is in `uids` (live only, or also expunged), ascending, in one statement. */
 async function rowsIn(q: PgQuery, mailboxId: MailboxId, uids: UidSet, liveOnly: boolean): Promise<MessageRow[]> {
   const ranges = normalizeUidSet(uids);
   if (ranges.length === 0) return [];
-  const live = liveOnly ? q`AND m.expunged_modseq IS NULL` : q``;
-  return q<MessageRow[]>`SELECT ${q.unsafe(MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', '))}
-    FROM unnest(${ranges.map((r) => r[0])}::bigint[], ${ranges.map((r) => r[1])}::bigint[]) AS r(a, b)
-    JOIN messages m ON m.mailbox_id = ${mailboxId} AND m.uid BETWEEN r.a AND r.b
-    WHERE true ${live} ORDER BY m.uid`;
+  const params = [ranges.map((r) => r[0]), ranges.map((r) => r[1]), mailboxId];
+  return runPrepared<MessageRow[]>(q, liveOnly ? ROWS_IN.live : ROWS_IN.all, params);
 }
+
+/** $1 the mailbox, $2 how many UIDs. */
+const BUMP_MAILBOX = `UPDATE mailboxes SET highestmodseq = highestmodseq + 1, uidnext = uidnext + $2::bigint
+    WHERE id = $1 RETURNING ${COUNTERS_RETURNING}`;
 
 /** Takes the mailbox's next modseq and `newUids` UIDs; the row must be locked or this locks it. */
 async function bumpMailbox(tx: PgTx, mailbox: MailboxRow, newUids = 0): Promise<number> {
-  const [row] = await tx<CountersRow[]>`UPDATE mailboxes
-    SET highestmodseq = highestmodseq + 1, uidnext = uidnext + ${newUids}::bigint
-    WHERE id = ${mailbox.id} RETURNING ${tx.unsafe(COUNTERS_RETURNING)}`;
+  const [row] = await runPrepared<CountersRow[]>(tx, BUMP_MAILBOX, [mailbox.id, newUids]);
   return tookFrom(tx, mailbox, row!, newUids);
 }
 
@@ -77,15 +90,21 @@ function tookFrom(tx: PgTx, mailbox: MailboxRow, row: CountersRow, newUids: numb
 }
 
 /**
- * bumpMailbox (no new UIDs) and `change`, in one statement (one round trip):
- * `change` is a data-modifying statement that reads the new modseq from
- * `bumped` (the mailbox row as the bump left it). The row must be locked.
+ * The text of bumpMailbox (no new UIDs) and `change` in one statement (one
+ * round trip): `change` is a data-modifying statement that reads the new
+ * modseq from `bumped` (the mailbox row as the bump left it); $1 is the
+ * mailbox, its own parameters start at $2.
  */
-async function bumpMailboxWith(tx: PgTx, mailbox: MailboxRow, change: ReturnType<PgTx>): Promise<number> {
-  const [row] = await tx<CountersRow[]>`WITH bumped AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1
-      WHERE id = ${mailbox.id} RETURNING ${tx.unsafe(COUNTERS_RETURNING)}),
+function bumpedWith(change: string): string {
+  return `WITH bumped AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1
+      WHERE id = $1 RETURNING ${COUNTERS_RETURNING}),
     changed AS (${change})
     SELECT * FROM bumped`;
+}
+
+/** Runs a bumpedWith() text on the mailbox (its row must be locked) with `change`'s parameters. */
+async function bumpMailboxWith(tx: PgTx, mailbox: MailboxRow, text: string, params: readonly unknown[]): Promise<number> {
+  const [row] = await runPrepared<CountersRow[]>(tx, text, [mailbox.id, ...params]);
   return tookFrom(tx, mailbox, row!, 0);
 }
 
@@ -181,7 +200,7 @@ const INSERT_ITEMS = `INSERT INTO messages (mailbox_id, uid, modseq, system_flag
 
 /** Registers the blobs' metadata and search text, in one statement (see blobCtesText). */
 export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promise<void> {
-  await tx.unsafe(ENSURE_BLOBS, blobParams(items) as never[], { prepare: true });
+  await runPrepared(tx, ENSURE_BLOBS, blobParams(items));
 }
 
 /**
@@ -317,7 +336,7 @@ export async function appendInOneStatement(
   }
   const text = APPEND_TEXTS[`${oneItem}/${bodiesHere}`]!;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
-  const rows = await sendWithin(sql, sql.unsafe<Array<CountersRow & { first_uid: number }>>(text, params as never[], { prepare: true }));
+  const rows = await sendWithin(sql, runPrepared<Array<CountersRow & { first_uid: number }>>(sql, text, params));
   const row = rows[0];
   if (!row) return null;
   const uids = items.map((_, i) => row.first_uid + i);
@@ -380,18 +399,30 @@ export async function recordAppend(tx: PgTx, token: string, result: AppendResult
 async function insertItems(tx: PgTx, mailboxId: MailboxId, first: number, modseq: number, items: AppendItem[]): Promise<number[]> {
   const rows = itemParams(items); // validates the dates before anything is written
   await ensureBlobs(tx, items);
-  await tx.unsafe(INSERT_ITEMS, [mailboxId, first, modseq, Date.now(), ...rows] as never[], { prepare: true });
+  await runPrepared(tx, INSERT_ITEMS, [mailboxId, first, modseq, Date.now(), ...rows]);
   return items.map((_, i) => first + i);
 }
 
+/** The mailbox row's columns (aliased `mb`) in the statements that read it with what they list. */
+const MB_COLUMN_LIST = mailboxColumnList('mb.');
+
+/** $1 the mailbox. */
+const LIST_UIDS = `SELECT ${MB_COLUMN_LIST},
+      (SELECT string_agg(uid::text, ',' ORDER BY uid) FROM messages WHERE mailbox_id = $1 AND expunged_modseq IS NULL) AS uids
+    FROM mailboxes mb WHERE mb.id = $1`;
+
 export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number[]> {
   // One statement (one snapshot, one round trip): the mailbox row for the check, and the UIDs packed.
-  const [row] = await q<Array<PgMailboxRow & { uids: string | null }>>`SELECT ${MB_COLUMNS(q)},
-      (SELECT string_agg(uid::text, ',' ORDER BY uid) FROM messages WHERE mailbox_id = ${mailboxId} AND expunged_modseq IS NULL) AS uids
-    FROM mailboxes mb WHERE mb.id = ${mailboxId}`;
+  const [row] = await runPrepared<Array<PgMailboxRow & { uids: string | null }>>(q, LIST_UIDS, [mailboxId]);
   const { uids } = requireSelectable(row, mailboxId);
   return uids === null ? [] : uids.split(',').map(Number);
 }
+
+/** $1 the mailbox, $2 and $3 the UID range. */
+const LIST_FLAGS = `SELECT ${MB_COLUMN_LIST}, l.n, l.packed, l.keyworded
+    FROM mailboxes mb CROSS JOIN (SELECT ${packedFlagsColumns(true)}
+      FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3 AND expunged_modseq IS NULL) l
+    WHERE mb.id = $1`;
 
 /**
  * SELECT of a big mailbox (see shared/flag-listing.ts), with the mailbox's
@@ -403,10 +434,7 @@ export async function listFlags(
   range?: { start: number; end: number },
 ): Promise<{ listing: MailboxFlagListing; row: PgMailboxRow }> {
   const [a, b] = listingRange(range);
-  const [row] = await q<Array<PgMailboxRow & PackedRow>>`SELECT ${MB_COLUMNS(q)}, l.n, l.packed, l.keyworded
-    FROM mailboxes mb CROSS JOIN (SELECT ${q.unsafe(packedFlagsColumns(true))}
-      FROM messages WHERE mailbox_id = ${mailboxId} AND uid BETWEEN ${a} AND ${b} AND expunged_modseq IS NULL) l
-    WHERE mb.id = ${mailboxId}`;
+  const [row] = await runPrepared<Array<PgMailboxRow & PackedRow>>(q, LIST_FLAGS, [mailboxId, a, b]);
   requireSelectable(row, mailboxId);
   const listing = listingFromPacked(Number(row!.n), row!.packed, row!.keyworded);
   return { listing: { ...listing, highestModseq: row!.highestmodseq, uidNext: row!.uidnext }, row: row! };
@@ -423,10 +451,12 @@ export async function fetchMessages(q: PgQuery, mailboxId: MailboxId, uids: UidS
   return (await rowsIn(q, mailboxId, uids, false)).map(toMeta);
 }
 
+/** $1 the mailbox. */
+const COUNTS = `SELECT ${COUNTS_COLUMNS}, id, account_id, counters_timeline FROM mailboxes WHERE id = $1`;
+
 /** STATUS: the counters of the mailbox row (kept by triggers, see shared/counters.ts), and the row's (rollback.ts). */
 export async function counts(q: PgQuery, mailboxId: MailboxId): Promise<{ counts: MailboxCounts; row: CountersRow }> {
-  const [row] = await q<Array<CountsRow & CountersRow>>`SELECT ${q.unsafe(COUNTS_COLUMNS)}, id, account_id, counters_timeline
-    FROM mailboxes WHERE id = ${mailboxId}`;
+  const [row] = await runPrepared<Array<CountsRow & CountersRow>>(q, COUNTS, [mailboxId]);
   if (!row) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
   return { counts: toMailboxCounts(row), row };
 }
@@ -448,6 +478,11 @@ async function lockThen<T>(tx: PgTx, mailboxId: MailboxId, read: () => Promise<T
   return Promise.all([locked, read()]);
 }
 
+/** $2 the UIDs, $3 their system flags, $4 their keywords. */
+const STORE_FLAGS = bumpedWith(`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = b.highestmodseq
+    FROM bumped b, unnest($2::bigint[], $3::int[], $4::text[]) AS u(uid, f, k)
+    WHERE m.mailbox_id = $1 AND m.uid = u.uid`);
+
 export async function storeFlags(
   tx: PgTx,
   mailboxId: MailboxId,
@@ -459,20 +494,23 @@ export async function storeFlags(
   const [mailbox, rows] = await lockThen(tx, mailboxId, () => rowsIn(tx, mailboxId, uids, true));
   const { modified, pending } = planFlagChanges(rows, operation, flags, unchangedSince);
   if (pending.length === 0) return { changed: [], modified, highestModseq: mailbox.highestmodseq };
-  const modseq = await bumpMailboxWith(tx, mailbox, tx`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = b.highestmodseq
-    FROM bumped b, unnest(${pending.map((p) => p.uid)}::bigint[], ${pending.map((p) => p.next.system)}::int[],
-      ${pending.map((p) => keywordsToColumn(p.next.keywords))}::text[]) AS u(uid, f, k)
-    WHERE m.mailbox_id = ${mailboxId} AND m.uid = u.uid`);
+  const modseq = await bumpMailboxWith(tx, mailbox, STORE_FLAGS, [
+    pending.map((p) => p.uid),
+    pending.map((p) => p.next.system),
+    pending.map((p) => keywordsToColumn(p.next.keywords)),
+  ]);
   const changed = pending.map(({ uid, next }) => ({ uid, modseq, flags: formatFlags(next) }));
   return { changed, modified, highestModseq: modseq };
 }
 
+/** $2 the UIDs, $3 the time (ms). */
+const EXPUNGE_ROWS = bumpedWith(`UPDATE messages SET expunged_modseq = b.highestmodseq, modseq = b.highestmodseq, expunged_at = $3
+    FROM bumped b WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) AND expunged_modseq IS NULL`);
+
 /** Marks the given live uids expunged under one new modseq (no \Deleted check). The mailbox row is locked. */
 export async function expungeRows(tx: PgTx, mailbox: MailboxRow, uids: number[]): Promise<ExpungeResult> {
   if (uids.length === 0) return { uids: [], highestModseq: mailbox.highestmodseq };
-  const modseq = await bumpMailboxWith(tx, mailbox, tx`UPDATE messages SET expunged_modseq = b.highestmodseq, modseq = b.highestmodseq,
-      expunged_at = ${Date.now()}
-    FROM bumped b WHERE mailbox_id = ${mailbox.id} AND uid = ANY(${uids}::bigint[]) AND expunged_modseq IS NULL`);
+  const modseq = await bumpMailboxWith(tx, mailbox, EXPUNGE_ROWS, [uids, Date.now()]);
   return { uids, highestModseq: modseq };
 }
 
@@ -604,19 +642,21 @@ export async function moveAllLive(tx: PgTx, source: MailboxRow, target: MailboxR
   await expungeRows(tx, source, copied.sourceUids);
 }
 
+/** $1 the mailbox, $2 the MODSEQ since which. */
+const CHANGES_SINCE = `SELECT ${MB_COLUMN_LIST}, c.n, c.packed, c.keyworded, x.expunged
+    FROM mailboxes mb
+    CROSS JOIN (SELECT ${packedFlagsColumns(true)} FROM messages
+      WHERE mailbox_id = $1 AND modseq > $2 AND expunged_modseq IS NULL) c
+    CROSS JOIN (SELECT string_agg(e.uid::text, ',' ORDER BY e.uid) AS expunged FROM (
+      SELECT uid FROM messages WHERE mailbox_id = $1 AND modseq > $2 AND expunged_modseq IS NOT NULL
+      UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = $1 AND modseq > $2) e) x
+    WHERE mb.id = $1`;
+
 /** The changes, and the mailbox row they were read with (rollback.ts). */
 export async function changesSince(q: PgQuery, mailboxId: MailboxId, since: number): Promise<{ changes: Changes; row: PgMailboxRow }> {
   // One statement (one snapshot, one round trip): the mailbox row, the live
   // changes packed as listFlags packs them, and the expunged UIDs.
-  const [mailbox] = await q<Array<PgMailboxRow & PackedRow & { expunged: string | null }>>`
-    SELECT ${MB_COLUMNS(q)}, c.n, c.packed, c.keyworded, x.expunged
-    FROM mailboxes mb
-    CROSS JOIN (SELECT ${q.unsafe(packedFlagsColumns(true))} FROM messages
-      WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NULL) c
-    CROSS JOIN (SELECT string_agg(e.uid::text, ',' ORDER BY e.uid) AS expunged FROM (
-      SELECT uid FROM messages WHERE mailbox_id = ${mailboxId} AND modseq > ${since} AND expunged_modseq IS NOT NULL
-      UNION ALL SELECT uid FROM tombstones WHERE mailbox_id = ${mailboxId} AND modseq > ${since}) e) x
-    WHERE mb.id = ${mailboxId}`;
+  const [mailbox] = await runPrepared<Array<PgMailboxRow & PackedRow & { expunged: string | null }>>(q, CHANGES_SINCE, [mailboxId, since]);
   if (!mailbox) throw new MailError('NOT_FOUND', `mailbox ${mailboxId} does not exist`);
   const live = listingFromPacked(Number(mailbox.n), mailbox.packed, mailbox.keyworded);
   const changed: FlagState[] = Array.from(live.uids, (uid, i) => ({
