@@ -8,8 +8,6 @@
 // Dovecot does. Linux only; elsewhere set() answers false.
 
 #include <node_api.h>
-#include <errno.h>
-#include <string.h>
 #if defined(__linux__)
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -12,8 +12,9 @@ const root = path.join(__dirname, '..');
 const out = path.join(root, 'build', 'tcp-quickack.node');
 
 function headerDirs() {
+  // An explicit nodedir (npm's setting) first, then the headers installed beside the node binary.
   const dirs = [path.join(process.execPath, '..', '..', 'include', 'node')];
-  if (process.env.npm_config_nodedir) dirs.push(path.join(process.env.npm_config_nodedir, 'include', 'node'));
+  if (process.env.npm_config_nodedir) dirs.unshift(path.join(process.env.npm_config_nodedir, 'include', 'node'));
   return dirs.filter((d) => fs.existsSync(path.join(d, 'node_api.h')));
 }
 
@@ -22,12 +23,16 @@ function main() {
   const include = headerDirs()[0];
   if (!include) return "Node's headers (node_api.h) were not found next to the node binary";
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const cc = process.env.CC || 'cc';
+  // A stale helper must not survive a failed build: the warning would then be wrong.
+  fs.rmSync(out, { force: true });
+  const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/); // CC may carry arguments ("ccache gcc")
+  const tmp = `${out}.${process.pid}.tmp`;
   execFileSync(
     cc,
-    ['-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tcp_quickack', `-I${include}`, path.join(root, 'native', 'tcp-quickack.c'), '-o', out],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    [...ccArgs, '-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tcp_quickack', `-I${include}`, path.join(root, 'native', 'tcp-quickack.c'), '-o', tmp],
+    { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 },
   );
+  fs.renameSync(tmp, out);
   return null;
 }
 

@@ -542,8 +542,17 @@ export class ImapConnection implements SessionIO {
     this.outSize = 0;
     const sock = this.socket;
     if (sock.destroyed || sock.writableEnded) return;
-    sock.write(buf);
     // What the client sends next (a literal after our "+") is acknowledged at once: src/util/tcp-quickack.ts.
+    // The option must follow the bytes onto the socket (sending turns delayed ACKs back on): with
+    // COMPRESS the deflate stream writes them later, so it is set in the write's callback.
+    if (this.compressed) sock.write(buf, this.quickAckAfterWrite);
+    else {
+      sock.write(buf);
+      quickAck(this.tcpSocket);
+    }
+  };
+
+  private readonly quickAckAfterWrite = (): void => {
     quickAck(this.tcpSocket);
   };
 

@@ -1,8 +1,9 @@
 // The native helper (native/tcp-quickack.c, built at install by
-// scripts/build-native.cjs) sets TCP_QUICKACK on a real TCP socket: plain,
-// implicit TLS and STARTTLS-style wrapped sockets alike (the IMAP connection
-// calls it after each write). On Linux the helper must have been built: a
-// machine without a C compiler or Node's headers fails here, loudly.
+// scripts/build-native.cjs) sets TCP_QUICKACK on a real TCP socket (the IMAP
+// connection calls it after each write; a reviewer checked implicit TLS,
+// STARTTLS and worker sockets by hand: their handles expose the same fd). On
+// Linux the helper must have been built: a machine without a C compiler or
+// Node's headers fails here, loudly.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
