@@ -109,13 +109,13 @@ async function bumpMailboxWith(tx: PgTx, mailbox: MailboxRow, text: string, para
 }
 
 /**
- * Rows from the parameters $`first`, $`first + 1`, ... of the given types:
- * arrays, one element per row, through unnest(); or one row of scalars
- * through VALUES, which PostgreSQL runs cheaper (a one-message append).
+ * Rows from parameters, one column each ([parameter number, type]): arrays,
+ * one element per row, through unnest(); or one row of scalars through
+ * VALUES, which PostgreSQL runs cheaper (a one-message append).
  * `ordinality`: a last column, the row's place from 1.
  */
-function rowsText(first: number, types: readonly string[], oneRow: boolean, ordinality = false): string {
-  const params = types.map((type, i) => `$${first + i}::${type}${oneRow ? '' : '[]'}`);
+function rowsText(columns: ReadonlyArray<readonly [number, string]>, oneRow: boolean, ordinality = false): string {
+  const params = columns.map(([n, type]) => `$${n}::${type}${oneRow ? '' : '[]'}`);
   if (oneRow) return `(VALUES (${params.join(', ')}${ordinality ? ', 1::bigint' : ''}))`;
   return `unnest(${params.join(', ')})${ordinality ? ' WITH ORDINALITY' : ''}`;
 }
@@ -130,7 +130,8 @@ const onlyElements = (params: unknown[]): unknown[] => params.map((p) => (p as u
  * $`first` (itemParams).
  */
 function itemRowsText(first: number, oneItem = false): string {
-  return `${rowsText(first, ['int', 'text', 'bigint', 'bigint', 'text'], oneItem, true)} AS u(f, k, d, s, b, i)`;
+  const types = ['int', 'text', 'bigint', 'bigint', 'text'];
+  return `${rowsText(types.map((type, i) => [first + i, type] as const), oneItem, true)} AS u(f, k, d, s, b, i)`;
 }
 
 /** The parameters of itemRowsText; validates the items' dates. */
@@ -149,7 +150,7 @@ function blobRecords(items: readonly AppendItem[]): BlobRecord[] {
 
 /**
  * The CTEs `blobs_upserted` and `blob_text_inserted` of a statement that
- * registers the blobs' metadata, over the eight parameters from $`first`
+ * registers the blobs' metadata, over the seven parameters from $`first`
  * (blobParams; one blob: scalars, see rowsText): the upsert locks an existing row until commit, so a
  * concurrent forgetBlobs() (which deletes only rows with refs = 0) waits and
  * then sees our reference; the search text goes in only with a row this
@@ -158,8 +159,9 @@ function blobRecords(items: readonly AppendItem[]): BlobRecord[] {
  * a statement whose mailbox row was taken: `, taken`).
  */
 function blobCtesText(first: number, from = '', oneBlob = false): string {
-  const blob = rowsText(first, ['text', 'bigint', 'text', 'text'], oneBlob);
-  const text = rowsText(first + 4, ['text', 'text', 'text', 'text'], oneBlob);
+  // ids, sizes, indexes, sent days; and the same ids with header texts, body texts, body words.
+  const blob = rowsText([[first, 'text'], [first + 1, 'bigint'], [first + 2, 'text'], [first + 3, 'text']], oneBlob);
+  const text = rowsText([[first, 'text'], [first + 4, 'text'], [first + 5, 'text'], [first + 6, 'text']], oneBlob);
   return `blobs_upserted AS (
       INSERT INTO blobs (blob_id, size, idx, sent_day)
       SELECT r.* FROM ${blob} AS r ${from}
@@ -182,7 +184,6 @@ function blobParams(items: readonly AppendItem[]): unknown[] {
     records.map((b) => b.size),
     records.map((b) => b.idx),
     records.map((b) => b.sentDay),
-    ids,
     records.map((b) => noNul(b.headerText)),
     bodies,
     bodies.map(bodyWords),
@@ -217,16 +218,23 @@ export async function ensureBlobs(tx: PgTx, items: readonly AppendItem[]): Promi
  * a writer's commit of its body, which touched it (a deduplicated one
  * synchronously, pg-blob-store.ts), and the blob GC deletes only bodies
  * untouched for its grace period.
- * The test: true when every body is there.
+ * The test, true when every body is there, over the parameters `ids` (the
+ * distinct body ids) and `n` (how many): bodiesFoundParams.
  */
-function bodiesFound(q: PgQuery, items: ReadonlyArray<{ blobId: BlobId }>) {
-  const ids = [...new Set(items.map((i) => i.blobId))];
-  return q`(SELECT count(*) FROM blob_contents WHERE blob_id = ANY(${ids}::text[])) = ${ids.length}`;
+function bodiesFound(ids: string, n: string): string {
+  return `(SELECT count(*) FROM blob_contents WHERE blob_id = ANY(${ids}::text[])) = ${n}`;
 }
+
+function bodiesFoundParams(items: ReadonlyArray<{ blobId: BlobId }>): [BlobId[], number] {
+  const ids = [...new Set(items.map((i) => i.blobId))];
+  return [ids, ids.length];
+}
+
+const BODIES_THERE = `SELECT ${bodiesFound('$1', '$2')} AS found`;
 
 /** bodiesFound as a statement of its own (REPLACE, user move's import). */
 export async function bodiesThere(tx: PgTx, items: ReadonlyArray<{ blobId: BlobId }>): Promise<boolean> {
-  const [row] = await tx<Array<{ found: boolean }>>`SELECT ${bodiesFound(tx, items)} AS found`;
+  const [row] = await runPrepared<Array<{ found: boolean }>>(tx, BODIES_THERE, bodiesFoundParams(items));
   return row!.found;
 }
 
@@ -271,6 +279,14 @@ async function enforceQuota(
   return { limits, usage };
 }
 
+/** $1 the mailbox, $2 how many UIDs; with the bodies checked, $3 and $4 (bodiesFound). */
+function takeForAppendText(bodiesHere: boolean): string {
+  return `UPDATE mailboxes SET uidnext = uidnext + $2::bigint, highestmodseq = highestmodseq + 1
+    WHERE id = $1 AND selectable
+    RETURNING ${COUNTERS_RETURNING}, ${bodiesHere ? bodiesFound('$3', '$4') : 'true'} AS bodies_found`;
+}
+const TAKE_FOR_APPEND = { bodiesChecked: takeForAppendText(true), unchecked: takeForAppendText(false) };
+
 /** `bodiesHere`: the bodies are in this database (bodiesFound). */
 export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: AppendItem[], bodiesHere = false): Promise<AppendResult> {
   items.forEach(internalDateMs); // validate before taking any lock
@@ -280,10 +296,11 @@ export async function appendMessages(tx: PgTx, mailboxId: MailboxId, items: Appe
   }
   await enforceQuota(tx, mailboxId, items.length, items.reduce((n, i) => n + i.index.size, 0));
   // One statement takes the lock, the UIDs and the modseq, and tells whether the bodies are there.
-  const [mb] = await tx<Array<CountersRow & { bodies_found: boolean }>>`UPDATE mailboxes
-    SET uidnext = uidnext + ${items.length}::bigint, highestmodseq = highestmodseq + 1
-    WHERE id = ${mailboxId} AND selectable
-    RETURNING ${tx.unsafe(COUNTERS_RETURNING)}, ${bodiesHere ? bodiesFound(tx, items) : tx`true`} AS bodies_found`;
+  const [mb] = await runPrepared<Array<CountersRow & { bodies_found: boolean }>>(
+    tx,
+    bodiesHere ? TAKE_FOR_APPEND.bodiesChecked : TAKE_FOR_APPEND.unchecked,
+    [mailboxId, items.length, ...(bodiesHere ? bodiesFoundParams(items) : [])],
+  );
   if (!mb) {
     await lockSelectable(tx, mailboxId); // NOT_FOUND or NOT_SELECTABLE, unless it just became selectable:
     return appendMessages(tx, mailboxId, items, bodiesHere); // then it is locked now and the UPDATE matches
@@ -330,10 +347,7 @@ export async function appendInOneStatement(
     Date.now(),
     token,
   ];
-  if (bodiesHere) {
-    const ids = [...new Set(items.map((i) => i.blobId))];
-    params.push(ids, ids.length);
-  }
+  if (bodiesHere) params.push(...bodiesFoundParams(items));
   const text = APPEND_TEXTS[`${oneItem}/${bodiesHere}`]!;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
   const rows = await sendWithin(sql, runPrepared<Array<CountersRow & { first_uid: number }>>(sql, text, params));
@@ -346,12 +360,12 @@ export async function appendInOneStatement(
 /**
  * appendInOneStatement's text: $1 the number of items, $2 the mailbox, $3
  * the timeline and $4-$6 the counters the rollback guard saw (null: none),
- * $7-$14 blobCtesText, $15-$19 itemRowsText (one item: scalars), $20 the
- * save date, $21 the token; checking the bodies (bodiesFound), $22 their
- * ids and $23 how many.
+ * $7-$13 blobCtesText, $14-$18 itemRowsText (one item: scalars), $19 the
+ * save date, $20 the token; checking the bodies (bodiesFound), $21 their
+ * ids and $22 how many.
  */
 function oneStatementAppend(oneItem: boolean, bodiesHere: boolean): string {
-  const bodies = bodiesHere ? 'AND (SELECT count(*) FROM blob_contents WHERE blob_id = ANY($22::text[])) = $23' : '';
+  const bodies = bodiesHere ? `AND ${bodiesFound('$21', '$22')}` : '';
   return `WITH taken AS (
       UPDATE mailboxes SET uidnext = uidnext + $1::bigint, highestmodseq = highestmodseq + 1
       WHERE id = $2 AND selectable AND petrel_timeline() = $3::bigint
@@ -364,11 +378,11 @@ function oneStatementAppend(oneItem: boolean, bodiesHere: boolean): string {
     ${blobCtesText(7, ', taken', oneItem)},
     messages_inserted AS (
       INSERT INTO messages (mailbox_id, uid, modseq, system_flags, keywords, internal_date, save_date, size, blob_id)
-      SELECT taken.id, taken.first_uid + u.i - 1, taken.highestmodseq, u.f, u.k, u.d, $20::bigint, u.s, u.b
-      FROM taken, ${itemRowsText(15, oneItem)}),
+      SELECT taken.id, taken.first_uid + u.i - 1, taken.highestmodseq, u.f, u.k, u.d, $19::bigint, u.s, u.b
+      FROM taken, ${itemRowsText(14, oneItem)}),
     token_recorded AS (
       INSERT INTO append_tokens (token, result)
-      SELECT $21::uuid, jsonb_build_object('uidValidity', uidvalidity,
+      SELECT $20::uuid, jsonb_build_object('uidValidity', uidvalidity,
         'uids', (SELECT jsonb_agg(first_uid + g ORDER BY g) FROM generate_series(0, $1::bigint - 1) g),
         'highestModseq', highestmodseq)
       FROM taken)
