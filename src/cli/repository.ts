@@ -14,6 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FsBlobStore } from '../blob/fs/fs-blob-store.js';
+import { SmallBodiesBlobStore } from '../blob/small-bodies.js';
 import { PostgresBlobStore } from '../blob/postgres/pg-blob-store.js';
 import { postgresTargetFor, type PostgresTarget } from '../cluster/postgres-config.js';
 import { RepositoryRegistry } from '../cluster/repositories.js';
@@ -68,7 +69,8 @@ async function openEmbedded(config: PetrelConfig, options: OpenRepositoriesOptio
   });
   let opened: OpenedRepository;
   try {
-    const blobs = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
+    const files = new FsBlobStore(config.dataDir, { fsync: config.storage.fsync });
+    const blobs = new SmallBodiesBlobStore(repo.smallBodies, files, config.storage.inlineBodyMaxBytes);
     const events = await options.eventsFor({ name: DEFAULT_REPOSITORY, url: null });
     opened = { ...assemble(config, DEFAULT_REPOSITORY, events, repo, blobs), searchIndexLag: () => repo.searchIndexLag() };
   } catch (err) {

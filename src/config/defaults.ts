@@ -65,6 +65,7 @@ export function defaultConfig(): PetrelConfig {
       backend: 'sqlite',
       postgresUrl: null,
       blobStore: 'fs',
+      inlineBodyMaxBytes: 64 * KiB,
       postgresPoolSize: 10,
       postgresConnectTimeoutSeconds: 10,
       postgresStatementTimeoutSeconds: 60,

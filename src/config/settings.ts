@@ -88,6 +88,7 @@ export const SETTINGS: readonly Setting[] = [
   setting('storage.backend', oneOf(['sqlite', 'postgres'] as const), (c, v) => (c.storage.backend = v)),
   setting('storage.postgres_url', postgresUrl, (c, v) => (c.storage.postgresUrl = v)),
   setting('storage.blob_store', oneOf(['fs', 'postgres'] as const), (c, v) => (c.storage.blobStore = v)),
+  setting('storage.inline_body_max_bytes', integer(0, 16 * MiB), (c, v) => (c.storage.inlineBodyMaxBytes = v)),
   setting('storage.postgres_pool_size', integer(2, 1000), (c, v) => (c.storage.postgresPoolSize = v)),
   setting('storage.postgres_connect_timeout_seconds', integer(1, 3600), (c, v) => (c.storage.postgresConnectTimeoutSeconds = v)),
   setting('storage.postgres_statement_timeout_seconds', integer(0, DAY), (c, v) => (c.storage.postgresStatementTimeoutSeconds = v)),

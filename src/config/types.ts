@@ -88,6 +88,13 @@ export interface PetrelConfig {
      * directory (<dataDir>/blobs and <dataDir>/tmp) must be shared by every server.
      */
     blobStore: 'fs' | 'postgres';
+    /**
+     * Embedded (sqlite) only: message bodies of at most this many bytes are
+     * stored inside the database file instead of data_dir/blobs, made durable
+     * by the message's own commit (one flush per delivery instead of three).
+     * 0: every body in data_dir/blobs. Default 64 KiB.
+     */
+    inlineBodyMaxBytes: number;
     /** Connections per server to the repository (the PostgreSQL blob store gets half as many). Default 10. */
     postgresPoolSize: number;
     /** Seconds to wait for a PostgreSQL connection (with several hosts none may match). Default 10. */

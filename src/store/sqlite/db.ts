@@ -85,6 +85,20 @@ export class SqlDb {
   }
 
   /**
+   * A write transaction whose WAL is not fsynced here: it becomes durable
+   * with the next commit to this database that is (write(), writeDurable(),
+   * from any connection or process), whose fsync of the one WAL file covers
+   * every frame written before its own; a checkpoint in between syncs the
+   * WAL and the database itself (synchronous=NORMAL or FULL). For data
+   * that only such a later commit makes reachable (a message body, before
+   * the metadata that refers to it): a crash before that commit may take
+   * it back, and nothing refers to it then.
+   */
+  writeUnsynced<T>(fn: () => T): T {
+    return this.transaction(fn, 'immediate');
+  }
+
+  /**
    * write(), but batched and durable without blocking: the calls made while
    * the event loop runs other callbacks (concurrent deliveries, say) run as
    * one transaction, each in its own savepoint (one failing call rolls back

@@ -13,6 +13,7 @@ import { SqlDb } from './db.js';
 import { SqliteDirectory } from './directory.js';
 import { SqliteMailStore } from './mail-store.js';
 import { migrate } from './schema.js';
+import { SqliteSmallBodies } from './small-bodies.js';
 import { replaceSearchIndex, SearchIndexWriter, SearchReader, type CatchUpResult, type SearchIndexLag } from './search-index.js';
 
 export { SqliteMailStore } from './mail-store.js';
@@ -42,6 +43,8 @@ export interface SqliteRepositoryOptions {
 export interface SqliteRepository {
   store: SqliteMailStore;
   directory: SqliteDirectory;
+  /** The table of small message bodies (src/blob/small-bodies.ts). */
+  smallBodies: SqliteSmallBodies;
   /** Brings the SEARCH index up to the committed text now, on this thread. */
   indexSearchText(): CatchUpResult;
   /** How far the SEARCH index is behind the stored text (metrics). */
@@ -134,6 +137,7 @@ export function openSqliteRepository(file: string, options: SqliteRepositoryOpti
   return {
     store: new SqliteMailStore(sql, reader, () => indexSearchText().indexed, close),
     directory: new SqliteDirectory(sql),
+    smallBodies: new SqliteSmallBodies(sql),
     indexSearchText,
     searchIndexLag: () => reader.lag(),
     backgroundIdle: () => background?.idle() ?? Promise.resolve(),

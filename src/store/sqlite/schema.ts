@@ -263,6 +263,17 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE accounts ADD COLUMN frozen_until INTEGER;`,
   // The SEARCH index moves to its own file, filled after the commit (SEARCH_INDEX_FILE_SQL above)
   SEARCH_INDEX_FILE_SQL,
+  // Small message bodies, content-addressed like data_dir/blobs (src/blob/small-bodies.ts,
+  // ./small-bodies.ts): in this file, a delivery's one WAL flush makes its body durable with
+  // its metadata. touched_at (ms): the last write or dedup, the garbage collector's grace.
+  `
+  CREATE TABLE small_bodies (
+    blob_id TEXT PRIMARY KEY NOT NULL,
+    touched_at INTEGER NOT NULL,
+    data BLOB NOT NULL
+  );
+  CREATE INDEX small_bodies_touched ON small_bodies (touched_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -62,6 +62,7 @@ describe('defaultConfig', () => {
       backend: 'sqlite',
       postgresUrl: null,
       blobStore: 'fs',
+      inlineBodyMaxBytes: 65536,
       postgresPoolSize: 10,
       postgresConnectTimeoutSeconds: 10,
       postgresStatementTimeoutSeconds: 60,
