@@ -155,7 +155,8 @@ export async function serve(config: PetrelConfig): Promise<number> {
     }
     else announceListening(announce, listening);
     if (config.storage.backend === 'postgres') logger.info('cluster mode', { storage: 'postgres', blobs: config.storage.blobStore });
-    if (!quickAckAvailable && process.platform === 'linux')
+    // Once per server: every worker loads the same helper, the first one says it is missing.
+    if (runsSingletons && !quickAckAvailable && process.platform === 'linux')
       logger.warn('native helper build/tcp-quickack.node missing (run `node scripts/build-native.cjs`): clients that send a literal and its CRLF in two writes wait ~40 ms per literal');
   } catch (err) {
     logger.error('startup failed', { err });

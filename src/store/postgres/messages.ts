@@ -186,9 +186,16 @@ function blobParams(items: readonly AppendItem[]): unknown[] {
     records.map((b) => b.sentDay),
     records.map((b) => noNul(b.headerText)),
     bodies,
-    bodies.map(bodyWords),
+    records.map((b, i) => {
+      let words = recordWords.get(b);
+      if (words === undefined) recordWords.set(b, (words = bodyWords(bodies[i]!)));
+      return words;
+    }),
   ];
 }
+
+/** Each record's body_words: blobRecord() gives a delivery's recipients one (frozen) record, whose words are made once. */
+const recordWords = new WeakMap<BlobRecord, string>();
 
 /**
  * Statements every append runs, as constant texts: postgres.js builds a

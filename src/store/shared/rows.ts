@@ -161,23 +161,37 @@ export function internalDateMs(item: AppendItem): number {
 
 /** What the store keeps about a blob: its parsed index and folded search text, computed once at ingest. */
 export interface BlobRecord {
-  blobId: string;
-  size: number;
-  idx: string;
-  sentDay: string | null;
-  headerText: string;
-  bodyText: string;
+  readonly blobId: string;
+  readonly size: number;
+  readonly idx: string;
+  readonly sentDay: string | null;
+  readonly headerText: string;
+  readonly bodyText: string;
 }
+
+/**
+ * The record of each index, made by its first append: a delivery to several
+ * recipients commits the same staged message (the same index object,
+ * ../../mail/ingest.ts) once per recipient, and a PostgreSQL append makes
+ * the records of its items whether or not their blobs are known. An index
+ * is not changed once made; with another blob id (not a delivery's, which
+ * share theirs) the record is made again.
+ */
+const records = new WeakMap<MessageIndex, BlobRecord>();
 
 export function blobRecord(item: AppendItem): BlobRecord {
   const idx = item.index;
-  return {
+  const made = records.get(idx);
+  if (made?.blobId === item.blobId) return made;
+  const record: BlobRecord = Object.freeze({
     blobId: item.blobId,
     size: idx.size,
     idx: JSON.stringify(idx),
     sentDay: sentDay(idx.sentDate, idx.sentDateOffset),
     ...searchText(idx),
-  };
+  });
+  records.set(idx, record);
+  return record;
 }
 
 /** The folded search text of a message (the blob_text columns), from its index. */

