@@ -143,7 +143,13 @@ class SmallFirstWriter implements BlobWriter {
   write(chunk: Buffer): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new Error('blob writer is closed'));
     const large = this.large;
-    if (large) return this.feeding === null ? large.write(chunk) : this.afterFeeding(() => large.write(Buffer.from(chunk)));
+    if (large) {
+      if (this.feeding === null) return large.write(chunk);
+      // Copied now, not when the feeding reaches it: the caller may reuse
+      // its buffer as soon as write() returns (writerCopiesChunks).
+      const copy = Buffer.from(chunk);
+      return this.afterFeeding(() => large.write(copy));
+    }
     this.chunks.push(Buffer.from(chunk));
     this.bytes += chunk.length;
     if (this.bytes <= this.store.maxBytes) {

@@ -13,6 +13,11 @@ const port = parentPort!;
 
 const main = new Database(file);
 main.pragma('busy_timeout = 5000');
+// Said, not left to the build's default (better-sqlite3 compiles WAL
+// connections to NORMAL): a checkpoint must fsync the database before the
+// WAL may start over, since the write connection's unsynced commits (small
+// bodies, SqlDb.writeUnsynced) are overwritten then. OFF would skip it.
+main.pragma('synchronous = NORMAL');
 // Follows the file the database names (another process may replace it).
 const indexer = new SearchIndexWriter(main, file);
 let lastCheckpoint = 0;

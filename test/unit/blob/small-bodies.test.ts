@@ -147,6 +147,42 @@ test('the caller may reuse a chunk once write() returned (writerCopiesChunks), b
   }
 });
 
+test('pipelined writes past the limit (no await between them): each chunk is copied in write()', async () => {
+  const f = await fixture(100);
+  try {
+    const data = randomBytes(450);
+    const scratch = Buffer.alloc(150);
+    const w = f.store.beginWrite();
+    const pending: Promise<void>[] = [];
+    for (let off = 0; off < data.length; off += 150) {
+      data.copy(scratch, 0, off, off + 150);
+      pending.push(w.write(scratch));
+      scratch.fill(0xee); // reused before the write's promise settled
+    }
+    await Promise.all(pending);
+    const { blobId } = await w.commit();
+    assert.equal(blobId, sha(data));
+    assert.ok((await f.store.readBuffer(blobId)).equals(data));
+  } finally {
+    await f.cleanup();
+  }
+});
+
+test('abort after the limit was crossed: the file writer is aborted too, no temp file is left', async () => {
+  const f = await fixture(100);
+  try {
+    const w = f.store.beginWrite();
+    await w.write(randomBytes(80));
+    await w.write(randomBytes(80)); // crosses: now streaming into a temp file
+    await w.abort();
+    assert.deepEqual(fs.readdirSync(f.files.tmpDir), []);
+    assert.deepEqual(f.fileIds(), []);
+    assert.deepEqual(f.tableIds(), []);
+  } finally {
+    await f.cleanup();
+  }
+});
+
 test('a body an older Petrel left in a file is read there; written again it is in both places; delete removes both', async () => {
   const f = await fixture();
   try {
