@@ -16,11 +16,9 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { MailError } from '../mail/errors.js';
 import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../mail/ports.js';
 import type { BlobId } from '../mail/types.js';
 
-const BLOB_ID = /^[0-9a-f]{64}$/;
 const RESOLVED = Promise.resolve();
 
 /** Where small bodies live: synchronous (an embedded database on this thread). */
@@ -38,6 +36,9 @@ export interface SmallBodyTable {
   list(touchedBefore: Date): Iterable<BlobId>;
 }
 
+/** The other place: a store with the optional BlobStore methods this one passes on (the file store). */
+export type LargeBodyStore = BlobStore & Required<Pick<BlobStore, 'pipeRange' | 'storeBatch' | 'list'>>;
+
 export class SmallBodiesBlobStore implements BlobStore {
   /** Small bodies are copied on arrival; big ones go to a store that must copy too. */
   readonly writerCopiesChunks: boolean;
@@ -47,7 +48,7 @@ export class SmallBodiesBlobStore implements BlobStore {
    */
   constructor(
     readonly table: SmallBodyTable,
-    readonly large: BlobStore,
+    readonly large: LargeBodyStore,
     readonly maxBytes: number,
   ) {
     this.writerCopiesChunks = large.writerCopiesChunks === true;
@@ -58,14 +59,14 @@ export class SmallBodiesBlobStore implements BlobStore {
     return new SmallFirstWriter(this);
   }
 
+  // An id that is not a content address is simply not in the table: the
+  // large store decides what such an id gets (false, NOT_FOUND).
   async has(blobId: BlobId): Promise<boolean> {
-    if (!BLOB_ID.test(blobId)) return false;
     return this.table.size(blobId) !== null || this.large.has(blobId);
   }
 
   async size(blobId: BlobId): Promise<number> {
-    const n = BLOB_ID.test(blobId) ? this.table.size(blobId) : null;
-    return n ?? this.large.size(blobId);
+    return this.table.size(blobId) ?? this.large.size(blobId);
   }
 
   read(blobId: BlobId, range?: ByteRange): Readable {
@@ -89,12 +90,11 @@ export class SmallBodiesBlobStore implements BlobStore {
       if (small.length > 0) await sink(small);
       return;
     }
-    if (this.large.pipeRange) return this.large.pipeRange(blobId, range, sink);
-    for await (const chunk of this.large.read(blobId, range)) await sink(chunk as Buffer);
+    return this.large.pipeRange(blobId, range, sink);
   }
 
   async delete(blobId: BlobId, options: BlobDeleteOptions = {}): Promise<void> {
-    if (BLOB_ID.test(blobId)) this.table.delete(blobId, options.untouchedForSeconds ?? 0);
+    this.table.delete(blobId, options.untouchedForSeconds ?? 0);
     await this.large.delete(blobId, options);
   }
 
@@ -102,18 +102,12 @@ export class SmallBodiesBlobStore implements BlobStore {
     const small = this.maxBytes > 0 ? blobs.filter((b) => b.bytes.length <= this.maxBytes) : [];
     const large = small.length === 0 ? blobs : blobs.filter((b) => b.bytes.length > this.maxBytes);
     this.table.putDurably(small);
-    if (large.length === 0) return;
-    if (this.large.storeBatch) return this.large.storeBatch(large);
-    for (const b of large) {
-      const w = this.large.beginWrite();
-      await w.write(b.bytes);
-      await w.commit();
-    }
+    if (large.length > 0) await this.large.storeBatch(large);
   }
 
   async *list(touchedBefore: Date): AsyncIterable<BlobId> {
     yield* this.table.list(touchedBefore);
-    if (this.large.list) yield* this.large.list(touchedBefore);
+    yield* this.large.list(touchedBefore);
   }
 
   close(): Promise<void> {
@@ -122,7 +116,6 @@ export class SmallBodiesBlobStore implements BlobStore {
 
   /** The table's copy (or range), null if it has none. */
   private small(blobId: BlobId, range?: ByteRange): Buffer | null {
-    if (!BLOB_ID.test(blobId)) return null;
     if (range && range.end <= range.start) return this.table.size(blobId) === null ? null : Buffer.alloc(0);
     return this.table.get(blobId, range);
   }
@@ -196,10 +189,8 @@ class SmallFirstWriter implements BlobWriter {
     try {
       const blobId = this.hash.digest('hex');
       const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
-      this.store.table.put(blobId, data);
+      this.store.table.put(blobId, data); // the database's errors come mapped (UNAVAILABLE: busy, full, I/O)
       return { blobId, size: this.bytes };
-    } catch (err) {
-      throw err instanceof MailError ? err : new MailError('UNAVAILABLE', `storing the message body failed: ${(err as Error).message}`, { cause: err });
     } finally {
       this.chunks = [];
       this.state = 'done';

@@ -10,6 +10,10 @@ import type { ByteRange } from '../../mail/ports.js';
 import type { BlobId } from '../../mail/types.js';
 import type { SqlDb } from './db.js';
 
+/** Stores a body, or refreshes the touch of the copy already there: put(). */
+const PUT = `INSERT INTO small_bodies (blob_id, touched_at, data) VALUES (?, ?, ?)
+  ON CONFLICT (blob_id) DO UPDATE SET touched_at = excluded.touched_at`;
+
 /** Ids listed per query by list() (the orphan sweep), so no statement holds the read snapshot long. */
 const LIST_PAGE = 1000;
 
@@ -23,14 +27,7 @@ export class SqliteSmallBodies implements SmallBodyTable {
    * before it (the body is stored again) or sees the new touch.
    */
   put(blobId: BlobId, data: Buffer): void {
-    this.sql.writeUnsynced(() =>
-      this.sql
-        .stmt(
-          `INSERT INTO small_bodies (blob_id, touched_at, data) VALUES (?, ?, ?)
-           ON CONFLICT (blob_id) DO UPDATE SET touched_at = excluded.touched_at`,
-        )
-        .run(blobId, Date.now(), data),
-    );
+    this.sql.writeUnsynced(() => this.sql.stmt(PUT).run(blobId, Date.now(), data));
   }
 
   /** put() of each, in one transaction whose WAL is fsynced before it returns (imports: durable before their metadata commits). */
@@ -38,10 +35,7 @@ export class SqliteSmallBodies implements SmallBodyTable {
     if (bodies.length === 0) return;
     const now = Date.now();
     this.sql.write(() => {
-      const insert = this.sql.stmt(
-        `INSERT INTO small_bodies (blob_id, touched_at, data) VALUES (?, ?, ?)
-         ON CONFLICT (blob_id) DO UPDATE SET touched_at = excluded.touched_at`,
-      );
+      const insert = this.sql.stmt(PUT);
       for (const b of bodies) insert.run(b.blobId, now, b.bytes);
     });
   }
