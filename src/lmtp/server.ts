@@ -130,6 +130,7 @@ export class LmtpServer {
       staged = await home.ingest.stage(
         chunksOf(stream, returnPath, chunkHoldsOf(stream), home.blobs.writerCopiesChunks === true),
         this.deps.config.limits.maxMessageSize + returnPath.length,
+        { pendingBody: true }, // stored by the first append (or by copyStaged for another repository)
       );
     } catch (err) {
       // Let smtp-server read the rest of the message so the connection stays

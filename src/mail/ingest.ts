@@ -6,7 +6,9 @@
 // metadata transaction starts, so a committed message never lacks its body.
 // (Bodies in PostgreSQL: the blob's commit is asynchronous and the
 // metadata's, in the same WAL after it, makes both durable; an append whose
-// body a fail-over lost in between fails: see BlobWriter.commit.)
+// body a fail-over lost in between fails: see BlobWriter.commit. A small
+// body staged with `pendingBody` (LMTP, `petrel deliver`) is stored by the
+// append's own statement instead, in the same transaction as its message.)
 // A crash between the two leaves an orphan blob no row refers to, which the
 // garbage collector's orphan sweep removes after its grace period
 // (src/blob/gc.ts). The grace period must be longer than the time between
@@ -18,7 +20,7 @@ import { MessageIndexer } from '../mime/indexer.js';
 import { MailError, isMailError } from './errors.js';
 import type { BlobStore, EventBus, IngestPipeline, MailStore, StagedMessage } from './ports.js';
 import { DEFAULT_REPOSITORY } from './repository.js';
-import type { AccountId, AppendResult, MailboxInfo } from './types.js';
+import type { AccountId, AppendItem, AppendResult, MailboxInfo } from './types.js';
 
 export interface IngestDeps {
   store: MailStore;
@@ -32,6 +34,8 @@ export interface IngestDeps {
 
 export class Ingest implements IngestPipeline {
   private readonly repository: string;
+  /** What stage() left with a pending body: commit() hands those bodies to the store. */
+  private readonly pendingStaged = new WeakSet<StagedMessage>();
 
   constructor(private readonly deps: IngestDeps) {
     this.repository = deps.repository ?? DEFAULT_REPOSITORY;
@@ -44,7 +48,12 @@ export class Ingest implements IngestPipeline {
    * the rest of the source is read and dropped, so a protocol stream (an LMTP
    * DATA stream, an APPEND literal) is left at its end, not half-read.
    */
-  async stage(source: AsyncIterable<Buffer>, maxSize?: number): Promise<StagedMessage> {
+  /**
+   * `pendingBody`: a small body may be left for the append to store (the
+   * BlobWriter's commitPending, if it has one); the caller must then commit
+   * the message with this ingest, or store the body before it is read.
+   */
+  async stage(source: AsyncIterable<Buffer>, maxSize?: number, options: { pendingBody?: boolean } = {}): Promise<StagedMessage> {
     const limit = maxSize ?? this.deps.maxMessageSize;
     const writer = this.deps.blobs.beginWrite();
     const indexer = new MessageIndexer();
@@ -65,6 +74,15 @@ export class Ingest implements IngestPipeline {
         await writer.write(chunk);
       }
       const index = indexer.finish();
+      if (options.pendingBody === true && writer.commitPending) {
+        const { blobId, size: stored, pending } = await writer.commitPending();
+        const staged: StagedMessage = { blobId, size: stored, index, headerEightBit: indexer.headerEightBit };
+        if (pending) {
+          staged.pendingBody = pending;
+          this.pendingStaged.add(staged);
+        }
+        return staged;
+      }
       const { blobId, size: stored } = await writer.commit();
       return { blobId, size: stored, index, headerEightBit: indexer.headerEightBit };
     } catch (err) {
@@ -78,10 +96,16 @@ export class Ingest implements IngestPipeline {
     mailbox: MailboxInfo,
     messages: Array<{ staged: StagedMessage; flags: string[]; internalDate: Date }>,
   ): Promise<AppendResult> {
-    const result = await this.deps.store.appendMessages(
-      mailbox.id,
-      messages.map((m) => ({ blobId: m.staged.blobId, index: m.staged.index, flags: m.flags, internalDate: m.internalDate })),
-    );
+    const items = [];
+    for (const m of messages) {
+      const { blobId, index, pendingBody } = m.staged;
+      const item: AppendItem = { blobId, index, flags: m.flags, internalDate: m.internalDate };
+      // Only a body of this repository's blob store may be stored by its mail store's append, and only by a store that does.
+      if (pendingBody && this.pendingStaged.has(m.staged) && this.deps.store.storesPendingBodies === true) item.pendingBody = pendingBody;
+      else await pendingBody?.store();
+      items.push(item);
+    }
+    const result = await this.deps.store.appendMessages(mailbox.id, items);
     if (result.uids.length > 0) {
       this.deps.events.publish({
         kind: 'mailbox-changed',
@@ -102,7 +126,7 @@ export class Ingest implements IngestPipeline {
   ): Promise<AppendResult & { mailbox: MailboxInfo }> {
     // Resolve the mailbox first: nothing is stored for a missing one.
     const mailbox = await this.deliveryMailbox(accountId, mailboxName);
-    const staged = await this.stage(source, options.maxSize);
+    const staged = await this.stage(source, options.maxSize, { pendingBody: true });
     const result = await this.commit(mailbox, [
       { staged, flags: options.flags ?? [], internalDate: options.internalDate ?? new Date() },
     ]);

@@ -101,6 +101,8 @@ export interface CreateMailboxOptions {
  *   that has not yet been told of the expunge can still FETCH them.
  */
 export interface MailStore {
+  /** appendMessages stores its items' pending bodies (AppendItem.pendingBody); else Ingest.commit stores them first. */
+  readonly storesPendingBodies?: boolean;
   /**
    * Optional: a view for one account's sessions whose metadata reads may be
    * served by read replicas that have replayed what the account wrote or was
@@ -143,7 +145,10 @@ export interface MailStore {
   counts(mailboxId: MailboxId): Promise<MailboxCounts>;
   /**
    * Adds messages atomically (all or none, MULTIAPPEND), in the given order.
-   * The blobs must already be durable in the repository's BlobStore.
+   * The blobs must already be durable in the repository's BlobStore, or,
+   * for a store with storesPendingBodies, be an item's pendingBody (from
+   * this repository's BlobStore), which the store stores in the append's
+   * transaction or, if it cannot, first.
    */
   appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult>;
   /** UIDs of all live messages, ascending: the session's MSN -> UID map at SELECT. */
@@ -317,6 +322,15 @@ export interface BlobWriter {
    * new copy is discarded.
    */
   commit(): Promise<{ blobId: BlobId; size: number }>;
+  /**
+   * Optional: like commit(), but a body small enough may be left unstored,
+   * returned as `pending`, for the append that refers to it to store in its
+   * own transaction (the PostgreSQL blob store: one statement and one
+   * commit less per delivery). Whoever holds a pending body must give it to
+   * that append (AppendItem.pendingBody) or call its store() before anything
+   * reads the body or refers to it otherwise.
+   */
+  commitPending?(): Promise<{ blobId: BlobId; size: number; pending?: PendingBody }>;
   /** Discards what was written. Safe to call after a failed write or commit. */
   abort(): Promise<void>;
 }
@@ -326,6 +340,13 @@ export interface ByteRange {
   start: number;
   /** Exclusive end offset. */
   end: number;
+}
+
+/** A committed blob not stored yet: BlobWriter.commitPending. */
+export interface PendingBody {
+  readonly blobId: BlobId;
+  /** Stores the body as commit() would have. Idempotent: later calls (and calls after an append stored it) change nothing. */
+  store(): Promise<void>;
 }
 
 /** Immutable, content-addressed message bodies. */
@@ -424,6 +445,8 @@ export interface StagedMessage {
    * check then reads the header back from the blob).
    */
   headerEightBit?: boolean;
+  /** The body is not stored yet (stage()'s `pendingBody` option): Ingest.commit stores it with the append, copyStaged before it reads it. */
+  pendingBody?: PendingBody;
 }
 
 /**
@@ -436,7 +459,7 @@ export interface IngestPipeline {
    * Streams the message into the blob store (fsynced) and indexes it in the
    * same pass. TOO_BIG once more than maxSize bytes arrive (the partial blob is discarded).
    */
-  stage(source: AsyncIterable<Buffer>, maxSize?: number): Promise<StagedMessage>;
+  stage(source: AsyncIterable<Buffer>, maxSize?: number, options?: { pendingBody?: boolean }): Promise<StagedMessage>;
   /** Appends staged messages to one mailbox atomically and publishes the change. */
   commit(
     mailbox: MailboxInfo,

@@ -9,5 +9,6 @@ import type { Repository } from './repository.js';
 /** `staged`, made durable in `to`'s blob store as well. */
 export async function copyStaged(from: Repository, staged: StagedMessage, to: Repository): Promise<StagedMessage> {
   if (from.blobs === to.blobs) return staged;
+  await staged.pendingBody?.store(); // read from `from` below
   return to.ingest.stage(from.blobs.read(staged.blobId), Number.MAX_SAFE_INTEGER);
 }

@@ -3,6 +3,7 @@
 // the hierarchy delimiter, sets of messages are UID lists or ranges.
 
 import type { MessageIndex } from '../mime/types.js';
+import type { PendingBody } from './ports.js';
 
 export type AccountId = number;
 export type MailboxId = number;
@@ -105,6 +106,8 @@ export interface AppendItem {
   index: MessageIndex;
   flags: string[];
   internalDate: Date;
+  /** The body, committed but not stored yet (BlobWriter.commitPending): MailStore.appendMessages stores it. */
+  pendingBody?: PendingBody;
 }
 
 export interface AppendResult {

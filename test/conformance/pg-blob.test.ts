@@ -122,10 +122,15 @@ describe('PostgresBlobStore', () => {
       const blobId = createHash('sha256').update(data).digest('hex');
       const w = s.beginWrite();
       await w.write(data);
-      // What a retry of commit's statement does: run it again after it committed.
-      const once = (w as unknown as { commitInOneStatement(id: string, data: Buffer): Promise<void> }).commitInOneStatement.bind(w);
-      await once(blobId, data);
-      await once(blobId, data);
+      // What a retry of commit's statement does: run it again after it committed
+      // (upsert(), the statement itself: store() runs it once per process).
+      const { pending } = await w.commitPending!();
+      assert.ok(pending, 'a body of one small chunk is left pending');
+      assert.equal(await s.has(blobId), false, 'not stored by commitPending');
+      const once = (pending as unknown as { upsert(): Promise<void> }).upsert.bind(pending);
+      await once();
+      await once();
+      await pending.store();
       const rows = await s.sql<Array<{ seq: number; n: number }>>`SELECT c.seq, length(c.data) AS n FROM blob_chunks c
         JOIN blob_contents b ON b.upload_id = c.upload_id WHERE b.blob_id = ${blobId}`;
       assert.deepEqual(rows.map((r) => [r.seq, r.n]), [[0, 5000]], 'one chunk, stored once');

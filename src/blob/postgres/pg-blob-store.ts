@@ -24,7 +24,7 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { MailError } from '../../mail/errors.js';
-import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange } from '../../mail/ports.js';
+import type { BlobDeleteOptions, BlobStore, BlobWriter, ByteRange, PendingBody } from '../../mail/ports.js';
 import type { BlobId } from '../../mail/types.js';
 import {
   closesConnection,
@@ -399,7 +399,16 @@ class PgBlobWriter implements BlobWriter {
     ); // not repeated after a lost connection (the insert may have happened): the delivery fails, 4xx
   }
 
-  async commit(): Promise<{ blobId: BlobId; size: number }> {
+  commit(): Promise<{ blobId: BlobId; size: number }> {
+    return this.finish(false);
+  }
+
+  /** A body in one small chunk (or none) is left to the append: see PgPendingBody. */
+  commitPending(): Promise<{ blobId: BlobId; size: number; pending?: PendingBody }> {
+    return this.finish(true);
+  }
+
+  private async finish(leavePending: boolean): Promise<{ blobId: BlobId; size: number; pending?: PgPendingBody }> {
     if (this.state !== 'open') throw new Error('blob writer is closed');
     this.state = 'committing';
     try {
@@ -411,9 +420,10 @@ class PgBlobWriter implements BlobWriter {
       const last = lastBytes > 0 ? this.take(lastBytes) : null;
       const { sql, chunkSize } = this.store;
       if (this.nextSeq === 0 && (!last || lastBytes < SMALL_CHUNK)) {
-        await this.commitInOneStatement(blobId, last ? Buffer.concat(last) : null);
+        const body = new PgPendingBody(this.store, blobId, this.uploadId, this.size, last ? Buffer.concat(last) : null);
+        if (!leavePending) await body.store();
         this.state = 'done';
-        return { blobId, size: this.size };
+        return leavePending ? { blobId, size: this.size, pending: body } : { blobId, size: this.size };
       }
       await pgTransaction(sql, async (tx) => {
         const [row] = await runPrepared<Array<{ upload_id: string }>>(tx, UPSERT_CONTENT, [blobId, this.uploadId, this.size, chunkSize]);
@@ -432,21 +442,6 @@ class PgBlobWriter implements BlobWriter {
     }
   }
 
-  /**
-   * A blob with no chunk stored yet and at most one small one to store (most
-   * messages): the content row and that chunk in one statement, its own
-   * transaction, instead of BEGIN, two statements and COMMIT (a round trip
-   * each). Running it twice changes nothing (the content row is touched
-   * again, the chunk is already there), so it is retried after a lost
-   * connection. If the content exists already, the chunk is not stored.
-   */
-  private async commitInOneStatement(blobId: BlobId, data: Buffer | null): Promise<void> {
-    const { sql, chunkSize } = this.store;
-    const content = [blobId, this.uploadId, this.size, chunkSize];
-    if (data === null) await pgIdempotent(sql, (q) => runPrepared(q, UPSERT_CONTENT, content));
-    else await pgIdempotent(sql, (q) => runPrepared(q, UPSERT_CONTENT_WITH_CHUNK, [...content, data]));
-  }
-
   async abort(): Promise<void> {
     this.state = 'done';
     this.pending = [];
@@ -463,6 +458,52 @@ class PgBlobWriter implements BlobWriter {
     }).catch(() => {
       // Unreachable database: removeAbandonedUploads() cleans up later.
     });
+  }
+}
+
+/**
+ * A blob with no chunk stored yet and at most one small one to store (most
+ * messages). store() writes the content row and that chunk in one
+ * statement, its own transaction, instead of BEGIN, two statements and
+ * COMMIT (a round trip each). Running it twice changes nothing (the content
+ * row is touched again, the chunk is already there), so it is retried after
+ * a lost connection. If the content exists already, the chunk is not
+ * stored. Left pending (commitPending), the same two inserts go into the
+ * append's statement in the metadata's database, which is this one
+ * (messages.ts, appendInOneStatement): the body and its message commit
+ * together, one statement and one commit less per delivery.
+ */
+export class PgPendingBody implements PendingBody {
+  private stored: Promise<void> | null = null;
+
+  constructor(
+    /** The store it belongs to: only an append in the same database may store it. */
+    readonly owner: PostgresBlobStore,
+    readonly blobId: BlobId,
+    readonly uploadId: string,
+    readonly size: number,
+    /** The only chunk; null for an empty body. */
+    readonly data: Buffer | null,
+  ) {}
+
+  get chunkSize(): number {
+    return this.owner.chunkSize;
+  }
+
+  store(): Promise<void> {
+    // A failed store may be tried again; a stored body is not written twice by this process.
+    this.stored ??= this.upsert().catch((err: unknown) => {
+      this.stored = null;
+      throw err;
+    });
+    return this.stored;
+  }
+
+  private async upsert(): Promise<void> {
+    const { sql } = this.owner;
+    const content = [this.blobId, this.uploadId, this.size, this.chunkSize];
+    if (this.data === null) await pgIdempotent(sql, (q) => runPrepared(q, UPSERT_CONTENT, content));
+    else await pgIdempotent(sql, (q) => runPrepared(q, UPSERT_CONTENT_WITH_CHUNK, [...content, this.data]));
   }
 }
 

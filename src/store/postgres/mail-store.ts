@@ -4,6 +4,7 @@
 // statement reads: one REPEATABLE READ snapshot).
 
 import { randomUUID } from 'node:crypto';
+import { PgPendingBody } from '../../blob/postgres/pg-blob-store.js';
 import { MailError } from '../../mail/errors.js';
 import type { AccountHold, CreateMailboxOptions, ImportBatch, ImportedMailbox, MailboxFlagListing, MailStore } from '../../mail/ports.js';
 import type { AclEntry } from '../../mail/acl.js';
@@ -108,7 +109,18 @@ function transactionAppendsOf(sql: Pg): Map<MailboxId, number> {
   return map;
 }
 
+/** The item's pending body if this database's blob store left it (PgPendingBody), else null. */
+function pendingBodyOf(item: AppendItem): PgPendingBody | null {
+  return item.pendingBody instanceof PgPendingBody ? item.pendingBody : null;
+}
+
+async function storePendingBodies(items: readonly AppendItem[]): Promise<void> {
+  for (const item of items) await item.pendingBody?.store();
+}
+
 export class PostgresMailStore implements MailStore {
+  readonly storesPendingBodies = true;
+
   constructor(
     private readonly sql: Pg,
     private readonly onClose: () => Promise<void>,
@@ -328,10 +340,16 @@ export class PostgresMailStore implements MailStore {
    * is one statement (appendAtOnce), with the same token.
    */
   async appendMessages(mailboxId: MailboxId, items: AppendItem[]): Promise<AppendResult> {
+    // A pending body (BlobWriter.commitPending) goes into the one-statement
+    // append when that can carry it (one item, bodies in this database);
+    // otherwise it is stored first, as the writer's commit would have.
+    const pending = this.bodiesHere && items.length === 1 ? pendingBodyOf(items[0]!) : null;
+    if (!pending) await storePendingBodies(items);
     const token = randomUUID();
     const viaTransaction = transactionAppendsOf(this.sql);
     const skip = (viaTransaction.get(mailboxId) ?? 0) > Date.now();
-    const atOnce = skip ? 'not tried' : await this.appendAtOnce(mailboxId, items, token);
+    const atOnce = skip ? 'not tried' : await this.appendAtOnce(mailboxId, items, token, pending);
+    if (typeof atOnce !== 'object' && pending) await pending.store(); // idempotent, also if the statement did commit ('unknown')
     const result =
       typeof atOnce === 'object' ? atOnce : await this.appendInTransaction(mailboxId, items, token, atOnce === 'unknown');
     // Only a statement that ran and matched nothing sends the mailbox's appends to the transaction for a while.
@@ -366,13 +384,18 @@ export class PostgresMailStore implements MailStore {
    * not run (no timeline checked yet) or was undone (a deadlock), 'unknown'
    * when the connection was lost after the statement was sent.
    */
-  private async appendAtOnce(mailboxId: MailboxId, items: AppendItem[], token: string): Promise<AppendResult | 'missed' | 'not tried' | 'unknown'> {
+  private async appendAtOnce(
+    mailboxId: MailboxId,
+    items: AppendItem[],
+    token: string,
+    pending: PgPendingBody | null,
+  ): Promise<AppendResult | 'missed' | 'not tried' | 'unknown'> {
     if (items.length === 0) return 'not tried';
     if (this.rollback.suspected) await this.rollback.ready();
     const guard = this.rollback.takeGuard(mailboxId);
     if (!guard) return 'not tried';
     try {
-      const done = await messages.appendInOneStatement(this.sql, mailboxId, items, token, guard, this.bodiesHere);
+      const done = await messages.appendInOneStatement(this.sql, mailboxId, items, token, guard, this.bodiesHere, pending);
       if (!done) return 'missed';
       this.rollback.noteTaken([{ row: done.row, newUids: items.length, timeline: done.row.counters_timeline }]);
       this.floor?.markStale();
@@ -458,6 +481,7 @@ export class PostgresMailStore implements MailStore {
     target: MailboxId,
     item: AppendItem,
   ): Promise<{ appended: AppendResult; expunged: ExpungeResult }> {
+    await storePendingBodies([item]);
     return this.write((tx) => messages.replaceMessage(tx, source, uid, target, item, this.bodiesHere));
   }
 

@@ -5,6 +5,7 @@
 // their order is the commit order, whatever server the writers run on.
 // Statements work on whole sets (unnest of arrays), not row by row.
 
+import type { PgPendingBody } from '../../blob/postgres/pg-blob-store.js';
 import { formatFlags, keywordsToColumn, parseFlags, DELETED } from '../../mail/flags.js';
 import { MailError } from '../../mail/errors.js';
 import type {
@@ -338,8 +339,12 @@ export async function appendInOneStatement(
   token: string,
   guard: TakeGuard,
   bodiesHere = false,
+  pending: PgPendingBody | null = null,
 ): Promise<{ result: AppendResult; row: CountersRow } | null> {
   const n = items.length;
+  // The statement stores the body under the item's blob id and size ($7, $8).
+  if (pending && (n !== 1 || pending.blobId !== items[0]!.blobId || pending.size !== items[0]!.index.size))
+    throw new Error('appendInOneStatement: a pending body goes with its one item');
   const seen = guard.seen;
   const oneItem = n === 1;
   const rowParams = [...blobParams(items), ...itemParams(items)];
@@ -354,8 +359,9 @@ export async function appendInOneStatement(
     Date.now(),
     token,
   ];
-  if (bodiesHere) params.push(...bodiesFoundParams(items));
-  const text = APPEND_TEXTS[`${oneItem}/${bodiesHere}`]!;
+  if (pending) params.push(pending.uploadId, pending.chunkSize, pending.data);
+  else if (bodiesHere) params.push(...bodiesFoundParams(items));
+  const text = pending ? APPEND_STORING_BODY : APPEND_TEXTS[`${oneItem}/${bodiesHere}`]!;
   // sendWithin: a caller told UNAVAILABLE was told so before the statement was sent.
   const rows = await sendWithin(sql, runPrepared<Array<CountersRow & { first_uid: number }>>(sql, text, params));
   const row = rows[0];
@@ -369,10 +375,11 @@ export async function appendInOneStatement(
  * the timeline and $4-$6 the counters the rollback guard saw (null: none),
  * $7-$13 blobCtesText, $14-$18 itemRowsText (one item: scalars), $19 the
  * save date, $20 the token; checking the bodies (bodiesFound), $21 their
- * ids and $22 how many.
+ * ids and $22 how many; or, storing the one item's body (storeBodyCtes),
+ * $21-$23.
  */
-function oneStatementAppend(oneItem: boolean, bodiesHere: boolean): string {
-  const bodies = bodiesHere ? `AND ${bodiesFound('$21', '$22')}` : '';
+function oneStatementAppend(oneItem: boolean, bodiesHere: boolean, storingBody = false): string {
+  const bodies = bodiesHere && !storingBody ? `AND ${bodiesFound('$21', '$22')}` : '';
   return `WITH taken AS (
       UPDATE mailboxes SET uidnext = uidnext + $1::bigint, highestmodseq = highestmodseq + 1
       WHERE id = $2 AND selectable AND petrel_timeline() = $3::bigint
@@ -392,13 +399,34 @@ function oneStatementAppend(oneItem: boolean, bodiesHere: boolean): string {
       SELECT $20::uuid, jsonb_build_object('uidValidity', uidvalidity,
         'uids', (SELECT jsonb_agg(first_uid + g ORDER BY g) FROM generate_series(0, $1::bigint - 1) g),
         'highestModseq', highestmodseq)
-      FROM taken)
+      FROM taken)${storingBody ? `,
+    ${storeBodyCtes}` : ''}
     SELECT * FROM taken`;
 }
+
+/**
+ * The one item's body, left pending by the blob store (PgPendingBody), stored
+ * by the append: the blob store's content row and its only chunk, the
+ * statements of PgPendingBody.store() ($7 the blob id, $8 its size, $21 the
+ * upload id, $22 the chunk size, $23 the chunk or null), written only when
+ * the mailbox row was taken (else the caller stores the body and runs the
+ * transaction). No bodiesFound check: the only body is this one.
+ */
+const storeBodyCtes = `body_content AS (
+      INSERT INTO blob_contents (blob_id, upload_id, size, chunk_size)
+      SELECT $7, $21::uuid, $8, $22::int FROM taken
+      ON CONFLICT (blob_id) DO UPDATE SET touched_at = now()
+      RETURNING upload_id),
+    body_chunk AS (
+      INSERT INTO blob_chunks (upload_id, seq, data)
+      SELECT upload_id, 0, $23::bytea FROM body_content WHERE upload_id = $21::uuid AND $23::bytea IS NOT NULL
+      ON CONFLICT (upload_id, seq) DO NOTHING)`;
 /** The four texts, by `${oneItem}/${bodiesHere}`. */
 const APPEND_TEXTS: Record<string, string> = Object.fromEntries(
   [true, false].flatMap((oneItem) => [true, false].map((bodies) => [`${oneItem}/${bodies}`, oneStatementAppend(oneItem, bodies)])),
 );
+/** One item whose body the statement stores (PgPendingBody). */
+const APPEND_STORING_BODY = oneStatementAppend(true, true, true);
 
 /**
  * The result of an append whose transaction recorded `token` (recordAppend),
