@@ -70,7 +70,7 @@ export class SmallBodiesBlobStore implements BlobStore {
   }
 
   read(blobId: BlobId, range?: ByteRange): Readable {
-    const small = this.small(blobId, range);
+    const small = this.table.get(blobId, range);
     if (small === null) return this.large.read(blobId, range);
     return new Readable({
       read() {
@@ -81,11 +81,11 @@ export class SmallBodiesBlobStore implements BlobStore {
   }
 
   async readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer> {
-    return this.small(blobId, range) ?? this.large.readBuffer(blobId, range);
+    return this.table.get(blobId, range) ?? this.large.readBuffer(blobId, range);
   }
 
   async pipeRange(blobId: BlobId, range: ByteRange, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
-    const small = this.small(blobId, range);
+    const small = this.table.get(blobId, range);
     if (small !== null) {
       if (small.length > 0) await sink(small);
       return;
@@ -114,11 +114,6 @@ export class SmallBodiesBlobStore implements BlobStore {
     return this.large.close();
   }
 
-  /** The table's copy (or range), null if it has none. */
-  private small(blobId: BlobId, range?: ByteRange): Buffer | null {
-    if (range && range.end <= range.start) return this.table.size(blobId) === null ? null : Buffer.alloc(0);
-    return this.table.get(blobId, range);
-  }
 }
 
 /** Keeps the body in memory up to the limit, then streams on into the large store's writer. */

@@ -18,9 +18,9 @@
 import { createHash } from 'node:crypto';
 import { MessageIndexer } from '../mime/indexer.js';
 import { MailError, isMailError } from './errors.js';
-import type { BlobStore, EventBus, IngestPipeline, MailStore, StagedMessage } from './ports.js';
+import type { BlobStore, EventBus, IngestPipeline, MailStore, PendingBody, StagedMessage } from './ports.js';
 import { DEFAULT_REPOSITORY } from './repository.js';
-import type { AccountId, AppendItem, AppendResult, MailboxInfo } from './types.js';
+import type { AccountId, AppendItem, AppendResult, BlobId, MailboxInfo } from './types.js';
 
 export interface IngestDeps {
   store: MailStore;
@@ -34,8 +34,6 @@ export interface IngestDeps {
 
 export class Ingest implements IngestPipeline {
   private readonly repository: string;
-  /** What stage() left with a pending body: commit() hands those bodies to the store. */
-  private readonly pendingStaged = new WeakSet<StagedMessage>();
 
   constructor(private readonly deps: IngestDeps) {
     this.repository = deps.repository ?? DEFAULT_REPOSITORY;
@@ -47,11 +45,9 @@ export class Ingest implements IngestPipeline {
    * reaches the source). On TOO_BIG the partial blob is discarded at once and
    * the rest of the source is read and dropped, so a protocol stream (an LMTP
    * DATA stream, an APPEND literal) is left at its end, not half-read.
-   */
-  /**
    * `pendingBody`: a small body may be left for the append to store (the
    * BlobWriter's commitPending, if it has one); the caller must then commit
-   * the message with this ingest, or store the body before it is read.
+   * the message, or store the body before it is read.
    */
   async stage(source: AsyncIterable<Buffer>, maxSize?: number, options: { pendingBody?: boolean } = {}): Promise<StagedMessage> {
     const limit = maxSize ?? this.deps.maxMessageSize;
@@ -74,17 +70,11 @@ export class Ingest implements IngestPipeline {
         await writer.write(chunk);
       }
       const index = indexer.finish();
-      if (options.pendingBody === true && writer.commitPending) {
-        const { blobId, size: stored, pending } = await writer.commitPending();
-        const staged: StagedMessage = { blobId, size: stored, index, headerEightBit: indexer.headerEightBit };
-        if (pending) {
-          staged.pendingBody = pending;
-          this.pendingStaged.add(staged);
-        }
-        return staged;
-      }
-      const { blobId, size: stored } = await writer.commit();
-      return { blobId, size: stored, index, headerEightBit: indexer.headerEightBit };
+      const { blobId, size: stored, pending }: { blobId: BlobId; size: number; pending?: PendingBody } =
+        options.pendingBody === true && writer.commitPending ? await writer.commitPending() : await writer.commit();
+      const staged: StagedMessage = { blobId, size: stored, index, headerEightBit: indexer.headerEightBit };
+      if (pending) staged.pendingBody = pending;
+      return staged;
     } catch (err) {
       await writer.abort();
       if (!isMailError(err, 'TOO_BIG')) await iterator.return?.().catch(() => undefined);
@@ -101,7 +91,7 @@ export class Ingest implements IngestPipeline {
       const { blobId, index, pendingBody } = m.staged;
       const item: AppendItem = { blobId, index, flags: m.flags, internalDate: m.internalDate };
       // Only a body of this repository's blob store may be stored by its mail store's append, and only by a store that does.
-      if (pendingBody && this.pendingStaged.has(m.staged) && this.deps.store.storesPendingBodies === true) item.pendingBody = pendingBody;
+      if (pendingBody?.owner === this.deps.blobs && this.deps.store.storesPendingBodies === true) item.pendingBody = pendingBody;
       else await pendingBody?.store();
       items.push(item);
     }

@@ -345,6 +345,8 @@ export interface ByteRange {
 /** A committed blob not stored yet: BlobWriter.commitPending. */
 export interface PendingBody {
   readonly blobId: BlobId;
+  /** The blob store whose writer left it: only the mail store of that store's repository may store it with an append. */
+  readonly owner: BlobStore;
   /** Stores the body as commit() would have. Idempotent: later calls (and calls after an append stored it) change nothing. */
   store(): Promise<void>;
 }
@@ -445,7 +447,7 @@ export interface StagedMessage {
    * check then reads the header back from the blob).
    */
   headerEightBit?: boolean;
-  /** The body is not stored yet (stage()'s `pendingBody` option): Ingest.commit stores it with the append, copyStaged before it reads it. */
+  /** The body is not stored yet (stage()'s `pendingBody` option): Ingest.commit has it stored with the append, copyStaged before it reads it. */
   pendingBody?: PendingBody;
 }
 

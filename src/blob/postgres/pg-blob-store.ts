@@ -477,7 +477,7 @@ export class PgPendingBody implements PendingBody {
   private stored: Promise<void> | null = null;
 
   constructor(
-    /** The store it belongs to: only an append in the same database may store it. */
+    /** The store whose writer left it (its pool and chunk size). */
     readonly owner: PostgresBlobStore,
     readonly blobId: BlobId,
     readonly uploadId: string,

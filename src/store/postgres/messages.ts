@@ -379,7 +379,7 @@ export async function appendInOneStatement(
  * $21-$23.
  */
 function oneStatementAppend(oneItem: boolean, bodiesHere: boolean, storingBody = false): string {
-  const bodies = bodiesHere && !storingBody ? `AND ${bodiesFound('$21', '$22')}` : '';
+  const bodies = bodiesHere ? `AND ${bodiesFound('$21', '$22')}` : '';
   return `WITH taken AS (
       UPDATE mailboxes SET uidnext = uidnext + $1::bigint, highestmodseq = highestmodseq + 1
       WHERE id = $2 AND selectable AND petrel_timeline() = $3::bigint
@@ -425,8 +425,8 @@ const storeBodyCtes = `body_content AS (
 const APPEND_TEXTS: Record<string, string> = Object.fromEntries(
   [true, false].flatMap((oneItem) => [true, false].map((bodies) => [`${oneItem}/${bodies}`, oneStatementAppend(oneItem, bodies)])),
 );
-/** One item whose body the statement stores (PgPendingBody). */
-const APPEND_STORING_BODY = oneStatementAppend(true, true, true);
+/** One item whose body the statement stores (PgPendingBody): nothing to check, the only body is this one. */
+const APPEND_STORING_BODY = oneStatementAppend(true, false, true);
 
 /**
  * The result of an append whose transaction recorded `token` (recordAppend),

@@ -209,14 +209,19 @@ test('an empty body left pending is stored by the append', async () => {
   assert.deepEqual(await readAll(staged.blobId), Buffer.alloc(0));
 });
 
-test('a staged body committed through another ingest, or copied to another repository, is stored first', async () => {
-  const other = new Ingest({ store: repo.store, blobs, events: new InProcessEventBus(), maxMessageSize: 1024 * 1024 });
-  const mb = await inbox();
-  const bytes = message(uniqueName('o'));
-  const staged = await ingest.stage(once(bytes), undefined, { pendingBody: true });
-  const run = await counted(() => other.commit(mb, [{ staged, flags: [], internalDate: new Date() }]));
-  assert.deepEqual({ blobCommits: run.blobCommits, appendsStoringBody: run.appendsStoringBody }, { blobCommits: 1, appendsStoringBody: 0 });
-  assert.deepEqual(await readAll(staged.blobId), bytes);
+test('a staged body committed through an ingest of another blob store, or copied to another repository, is stored first', async () => {
+  const otherStore = await PostgresBlobStore.open(url, { max: 1 });
+  try {
+    const other = new Ingest({ store: repo.store, blobs: otherStore, events: new InProcessEventBus(), maxMessageSize: 1024 * 1024 });
+    const mb = await inbox();
+    const bytes = message(uniqueName('o'));
+    const staged = await ingest.stage(once(bytes), undefined, { pendingBody: true });
+    const run = await counted(() => other.commit(mb, [{ staged, flags: [], internalDate: new Date() }]));
+    assert.deepEqual({ blobCommits: run.blobCommits, appendsStoringBody: run.appendsStoringBody }, { blobCommits: 1, appendsStoringBody: 0 });
+    assert.deepEqual(await readAll(staged.blobId), bytes);
+  } finally {
+    await otherStore.close();
+  }
 
   // copyStaged reads the body from the first repository's blob store.
   const otherUrl = await pg.createDatabase();
