@@ -24,7 +24,7 @@ import { InProcessEventBus } from '../mail/events.js';
 import type { EventBus } from '../mail/ports.js';
 import type { MailEvent } from '../mail/types.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { quickAckAvailable } from '../util/tcp-quickack.js';
+import { NATIVE_HELPER_PATH, nativeHelper } from '../util/native-helper.js';
 import type { Repositories } from '../mail/repository.js';
 import { collectMetrics, MetricsServer, renderMetrics } from '../admin/metrics.js';
 import { openRepositories } from './repository.js';
@@ -156,8 +156,10 @@ export async function serve(config: PetrelConfig): Promise<number> {
     else announceListening(announce, listening);
     if (config.storage.backend === 'postgres') logger.info('cluster mode', { storage: 'postgres', blobs: config.storage.blobStore });
     // Once per server: every worker loads the same helper, the first one says it is missing.
-    if (runsSingletons && !quickAckAvailable && process.platform === 'linux')
-      logger.warn('native helper build/tcp-quickack.node missing (run `node scripts/build-native.cjs`): clients that send a literal and its CRLF in two writes wait ~40 ms per literal');
+    if (runsSingletons && nativeHelper === null && process.platform === 'linux')
+      logger.warn(
+        `native helper ${NATIVE_HELPER_PATH} missing (run \`node scripts/build-native.cjs\`): clients that send a literal and its CRLF in two writes wait ~40 ms per literal, and a busy server accepts a burst of new connections one per event-loop turn`,
+      );
   } catch (err) {
     logger.error('startup failed', { err });
     await shutdown();

@@ -50,6 +50,7 @@ export function defaultConfig(): PetrelConfig {
       maxConnections: 10000,
       maxConnectionsPerUser: 50,
       maxConnectionsPerIp: 100,
+      maxAcceptsPerEvent: 64,
       idleTimeoutSeconds: 1800,
       preAuthTimeoutSeconds: 60,
       authFailuresPerWindow: 5,

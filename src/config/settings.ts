@@ -74,6 +74,7 @@ export const SETTINGS: readonly Setting[] = [
   limit('max_connections', 'maxConnections', 1, 1e6),
   limit('max_connections_per_user', 'maxConnectionsPerUser', 1, 1e6),
   limit('max_connections_per_ip', 'maxConnectionsPerIp', 1, 1e6),
+  limit('max_accepts_per_event', 'maxAcceptsPerEvent', 0, 4096),
   limit('idle_timeout_seconds', 'idleTimeoutSeconds', 1, 7 * DAY),
   limit('pre_auth_timeout_seconds', 'preAuthTimeoutSeconds', 1, 3600),
   limit('auth_failures_per_window', 'authFailuresPerWindow', 1, 1e6),

@@ -57,6 +57,13 @@ export interface PetrelConfig {
     maxConnections: number;
     maxConnectionsPerUser: number;
     maxConnectionsPerIp: number;
+    /**
+     * After each connection Node accepts on an IMAP listener, how many more
+     * already waiting in the listening socket's queue are accepted at once
+     * (native helper, Linux; src/util/accept-backlog.ts). Node alone accepts
+     * one per event-loop turn, which a busy server makes long. 0: off. Default 64.
+     */
+    maxAcceptsPerEvent: number;
     /** Autologout timer of an authenticated idle connection, seconds (RFC 9051: at least 30 min). */
     idleTimeoutSeconds: number;
     /** Autologout before authentication, seconds. */

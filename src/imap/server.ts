@@ -1,5 +1,8 @@
 // The IMAP server: listeners (plain with STARTTLS, implicit TLS), connection
 // limits (total, per address, per user: connection-limits.ts), graceful shutdown.
+// Both listeners drain their accept queue after each connection Node accepts
+// (limits.max_accepts_per_event: src/util/accept-backlog.ts), so a burst of
+// clients is greeted in one turn of a busy event loop, not one per turn.
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
@@ -9,6 +12,7 @@ import { ImapConnection } from './connection.js';
 import { ConnectionCounter, type ConnectionLimits } from './connection-limits.js';
 import type { ImapServerDeps } from './context.js';
 import type { UserSlots } from './session.js';
+import { drainAcceptQueue, type AcceptDrainStats } from '../util/accept-backlog.js';
 
 export type { ImapServerDeps } from './context.js';
 
@@ -19,6 +23,8 @@ export class ImapServer {
   private readonly secureContext: tls.SecureContext | null;
   private readonly tlsOptions: { cert: Buffer; key: Buffer } | null;
   private closing = false;
+  /** Each listener's accept counters; null where draining is off (no native helper, max_accepts_per_event 0). */
+  readonly acceptStats: { imap: AcceptDrainStats | null; imaps: AcceptDrainStats | null } = { imap: null, imaps: null };
   private drainWaiters: Array<() => void> = [];
 
   private readonly limits: ConnectionLimits;
@@ -51,6 +57,7 @@ export class ImapServer {
     let imaps: AddressInfo | null = null;
     if (listen) {
       const server = net.createServer((socket) => this.handle(socket, false));
+      this.acceptStats.imap = drainAcceptQueue(server, this.deps.config.limits.maxAcceptsPerEvent);
       this.plainServer = server;
       imap = await listenOn(server, listen.host, listen.port);
     }
@@ -58,6 +65,7 @@ export class ImapServer {
       if (!this.tlsOptions) throw new Error('imap.tlsListen is set but tls.certFile/tls.keyFile are not');
       const server = tls.createServer({ ...this.tlsOptions }, (socket) => this.handle(socket, true));
       server.on('tlsClientError', (e) => this.deps.logger.debug('TLS handshake failed', { err: e.message }));
+      this.acceptStats.imaps = drainAcceptQueue(server, this.deps.config.limits.maxAcceptsPerEvent);
       this.tlsServer = server;
       imaps = await listenOn(server, tlsListen.host, tlsListen.port);
     }

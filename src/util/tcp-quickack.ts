@@ -1,29 +1,13 @@
-// TCP_QUICKACK through Petrel's native helper (native/tcp-quickack.c, built by
-// scripts/build-native.cjs at install): after each write, so that data the
-// client sends next is acknowledged at once instead of after Linux's delayed
-// ACK (up to 40 ms). That delay stalls a client which, without TCP_NODELAY,
-// writes a synchronizing literal and its command's CRLF separately (Python's
-// imaplib): Nagle holds the CRLF until the literal is acknowledged. Dovecot
-// sets the option the same way. Without the helper this does nothing.
+// TCP_QUICKACK through Petrel's native helper (native-helper.ts): after each
+// write, so that data the client sends next is acknowledged at once instead
+// of after Linux's delayed ACK (up to 40 ms). That delay stalls a client
+// which, without TCP_NODELAY, writes a synchronizing literal and its
+// command's CRLF separately (Python's imaplib): Nagle holds the CRLF until
+// the literal is acknowledged. Dovecot sets the option the same way. Without
+// the helper this does nothing.
 
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-
-interface QuickAckHelper {
-  set(fd: number): boolean;
-  get(fd: number): number;
-}
-
-function load(): QuickAckHelper | null {
-  try {
-    // From src/util and from dist/util alike: <root>/build.
-    return createRequire(import.meta.url)('../../build/tcp-quickack.node') as QuickAckHelper;
-  } catch {
-    return null;
-  }
-}
-
-const helper = load();
+import { nativeHelper as helper } from './native-helper.js';
 
 /** Whether the native helper was built and loaded (the server logs it at start). */
 export const quickAckAvailable = helper !== null;

@@ -1,4 +1,4 @@
-// The native helper (native/tcp-quickack.c, built at install by
+// The native helper (native/net-helper.c, built at install by
 // scripts/build-native.cjs) sets TCP_QUICKACK on a real TCP socket (the IMAP
 // connection calls it after each write; a reviewer checked implicit TLS,
 // STARTTLS and worker sockets by hand: their handles expose the same fd). On
@@ -11,7 +11,7 @@ import net from 'node:net';
 import { quickAck, quickAckAvailable, quickAckState } from '../../../src/util/tcp-quickack.js';
 
 test('the helper is built and loaded (Linux)', { skip: process.platform !== 'linux' && 'TCP_QUICKACK is Linux only' }, () => {
-  assert.equal(quickAckAvailable, true, 'build/tcp-quickack.node missing: run `node scripts/build-native.cjs` (needs cc and Node headers)');
+  assert.equal(quickAckAvailable, true, 'build/net-helper.node missing: run `node scripts/build-native.cjs` (needs cc and Node headers)');
 });
 
 test('quickAck sets TCP_QUICKACK on an accepted socket; false for what is not a TCP socket', { skip: !quickAckAvailable && 'no helper' }, async () => {
