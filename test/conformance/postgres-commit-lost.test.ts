@@ -23,7 +23,8 @@ import { testMessage, uniqueName } from './fixtures.js';
  * chunk completed a message that commits: COMMIT (a simple Query, or a Bind
  * of a statement prepared as COMMIT), or a Bind of the store's one-statement
  * append (messages.appendInOneStatement: the statement that records the
- * append's token in a CTE).
+ * append's token in a CTE) or STORE (messages.storeFlagsInOneStatement: the
+ * statement that takes the MODSEQ if HIGHESTMODSEQ is still $6).
  */
 class FrontendMessages {
   private buffer = Buffer.alloc(0);
@@ -42,7 +43,7 @@ class FrontendMessages {
       const body = this.buffer.subarray(typed + 4, typed + length).toString('latin1');
       if (type === 'Q' && /^commit\0/i.test(body)) found = true;
       // postgres.js prepares a statement once per connection, then only binds it.
-      const parsed = type === 'P' ? /^([^\0]*)\0(?:commit\0|[^\0]*token_recorded AS)/i.exec(body) : null;
+      const parsed = type === 'P' ? /^([^\0]*)\0(?:commit\0|[^\0]*(?:token_recorded AS|highestmodseq = \$6::bigint))/i.exec(body) : null;
       if (parsed) this.commitStatements.add(parsed[1]!);
       const bound = type === 'B' ? /^[^\0]*\0([^\0]*)\0/.exec(body) : null;
       if (bound && this.commitStatements.has(bound[1]!)) found = true;
@@ -146,16 +147,30 @@ describe('PostgreSQL store: a COMMIT whose answer is lost', () => {
   test('another write whose COMMIT answer is lost is answered UNAVAILABLE (its outcome is unknown)', async () => {
     const account = await repo.directory.createAccount(uniqueName('lost'), '{PLAIN}x');
     const inbox = await repo.store.createMailbox(account.id, 'INBOX');
-    await repo.store.appendMessages(inbox.id, [testMessage({ subject: 'to flag' }).item()]);
+    await repo.store.appendMessages(inbox.id, [testMessage({ subject: 'to copy' }).item()]);
+    const target = await repo.store.createMailbox(account.id, 'Archive');
+    const cutsBefore = cutter.cuts;
     cutter.arm();
-    await assert.rejects(
-      repo.store.storeFlags(inbox.id, [{ start: 1, end: 1 }], 'add', ['\\Flagged']),
-      (err) => isMailError(err, 'UNAVAILABLE'),
-    );
-    assert.equal(cutter.cuts, 2);
+    await assert.rejects(repo.store.copyMessages(inbox.id, [{ start: 1, end: 1 }], target.id), (err) => isMailError(err, 'UNAVAILABLE'));
+    assert.equal(cutter.cuts, cutsBefore + 1);
     // It did commit.
+    assert.deepEqual(await repo.store.listUids(target.id), [1]);
+  });
+
+  test('a STORE whose one-statement answer is lost is answered UNAVAILABLE (its outcome is unknown), and was made once', async () => {
+    const account = await repo.directory.createAccount(uniqueName('lost'), '{PLAIN}x');
+    const inbox = await repo.store.createMailbox(account.id, 'INBOX');
+    const appended = await repo.store.appendMessages(inbox.id, [testMessage({ subject: 'to flag' }).item()]);
+    const cutsBefore = cutter.cuts;
+    cutter.arm();
+    await assert.rejects(repo.store.storeFlags(inbox.id, [{ start: 1, end: 1 }], 'add', ['\\Flagged']), (err) => isMailError(err, 'UNAVAILABLE'));
+    assert.equal(cutter.cuts, cutsBefore + 1, 'the statement was cut');
     const [meta] = await repo.store.fetchMessages(inbox.id, [{ start: 1, end: 1 }]);
     assert.ok(meta?.flags.includes('\\Flagged'));
+    assert.equal(meta?.modseq, appended.highestModseq + 1, 'one MODSEQ taken: the change was made once');
+    // The same STORE again (as the client would send it) changes nothing more.
+    const again = await repo.store.storeFlags(inbox.id, [{ start: 1, end: 1 }], 'add', ['\\Flagged']);
+    assert.deepEqual(again, { changed: [], modified: [], highestModseq: appended.highestModseq + 1 });
   });
 });
 

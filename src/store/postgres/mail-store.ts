@@ -39,6 +39,7 @@ import { toMailboxInfo } from '../shared/rows.js';
 import { postgresTextIndex, searchStatement } from '../shared/search-sql.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
+import type { AtOnce } from './messages.js';
 import * as metadata from './metadata.js';
 import * as userImport from './user-import.js';
 import type { MetadataChange, MetadataDepth, MetadataEntry, MetadataLimits, MetadataTarget } from '../../mail/metadata.js';
@@ -52,7 +53,7 @@ import {
   type Pg,
   type PgTx,
 } from './pg.js';
-import { RollbackCheckNeeded, RollbackGuard, takenBy, type CountersRow, type Taken } from './rollback.js';
+import { RollbackCheckNeeded, RollbackGuard, takenBy, type CountersRow, type Taken, type TakeGuard } from './rollback.js';
 import type { EventBus } from '../../mail/ports.js';
 import type { Logger } from '../../util/log.js';
 import type { ReadFloor, ReadRouter } from './read-routing.js';
@@ -456,11 +457,42 @@ export class PostgresMailStore implements MailStore {
     flags: string[],
     unchangedSince?: number,
   ): Promise<StoreFlagsResult> {
-    return this.write((tx) => messages.storeFlags(tx, mailboxId, uids, operation, flags, unchangedSince));
+    const atOnce = await this.atOnce(mailboxId, (guard) =>
+      messages.storeFlagsInOneStatement(this.sql, mailboxId, uids, operation, flags, unchangedSince, guard),
+    );
+    return atOnce ?? this.write((tx) => messages.storeFlags(tx, mailboxId, uids, operation, flags, unchangedSince));
   }
 
   async expunge(mailboxId: MailboxId, uids?: UidSet): Promise<ExpungeResult> {
-    return this.write((tx) => messages.expunge(tx, mailboxId, uids));
+    const atOnce = await this.atOnce(mailboxId, (guard) => messages.expungeInOneStatement(this.sql, mailboxId, uids, guard));
+    return atOnce ?? this.write((tx) => messages.expunge(tx, mailboxId, uids));
+  }
+
+  /**
+   * A STORE or EXPUNGE without a transaction (messages.ts, "at once"), or
+   * null when it did not apply or was undone (nothing written): the caller
+   * runs the transaction. So does a connection lost before the write was
+   * sent; lost after, the write answers UNAVAILABLE (outcome unknown).
+   */
+  private async atOnce<R>(
+    mailboxId: MailboxId,
+    run: (guard: TakeGuard) => Promise<AtOnce<R> | null>,
+  ): Promise<R | null> {
+    if (this.rollback.suspected) await this.rollback.ready();
+    const guard = this.rollback.takeGuard(mailboxId);
+    if (!guard) return null;
+    try {
+      const done = await run(guard);
+      if (!done) return null;
+      if (done.taken) {
+        this.rollback.noteTaken([{ row: done.taken, newUids: 0, timeline: done.taken.counters_timeline }]);
+        this.floor?.markStale();
+      }
+      return done.result;
+    } catch (err) {
+      if (isConnectionError(err) || isRetryable(err)) return null;
+      throw mapPgError(err);
+    }
   }
 
   async copyMessages(source: MailboxId, uids: UidSet, target: MailboxId): Promise<CopyResult> {

@@ -3,6 +3,10 @@
 // modseq and, for inserts, the next UIDs; or SELECT ... FOR UPDATE), so the
 // writers of one mailbox are serialized: UIDs and modseqs are unique and
 // their order is the commit order, whatever server the writers run on.
+// Every writer of a mailbox's messages also takes its next MODSEQ (the
+// writes "at once" below rely on it), except `petrel user move`'s import
+// (user-import.ts), which keeps the source's MODSEQs in a repository no
+// session writes to until the move ends.
 // Statements work on whole sets (unnest of arrays), not row by row.
 
 import type { PgPendingBody } from '../../blob/postgres/pg-blob-store.js';
@@ -34,6 +38,7 @@ import {
   blobRecord,
   internalDateMs,
   isDeleted,
+  isSelectable,
   MESSAGE_COLUMNS,
   planFlagChanges,
   requireSelectable,
@@ -44,7 +49,7 @@ import {
 } from '../shared/rows.js';
 import { checkQuota, hasLimits, toQuotaLimits, type QuotaRow } from '../shared/quota.js';
 import { lockSelectable, mailboxColumnList, type PgMailboxRow } from './mailboxes.js';
-import { runPrepared, sendWithin, type Pg, type PgQuery, type PgTx } from './pg.js';
+import { codeOf, isConnectionError, runPrepared, sendWithin, type Pg, type PgQuery, type PgTx } from './pg.js';
 import { COUNTERS_RETURNING, recordTaken, type CountersRow, type TakeGuard } from './rollback.js';
 
 /** PostgreSQL text cannot hold NUL; a NUL in decoded message text is never searched for (IMAP strings exclude it). */
@@ -345,16 +350,12 @@ export async function appendInOneStatement(
   // The statement stores the body under the item's blob id and size ($7, $8).
   if (pending && (n !== 1 || pending.blobId !== items[0]!.blobId || pending.size !== items[0]!.index.size))
     throw new Error('appendInOneStatement: a pending body goes with its one item');
-  const seen = guard.seen;
   const oneItem = n === 1;
   const rowParams = [...blobParams(items), ...itemParams(items)];
   const params = [
     n,
     mailboxId,
-    guard.timeline,
-    seen?.uidValidity ?? null,
-    seen?.uidNext ?? null,
-    seen?.modseq ?? null,
+    ...takeGuardParams(guard),
     ...(oneItem ? onlyElements(rowParams) : rowParams),
     Date.now(),
     token,
@@ -371,6 +372,25 @@ export async function appendInOneStatement(
 }
 
 /**
+ * A one-statement write's TakeGuard as a condition on the mailbox row it
+ * updates, $n the timeline and $n+1..$n+3 what was seen (TakeGuard.seen:
+ * UIDVALIDITY, UIDNEXT, MODSEQ; null for none): RollbackGuard.checkTaken
+ * run before the write. The counters are those before the UPDATE: the first
+ * UID and the MODSEQ taken must be above what was seen.
+ */
+function takeGuardText(n: number): string {
+  const [timeline, uidValidity, uidNext, modseq] = [n, n + 1, n + 2, n + 3].map((i) => `$${i}::bigint`);
+  return `petrel_timeline() = ${timeline}
+        AND (${uidValidity} IS NULL OR uidvalidity <> ${uidValidity} OR (uidnext >= ${uidNext} AND highestmodseq >= ${modseq}))`;
+}
+
+/** A TakeGuard as the parameters of takeGuardText. */
+function takeGuardParams(guard: TakeGuard): [number, number | null, number | null, number | null] {
+  const seen = guard.seen;
+  return [guard.timeline, seen?.uidValidity ?? null, seen?.uidNext ?? null, seen?.modseq ?? null];
+}
+
+/**
  * appendInOneStatement's text: $1 the number of items, $2 the mailbox, $3
  * the timeline and $4-$6 the counters the rollback guard saw (null: none),
  * $7-$13 blobCtesText, $14-$18 itemRowsText (one item: scalars), $19 the
@@ -382,9 +402,7 @@ function oneStatementAppend(oneItem: boolean, bodiesHere: boolean, storingBody =
   const bodies = bodiesHere ? `AND ${bodiesFound('$21', '$22')}` : '';
   return `WITH taken AS (
       UPDATE mailboxes SET uidnext = uidnext + $1::bigint, highestmodseq = highestmodseq + 1
-      WHERE id = $2 AND selectable AND petrel_timeline() = $3::bigint
-        -- The counters before the UPDATE: the first UID and the MODSEQ taken must be above what was seen.
-        AND ($4::bigint IS NULL OR uidvalidity <> $4::bigint OR (uidnext >= $5::bigint AND highestmodseq >= $6::bigint))
+      WHERE id = $2 AND selectable AND ${takeGuardText(3)}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = mailboxes.account_id
           AND (a.quota_storage IS NOT NULL OR a.quota_messages IS NOT NULL))
         ${bodies}
@@ -550,6 +568,162 @@ export async function storeFlags(
   ]);
   const changed = pending.map(({ uid, next }) => ({ uid, modseq, flags: formatFlags(next) }));
   return { changed, modified, highestModseq: modseq };
+}
+
+// STORE and EXPUNGE without a transaction of their own, when few messages
+// change: the mailbox and its messages are read without a lock, the change is
+// planned from them, then one statement writes it only if no message of the
+// mailbox changed since the read: two round trips instead of four (BEGIN,
+// the lock and the read, the change, COMMIT). When it does not apply (more
+// than AT_ONCE_MAX messages, the mailbox missing or not selectable, another
+// write to the mailbox since the read, or what the rollback guard would
+// refuse) nothing is written and the caller runs the transaction, which
+// finds out and answers.
+
+/** At most this many messages are read and changed by a write at once; more take the transaction. */
+export const AT_ONCE_MAX = 100;
+
+/**
+ * The mailbox row and its live messages `messages` (a FROM clause over
+ * `messages x` and its conditions, $1 the mailbox, with `mb` in scope), at
+ * most AT_ONCE_MAX + 1 (so that a bigger set is told apart), one snapshot:
+ * one row per message with the mailbox's columns repeated, or one row of
+ * nulls after the mailbox's.
+ */
+function atOnceReadText(messagesFrom: string): string {
+  return `SELECT ${MB_COLUMN_LIST}, mb.deleted_count, ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}
+    FROM mailboxes mb LEFT JOIN LATERAL (${messagesFrom} ORDER BY uid LIMIT ${AT_ONCE_MAX + 1}) m ON true
+    WHERE mb.id = $1 ORDER BY m.uid`;
+}
+/**
+ * The messages of the UID ranges $2 (first UIDs) and $3 (last), `deletedOnly`
+ * those flagged \Deleted. A range at a time (LATERAL, each by the primary
+ * key and with the limit): a join of all ranges against the mailbox's rows
+ * ordered by UID would walk the whole mailbox for one UID.
+ */
+function rangesText(deletedOnly: boolean): string {
+  return `SELECT x.* FROM unnest($2::bigint[], $3::bigint[]) AS r(a, b)
+      CROSS JOIN LATERAL (SELECT * FROM messages y WHERE y.mailbox_id = $1 AND y.uid BETWEEN r.a AND r.b
+        AND y.expunged_modseq IS NULL${deletedOnly ? DELETED_TEST('y') : ''} ORDER BY y.uid LIMIT ${AT_ONCE_MAX + 1}) x`;
+}
+const DELETED_TEST = (alias: string) => ` AND (${alias}.system_flags & ${DELETED}::int) <> 0`;
+const READ_RANGES = atOnceReadText(rangesText(false));
+const READ_DELETED_IN_RANGES = atOnceReadText(rangesText(true));
+/**
+ * EXPUNGE's: the messages flagged \Deleted, looked for only when the
+ * mailbox's counter (kept by the triggers, same snapshot) says there are
+ * some, and not more than AT_ONCE_MAX: else none, or the counter alone
+ * tells that there are too many.
+ */
+const READ_DELETED = atOnceReadText(`SELECT * FROM messages x WHERE x.mailbox_id = $1 AND x.expunged_modseq IS NULL${DELETED_TEST('x')}
+      AND mb.deleted_count BETWEEN 1 AND ${AT_ONCE_MAX}`);
+
+type AtOnceRead = { mailbox: PgMailboxRow; rows: MessageRow[] } | null;
+
+/** A write at once's answer; `taken`: the mailbox row as its MODSEQ was taken, null when nothing was written. */
+export interface AtOnce<R> {
+  result: R;
+  taken: CountersRow | null;
+}
+
+/** Runs an atOnceReadText statement; null when the mailbox is missing or not selectable, or too many messages. */
+async function readAtOnce(sql: Pg, text: string, params: readonly unknown[]): Promise<AtOnceRead> {
+  type Row = PgMailboxRow & { deleted_count: number } & Partial<MessageRow>;
+  const read = await sendWithin(sql, runPrepared<Row[]>(sql, text, params));
+  const mailbox = read[0];
+  if (!mailbox || !isSelectable(mailbox) || read.length > AT_ONCE_MAX) return null;
+  if (text === READ_DELETED && Number(mailbox.deleted_count) > AT_ONCE_MAX) return null;
+  return { mailbox, rows: read.filter((r): r is Row & MessageRow => r.uid !== null && r.uid !== undefined) };
+}
+
+/**
+ * A write at once: $1 the mailbox, $2-$5 takeGuardText, $6 and $7 its
+ * HIGHESTMODSEQ and UIDVALIDITY as read; `change` (reading the new MODSEQ
+ * from `bumped b`) has its own parameters from $8. The UPDATE of the
+ * mailbox row waits for the row's lock like any writer's, then sees the
+ * row's latest version: the same HIGHESTMODSEQ means no message of the
+ * mailbox changed since the read (every writer of its messages takes the
+ * next MODSEQ under that lock), so the change planned from the read is the
+ * one the transaction would make; any other HIGHESTMODSEQ writes nothing.
+ */
+function atOnceText(change: string): string {
+  return `WITH bumped AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1
+      WHERE id = $1 AND selectable AND ${takeGuardText(2)}
+        AND highestmodseq = $6::bigint AND uidvalidity = $7::bigint
+      RETURNING ${COUNTERS_RETURNING}),
+    changed AS (${change})
+    SELECT * FROM bumped`;
+}
+/** $8 the UIDs, $9 and $10 their new system flags and keywords. */
+const STORE_AT_ONCE = atOnceText(`UPDATE messages m SET system_flags = u.f, keywords = u.k, modseq = b.highestmodseq
+      FROM bumped b, unnest($8::bigint[], $9::int[], $10::text[]) AS u(uid, f, k)
+      WHERE m.mailbox_id = $1 AND m.uid = u.uid`);
+/** $8 the UIDs, $9 the time (ms). */
+const EXPUNGE_AT_ONCE = atOnceText(`UPDATE messages SET expunged_modseq = b.highestmodseq, modseq = b.highestmodseq, expunged_at = $9
+      FROM bumped b WHERE mailbox_id = $1 AND uid = ANY($8::bigint[])`);
+
+/**
+ * Runs an atOnceText statement on the mailbox as read; the mailbox row as
+ * bumped, or null when nothing was written. The connection lost once the
+ * statement was sent: UNAVAILABLE, the outcome unknown (as a transaction's
+ * lost COMMIT; a transaction run after it would find the change made and
+ * answer that nothing changed, or for a conditional STORE that the message
+ * was modified).
+ */
+async function writeAtOnce(sql: Pg, text: string, read: { mailbox: PgMailboxRow }, guard: TakeGuard, params: readonly unknown[]): Promise<CountersRow | null> {
+  const { id, highestmodseq, uidvalidity } = read.mailbox;
+  try {
+    const [row] = await sendWithin(sql, runPrepared<CountersRow[]>(sql, text, [id, ...takeGuardParams(guard), highestmodseq, uidvalidity, ...params]));
+    return row ?? null;
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    throw new MailError('UNAVAILABLE', `database connection lost during a write (${codeOf(err)}): outcome unknown`, { cause: err });
+  }
+}
+
+/** STORE at once (see above); null: run storeFlags. A change to nothing writes nothing and answers from the read. */
+export async function storeFlagsInOneStatement(
+  sql: Pg,
+  mailboxId: MailboxId,
+  uids: UidSet,
+  operation: FlagOperation,
+  flags: string[],
+  unchangedSince: number | undefined,
+  guard: TakeGuard,
+): Promise<AtOnce<StoreFlagsResult> | null> {
+  const ranges = normalizeUidSet(uids);
+  if (ranges.length === 0) return null;
+  const read = await readAtOnce(sql, READ_RANGES, [mailboxId, ranges.map((r) => r[0]), ranges.map((r) => r[1])]);
+  if (!read) return null;
+  const { modified, pending } = planFlagChanges(read.rows, operation, flags, unchangedSince);
+  if (pending.length === 0) return { result: { changed: [], modified, highestModseq: read.mailbox.highestmodseq }, taken: null };
+  const row = await writeAtOnce(sql, STORE_AT_ONCE, read, guard, [
+    pending.map((p) => p.uid),
+    pending.map((p) => p.next.system),
+    pending.map((p) => keywordsToColumn(p.next.keywords)),
+  ]);
+  if (!row) return null;
+  const changed = pending.map(({ uid, next }) => ({ uid, modseq: row.highestmodseq, flags: formatFlags(next) }));
+  return { result: { changed, modified, highestModseq: row.highestmodseq }, taken: row };
+}
+
+/** EXPUNGE at once (see above; `uids`: UID EXPUNGE); null: run expunge. No message to expunge writes nothing. */
+export async function expungeInOneStatement(
+  sql: Pg,
+  mailboxId: MailboxId,
+  uids: UidSet | undefined,
+  guard: TakeGuard,
+): Promise<AtOnce<ExpungeResult> | null> {
+  const ranges = uids ? normalizeUidSet(uids) : null;
+  const read = ranges
+    ? await readAtOnce(sql, READ_DELETED_IN_RANGES, [mailboxId, ranges.map((r) => r[0]), ranges.map((r) => r[1])])
+    : await readAtOnce(sql, READ_DELETED, [mailboxId]);
+  if (!read) return null;
+  const doomed = read.rows;
+  if (doomed.length === 0) return { result: { uids: [], highestModseq: read.mailbox.highestmodseq }, taken: null };
+  const row = await writeAtOnce(sql, EXPUNGE_AT_ONCE, read, guard, [doomed.map((r) => r.uid), Date.now()]);
+  if (!row) return null;
+  return { result: { uids: doomed.map((r) => r.uid), highestModseq: row.highestmodseq }, taken: row };
 }
 
 /** $2 the UIDs, $3 the time (ms). */

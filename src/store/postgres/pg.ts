@@ -182,7 +182,7 @@ const NAME_TAKEN: Record<string, string> = {
   repositories_pkey: 'repository already exists',
 };
 
-function codeOf(err: unknown): string {
+export function codeOf(err: unknown): string {
   return String((err as { code?: unknown } | null)?.code ?? '');
 }
 

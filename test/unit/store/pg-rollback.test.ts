@@ -121,3 +121,28 @@ test('no rollback, no change: writes and reads of several stores leave UIDVALIDI
     await b.repo.close();
   }
 });
+
+test('a STORE or EXPUNGE at once after a lost STORE this store saw: the lost MODSEQ is not taken again, a new UIDVALIDITY', async () => {
+  const a = await server();
+  try {
+    for (const kind of ['store', 'expunge'] as const) {
+      const account = await a.repo.directory.createAccount(`lost-${kind}`, '{PLAIN}x');
+      const mailbox = await a.repo.store.createMailbox(account.id, 'INBOX');
+      const deleted = (n: number) => testMessage({ subject: `${kind} ${n}` }).item(['\\Deleted']);
+      const appended = await a.repo.store.appendMessages(mailbox.id, [deleted(1), deleted(2)]);
+      const h = appended.highestModseq;
+      // A STORE this store sees (at once), then loses: its row and HIGHESTMODSEQ back as they were.
+      assert.equal((await a.repo.store.storeFlags(mailbox.id, [{ start: 1, end: 1 }], 'add', ['\\Flagged'])).highestModseq, h + 1);
+      await queryOnce(url, `UPDATE messages SET system_flags = system_flags & ~4, modseq = ${h} WHERE mailbox_id = ${mailbox.id} AND uid = 1`);
+      await queryOnce(url, `UPDATE mailboxes SET highestmodseq = highestmodseq - 1 WHERE id = ${mailbox.id}`);
+      const again =
+        kind === 'store'
+          ? await a.repo.store.storeFlags(mailbox.id, [{ start: 2, end: 2 }], 'add', ['\\Seen'])
+          : await a.repo.store.expunge(mailbox.id, [{ start: 2, end: 2 }]);
+      assert.ok(again.highestModseq > h + 1, `${kind}: MODSEQ ${again.highestModseq} is not the lost one (${h + 1})`);
+      assert.notEqual((await a.repo.store.getMailboxById(mailbox.id))!.uidValidity, mailbox.uidValidity, `${kind}: a new UIDVALIDITY`);
+    }
+  } finally {
+    await a.repo.close();
+  }
+});
