@@ -92,6 +92,8 @@ export class PetrelClusterTarget implements Target {
       imap: head.imap,
       lmtp: head.lmtp,
       users: head.users,
+      // `petrel import maildir` with the PostgreSQL environment: into the database every server serves.
+      ...(head.importMaildir ? { importMaildir: head.importMaildir } : {}),
       servers: endpoints.map((e) => ({ imap: e.imap, lmtp: e.lmtp })),
       pid: head.pid,
       serverPids: async () => (await Promise.all(endpoints.map((e) => e.serverPids?.() ?? []))).flat(),
