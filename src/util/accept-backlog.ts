@@ -51,9 +51,6 @@ interface ServerInternals {
 /** Node publishes every socket its servers accept here (diagnostics_channel); so do we. */
 const serverSocketChannel = channel('net.server.socket');
 
-/** Whether draining can happen in this process (the native helper is loaded). */
-export const acceptDrainAvailable = nativeHelper !== null;
-
 /**
  * Makes `server` drain its accept queue, up to `max` connections after each
  * one Node accepts. Call it before or after listen(), once. Returns the

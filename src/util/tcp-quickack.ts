@@ -9,9 +9,6 @@
 import type { Socket } from 'node:net';
 import { nativeHelper as helper } from './native-helper.js';
 
-/** Whether the native helper was built and loaded (the server logs it at start). */
-export const quickAckAvailable = helper !== null;
-
 /** The socket's file descriptor, for a TCP socket of this process (none for other streams). */
 function fdOf(socket: Socket): number | null {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;

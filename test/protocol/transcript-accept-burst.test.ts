@@ -7,19 +7,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type tls from 'node:tls';
-import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
 import { connectBurst } from '../support/connect-burst.js';
 import { startTestServer, type TestServer } from './transcript.js';
 import { nativeHelper } from '../../src/util/native-helper.js';
 
 const noHelper = !nativeHelper && 'no native helper (build/net-helper.node)';
 const GREETING = /^\* OK \[CAPABILITY [^\]]+\] Petrel ready$/;
-
-function tlsPort(ts: TestServer): number {
-  const server = (ts.server as unknown as { tlsServer: tls.Server }).tlsServer;
-  return (server.address() as { port: number }).port;
-}
 
 function counters(stats: { nodeAccepts: number; drained: number } | null): { nodeAccepts: number; drained: number } {
   assert.ok(stats, 'draining is on');
@@ -28,20 +21,11 @@ function counters(stats: { nodeAccepts: number; drained: number } | null): { nod
 
 describe('a burst of connections on a busy loop', { skip: noHelper }, () => {
   let ts: TestServer;
-  let certificate: TestCertificate;
   before(async () => {
-    certificate = await createTestCertificate();
-    const { cert, key } = certificate;
-    ts = await startTestServer({
-      configure: (c) => {
-        c.tls = { certFile: cert, keyFile: key };
-        c.imap.tlsListen = { host: '127.0.0.1', port: 0 };
-      },
-    });
+    ts = await startTestServer({ tls: true });
   });
   after(async () => {
     await ts.close();
-    await certificate.remove();
   });
 
   test('plain listener: 20 clients accepted after one of Node accepts, all greeted', async () => {
@@ -67,7 +51,7 @@ describe('a burst of connections on a busy loop', { skip: noHelper }, () => {
 
   test('implicit TLS listener: 20 clients accepted after one of Node accepts, all greeted over TLS', async () => {
     const before = counters(ts.server.acceptStats.imaps);
-    const lines = await connectBurst(tlsPort(ts), 20, { secure: true }).lines;
+    const lines = await connectBurst(ts.tlsPort!, 20, { secure: true }).lines;
     assert.equal(lines.length, 20);
     for (const line of lines) assert.match(line, GREETING);
     const now = counters(ts.server.acceptStats.imaps);

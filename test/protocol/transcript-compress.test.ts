@@ -6,7 +6,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
 import { compressClient, compressed } from './compress-client.js';
 import { Client, message, startTestServer, type TestServer } from './transcript.js';
 
@@ -168,22 +167,17 @@ describe('COMPRESS=DEFLATE over plain TCP', () => {
 describe('COMPRESS=DEFLATE inside TLS', () => {
   const tlsMessage = bigMessage(600 * 1024, 'tls');
   let ts: TestServer;
-  let certificate: TestCertificate;
   before(async () => {
-    certificate = await createTestCertificate();
-    const { cert, key } = certificate;
     ts = await startTestServer({
+      tls: true,
       configure: (c) => {
         c.imap.allowPlaintextAuth = false;
-        c.tls = { certFile: cert, keyFile: key };
-        c.imap.tlsListen = { host: '127.0.0.1', port: 0 };
       },
     });
     await ts.deliver('alice', 'INBOX', tlsMessage);
   });
   after(async () => {
     await ts.close();
-    await certificate.remove();
   });
 
   async function afterLogin(c: Client): Promise<void> {
@@ -216,8 +210,7 @@ describe('COMPRESS=DEFLATE inside TLS', () => {
   });
 
   test('on the implicit TLS port', async () => {
-    const port = (ts.server as unknown as { tlsServer: tls.Server }).tlsServer.address() as { port: number };
-    const sock = tls.connect({ port: port.port, host: '127.0.0.1', rejectUnauthorized: false });
+    const sock = tls.connect({ port: ts.tlsPort!, host: '127.0.0.1', rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       sock.once('secureConnect', () => resolve());
       sock.once('error', reject);

@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { createTestCertificate, type TestCertificate } from '../support/certificate.js';
 import { Client, startTestServer, type TestServer } from './transcript.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { capabilities } from '../../src/imap/capabilities.js';
@@ -16,21 +15,16 @@ const CORE = capabilities({ authenticated: true, secure: false, tlsAvailable: fa
 
 describe('TLS', () => {
   let ts: TestServer;
-  let certificate: TestCertificate;
   before(async () => {
-    certificate = await createTestCertificate();
-    const { cert, key } = certificate;
     ts = await startTestServer({
+      tls: true,
       configure: (c) => {
         c.imap.allowPlaintextAuth = false;
-        c.tls = { certFile: cert, keyFile: key };
-        c.imap.tlsListen = { host: '127.0.0.1', port: 0 };
       },
     });
   });
   after(async () => {
     await ts.close();
-    await certificate.remove();
   });
 
   test('STARTTLS upgrades; bytes pipelined after it are discarded', async () => {
@@ -45,8 +39,7 @@ describe('TLS', () => {
   });
 
   test('implicit TLS listener', async () => {
-    const port = (ts.server as unknown as { tlsServer: tls.Server }).tlsServer.address() as { port: number };
-    const sock = tls.connect({ port: port.port, host: '127.0.0.1', rejectUnauthorized: false });
+    const sock = tls.connect({ port: ts.tlsPort!, host: '127.0.0.1', rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       sock.once('secureConnect', () => resolve());
       sock.once('error', reject);

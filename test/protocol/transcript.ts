@@ -25,6 +25,7 @@ import { openSqliteRepository, type SqliteRepository } from '../../src/store/sql
 import type { ByteRange, Directory, MailStore } from '../../src/mail/ports.js';
 import { silentLogger } from '../../src/util/log.js';
 import { PlaintextTestAuthenticator } from './plaintext-test-authenticator.js';
+import { createTestCertificate } from '../support/certificate.js';
 
 /** What a test server needs of a repository (startTestServer's `repository` option). */
 export interface TestRepository {
@@ -36,6 +37,8 @@ export interface TestRepository {
 export interface TestServer<R extends TestRepository = SqliteRepository> {
   server: ImapServer;
   port: number;
+  /** The implicit-TLS port, with the `tls` option. */
+  tlsPort: number | undefined;
   dir: string;
   config: PetrelConfig;
   repo: R;
@@ -59,6 +62,8 @@ export async function startTestServer<R extends TestRepository = SqliteRepositor
     configure?: (c: PetrelConfig) => void;
     /** The repository to serve (opened in the test's temp dir if it wants one); default SQLite there. */
     repository?: (dir: string) => Promise<R>;
+    /** A self-signed certificate (removed at close), STARTTLS and an implicit-TLS listener; before `configure`. */
+    tls?: boolean;
   } = {},
 ): Promise<TestServer<R>> {
   const dir = await mkdtemp(join(tmpdir(), 'petrel-imap-'));
@@ -68,6 +73,11 @@ export async function startTestServer<R extends TestRepository = SqliteRepositor
   config.imap.listen = { host: '127.0.0.1', port: 0 };
   config.imap.allowPlaintextAuth = true;
   config.storage.fsync = false;
+  const certificate = options.tls ? await createTestCertificate() : null;
+  if (certificate) {
+    config.tls = { certFile: certificate.cert, keyFile: certificate.key };
+    config.imap.tlsListen = { host: '127.0.0.1', port: 0 };
+  }
   options.configure?.(config);
   // Without `repository`, R is its default, SqliteRepository.
   const repo = options.repository ? await options.repository(dir) : (openSqliteRepository(join(dir, 'petrel.db'), { fsync: false }) as unknown as R);
@@ -83,12 +93,13 @@ export async function startTestServer<R extends TestRepository = SqliteRepositor
     auth: new PlaintextTestAuthenticator(repo.directory),
     logger: silentLogger,
   });
-  const { imap } = await server.listen();
+  const { imap, imaps } = await server.listen();
   const port = imap!.port;
   const clients: Client[] = [];
   const ts: TestServer<R> = {
     server,
     port,
+    tlsPort: imaps?.port,
     dir,
     config,
     repo,
@@ -128,6 +139,7 @@ export async function startTestServer<R extends TestRepository = SqliteRepositor
       await events.close();
       await repo.close();
       await blobs.close();
+      await certificate?.remove();
       await rm(dir, { recursive: true, force: true });
     },
   };

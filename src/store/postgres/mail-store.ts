@@ -557,7 +557,8 @@ export class PostgresMailStore implements MailStore {
 
   // --- maintenance ---
   async pruneExpunged(olderThan: Date): Promise<number> {
-    return this.guard(() => messages.pruneExpunged(this.sql, olderThan));
+    // writeOne: a reader's view then reads past the pruning (its tombstones gone), as after its other writes.
+    return this.writeOne(() => messages.pruneExpunged(this.sql, olderThan));
   }
 
   async unreferencedBlobs(limit: number): Promise<BlobId[]> {

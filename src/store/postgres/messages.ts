@@ -73,8 +73,12 @@ const ROWS_IN = { live: rowsInText(true), all: rowsInText(false) };
 async function rowsIn(q: PgQuery, mailboxId: MailboxId, uids: UidSet, liveOnly: boolean): Promise<MessageRow[]> {
   const ranges = normalizeUidSet(uids);
   if (ranges.length === 0) return [];
-  const params = [ranges.map((r) => r[0]), ranges.map((r) => r[1]), mailboxId];
-  return runPrepared<MessageRow[]>(q, liveOnly ? ROWS_IN.live : ROWS_IN.all, params);
+  return runPrepared<MessageRow[]>(q, liveOnly ? ROWS_IN.live : ROWS_IN.all, [...rangeBounds(ranges), mailboxId]);
+}
+
+/** A normalized UID set as two array parameters: the ranges' first UIDs, and their last. */
+function rangeBounds(ranges: ReturnType<typeof normalizeUidSet>): [number[], number[]] {
+  return [ranges.map((r) => r[0]), ranges.map((r) => r[1])];
 }
 
 /** $1 the mailbox, $2 how many UIDs. */
@@ -618,13 +622,13 @@ const READ_DELETED_IN_RANGES = atOnceReadText(rangesText(true));
 const READ_DELETED = atOnceReadText(`SELECT * FROM messages x WHERE x.mailbox_id = $1 AND x.expunged_modseq IS NULL${DELETED_TEST('x')}
       AND mb.deleted_count BETWEEN 1 AND ${AT_ONCE_MAX}`);
 
-type AtOnceRead = { mailbox: PgMailboxRow; rows: MessageRow[] } | null;
-
 /** A write at once's answer; `taken`: the mailbox row as its MODSEQ was taken, null when nothing was written. */
 export interface AtOnce<R> {
   result: R;
   taken: CountersRow | null;
 }
+
+type AtOnceRead = { mailbox: PgMailboxRow & { deleted_count: number }; rows: MessageRow[] } | null;
 
 /** Runs an atOnceReadText statement; null when the mailbox is missing or not selectable, or too many messages. */
 async function readAtOnce(sql: Pg, text: string, params: readonly unknown[]): Promise<AtOnceRead> {
@@ -632,7 +636,6 @@ async function readAtOnce(sql: Pg, text: string, params: readonly unknown[]): Pr
   const read = await sendWithin(sql, runPrepared<Row[]>(sql, text, params));
   const mailbox = read[0];
   if (!mailbox || !isSelectable(mailbox) || read.length > AT_ONCE_MAX) return null;
-  if (text === READ_DELETED && Number(mailbox.deleted_count) > AT_ONCE_MAX) return null;
   return { mailbox, rows: read.filter((r): r is Row & MessageRow => r.uid !== null && r.uid !== undefined) };
 }
 
@@ -691,9 +694,7 @@ export async function storeFlagsInOneStatement(
   unchangedSince: number | undefined,
   guard: TakeGuard,
 ): Promise<AtOnce<StoreFlagsResult> | null> {
-  const ranges = normalizeUidSet(uids);
-  if (ranges.length === 0) return null;
-  const read = await readAtOnce(sql, READ_RANGES, [mailboxId, ranges.map((r) => r[0]), ranges.map((r) => r[1])]);
+  const read = await readAtOnce(sql, READ_RANGES, [mailboxId, ...rangeBounds(normalizeUidSet(uids))]);
   if (!read) return null;
   const { modified, pending } = planFlagChanges(read.rows, operation, flags, unchangedSince);
   if (pending.length === 0) return { result: { changed: [], modified, highestModseq: read.mailbox.highestmodseq }, taken: null };
@@ -714,11 +715,11 @@ export async function expungeInOneStatement(
   uids: UidSet | undefined,
   guard: TakeGuard,
 ): Promise<AtOnce<ExpungeResult> | null> {
-  const ranges = uids ? normalizeUidSet(uids) : null;
-  const read = ranges
-    ? await readAtOnce(sql, READ_DELETED_IN_RANGES, [mailboxId, ranges.map((r) => r[0]), ranges.map((r) => r[1])])
+  const read = uids
+    ? await readAtOnce(sql, READ_DELETED_IN_RANGES, [mailboxId, ...rangeBounds(normalizeUidSet(uids))])
     : await readAtOnce(sql, READ_DELETED, [mailboxId]);
-  if (!read) return null;
+  // READ_DELETED reads no message when there are too many; the counter tells.
+  if (!read || (!uids && Number(read.mailbox.deleted_count) > AT_ONCE_MAX)) return null;
   const doomed = read.rows;
   if (doomed.length === 0) return { result: { uids: [], highestModseq: read.mailbox.highestmodseq }, taken: null };
   const row = await writeAtOnce(sql, EXPUNGE_AT_ONCE, read, guard, [doomed.map((r) => r.uid), Date.now()]);

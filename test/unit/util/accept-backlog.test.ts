@@ -3,6 +3,7 @@
 // which hands what it accepts to a net.Server as Node's onconnection does.
 // Bursts of connections are queued while this thread's loop is blocked
 // (test/support/connect-burst.ts), as on a busy server.
+// That the helper is built on Linux is asserted in tcp-quickack.test.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { closeSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acceptDrainAvailable, drainAcceptQueue } from '../../../src/util/accept-backlog.js';
+import { drainAcceptQueue } from '../../../src/util/accept-backlog.js';
 import { nativeHelper, type NativeHelper } from '../../../src/util/native-helper.js';
 import { connectBurst } from '../../support/connect-burst.js';
 
@@ -28,10 +29,6 @@ function listeningFd(server: net.Server): number {
 function closed(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
-
-test('the helper is built and loaded (Linux)', { skip: process.platform !== 'linux' && 'the helper is Linux only' }, () => {
-  assert.equal(acceptDrainAvailable, true, 'build/net-helper.node missing: run `node scripts/build-native.cjs` (needs cc and Node headers)');
-});
 
 test('acceptPending returns the K connections waiting, within its bound, then []', { skip: noHelper }, async () => {
   const helper = nativeHelper!;
