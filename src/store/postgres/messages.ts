@@ -491,7 +491,7 @@ export async function listUids(q: PgQuery, mailboxId: MailboxId): Promise<number
 
 /** $1 the mailbox, $2 and $3 the UID range. */
 const LIST_FLAGS = `SELECT ${MB_COLUMN_LIST}, l.n, l.packed, l.keyworded
-    FROM mailboxes mb CROSS JOIN (SELECT ${packedFlagsColumns(true)}
+    FROM mailboxes mb CROSS JOIN (SELECT ${packedFlagsColumns()}
       FROM messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3 AND expunged_modseq IS NULL) l
     WHERE mb.id = $1`;
 
@@ -869,7 +869,7 @@ export async function moveAllLive(tx: PgTx, source: MailboxRow, target: MailboxR
 /** $1 the mailbox, $2 the MODSEQ since which. */
 const CHANGES_SINCE = `SELECT ${MB_COLUMN_LIST}, c.n, c.packed, c.keyworded, x.expunged
     FROM mailboxes mb
-    CROSS JOIN (SELECT ${packedFlagsColumns(true)} FROM messages
+    CROSS JOIN (SELECT ${packedFlagsColumns()} FROM messages
       WHERE mailbox_id = $1 AND modseq > $2 AND expunged_modseq IS NULL) c
     CROSS JOIN (SELECT string_agg(e.uid::text, ',' ORDER BY e.uid) AS expunged FROM (
       SELECT uid FROM messages WHERE mailbox_id = $1 AND modseq > $2 AND expunged_modseq IS NOT NULL

@@ -157,7 +157,7 @@ export function listFlags(
   const b = Math.min(requestedEnd, mailbox.uidnext - 1);
   const liveCount = counts(db, mailboxId).messages;
   const live = `mailbox_id = ? AND uid BETWEEN ? AND ? AND expunged_modseq IS NULL`;
-  const chunk = db.stmt(`SELECT ${packedFlagsColumns(false)} FROM messages WHERE ${live} /* raw */`).raw(true);
+  const chunk = db.stmt(`SELECT ${packedFlagsColumns()} FROM messages WHERE ${live} /* raw */`).raw(true);
   const nextLive = db.stmt(`SELECT min(uid) FROM messages WHERE mailbox_id = ? AND uid > ? AND expunged_modseq IS NULL`).pluck();
   const listing = new FlagListingBuilder(Math.max(0, Math.min(liveCount, b - a + 1)));
   let width = chunkUids;
