@@ -311,6 +311,21 @@ export class MailboxView {
     this.ownExpunges.add(uid);
   }
 
+  /**
+   * Our own write, already applied to the view (applyOwnFlags, expungeOwn),
+   * took these MODSEQs. Each writer takes the mailbox's next MODSEQ, so when
+   * they follow the view's highest without a gap no other change came
+   * between: the view is up to date with them, and the event our write
+   * publishes does not make it read the change log again. After a gap the
+   * view stays where it is and the event marks it dirty as before.
+   */
+  absorbOwnModseqs(modseqs: Iterable<number>): void {
+    for (const modseq of [...new Set(modseqs)].sort((a, b) => a - b)) {
+      if (modseq !== this.highestModseq + 1) return;
+      this.highestModseq = modseq;
+    }
+  }
+
   /** Pulls the change log and records what the client must be told. */
   async refresh(): Promise<void> {
     this.dirty = false;

@@ -12,8 +12,12 @@ export async function expungeSelected(session: Session, uids?: UidSet): Promise<
   if (sel.readOnly) return { status: 'NO', text: 'Mailbox is read-only' };
   if (!sel.ref.rights.includes('e')) return { status: 'NO', code: { kind: 'NOPERM' }, text: 'Permission denied (EXPUNGE needs the "e" right)' };
   const result = await session.deps.store.expunge(sel.mailbox.id, uids);
-  if (result.uids.length > 0) session.publishChange(sel.ref, result.highestModseq);
-  const out = expungeResponses(session, sel.view.expungeOwn(result.uids));
+  const gone = sel.view.expungeOwn(result.uids);
+  if (result.uids.length > 0) {
+    sel.view.absorbOwnModseqs([result.highestModseq]);
+    session.publishChange(sel.ref, result.highestModseq);
+  }
+  const out = expungeResponses(session, gone);
   for (let i = 0; i < out.length; i += 256) await session.send(...out.slice(i, i + 256));
   if (result.uids.length === 0) return { status: 'OK', text: 'EXPUNGE completed' };
   return expungeCompleted(session, 'EXPUNGE completed', result.highestModseq, true);

@@ -61,6 +61,7 @@ export const storeHandler: Handler<CommandOf<'STORE'>> = async ({ session, deps,
     view.applyOwnFlags(c.uid, c.flags, c.modseq);
     reported.set(c.uid, { flags: c.flags, modseq: c.modseq, forceFlags: retried.has(c.uid) });
   }
+  view.absorbOwnModseqs(result.changed.map((c) => c.modseq));
   if (result.changed.length > 0) session.publishChange(sel.ref, result.highestModseq);
 
   const condstore = session.condstore;

@@ -143,6 +143,27 @@ describe('MailboxView', () => {
     assert.deepEqual(v.allUids(), [2]);
   });
 
+  test('own MODSEQs right after the view\'s are absorbed; after a gap the view waits for the log', async () => {
+    const s = new FakeStore();
+    for (let i = 0; i < 3; i++) s.add();
+    const v = await MailboxView.open(s.asStore(), 1);
+    assert.equal(v.highestModseq, 3);
+    const first = s.setFlags(1, ['\\Seen']);
+    const second = s.setFlags(2, ['\\Seen']);
+    v.applyOwnFlags(1, ['\\Seen'], first);
+    v.applyOwnFlags(2, ['\\Seen'], second);
+    v.absorbOwnModseqs([second, first, second]);
+    assert.equal(v.highestModseq, 5);
+    s.setFlags(3, ['\\Flagged']); // another session's: 6
+    const mine = s.setFlags(1, []);
+    v.applyOwnFlags(1, [], mine);
+    v.absorbOwnModseqs([mine]);
+    assert.equal(v.highestModseq, 5, 'a gap: not absorbed');
+    await v.refresh();
+    assert.equal(v.highestModseq, 7);
+    assert.deepEqual(v.takeUpdates(true), [{ kind: 'FLAGS', seq: 3, uid: 3, flags: ['\\Flagged'], modseq: 6 }]);
+  });
+
   test('grows past its initial capacity', async () => {
     const s = new FakeStore();
     for (let i = 0; i < 1000; i++) s.add();
