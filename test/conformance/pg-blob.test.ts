@@ -9,11 +9,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PostgresBlobStore } from '../../src/blob/postgres/pg-blob-store.js';
 import { startPostgres } from '../support/postgres.js';
+import { queryOnce } from '../support/replication.js';
 import { blobStoreConformance } from './blobstore-suite.js';
 
-const pg = await startPostgres();
+const pg = await startPostgres({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
 after(() => pg.stop());
 const url = await pg.createDatabase();
+await queryOnce(url, 'CREATE EXTENSION pg_stat_statements');
+
+/** Calls so far of statements whose text includes `part` (pg_stat_statements). */
+async function callsOf(part: string): Promise<number> {
+  const rows = await queryOnce<{ query: string; calls: string }>(url, 'SELECT query, calls FROM pg_stat_statements');
+  return rows.filter((r) => r.query.includes(part)).reduce((n, r) => n + Number(r.calls), 0);
+}
 
 blobStoreConformance('postgres', () => PostgresBlobStore.open(url, { chunkSize: 64 * 1024, max: 2 }));
 
@@ -80,6 +88,34 @@ describe('PostgresBlobStore', () => {
       // A small blob: its one chunk goes in the commit's INSERT.
       const small = await put(s, data.subarray(0, 5000));
       assert.ok((await s.readBuffer(small.blobId)).equals(data.subarray(0, 5000)));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a blob of at most 64 KiB is read with its row, in one statement and no COPY; a bigger one by COPY', async () => {
+    const seen: number[] = [];
+    const s = await PostgresBlobStore.open(url, { hooks: { chunkRead: (_id, seq) => seen.push(seq) } });
+    try {
+      const data = randomBytes(80 * 1024);
+      const small = await put(s, data.subarray(0, 64 * 1024));
+      const big = await put(s, data);
+      const copies = await callsOf('COPY (SELECT substring(data');
+      const located = await callsOf('FROM blob_contents c WHERE c.blob_id = $1');
+      assert.ok((await s.readBuffer(small.blobId)).equals(data.subarray(0, 64 * 1024)));
+      assert.ok((await s.readBuffer(small.blobId, { start: 10, end: 20 })).equals(data.subarray(10, 20)));
+      const parts: Buffer[] = [];
+      for await (const part of s.read(small.blobId, { start: 100, end: 64 * 1024 })) parts.push(part as Buffer);
+      assert.ok(Buffer.concat(parts).equals(data.subarray(100, 64 * 1024)));
+      const piped: Buffer[] = [];
+      await s.pipeRange(small.blobId, { start: 0, end: 5 }, async (chunk) => void piped.push(Buffer.from(chunk)));
+      assert.ok(Buffer.concat(piped).equals(data.subarray(0, 5)));
+      assert.equal((await s.readBuffer(small.blobId, { start: 70_000, end: 80_000 })).length, 0, 'a range past the end');
+      assert.equal(await callsOf('COPY (SELECT substring(data'), copies, 'no COPY for the small blob');
+      assert.equal(await callsOf('FROM blob_contents c WHERE c.blob_id = $1'), located + 5);
+      assert.deepEqual(seen, [0, 0, 0, 0, 0]);
+      assert.ok((await s.readBuffer(big.blobId)).equals(data));
+      assert.equal(await callsOf('COPY (SELECT substring(data'), copies + 1, 'the 80 KiB blob by COPY');
     } finally {
       await s.close();
     }

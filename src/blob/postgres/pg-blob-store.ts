@@ -12,6 +12,10 @@
 // results, which postgres.js turns into hex text (twice the bytes, copied
 // several times: the garbage grew the server by 100 MB during a 200 MB
 // APPEND). pipeRange reads into two pooled buffers, as the file store's.
+// Most messages are small, though: a blob of at most WHOLE_READ bytes comes
+// whole with its blob_contents row, as a bytea, in the one statement that
+// finds it (a COPY would be a second round trip, on a reserved connection,
+// of a statement parsed and planned every time).
 //
 // GC protocol (src/blob/gc.ts): touched_at is the "last written or
 // deduplicated" time, on the database's clock (the same for every server).
@@ -54,6 +58,8 @@ const READ_SLICE = PIPE_CHUNK;
  * by COPY, which costs a round trip more.
  */
 const SMALL_CHUNK = 16 * 1024;
+/** A blob of at most this many bytes (in one chunk) is read whole by the statement that locates it. */
+const WHOLE_READ = 64 * 1024;
 
 export const BLOBSTORE_COMPONENT = 'blobstore';
 
@@ -113,6 +119,17 @@ interface Contents {
   upload_id: string;
   size: number;
   chunk_size: number;
+}
+
+/** $1 the blob id, $2 WHOLE_READ: the blob's row, and its bytes when it is that small (null otherwise, or without its chunk). */
+const LOCATE = `SELECT c.upload_id, c.size, c.chunk_size,
+    CASE WHEN c.size <= $2 AND c.size <= c.chunk_size
+      THEN (SELECT k.data FROM blob_chunks k WHERE k.upload_id = c.upload_id AND k.seq = 0) END AS data
+  FROM blob_contents c WHERE c.blob_id = $1`;
+
+/** A located blob: its row, and `whole` its bytes when they came with it (a small blob). */
+interface Located extends Contents {
+  whole: Buffer | null;
 }
 
 export class PostgresBlobStore implements BlobStore {
@@ -184,11 +201,23 @@ export class PostgresBlobStore implements BlobStore {
     return this.router ? this.router.readImmutable(fn, missing) : fn(this.sql);
   }
 
-  /** The blob's row, through the replicas; NOT_FOUND if absent. */
-  private async locate(blobId: BlobId): Promise<Contents> {
-    const c = await this.readImmutable((sql) => this.contents(blobId, sql), (row) => row === undefined);
-    if (!c) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
-    return c;
+  /**
+   * The blob's row, through the replicas, with its bytes when it is small;
+   * NOT_FOUND if absent. A replica without the row, or without a small
+   * blob's chunk, sends the read to the primary.
+   */
+  private async locate(blobId: BlobId): Promise<Located> {
+    if (!BLOB_ID.test(blobId)) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
+    type Row = Contents & { data: Buffer | null };
+    const wholeOf = (row: Row): Buffer | null => (row.data !== null && row.data.length === Number(row.size) ? row.data : null);
+    const row = await this.readImmutable(
+      (sql) => pgGuard(async () => (await runPrepared<Row[]>(sql, LOCATE, [blobId, WHOLE_READ]))[0], { sql, idempotent: true }),
+      (r) => r === undefined || (Number(r.size) <= WHOLE_READ && Number(r.size) <= r.chunk_size && wholeOf(r) === null),
+    );
+    if (!row) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
+    const whole = wholeOf(row);
+    if (whole) this.options.hooks?.chunkRead?.(blobId, 0);
+    return { upload_id: row.upload_id, size: row.size, chunk_size: row.chunk_size, whole };
   }
 
   /** `range` within the blob (clamped to its size). */
@@ -231,6 +260,10 @@ export class PostgresBlobStore implements BlobStore {
   private async *slicesOf(blobId: BlobId, range?: ByteRange): AsyncGenerator<Buffer> {
     const c = await this.locate(blobId);
     const { start, end } = PostgresBlobStore.clamp(c, range);
+    if (c.whole) {
+      if (end > start) yield c.whole.subarray(start, end);
+      return;
+    }
     for (const slice of PostgresBlobStore.slices(c, start, end)) {
       const data = Buffer.allocUnsafe(slice.length);
       await this.readSlice(blobId, slice, data);
@@ -241,6 +274,7 @@ export class PostgresBlobStore implements BlobStore {
   async readBuffer(blobId: BlobId, range?: ByteRange): Promise<Buffer> {
     const c = await this.locate(blobId);
     const { start, end } = PostgresBlobStore.clamp(c, range);
+    if (c.whole) return c.whole.subarray(start, end);
     const out = Buffer.allocUnsafe(end - start);
     for (const slice of PostgresBlobStore.slices(c, start, end)) {
       const at = slice.seq * c.chunk_size + slice.from - start;
@@ -253,6 +287,10 @@ export class PostgresBlobStore implements BlobStore {
   async pipeRange(blobId: BlobId, range: ByteRange, sink: (chunk: Buffer) => Promise<void>): Promise<void> {
     const c = await this.locate(blobId);
     const { start, end } = PostgresBlobStore.clamp(c, range);
+    if (c.whole) {
+      if (end > start) await sink(c.whole.subarray(start, end));
+      return;
+    }
     function* reads(store: PostgresBlobStore): Iterable<(buf: Buffer) => Promise<number>> {
       for (const slice of PostgresBlobStore.slices(c, start, end)) {
         yield async (buf) => {
