@@ -34,4 +34,23 @@ describe('listingFromPacked', () => {
       [9, 3, []],
     ]);
   });
+
+  test('rows out of order, dense and sparse UIDs, each UID with its own modseq and flags', () => {
+    // Dense: each UID goes to its slot. Sparse (span far above 4 x rows + 1024): sorted instead.
+    for (const step of [1, 10_000]) {
+      const n = 3000;
+      const uidAt = (k: number) => 1 + k * step;
+      // Heap order after flag changes: most in order, the changed ones moved to the end.
+      const order = [...Array.from({ length: n }, (_, k) => k).filter((k) => k % 7 !== 3), ...Array.from({ length: n }, (_, k) => k).filter((k) => k % 7 === 3).reverse()];
+      const packed = order.map((k) => `${uidAt(k)},${100 + k},${k % 7 === 3 ? 1 : 0}`).join(',');
+      const l = listingFromPacked(n, packed, null);
+      assert.deepEqual(
+        rows(l),
+        Array.from({ length: n }, (_, k) => [uidAt(k), 100 + k, k % 7 === 3 ? ['\\Seen'] : []]),
+        `step ${step}`,
+      );
+    }
+    // A repeated UID (no store lists one) is not lost: sorted, in scan order.
+    assert.deepEqual(rows(listingFromPacked(3, '2,1,0,1,1,0,2,3,0', null)).map(([uid, modseq]) => [uid, modseq]), [[1, 1], [2, 1], [2, 3]]);
+  });
 });

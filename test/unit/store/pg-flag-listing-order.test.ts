@@ -22,12 +22,14 @@ test('a mailbox whose rows are out of UID order in the heap lists in UID order',
     const inbox = await repo.store.createMailbox(account.id, 'INBOX');
     await repo.store.appendMessages(inbox.id, Array.from({ length: 40 }, (_, i) => testMessage({ subject: `m${i}` }).item()));
     const since = (await repo.store.counts(inbox.id)).highestModseq;
-    await repo.store.storeFlags(inbox.id, [{ start: 1, end: 3 }], 'add', ['\\Seen']);
+    // UID 10 first: its new row version lies before those of 1-3, so changesSince's rows are out of order too.
     await repo.store.storeFlags(inbox.id, [{ start: 10, end: 10 }], 'add', ['$Label']);
+    await repo.store.storeFlags(inbox.id, [{ start: 1, end: 3 }], 'add', ['\\Seen']);
 
     const heap = await queryOnce<{ uid: string }>(url, `SELECT uid FROM messages WHERE mailbox_id = ${inbox.id} ORDER BY ctid`);
     const heapOrder = heap.map((r) => Number(r.uid));
     assert.notDeepEqual(heapOrder, [...heapOrder].sort((a, b) => a - b), 'the heap holds the rows out of UID order');
+    assert.deepEqual(heapOrder.filter((uid) => uid <= 3 || uid === 10), [10, 1, 2, 3], 'the changed rows, 10 before 1-3');
     // With statistics, a one-page table is read by a sequential scan: the rows come in heap order.
     await queryOnce(url, 'ANALYZE messages');
 
