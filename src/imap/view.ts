@@ -317,7 +317,9 @@ export class MailboxView {
    * they follow the view's highest without a gap no other change came
    * between: the view is up to date with them, and the event our write
    * publishes does not make it read the change log again. After a gap the
-   * view stays where it is and the event marks it dirty as before.
+   * view stays where it is and the event marks it dirty as before. Within
+   * one UIDVALIDITY only: a mailbox given a new one after a fail-over
+   * (rollback.ts) publishes an event with MODSEQ 0, which ends the session.
    */
   absorbOwnModseqs(modseqs: Iterable<number>): void {
     for (const modseq of [...new Set(modseqs)].sort((a, b) => a - b)) {

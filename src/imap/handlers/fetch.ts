@@ -124,6 +124,7 @@ async function markSeen(session: Session, sel: SelectedMailbox, batch: number[],
     sel.view.applyOwnFlags(c.uid, c.flags, c.modseq);
     changed.add(c.uid);
   }
+  sel.view.absorbOwnModseqs(result.changed.map((c) => c.modseq));
   if (result.changed.length > 0) session.publishChange(sel.ref, result.highestModseq);
   return changed;
 }

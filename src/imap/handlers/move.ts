@@ -32,10 +32,14 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
     if (!copied) return { status: 'NO', code: { kind: 'EXPUNGEISSUED' }, text: 'The messages were expunged' };
     result = { ...copied, expunged: await expungeMoved(sel.ref.repository, sel.mailbox, copied.sourceUids) };
   }
+  const intoSelected = sameMailbox(target, sel.ref);
+  const gone = view.expungeOwn(result.expunged.uids);
+  // Into another mailbox the view holds all of the source's change (not the new messages of a move into itself).
+  if (!intoSelected && result.expunged.uids.length > 0) view.absorbOwnModseqs([result.expunged.highestModseq]);
   session.publishChange(target, result.highestModseq);
   session.publishChange(sel.ref, result.expunged.highestModseq);
   // RFC 9051 6.4.8: moving into the selected mailbox itself is allowed (new UIDs, then EXISTS).
-  if (sameMailbox(target, sel.ref)) view.dirty = true;
+  if (intoSelected) view.dirty = true;
   const out: Response[] = [
     {
       kind: 'status',
@@ -45,7 +49,7 @@ export const moveHandler: Handler<CommandOf<'MOVE'>> = async ({ session, deps, c
     },
   ];
   // With QRESYNC: VANISHED instead of EXPUNGE (RFC 7162 3.2.10, RFC 6851 4.3).
-  out.push(...expungeResponses(session, view.expungeOwn(result.expunged.uids)));
+  out.push(...expungeResponses(session, gone));
   await session.send(...out);
   // RFC 6851 4.4: with CONDSTORE the new HIGHESTMODSEQ.
   return expungeCompleted(session, 'MOVE completed', result.expunged.highestModseq, command.uid);
