@@ -6,27 +6,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { openPostgresRepository } from '../../src/store/postgres/index.js';
-import { openSqliteRepository } from '../../src/store/sqlite/index.js';
-import { startPostgres, type PostgresInstance } from '../support/postgres.js';
-import { message, startTestServer, type Client, type TestRepository, type TestServer } from './transcript.js';
+import { bothBackends, message, startTestServer, type Client, type TestRepository, type TestServer } from './transcript.js';
 
 const M = (n: number): string => message([`Subject: message ${n}`, '', `body ${n}`]);
 
-let pg: PostgresInstance;
-before(async () => {
-  pg = await startPostgres();
-});
-after(async () => {
-  await pg.stop();
-});
-
-// PostgreSQL: STORE and EXPUNGE of few messages take the one-statement path ("at once").
-const backends: Record<string, (dir: string) => Promise<TestRepository>> = {
-  sqlite: async (dir) => openSqliteRepository(join(dir, 'petrel.db'), { fsync: false }),
-  postgres: async () => openPostgresRepository(await pg.createDatabase()),
-};
+// On PostgreSQL, STORE and EXPUNGE of few messages take the one-statement path ("at once").
+const backends = bothBackends();
 
 for (const [backend, open] of Object.entries(backends)) {
   describe(`a session's own changes (${backend})`, () => {

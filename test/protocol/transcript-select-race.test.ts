@@ -6,26 +6,11 @@
 // statement.
 
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
-import { openPostgresRepository } from '../../src/store/postgres/index.js';
-import { openSqliteRepository } from '../../src/store/sqlite/index.js';
-import { startPostgres, type PostgresInstance } from '../support/postgres.js';
-import { message, startTestServer, type TestRepository, type TestServer } from './transcript.js';
+import { bothBackends, message, startTestServer, type TestRepository, type TestServer } from './transcript.js';
 
 const MSG = message(['From: bob@example.com', 'Subject: Hi', '', 'Hello']);
 
-let pg: PostgresInstance;
-before(async () => {
-  pg = await startPostgres();
-});
-after(async () => {
-  await pg.stop();
-});
-
-const backends: Record<string, (dir: string) => Promise<TestRepository>> = {
-  sqlite: async (dir) => openSqliteRepository(join(dir, 'petrel.db'), { fsync: false }),
-  postgres: async () => openPostgresRepository(await pg.createDatabase()),
-};
+const backends = bothBackends();
 
 for (const [name, open] of Object.entries(backends)) {
   describe(`SELECT racing a DELETE (${name})`, () => {

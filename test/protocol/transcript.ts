@@ -9,6 +9,7 @@
 
 import { singleRepository } from '../../src/mail/repository.js';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -22,6 +23,8 @@ import { InProcessEventBus } from '../../src/mail/events.js';
 import { Ingest } from '../../src/mail/ingest.js';
 import type { MailEvent } from '../../src/mail/types.js';
 import { openSqliteRepository, type SqliteRepository } from '../../src/store/sqlite/index.js';
+import { openPostgresRepository } from '../../src/store/postgres/index.js';
+import { startPostgres, type PostgresInstance } from '../support/postgres.js';
 import type { ByteRange, Directory, MailStore } from '../../src/mail/ports.js';
 import { silentLogger } from '../../src/util/log.js';
 import { PlaintextTestAuthenticator } from './plaintext-test-authenticator.js';
@@ -144,6 +147,25 @@ export async function startTestServer<R extends TestRepository = SqliteRepositor
     },
   };
   return ts;
+}
+
+/**
+ * startTestServer's `repository` for each backend: SQLite in the test's
+ * directory, or a new database on a private PostgreSQL that the calling
+ * file starts before its tests and stops after them (call at top level).
+ */
+export function bothBackends(): Record<'sqlite' | 'postgres', (dir: string) => Promise<TestRepository>> {
+  let pg: PostgresInstance;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    await pg.stop();
+  });
+  return {
+    sqlite: async (dir) => openSqliteRepository(join(dir, 'petrel.db'), { fsync: false }),
+    postgres: async () => openPostgresRepository(await pg.createDatabase()),
+  };
 }
 
 /**
