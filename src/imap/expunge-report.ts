@@ -25,11 +25,13 @@ export function expungeResponses(session: Session, gone: Array<{ seq: number; ui
  * it carries the new HIGHESTMODSEQ, read after catching up with the log so
  * it covers only what the client was told (`allowExpunge`: whether others'
  * expunges may go out now); `storeModseq` (the store's answer) serves when
- * no mailbox is selected any more.
+ * no mailbox is selected any more. A view that absorbed the expunge
+ * (MailboxView.absorbOwnModseqs) is caught up already: no read of the log.
  */
 export async function expungeCompleted(session: Session, text: string, storeModseq: number, allowExpunge: boolean): Promise<TaggedResult> {
   if (!session.condstore) return { status: 'OK', text };
-  await session.releaseUpdates(allowExpunge, true);
+  const behind = (session.selected?.view.highestModseq ?? 0) < storeModseq;
+  await session.releaseUpdates(allowExpunge, behind);
   const modseq = session.selected?.view.safeModseq ?? storeModseq;
   return { status: 'OK', code: { kind: 'HIGHESTMODSEQ', modseq }, text };
 }
