@@ -121,11 +121,13 @@ interface Contents {
   chunk_size: number;
 }
 
-/** $1 the blob id, $2 WHOLE_READ: the blob's row, and its bytes when it is that small (null otherwise, or without its chunk). */
+/** $1 the blob id: its row, and its bytes when it is at most $2 bytes, in one chunk (null otherwise, or without its chunk). */
 const LOCATE = `SELECT c.upload_id, c.size, c.chunk_size,
     CASE WHEN c.size <= $2 AND c.size <= c.chunk_size
       THEN (SELECT k.data FROM blob_chunks k WHERE k.upload_id = c.upload_id AND k.seq = 0) END AS data
   FROM blob_contents c WHERE c.blob_id = $1`;
+
+type LocateRow = Contents & { data: Buffer | null };
 
 /** A located blob: its row, and `whole` its bytes when they came with it (a small blob). */
 interface Located extends Contents {
@@ -173,13 +175,10 @@ export class PostgresBlobStore implements BlobStore {
     return new PgBlobWriter(this);
   }
 
-  private async contents(blobId: BlobId, sql = this.sql): Promise<Contents | undefined> {
+  /** The blob's row, with its bytes when it is at most `wholeUpTo` bytes (LOCATE); undefined if absent. */
+  private async contents(blobId: BlobId, sql = this.sql, wholeUpTo = 0): Promise<LocateRow | undefined> {
     if (!BLOB_ID.test(blobId)) return undefined;
-    const [row] = await pgGuard(
-      () => sql<Contents[]>`SELECT upload_id, size, chunk_size FROM blob_contents WHERE blob_id = ${blobId}`,
-      { sql, idempotent: true },
-    );
-    return row;
+    return pgGuard(async () => (await runPrepared<LocateRow[]>(sql, LOCATE, [blobId, wholeUpTo]))[0], { sql, idempotent: true });
   }
 
   private async requireContents(blobId: BlobId): Promise<Contents> {
@@ -207,12 +206,11 @@ export class PostgresBlobStore implements BlobStore {
    * blob's chunk, sends the read to the primary.
    */
   private async locate(blobId: BlobId): Promise<Located> {
-    if (!BLOB_ID.test(blobId)) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
-    type Row = Contents & { data: Buffer | null };
-    const wholeOf = (row: Row): Buffer | null => (row.data !== null && row.data.length === Number(row.size) ? row.data : null);
+    const wholeOf = (row: LocateRow): Buffer | null =>
+      row.size === 0 ? Buffer.alloc(0) : row.data !== null && row.data.length === row.size ? row.data : null;
     const row = await this.readImmutable(
-      (sql) => pgGuard(async () => (await runPrepared<Row[]>(sql, LOCATE, [blobId, WHOLE_READ]))[0], { sql, idempotent: true }),
-      (r) => r === undefined || (Number(r.size) <= WHOLE_READ && Number(r.size) <= r.chunk_size && wholeOf(r) === null),
+      (sql) => this.contents(blobId, sql, WHOLE_READ),
+      (r) => r === undefined || (r.size <= WHOLE_READ && r.size <= r.chunk_size && wholeOf(r) === null),
     );
     if (!row) throw new MailError('NOT_FOUND', `blob ${blobId} not found`);
     const whole = wholeOf(row);

@@ -787,9 +787,10 @@ async function enforceCopyQuota(
 ): Promise<{ limits: QuotaLimits; usage: QuotaUsage } | null> {
   const ranges = normalizeUidSet(uids);
   if (ranges.length === 0) return null;
+  const [firsts, lasts] = rangeBounds(ranges);
   const [r] = await tx<Array<{ messages: number; bytes: number }>>`SELECT count(*) AS messages,
       coalesce(sum(m.size), 0)::bigint AS bytes
-    FROM unnest(${ranges.map((x) => x[0])}::bigint[], ${ranges.map((x) => x[1])}::bigint[]) AS r(a, b)
+    FROM unnest(${firsts}::bigint[], ${lasts}::bigint[]) AS r(a, b)
     JOIN messages m ON m.mailbox_id = ${source} AND m.uid BETWEEN r.a AND r.b AND m.expunged_modseq IS NULL`;
   return enforceQuota(tx, target, r!.messages, r!.bytes);
 }

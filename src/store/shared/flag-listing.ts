@@ -163,7 +163,7 @@ function uidOrder(uids: Uint32Array, n: number): Uint32Array {
     if (uid < min) min = uid;
     if (uid > max) max = uid;
   }
-  const span = n === 0 ? 0 : max - min + 1;
+  const span = max - min + 1; // NaN when n is 0: sorted below
   if (span <= 4 * n + 1024) {
     const slot = new Int32Array(span).fill(-1);
     for (let i = 0; i < n; i++) slot[uids[i]! - min] = i;
